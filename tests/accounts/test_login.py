@@ -1,0 +1,161 @@
+"""Log-in, lock-out, sessions that really end, roles on every page."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.builders import PASSWORD, gate_of, make_enterprise, make_user, make_worker
+from tests.conftest import csrf_token_from
+from wzcheckin.accounts.models import Role, User, UserSession
+from wzcheckin.accounts.services import LoginRefused, authenticate, disable_user
+
+
+def post_login(client, phone, password):
+    page = client.get("/login")
+    return client.post("/login", data={"csrf_token": csrf_token_from(page.text), "phone": phone,
+                                       "password": password})
+
+
+def test_login_starts_a_new_server_side_session(client, db, vault, programme):
+    worker = make_worker(db, vault, programme)
+    db.commit()
+    phone = vault.decrypt(worker.user.phone_encrypted)
+    with client.session_transaction() as session:
+        session["planted"] = "attacker"   # session fixation: must not survive log-in
+    response = post_login(client, phone, PASSWORD)
+    assert response.status_code == 302
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        secret = session["_user_id"]
+    assert len(secret) >= 40
+    db.rollback()
+    stored = db.scalars(sa.select(UserSession)).all()
+    assert len(stored) == 1 and stored[0].secret_hash != secret  # only a hash is stored
+    assert client.get("/me/pass").status_code == 200
+
+
+def test_logout_ends_the_session_on_the_server(client, db, vault, programme):
+    worker = make_worker(db, vault, programme)
+    db.commit()
+    post_login(client, vault.decrypt(worker.user.phone_encrypted), PASSWORD)
+    with client.session_transaction() as session:
+        stolen_cookie = dict(session)
+    page = client.get("/me/pass")
+    client.post("/logout", data={"csrf_token": csrf_token_from(page.text)})
+    db.rollback()
+    assert db.scalar(sa.select(sa.func.count(UserSession.id))) == 0
+    # Replaying the old cookie contents does not log anybody in.
+    with client.session_transaction() as session:
+        session.update(stolen_cookie)
+    assert client.get("/me/pass").status_code == 302
+
+
+def test_wrong_password_and_unknown_phone_get_the_same_answer(client, db, vault, programme):
+    worker = make_worker(db, vault, programme)
+    db.commit()
+    wrong = post_login(client, vault.decrypt(worker.user.phone_encrypted), "not-the-password")
+    unknown = post_login(client, "13900000000", "not-the-password")
+    assert "手机号或密码错误" in wrong.text and "手机号或密码错误" in unknown.text
+
+
+def test_five_failures_lock_the_account_for_fifteen_minutes(db, vault, programme):
+    from tests.conftest import at
+
+    worker = make_worker(db, vault, programme)
+    db.commit()
+    phone = vault.decrypt(worker.user.phone_encrypted)
+    start = at("2021-02-01 09:00")
+    for minute in range(5):
+        with pytest.raises(LoginRefused, match="invalid_credentials"):
+            authenticate(db, vault, phone, "wrong", start + timedelta(minutes=minute))
+        db.commit()
+    with pytest.raises(LoginRefused, match="locked"):
+        authenticate(db, vault, phone, PASSWORD, start + timedelta(minutes=6))
+    db.rollback()
+    assert authenticate(db, vault, phone, PASSWORD, start + timedelta(minutes=15, seconds=1)).id == worker.user_id
+
+
+def test_failures_spread_beyond_the_window_do_not_lock(db, vault, programme):
+    from tests.conftest import at
+
+    worker = make_worker(db, vault, programme)
+    db.commit()
+    phone = vault.decrypt(worker.user.phone_encrypted)
+    start = at("2021-02-01 09:00")
+    for step in range(8):
+        with pytest.raises(LoginRefused, match="invalid_credentials"):
+            authenticate(db, vault, phone, "wrong", start + timedelta(minutes=4 * step))
+        db.commit()
+        if step % 4 == 3:
+            start += timedelta(minutes=16)
+    assert authenticate(db, vault, phone, PASSWORD, start + timedelta(minutes=40)).id == worker.user_id
+
+
+def test_a_disabled_account_loses_access_at_its_next_request(client, db, vault, programme, login_as):
+    from wzcheckin import clock
+
+    worker = make_worker(db, vault, programme)
+    db.commit()
+    login_as(worker.user)
+    assert client.get("/me/pass").status_code == 200
+    disable_user(db, db.get(User, worker.user_id), clock.now())
+    db.commit()
+    assert client.get("/me/pass").status_code == 302
+
+
+def test_staff_sessions_time_out_when_idle(app, client, db, vault, login_as):
+    from wzcheckin import clock
+
+    official = make_user(db, vault, Role.OFFICIAL)
+    login_as(official)
+    row = db.scalar(sa.select(UserSession))
+    row.last_seen_at = clock.now() - timedelta(minutes=app.config["STAFF_IDLE_TIMEOUT_MINUTES"] + 1)
+    db.commit()
+    assert client.get("/api/v1/whoami").status_code == 401
+
+
+def test_roles_guard_pages(client, db, vault, login_as):
+    enterprise = make_enterprise(db, vault)
+    gatekeeper = make_user(db, vault, Role.GATEKEEPER, checkpoint=gate_of(db, enterprise))
+    login_as(gatekeeper)
+    assert client.get("/me/pass").status_code == 403
+
+
+def test_pages_needing_login_redirect_anonymous_visitors(client, db):
+    response = client.get("/me/pass")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_after_login_the_user_returns_to_the_page_they_wanted(client, db, vault, programme):
+    worker = make_worker(db, vault, programme)
+    db.commit()
+    client.get("/me/pass")
+    response = post_login(client, vault.decrypt(worker.user.phone_encrypted), PASSWORD)
+    assert response.headers["Location"] == "/me/pass"
+
+
+def test_security_headers_on_every_page(client, db):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    for directive in ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "script-src 'self'"):
+        assert directive in csp
+    assert "unsafe-inline" not in csp and "wasm-unsafe-eval" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_pages_with_personal_data_are_not_cached(client, db, vault, programme, login_as):
+    worker = make_worker(db, vault, programme)
+    login_as(worker.user)
+    assert client.get("/me/pass").headers["Cache-Control"] == "no-store"
+
+
+def test_session_cookie_flags_in_production_config(tmp_path):
+    from tests.conftest import TEST_CONFIG
+    from wzcheckin import create_app
+
+    url = f"sqlite:///{tmp_path}/x.db"
+    app = create_app({**TEST_CONFIG, "HTTPS": True, "DATABASE_URL": url, "SQLALCHEMY_DATABASE_URI": url})
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"

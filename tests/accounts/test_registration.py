@@ -1,0 +1,151 @@
+"""Worker registration and activation over HTTP, in Chinese and English."""
+
+import sqlalchemy as sa
+
+from tests.builders import make_enterprise, make_id_number, make_phone, make_unique_id_number, make_worker
+from tests.conftest import csrf_token_from
+from wzcheckin.accounts.models import User, Worker
+
+
+def register_form(client, **overrides):
+    page = client.get("/register")
+    data = {
+        "csrf_token": csrf_token_from(page.text),
+        "name": "李娜", "id_number": make_unique_id_number(), "phone": make_phone(), "credit_code": "",
+        "hukou": "", "residence_permit_no": "", "residence_permit_expiry": "", "pledge": "y",
+        "password": "stay-in-wenzhou", "password_confirm": "stay-in-wenzhou",
+    }
+    data.update(overrides)
+    return client.post("/register", data=data), data
+
+
+def test_a_worker_registers_and_lands_on_their_pass(client, db, vault):
+    enterprise = make_enterprise(db, vault)
+    db.commit()
+    response, data = register_form(client, credit_code=enterprise.credit_code.lower(),
+                                   id_number=make_id_number("520102"))
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/me/pass")
+    db.rollback()
+    worker = db.scalar(sa.select(Worker))
+    assert worker.name == "李娜"
+    assert worker.enterprise_id == enterprise.id and not worker.employment_confirmed
+    assert worker.has_pledged and not worker.hukou_is_home
+    # Stored encrypted, findable by the keyed hash, never in clear.
+    assert data["id_number"] not in worker.id_number_encrypted
+    assert vault.decrypt(worker.id_number_encrypted) == data["id_number"]
+    assert worker.user.phone_masked == data["phone"][:3] + "****" + data["phone"][-4:]
+    page = client.get("/me/pass")
+    assert page.status_code == 200
+    assert data["id_number"] not in page.text and data["phone"] not in page.text
+    assert "*" * 14 + data["id_number"][-4:] in page.text
+    assert "<svg" in page.text
+
+
+def test_wenzhou_id_numbers_are_home_hukou_unless_declared_otherwise(client, db):
+    register_form(client, id_number=make_id_number("330302"))
+    db.rollback()
+    worker = db.scalar(sa.select(Worker))
+    assert worker.hukou_is_home
+
+
+def test_each_field_shows_its_own_error_in_chinese(client, db):
+    response, _ = register_form(client, name="", id_number="110105194912310021", phone="12345",
+                                credit_code="91330304MA2H8KQ1X0", password="short", password_confirm="short")
+    assert response.status_code == 200
+    text = response.text
+    assert "此项必填" in text                    # name
+    assert "身份证号最后一位校验不符" in text      # ID check character
+    assert "请输入11位大陆手机号" in text          # phone
+    assert "至少8位" in text                     # password
+    assert db.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_errors_in_english_when_the_browser_asks_for_it(client, db):
+    page = client.get("/register", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    data = {"csrf_token": csrf_token_from(page.text), "name": "Li", "id_number": "110105491231002",
+            "phone": "13812345678", "pledge": "y", "password": "stay-in-wenzhou", "password_confirm": "x"}
+    response = client.post("/register", data=data, headers={"Accept-Language": "en"})
+    assert "15-digit ID numbers are no longer accepted" in response.text
+    assert "The two passwords differ." in response.text
+
+
+def test_language_switch_sets_a_cookie_that_wins(client, db):
+    response = client.get("/lang/en?next=/register")
+    assert response.status_code == 302 and response.headers["Location"] == "/register"
+    assert "Register and get my pass" in client.get("/register").text
+    client.get("/lang/zh_CN")
+    assert "注册并领取通行码" in client.get("/register").text
+
+
+def test_language_switch_refuses_offsite_redirects(client, db):
+    response = client.get("/lang/en?next=https://evil.example/")
+    assert response.headers["Location"] == "/"
+
+
+def test_duplicate_id_or_phone_gets_one_and_the_same_answer(client, db, vault, programme):
+    existing = make_worker(db, vault, programme)
+    db.commit()
+    id_number = vault.decrypt(existing.id_number_encrypted)
+    by_id, _ = register_form(client, id_number=id_number)
+    phone = vault.decrypt(existing.user.phone_encrypted)
+    by_phone, _ = register_form(client, phone=phone)
+    message = "该身份证号或手机号不能重复注册"
+    assert message in by_id.text and message in by_phone.text
+    assert db.scalar(sa.select(sa.func.count(Worker.id))) == 1
+
+
+def test_pledge_is_required_to_register(client, db):
+    response, _ = register_form(client, pledge="")
+    assert "注册即承诺留温过年" in response.text
+    assert db.scalar(sa.select(sa.func.count(Worker.id))) == 0
+
+
+def test_unknown_employer_is_refused_clearly(client, db):
+    from tests.builders import make_credit_code
+
+    response, _ = register_form(client, credit_code=make_credit_code())
+    assert "该企业尚未纳入本方案" in response.text
+
+
+def test_a_form_without_csrf_token_is_refused(client, db):
+    response = client.post("/register", data={"name": "x"})
+    assert response.status_code == 400
+    assert "表单已过期" in response.text
+    assert db.scalar(sa.select(sa.func.count(User.id))) == 0
+
+
+def test_roster_worker_activates_instead_of_registering_twice(client, db, vault, programme):
+    enterprise = make_enterprise(db, vault)
+    worker = make_worker(db, vault, programme, enterprise=enterprise, activated=False, pledged=False)
+    db.commit()
+    id_number = vault.decrypt(worker.id_number_encrypted)
+    phone = vault.decrypt(worker.user.phone_encrypted)
+    page = client.get("/activate")
+    wrong = client.post("/activate", data={"csrf_token": csrf_token_from(page.text), "id_number": id_number,
+                                           "phone": make_phone(), "pledge": "y", "password": "new-password-1",
+                                           "password_confirm": "new-password-1"})
+    assert "无法用这些信息激活账户" in wrong.text
+    ok = client.post("/activate", data={"csrf_token": csrf_token_from(page.text), "id_number": id_number.lower(),
+                                        "phone": phone, "pledge": "y", "password": "new-password-1",
+                                        "password_confirm": "new-password-1"})
+    assert ok.status_code == 302
+    db.rollback()
+    activated = db.get(Worker, worker.id)
+    assert activated.user.is_activated and activated.has_pledged
+    assert activated.employment_confirmed
+    # Activating twice is refused with the same words (the account exists already).
+    client.post("/logout", data={"csrf_token": csrf_token_from(client.get("/me/pass").text)})
+    again = client.post("/activate", data={"csrf_token": csrf_token_from(client.get("/activate").text),
+                                           "id_number": id_number, "phone": phone, "pledge": "y",
+                                           "password": "other-password", "password_confirm": "other-password"})
+    assert "无法用这些信息激活账户" in again.text
+
+
+def test_registration_is_rate_limited(client, db):
+    responses = []
+    for _ in range(7):
+        page = client.get("/register")
+        responses.append(client.post("/register", data={"csrf_token": csrf_token_from(page.text)}))
+    assert [r.status_code for r in responses] == [200] * 5 + [429, 429]
+    assert "尝试次数过多" in responses[-1].text

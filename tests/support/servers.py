@@ -1,0 +1,93 @@
+"""A real gunicorn server for concurrency, durability and browser tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TEST_ENV = {
+    "WZCHECKIN_SECRET_KEY": "test-secret-key-for-the-test-suite-only-000000",
+    "WZCHECKIN_DATA_KEYS": "dGVzdC1kYXRhLWtleS1mb3ItdGVzdHMtb25seS0wMDA=",
+    "WZCHECKIN_LOOKUP_KEY": "test-lookup-key-for-the-test-suite-only-000000",
+    "WZCHECKIN_INSECURE_HTTP": "1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_cli(database_url: str, *args: str, env: dict | None = None, check: bool = True,
+            input: str | None = None) -> subprocess.CompletedProcess:
+    """Run the real ``wzcheckin`` command line against a database."""
+    full_env = {**os.environ, **TEST_ENV, "WZCHECKIN_DATABASE_URL": database_url, **(env or {})}
+    full_env.pop("WZCHECKIN_DEV", None)
+    return subprocess.run([sys.executable, "-m", "wzcheckin.cli", *args], env=full_env, cwd=ROOT,
+                          capture_output=True, text=True, check=check, input=input, timeout=600)
+
+
+class GunicornServer:
+    def __init__(self, database_url: str, *, workers: int = 2, env: dict | None = None,
+                 log_path: Path | None = None, threads: int = 1):
+        self.database_url = database_url
+        self.workers = workers
+        self.threads = threads
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **TEST_ENV, "WZCHECKIN_DATABASE_URL": database_url,
+                    "WZCHECKIN_RATELIMIT_DISABLED": "1", **(env or {})}
+        self.env.pop("WZCHECKIN_DEV", None)
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+        self._log = None
+
+    def start(self) -> GunicornServer:
+        command = [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{self.port}",
+                   "--workers", str(self.workers), "--threads", str(self.threads),
+                   "--timeout", "60", "--graceful-timeout", "5", "--backlog", "2048"]
+        self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - closed in stop()
+        output = self._log or subprocess.DEVNULL
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=output, stderr=output,
+                                        start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                if requests.get(self.base_url + "/healthz", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start within 60 s")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Kill the whole process group (master and workers), as a power cut would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""

@@ -1,0 +1,142 @@
+"""wzcheckin: the 留温过年 check-in and benefits tracker.
+
+``create_app`` builds the app in named steps: configuration → programme file → extensions →
+database engine → blueprints → error handlers → command line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from wzcheckin.config import PACKAGE_DIR, PROJECT_ROOT, load_config
+
+# Each room's page blueprint ("module:attribute") and API module (routes register on import).
+PAGE_BLUEPRINTS = [
+    "wzcheckin.core.pages:bp",
+    "wzcheckin.accounts.views:bp",
+    "wzcheckin.codes.views:bp",
+]
+API_MODULES = [
+    "wzcheckin.api.openapi",
+    "wzcheckin.codes.api",
+    "wzcheckin.accounts.api",
+    "wzcheckin.scanning.api",
+]
+
+log = logging.getLogger("wzcheckin")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    settings = load_config(config)
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=settings["INSTANCE_PATH"],
+    )
+    app.config.update(settings)
+    _configure_logging(app)
+    _load_programme(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_cli(app)
+    _register_template_helpers(app)
+    if app.config["DEV_MODE"]:
+        log.warning("WZCHECKIN_DEV=1: running with the public DEVELOPMENT keys; never do this in production")
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _load_programme(app: Flask) -> None:
+    from wzcheckin.programme import load_programme
+
+    # A bad programme file raises ProgrammeError naming the file and key: start-up stops here.
+    app.extensions["wzcheckin.programme"] = load_programme(app.config["PROGRAMME_PATH"])
+
+
+def _init_extensions(app: Flask) -> None:
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from wzcheckin import clock
+    from wzcheckin.codes.keys import KeyringCache
+    from wzcheckin.core.i18n import select_locale
+    from wzcheckin.core.personal_data import PersonalDataVault
+    from wzcheckin.core.security import init_security_headers
+    from wzcheckin.db import configure_engine, engine_options, render_migration_item
+    from wzcheckin.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
+
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    database_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if database_url.startswith("sqlite:///"):
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(database_url))
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True, render_item=render_migration_item)
+
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # the server-side session row is the protection
+    csrf.init_app(app)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
+        str(path) for path in sorted(PACKAGE_DIR.glob("**/translations")) if path.is_dir()
+    ) or str(PACKAGE_DIR / "translations")
+    babel.init_app(app, locale_selector=select_locale)
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    compress.init_app(app)
+    init_security_headers(app)
+
+    app.extensions["wzcheckin.clock"] = clock.clock_for(app.config)
+    app.extensions["wzcheckin.vault"] = PersonalDataVault(app.config["DATA_KEYS"], app.config["LOOKUP_KEY"])
+    app.extensions["wzcheckin.keyring"] = KeyringCache()
+
+    from wzcheckin import models  # noqa: F401 - every table known to SQLAlchemy and Alembic
+    from wzcheckin.core import auth  # noqa: F401 - registers the Flask-Login loaders
+
+
+def _import_attribute(path: str):
+    module_name, _, attribute = path.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attribute) if attribute else module
+
+
+def _register_blueprints(app: Flask) -> None:
+    from wzcheckin.api import api_bp
+
+    for path in PAGE_BLUEPRINTS:
+        app.register_blueprint(_import_attribute(path))
+    for module in API_MODULES:
+        importlib.import_module(module)
+    app.register_blueprint(api_bp)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from wzcheckin.core.errors import init_error_handlers
+
+    init_error_handlers(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from wzcheckin.cli import register_commands
+
+    register_commands(app)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from wzcheckin.core.templating import init_templating
+
+    init_templating(app)

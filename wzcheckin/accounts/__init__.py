@@ -1,0 +1,1 @@
+"""Accounts room: users, roles, log-in, worker registration."""

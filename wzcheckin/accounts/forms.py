@@ -1,0 +1,44 @@
+"""Accounts room, forms. Flask-WTF brings CSRF; the domain functions do the validating, and
+the views attach their field errors to these fields."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, PasswordField, StringField
+from wtforms.validators import Optional
+
+
+class LoginForm(FlaskForm):
+    phone = StringField(_l("Mobile number"), render_kw={"inputmode": "tel", "autocomplete": "username"})
+    password = PasswordField(_l("Password"), render_kw={"autocomplete": "current-password"})
+
+
+class RegistrationForm(FlaskForm):
+    name = StringField(_l("Name (as on your ID card)"), render_kw={"autocomplete": "name"})
+    id_number = StringField(_l("ID number (18 characters)"),
+                            render_kw={"autocomplete": "off", "autocapitalize": "characters", "maxlength": "24"})
+    phone = StringField(_l("Mobile number"), render_kw={"inputmode": "tel", "autocomplete": "tel"})
+    credit_code = StringField(_l("Employer's unified social credit code (optional)"),
+                              render_kw={"autocapitalize": "characters", "maxlength": "24"})
+    hukou = StringField(_l("Household registration (leave blank to derive it from your ID number)"))
+    residence_permit_no = StringField(_l("Zhejiang residence permit number (optional)"))
+    residence_permit_expiry = DateField(_l("Residence permit valid until (optional)"), validators=[Optional()])
+    pledge = BooleanField(_l("I pledge to stay in Wenzhou over the Spring Festival (留温过年)"), default=True)
+    password = PasswordField(_l("Choose a password (at least 8 characters)"),
+                             render_kw={"autocomplete": "new-password"})
+    password_confirm = PasswordField(_l("Repeat the password"),
+                             render_kw={"autocomplete": "new-password"})
+
+
+class ActivationForm(FlaskForm):
+    id_number = StringField(_l("ID number (18 characters)"),
+                            render_kw={"autocomplete": "off", "autocapitalize": "characters", "maxlength": "24"})
+    phone = StringField(_l("Mobile number your employer listed"), render_kw={"inputmode": "tel"})
+    pledge = BooleanField(_l("I pledge to stay in Wenzhou over the Spring Festival (留温过年)"), default=True)
+    password = PasswordField(_l("Choose a password (at least 8 characters)"),
+                             render_kw={"autocomplete": "new-password"})
+    password_confirm = PasswordField(_l("Repeat the password"),
+                             render_kw={"autocomplete": "new-password"})
+
+
+class LogoutForm(FlaskForm):
+    """Only the CSRF token: logging out is a POST."""

@@ -1,0 +1,152 @@
+"""Accounts room: users (one role each), their login sessions and API tokens, and workers —
+the people the programme is for (新温州人), with their registration data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from wzcheckin.db import Base, UTCDateTime, enum_column
+
+
+class Role(StrEnum):
+    WORKER = "worker"
+    GATEKEEPER = "gatekeeper"
+    ENTERPRISE_ADMIN = "enterprise_admin"
+    VENUE_STAFF = "venue_staff"
+    PICKUP_STAFF = "pickup_staff"
+    CARRIER = "carrier"
+    OFFICIAL = "official"
+
+    @property
+    def is_staff(self) -> bool:
+        """Staff and officials: their every action is audited and their sessions time out sooner."""
+        return self is not Role.WORKER
+
+
+SCANNING_ROLES = (Role.GATEKEEPER, Role.VENUE_STAFF, Role.PICKUP_STAFF)
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[Role] = mapped_column(enum_column(Role, "user_role"))
+    # Phones are personal data: encrypted, with a keyed hash for log-in look-up and uniqueness.
+    phone_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    phone_encrypted: Mapped[str] = mapped_column(sa.Text)
+    phone_masked: Mapped[str] = mapped_column(sa.String(16))
+    # None until the account is activated (roster-imported workers, imported enterprise admins).
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    display_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    # Staff are bound to one checkpoint: gate:<credit_code>, venue:<code> or pickup:<code>.
+    checkpoint_id: Mapped[int | None] = mapped_column(sa.ForeignKey("checkpoints.id"), index=True)
+    # Carrier staff are bound to one carrier (china_mobile, china_unicom, china_telecom).
+    carrier: Mapped[str | None] = mapped_column(sa.String(24))
+    language: Mapped[str | None] = mapped_column(sa.String(8))
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    failed_logins_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    checkpoint = relationship("Checkpoint", lazy="joined")
+    worker = relationship("Worker", back_populates="user", uselist=False)
+
+    # Flask-Login: the session cookie carries the id of a server-side UserSession, so logging out
+    # (or disabling the account) ends it on the server, not only in this browser.
+    login_session_id = None  # set per request from the session cookie; not a column
+
+    def get_id(self) -> str | None:
+        return self.login_session_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
+
+    @property
+    def is_activated(self) -> bool:
+        return self.password_hash is not None
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class UserSession(Base):
+    """A server-side login session. Only a hash of the cookie's secret is stored."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user = relationship("User", lazy="joined")
+
+
+class ApiToken(Base):
+    """A bearer token for scanner devices, integrations and the mobile API. Stored hashed."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(sa.String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user = relationship("User", lazy="joined")
+
+
+class Worker(Base):
+    """新温州人: a migrant worker registered with the programme (by themself or a roster)."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), unique=True)
+    # Opaque id carried by the worker's pass (never the ID or phone number): 16 hex characters.
+    public_id: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    id_number_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    id_number_encrypted: Mapped[str] = mapped_column(sa.Text)
+    id_number_tail: Mapped[str] = mapped_column(sa.String(4))
+    # Declared hukou (free text); blank means "derived from the ID number".
+    hukou: Mapped[str] = mapped_column(sa.String(100), default="")
+    # Decided when the record is written, from the declared hukou or the ID prefix (SPEC §3).
+    hukou_is_home: Mapped[bool] = mapped_column(default=False)
+    residence_permit_no_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    residence_permit_expiry: Mapped[date | None] = mapped_column(sa.Date)
+    # 留温承诺: when the worker pledged to stay; None if they have not.
+    pledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    # The employer confirmed employment (a roster import, or the enterprise admin on the roster).
+    employment_confirmed: Mapped[bool] = mapped_column(default=False)
+    employment_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    registered_via: Mapped[str] = mapped_column(sa.String(16))  # "self" or "roster"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user = relationship("User", back_populates="worker", lazy="joined")
+    enterprise = relationship("Enterprise", lazy="joined")
+
+    @property
+    def has_pledged(self) -> bool:
+        return self.pledged_at is not None
+
+    @property
+    def has_residence_permit(self) -> bool:
+        return self.residence_permit_no_encrypted is not None
+
+    def residence_permit_valid_on(self, day: date) -> bool:
+        return self.has_residence_permit and (
+            self.residence_permit_expiry is None or self.residence_permit_expiry >= day
+        )

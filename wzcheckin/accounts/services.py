@@ -1,0 +1,484 @@
+"""Accounts room, domain functions: registering and activating workers, staff accounts, log-in
+with per-account lock-out, server-side sessions and API tokens.
+
+Plain Python: every function takes the session, the vault and ``now``; none commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from wzcheckin.accounts.models import ApiToken, Role, User, UserSession, Worker
+from wzcheckin.codes.keys import new_public_id
+from wzcheckin.core.identity import (
+    InvalidIdentifier,
+    mask_phone,
+    parse_credit_code,
+    parse_id_number,
+    parse_phone,
+)
+from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.programme import Programme
+from wzcheckin.scanning.models import Checkpoint, CheckpointKind
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 128
+LOCKOUT_THRESHOLD = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+# Verified against when the phone is unknown, so a miss costs as long as a wrong password.
+_DUMMY_PASSWORD_HASH = generate_password_hash("not-a-real-password-wzcheckin")
+
+CARRIERS = ("china_mobile", "china_unicom", "china_telecom")
+
+
+class FormErrors(Exception):
+    """Field → stable error code, for a form to show each next to its field."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(", ".join(f"{key}: {value}" for key, value in errors.items()))
+        self.errors = errors
+
+
+class LoginRefused(Exception):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+# --- look-ups ---------------------------------------------------------------------------------
+
+def phone_hash(vault: PersonalDataVault, phone: str) -> str:
+    return vault.lookup_hash("phone", phone)
+
+
+def id_number_hash(vault: PersonalDataVault, id_number: str) -> str:
+    return vault.lookup_hash("id", id_number)
+
+
+def find_user_by_phone(session: Session, vault: PersonalDataVault, phone: str) -> User | None:
+    return session.scalar(sa.select(User).where(User.phone_hash == phone_hash(vault, phone)))
+
+
+def find_worker_by_id_number(session: Session, vault: PersonalDataVault, id_number: str) -> Worker | None:
+    return session.scalar(sa.select(Worker).where(Worker.id_number_hash == id_number_hash(vault, id_number)))
+
+
+def password_problem(password: str | None, phone: str | None = None) -> str | None:
+    if not password:
+        return "required"
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "password_too_short"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return "password_too_long"
+    if phone and phone in password:
+        return "password_contains_phone"
+    return None
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)  # scrypt, werkzeug's default
+
+
+# --- workers ----------------------------------------------------------------------------------
+
+@dataclass
+class WorkerDetails:
+    """What a worker (or a roster line) says about themself, as typed."""
+
+    name: str = ""
+    id_number: str = ""
+    phone: str = ""
+    credit_code: str = ""
+    hukou: str = ""
+    residence_permit_no: str = ""
+    residence_permit_expiry: date | None = None
+    pledged: bool = False
+
+
+@dataclass
+class CleanWorkerDetails:
+    name: str
+    id_number: str
+    id_tail: str
+    phone: str
+    enterprise: Enterprise | None
+    hukou: str
+    residence_permit_no: str | None
+    residence_permit_expiry: date | None
+    pledged: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def clean_worker_details(session: Session, details: WorkerDetails, today: date,
+                         *, require_employer: bool = False) -> CleanWorkerDetails:
+    """Validate every field; raise :class:`FormErrors` naming each bad one."""
+    errors: dict[str, str] = {}
+    name = (details.name or "").strip()
+    if not name:
+        errors["name"] = "required"
+    elif len(name) > 50:
+        errors["name"] = "too_long"
+
+    id_number = phone = ""
+    try:
+        parsed_id = parse_id_number(details.id_number, today=today)
+        id_number = parsed_id.value
+    except InvalidIdentifier as exc:
+        errors["id_number"] = exc.code
+    try:
+        phone = parse_phone(details.phone)
+    except InvalidIdentifier as exc:
+        errors["phone"] = exc.code
+
+    enterprise = None
+    if details.credit_code and details.credit_code.strip():
+        try:
+            code = parse_credit_code(details.credit_code)
+            enterprise = session.scalar(sa.select(Enterprise).where(Enterprise.credit_code == code))
+            if enterprise is None:
+                errors["credit_code"] = "enterprise_unknown"
+        except InvalidIdentifier as exc:
+            errors["credit_code"] = exc.code
+    elif require_employer:
+        errors["credit_code"] = "required"
+
+    hukou = (details.hukou or "").strip()
+    if len(hukou) > 100:
+        errors["hukou"] = "too_long"
+    permit_no = (details.residence_permit_no or "").strip().upper() or None
+    if permit_no is not None and not (4 <= len(permit_no) <= 32 and permit_no.isalnum()):
+        errors["residence_permit_no"] = "permit_format"
+    if details.residence_permit_expiry is not None and permit_no is None:
+        errors["residence_permit_no"] = "permit_missing"
+    if errors:
+        raise FormErrors(errors)
+    return CleanWorkerDetails(
+        name=name, id_number=id_number, id_tail=id_number[-4:], phone=phone, enterprise=enterprise,
+        hukou=hukou, residence_permit_no=permit_no,
+        residence_permit_expiry=details.residence_permit_expiry, pledged=bool(details.pledged),
+    )
+
+
+def _apply_worker_details(worker: Worker, clean: CleanWorkerDetails, vault: PersonalDataVault,
+                          programme: Programme, now: datetime) -> None:
+    worker.name = clean.name
+    worker.hukou = clean.hukou
+    worker.hukou_is_home = programme.is_home_hukou(clean.hukou, clean.id_number)
+    worker.residence_permit_no_encrypted = (
+        vault.encrypt(clean.residence_permit_no) if clean.residence_permit_no else None
+    )
+    worker.residence_permit_expiry = clean.residence_permit_expiry if clean.residence_permit_no else None
+    if clean.pledged and worker.pledged_at is None:
+        worker.pledged_at = now
+    elif not clean.pledged:
+        worker.pledged_at = None
+    worker.updated_at = now
+
+
+def _new_user(vault: PersonalDataVault, role: Role, phone: str, now: datetime, *,
+              password: str | None = None, display_name: str = "") -> User:
+    return User(
+        role=role,
+        phone_hash=phone_hash(vault, phone),
+        phone_encrypted=vault.encrypt(phone),
+        phone_masked=mask_phone(phone),
+        password_hash=hash_password(password) if password else None,
+        display_name=display_name,
+        created_at=now,
+        failed_logins=0,
+    )
+
+
+def register_worker(session: Session, vault: PersonalDataVault, programme: Programme,
+                    details: WorkerDetails, password: str, now: datetime) -> Worker:
+    """A worker registers themself on their phone.
+
+    A duplicate ID or phone number gets one and the same answer (``already_registered``) so the
+    form does not tell a stranger which of the two is on file.
+    """
+    today = programme.local_date(now)
+    errors: dict[str, str] = {}
+    try:
+        clean = clean_worker_details(session, details, today)
+    except FormErrors as exc:
+        errors.update(exc.errors)
+        clean = None
+    problem = password_problem(password, clean.phone if clean else None)
+    if problem:
+        errors["password"] = problem
+    if errors:
+        raise FormErrors(errors)
+    assert clean is not None
+    if (find_worker_by_id_number(session, vault, clean.id_number) is not None
+            or find_user_by_phone(session, vault, clean.phone) is not None):
+        raise FormErrors({"form": "already_registered"})
+
+    user = _new_user(vault, Role.WORKER, clean.phone, now, password=password, display_name=clean.name)
+    worker = Worker(
+        user=user, public_id=new_public_id(), id_number_hash=id_number_hash(vault, clean.id_number),
+        id_number_encrypted=vault.encrypt(clean.id_number), id_number_tail=clean.id_tail,
+        enterprise=clean.enterprise, employment_confirmed=False, registered_via="self",
+        created_at=now,
+    )
+    _apply_worker_details(worker, clean, vault, programme, now)
+    session.add_all([user, worker])
+    session.flush()  # the UNIQUE hashes catch a concurrent duplicate here; callers map it
+    return worker
+
+
+def upsert_roster_worker(session: Session, vault: PersonalDataVault, programme: Programme,
+                         clean: CleanWorkerDetails, now: datetime) -> tuple[Worker, bool]:
+    """An enterprise roster line: create the worker (not yet activated) or update them.
+
+    Returns (worker, created). Employment is confirmed: the employer itself listed them.
+    Raises :class:`FormErrors` when the phone already belongs to somebody else.
+    """
+    worker = find_worker_by_id_number(session, vault, clean.id_number)
+    phone_owner = find_user_by_phone(session, vault, clean.phone)
+    created = worker is None
+    if created:
+        if phone_owner is not None:
+            raise FormErrors({"phone": "phone_taken"})
+        user = _new_user(vault, Role.WORKER, clean.phone, now, display_name=clean.name)
+        worker = Worker(
+            user=user, public_id=new_public_id(), id_number_hash=id_number_hash(vault, clean.id_number),
+            id_number_encrypted=vault.encrypt(clean.id_number), id_number_tail=clean.id_tail,
+            registered_via="roster", created_at=now,
+        )
+        session.add_all([user, worker])
+    else:
+        if phone_owner is not None and phone_owner.id != worker.user_id:
+            raise FormErrors({"phone": "phone_taken"})
+        if phone_owner is None:  # the worker changed their number
+            worker.user.phone_hash = phone_hash(vault, clean.phone)
+            worker.user.phone_encrypted = vault.encrypt(clean.phone)
+            worker.user.phone_masked = mask_phone(clean.phone)
+    if worker.enterprise_id != (clean.enterprise.id if clean.enterprise else None) or not worker.employment_confirmed:
+        worker.enterprise = clean.enterprise
+        worker.employment_confirmed = clean.enterprise is not None
+        worker.employment_confirmed_at = now if clean.enterprise is not None else None
+    _apply_worker_details(worker, clean, vault, programme, now)
+    session.flush()
+    return worker, created
+
+
+def activate_worker(session: Session, vault: PersonalDataVault, programme: Programme,
+                    id_number_raw: str, phone_raw: str, password: str, now: datetime) -> Worker:
+    """A roster-imported worker sets a password, proving who they are with ID + phone."""
+    errors: dict[str, str] = {}
+    id_number = phone = ""
+    try:
+        id_number = parse_id_number(id_number_raw, today=programme.local_date(now)).value
+    except InvalidIdentifier as exc:
+        errors["id_number"] = exc.code
+    try:
+        phone = parse_phone(phone_raw)
+    except InvalidIdentifier as exc:
+        errors["phone"] = exc.code
+    problem = password_problem(password, phone or None)
+    if problem:
+        errors["password"] = problem
+    if errors:
+        raise FormErrors(errors)
+    worker = find_worker_by_id_number(session, vault, id_number)
+    # One answer for "no such worker", "phone does not match" and "already active".
+    if (worker is None or worker.user.phone_hash != phone_hash(vault, phone)
+            or worker.user.is_activated):
+        raise FormErrors({"form": "activation_mismatch"})
+    worker.user.password_hash = hash_password(password)
+    session.flush()
+    return worker
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+STAFF_CHECKPOINT_KIND = {
+    Role.GATEKEEPER: CheckpointKind.GATE,
+    Role.ENTERPRISE_ADMIN: CheckpointKind.GATE,
+    Role.VENUE_STAFF: CheckpointKind.VENUE,
+    Role.PICKUP_STAFF: CheckpointKind.PICKUP,
+}
+
+
+def create_or_update_staff(session: Session, vault: PersonalDataVault, *, role: Role, phone_raw: str,
+                           password: str, now: datetime, checkpoint_ref: str | None = None,
+                           carrier: str | None = None, display_name: str = "") -> tuple[User, bool]:
+    """Staff and official accounts (``wzcheckin user create``). Returns (user, created)."""
+    errors: dict[str, str] = {}
+    try:
+        phone = parse_phone(phone_raw)
+    except InvalidIdentifier as exc:
+        raise FormErrors({"phone": exc.code}) from None
+    if role is Role.WORKER:
+        errors["role"] = "worker_via_registration"
+    problem = password_problem(password, phone)
+    if problem:
+        errors["password"] = problem
+    checkpoint = None
+    needed_kind = STAFF_CHECKPOINT_KIND.get(role)
+    if needed_kind is not None:
+        if not checkpoint_ref:
+            errors["checkpoint"] = "required"
+        else:
+            checkpoint = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == checkpoint_ref))
+            if checkpoint is None:
+                errors["checkpoint"] = "checkpoint_unknown"
+            elif checkpoint.kind != needed_kind:
+                errors["checkpoint"] = "checkpoint_wrong_kind"
+    elif checkpoint_ref:
+        errors["checkpoint"] = "checkpoint_not_applicable"
+    if role is Role.CARRIER:
+        if carrier not in CARRIERS:
+            errors["carrier"] = "required" if not carrier else "carrier_unknown"
+    elif carrier:
+        errors["carrier"] = "carrier_not_applicable"
+    if errors:
+        raise FormErrors(errors)
+
+    user = find_user_by_phone(session, vault, phone)
+    created = user is None
+    if user is None:
+        user = _new_user(vault, role, phone, now, display_name=display_name)
+        session.add(user)
+    elif user.role is Role.WORKER and user.worker is not None:
+        raise FormErrors({"phone": "phone_taken"})
+    user.role = role
+    user.password_hash = hash_password(password)
+    user.checkpoint = checkpoint
+    user.carrier = carrier if role is Role.CARRIER else None
+    if display_name:
+        user.display_name = display_name
+    session.flush()
+    return user, created
+
+
+# --- log-in and sessions -----------------------------------------------------------------------
+
+def authenticate(session: Session, vault: PersonalDataVault, phone_raw: str, password: str,
+                 now: datetime) -> User:
+    """Phone + password. Five failures within 15 minutes lock the account for the rest of the
+    window; the count lives in the database so every gunicorn worker sees the same one."""
+    try:
+        phone = parse_phone(phone_raw)
+    except InvalidIdentifier:
+        check_password_hash(_DUMMY_PASSWORD_HASH, password or "")
+        raise LoginRefused("invalid_credentials") from None
+    user = find_user_by_phone(session, vault, phone)
+    if user is None:
+        check_password_hash(_DUMMY_PASSWORD_HASH, password or "")
+        raise LoginRefused("invalid_credentials")
+    window_open = user.failed_logins_since is not None and now - user.failed_logins_since < LOCKOUT_WINDOW
+    if window_open and user.failed_logins >= LOCKOUT_THRESHOLD:
+        raise LoginRefused("locked")
+    if user.password_hash is None:
+        check_password_hash(_DUMMY_PASSWORD_HASH, password or "")
+        raise LoginRefused("not_activated" if user.role is Role.WORKER else "invalid_credentials")
+    if not check_password_hash(user.password_hash, password or ""):
+        # One atomic statement, so concurrent failures from several workers all count.
+        window_start = now - LOCKOUT_WINDOW
+        stale = sa.or_(User.failed_logins_since.is_(None), User.failed_logins_since <= window_start)
+        session.execute(
+            sa.update(User)
+            .where(User.id == user.id)
+            .values(
+                failed_logins=sa.case((stale, 1), else_=User.failed_logins + 1),
+                failed_logins_since=sa.case((stale, now), else_=User.failed_logins_since),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        raise LoginRefused("invalid_credentials")
+    if user.disabled_at is not None:
+        raise LoginRefused("disabled")
+    user.failed_logins = 0
+    user.failed_logins_since = None
+    user.last_login_at = now
+    return user
+
+
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def start_session(session: Session, user: User, now: datetime) -> str:
+    """A new server-side session; the returned secret goes into the (signed) cookie only."""
+    secret = secrets.token_urlsafe(32)
+    session.add(UserSession(secret_hash=_secret_hash(secret), user_id=user.id, created_at=now, last_seen_at=now))
+    session.flush()
+    return secret
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    staff_idle: timedelta
+    staff_absolute: timedelta
+    worker_absolute: timedelta
+
+
+def load_session(session: Session, secret: str, now: datetime,
+                 policy: SessionPolicy) -> tuple[User, UserSession] | None:
+    """The user behind a session secret, or None when it ended, expired or was disabled."""
+    if not secret or len(secret) > 128:
+        return None
+    row = session.scalar(sa.select(UserSession).where(UserSession.secret_hash == _secret_hash(secret)))
+    if row is None:
+        return None
+    user = row.user
+    if user.disabled_at is not None:
+        return None
+    age, idle = now - row.created_at, now - row.last_seen_at
+    if user.role is Role.WORKER:
+        if age > policy.worker_absolute:
+            return None
+    elif age > policy.staff_absolute or idle > policy.staff_idle:
+        return None
+    user.login_session_id = secret
+    return user, row
+
+
+def end_session(session: Session, secret: str) -> None:
+    session.execute(sa.delete(UserSession).where(UserSession.secret_hash == _secret_hash(secret)))
+
+
+def end_all_sessions(session: Session, user: User) -> None:
+    session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
+
+
+def disable_user(session: Session, user: User, now: datetime) -> None:
+    """The account loses access at its next request: sessions and tokens end now."""
+    user.disabled_at = now
+    end_all_sessions(session, user)
+    session.execute(
+        sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+    )
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "wzt_"  # noqa: S105 - a public prefix, not a secret
+
+
+def issue_api_token(session: Session, user: User, now: datetime, label: str = "") -> str:
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(token_hash=_secret_hash(plaintext), user_id=user.id, label=label[:100], created_at=now))
+    session.flush()
+    return plaintext
+
+
+def authenticate_api_token(session: Session, plaintext: str) -> tuple[User, ApiToken] | None:
+    if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 128:
+        return None
+    token = session.scalar(
+        sa.select(ApiToken).where(ApiToken.token_hash == _secret_hash(plaintext), ApiToken.revoked_at.is_(None))
+    )
+    if token is None or token.user.disabled_at is not None:
+        return None
+    return token.user, token

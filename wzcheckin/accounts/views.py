@@ -1,0 +1,176 @@
+"""Accounts room, pages: log in, log out, register, activate, and the worker's home."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from wzcheckin import clock
+from wzcheckin.accounts.forms import ActivationForm, LoginForm, LogoutForm, RegistrationForm
+from wzcheckin.accounts.models import Role
+from wzcheckin.accounts.services import (
+    FormErrors,
+    LoginRefused,
+    WorkerDetails,
+    activate_worker,
+    authenticate,
+    end_session,
+    register_worker,
+    start_session,
+)
+from wzcheckin.core import context
+from wzcheckin.core.audit import record_audit
+from wzcheckin.core.auth import public
+from wzcheckin.core.i18n import field_error
+from wzcheckin.core.navigation import role_home_url, safe_next_url
+from wzcheckin.db import is_unique_violation, unit_of_work
+from wzcheckin.extensions import db, limiter
+
+bp = Blueprint("accounts", __name__)
+
+
+def _attach_errors(form, errors: dict[str, str]) -> None:
+    for name, code in errors.items():
+        field = getattr(form, name, None)
+        if field is not None and name != "form":
+            field.errors = [*field.errors, field_error(code)]
+        else:
+            form.form_errors.append(field_error(code))
+
+
+def _log_in(user) -> None:
+    """A fresh session: the old cookie's contents are dropped and a new server row is made."""
+    session.clear()
+    now = clock.now()
+    with unit_of_work(db.session):
+        secret = start_session(db.session, user, now)
+        if user.role.is_staff:
+            record_audit(db.session, at=now, actor=user, action="login", ip=request.remote_addr)
+    user.login_session_id = secret
+    login_user(user)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 60 per hour", methods=["POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(role_home_url(current_user.role))
+    form = LoginForm()
+    if form.validate_on_submit():
+        now = clock.now()
+        refused = None
+        with unit_of_work(db.session):
+            try:
+                user = authenticate(db.session, context.vault(), form.phone.data, form.password.data, now)
+            except LoginRefused as exc:
+                refused = exc  # committed anyway: the failure counter must persist
+        if refused is None:
+            next_url = safe_next_url(session.get("next"))
+            _log_in(user)
+            return redirect(next_url or role_home_url(user.role))
+        form.form_errors.append(field_error(refused.code))
+        if refused.code == "not_activated":
+            return render_template("accounts/login.html", form=form, suggest_activation=True), 200
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.post("/logout")
+@public
+def logout():
+    form = LogoutForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        with unit_of_work(db.session):
+            end_session(db.session, current_user.get_id())
+            if current_user.role.is_staff:
+                record_audit(db.session, at=clock.now(), actor=current_user, action="logout")
+        logout_user()
+    session.clear()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 30 per hour", methods=["POST"])
+@public
+def register():
+    if current_user.is_authenticated:
+        return redirect(role_home_url(current_user.role))
+    form = RegistrationForm()
+    if request.method == "POST" and form.validate_on_submit():
+        errors: dict[str, str] = {}
+        if form.password.data != form.password_confirm.data:
+            errors["password_confirm"] = "password_mismatch"  # noqa: S105 - an error code
+        if not form.pledge.data:
+            errors["pledge"] = "pledge_required"
+        details = WorkerDetails(
+            name=form.name.data or "", id_number=form.id_number.data or "", phone=form.phone.data or "",
+            credit_code=form.credit_code.data or "", hukou=form.hukou.data or "",
+            residence_permit_no=form.residence_permit_no.data or "",
+            residence_permit_expiry=form.residence_permit_expiry.data, pledged=bool(form.pledge.data),
+        )
+        worker = None
+        try:
+            with unit_of_work(db.session):
+                try:
+                    worker = register_worker(db.session, context.vault(), context.programme(), details,
+                                             form.password.data or "", clock.now())
+                except FormErrors as exc:
+                    raise FormErrors({**errors, **exc.errors}) from None
+                if errors:  # every field checked; roll the registration back
+                    raise FormErrors(errors)
+        except FormErrors as exc:
+            worker = None
+            _attach_errors(form, exc.errors)
+        except sa.exc.IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            _attach_errors(form, {"form": "already_registered"})  # a concurrent twin won the race
+        if worker is not None:
+            _log_in(worker.user)
+            flash(_("Welcome! This is your pass. Show it at factory gates, venues and pickup points."), "success")
+            return redirect(url_for("codes.pass_page"))
+    elif request.method == "POST":
+        form.form_errors.append(_("The form expired; please submit it again."))
+    return render_template("accounts/register.html", form=form)
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 30 per hour", methods=["POST"])
+@public
+def activate():
+    if current_user.is_authenticated:
+        return redirect(role_home_url(current_user.role))
+    form = ActivationForm()
+    if form.validate_on_submit():
+        worker = None
+        try:
+            with unit_of_work(db.session):
+                if form.password.data != form.password_confirm.data:
+                    raise FormErrors({"password_confirm": "password_mismatch"})
+                now = clock.now()
+                worker = activate_worker(db.session, context.vault(), context.programme(),
+                                         form.id_number.data, form.phone.data, form.password.data or "", now)
+                if form.pledge.data and worker.pledged_at is None:
+                    worker.pledged_at = now
+        except FormErrors as exc:
+            _attach_errors(form, exc.errors)
+        if worker is not None:
+            _log_in(worker.user)
+            flash(_("Your account is active. This is your pass."), "success")
+            return redirect(url_for("codes.pass_page"))
+    return render_template("accounts/activate.html", form=form)
+
+
+@bp.get("/account")
+@public
+def account_redirect():
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login"))
+    return redirect(role_home_url(current_user.role))
+
+
+def staff_roles() -> tuple[Role, ...]:
+    return tuple(role for role in Role if role.is_staff)

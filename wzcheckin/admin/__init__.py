@@ -1,0 +1,1 @@
+"""Admin room: the officials desk, dashboards, exports, audit viewer."""

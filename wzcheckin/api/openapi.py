@@ -1,0 +1,91 @@
+"""The OpenAPI 3.1 document, assembled from the routes registered with ``api_route``."""
+
+from __future__ import annotations
+
+import re
+
+from flask import jsonify
+
+from wzcheckin.api import OPERATIONS, api_route, openapi_path
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+
+
+def _path_parameters(rule: str) -> list[dict]:
+    params = []
+    for converter, name in re.findall(r"<(?:([a-z]+):)?([a-zA-Z_]+)>", rule):
+        schema = {"type": "integer", "minimum": 0} if converter == "int" else {"type": "string", "maxLength": 64}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return params
+
+
+def _json(schema: dict) -> dict:
+    return {"application/json": {"schema": schema}}
+
+
+def build_document() -> dict:
+    paths: dict[str, dict] = {}
+    for op in OPERATIONS:
+        entry: dict = {"summary": op.summary, "operationId": f"{op.method}_{op.endpoint.split('.')[-1]}"}
+        if op.tag:
+            entry["tags"] = [op.tag]
+        params = _path_parameters(op.rule) + op.parameters
+        if params:
+            entry["parameters"] = params
+        if op.request_schema is not None:
+            entry["requestBody"] = {"required": True, "content": _json(op.request_schema)}
+        responses = {}
+        for status, schema in sorted(op.responses.items()):
+            responses[str(status)] = {"description": _describe(status), "content": _json(schema)}
+        for status in _error_statuses(op):
+            responses.setdefault(str(status), {"description": _describe(status), "content": _json(ERROR_SCHEMA)})
+        entry["responses"] = responses
+        if op.roles is not None:
+            entry["security"] = [{"bearer": []}]
+            entry["x-roles"] = list(op.roles)
+        paths.setdefault(openapi_path(op.rule), {})[op.method] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "wzcheckin API",
+            "version": "1",
+            "description": "留温过年 check-in and benefits tracker. Errors are "
+                           '{"error": {"code", "message"}}; messages follow Accept-Language.',
+        },
+        "servers": [{"url": "/"}],
+        "paths": {"/api/v1" + path: value for path, value in sorted(paths.items())},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def _error_statuses(op) -> list[int]:
+    statuses = [400, 429] if op.request_schema else [429]
+    if op.roles is not None:
+        statuses += [401, 403]
+    if "<" in op.rule:
+        statuses.append(404)
+    if op.request_schema is not None:
+        statuses += [413, 415]
+    return statuses
+
+
+def _describe(status: int) -> str:
+    return {200: "OK", 201: "Created", 204: "No content", 400: "Bad request", 401: "Unauthorised",
+            403: "Forbidden", 404: "Not found", 409: "Conflict", 413: "Too large",
+            415: "Unsupported media type", 422: "Invalid", 429: "Rate limited"}.get(status, "Response")
+
+
+@api_route("/openapi.json", methods=["GET"], roles=None, summary="This document", tag="meta",
+           responses={200: {"type": "object"}})
+def openapi_document():
+    return jsonify(build_document())

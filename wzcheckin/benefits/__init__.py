@@ -1,0 +1,1 @@
+"""Benefits room: welfare packs, data bonus, points, training, activities, rights, services."""

@@ -1,0 +1,307 @@
+"""The command line (SPEC §6): ``wzcheckin <command>``, the same as ``flask --app wsgi <command>``.
+
+Conventions: progress goes to stderr; the last line on stdout is the result (a token, JSON, or
+a CSV ends the output); bad input exits with status 1 after saying why, having written nothing.
+Every command that changes data is one unit of work.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from wzcheckin import clock
+from wzcheckin.accounts.models import Role
+from wzcheckin.core import context
+from wzcheckin.core.audit import record_audit
+from wzcheckin.db import unit_of_work
+from wzcheckin.extensions import db
+
+# Rooms that add commands: each module has ``register(groups: CliGroups)``.
+CLI_MODULES: list[str] = []
+
+
+@dataclass
+class CliGroups:
+    root: click.Group
+    import_: click.Group
+    user: click.Group
+    token: click.Group
+    pass_: click.Group
+    keys: click.Group
+
+
+def progress(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def fail(message: str) -> None:
+    """Say why on stderr and exit 1."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def emit_json(value) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _field_errors(errors: dict[str, str]) -> str:
+    from wzcheckin.core.i18n import field_error
+
+    return "; ".join(f"{name}: {field_error(code)} ({code})" for name, code in errors.items())
+
+
+def run_import(kind: str, path: str, importer) -> None:
+    """Shared by every ``wzcheckin import`` command: read, validate all, write all or nothing."""
+    from wzcheckin.core.csv_import import CsvFormatError, read_text
+
+    try:
+        text = read_text(Path(path))
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror}")
+    except CsvFormatError as exc:
+        fail(f"{path}: {exc}")
+    now = clock.now()
+
+    def on_progress(count: int) -> None:
+        if count % 500 == 0:
+            progress(f"  {count} rows written…")
+
+    class _Abort(Exception):
+        pass
+
+    progress(f"importing {kind} from {path}")
+    try:
+        with unit_of_work(db.session):
+            report = importer(db.session, text, now, on_progress)
+            if not report.ok:
+                raise _Abort
+            record_audit(db.session, at=now, action=f"import.{kind}", actor_role="cli",
+                         details={"file": Path(path).name, "created": report.created, "updated": report.updated})
+    except _Abort:
+        for error in report.errors:
+            click.echo(f"{path}: {error}", err=True)
+        fail(f"{len(report.errors)} bad line(s); nothing was imported")
+    except CsvFormatError as exc:
+        fail(f"{path}: {exc}")
+    emit_json({"imported": kind, "created": report.created, "updated": report.updated})
+
+
+@click.command("init")
+def init_command():
+    """Create or upgrade the database (Alembic migrations) and make the first signing key."""
+    import flask_migrate
+
+    from wzcheckin.codes.keys import create_signing_key
+    from wzcheckin.codes.models import SigningKey
+
+    progress("upgrading the database schema…")
+    flask_migrate.upgrade(directory=current_app.extensions["migrate"].directory)
+    with unit_of_work(db.session):
+        key = db.session.scalar(sa.select(SigningKey).where(SigningKey.retired_at.is_(None)))
+        created = key is None
+        if created:
+            key = create_signing_key(db.session, context.vault(), clock.now())
+            record_audit(db.session, at=clock.now(), action="keys.create", actor_role="cli",
+                         target_type="signing_key", target_id=key.key_id)
+    emit_json({"database": "ready", "signing_key": key.key_id, "signing_key_created": created})
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve_command(host: str, port: int):
+    """Run the web app with the development server (use gunicorn in production)."""
+    from werkzeug.serving import run_simple
+
+    progress(f"wzcheckin on http://{host}:{port}/  (Ctrl+C stops)")
+    run_simple(host, port, current_app._get_current_object(), use_reloader=False, threaded=True)
+
+
+@click.command("demo")
+def demo_command():
+    """Load the demo data set (idempotent) and print the demo logins."""
+    from wzcheckin.demo import load_demo
+
+    with unit_of_work(db.session):
+        logins = load_demo(db.session, context.vault(), context.programme(), clock.now(), progress)
+    click.echo("")
+    click.echo("Demo logins (password for all: see below)")
+    for login in logins:
+        click.echo(f"  {login['role']:<17} {login['phone']}  {login['password']}  {login['note']}")
+    emit_json({"demo": "loaded", "logins": len(logins)})
+
+
+def _import_enterprises(session, text, now, on_progress):
+    from wzcheckin.enterprises.services import import_enterprises
+
+    return import_enterprises(session, context.vault(), text, now, on_progress)
+
+
+def _import_workers(session, text, now, on_progress):
+    from wzcheckin.accounts.importer import import_workers
+
+    return import_workers(session, context.vault(), context.programme(), text, now, on_progress)
+
+
+@click.command("enterprises")
+@click.argument("csv_file", type=click.Path(dir_okay=False))
+def import_enterprises_command(csv_file: str):
+    """Enterprises (credit_code,name,district,ownership,industrial,admin_phone); creates gate:<code>."""
+    run_import("enterprises", csv_file, _import_enterprises)
+
+
+@click.command("workers")
+@click.argument("csv_file", type=click.Path(dir_okay=False))
+def import_workers_command(csv_file: str):
+    """An enterprise roster (credit_code,name,id_number,phone,hukou,residence_permit_no,
+    residence_permit_expiry,pledged)."""
+    run_import("workers", csv_file, _import_workers)
+
+
+@click.command("create")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role if r is not Role.WORKER]))
+@click.option("--phone", required=True)
+@click.option("--password", required=True)
+@click.option("--checkpoint", "checkpoint_ref", default=None, help="gate:<credit_code>, venue:<code> or pickup:<code>")
+@click.option("--carrier", default=None, help="china_mobile, china_unicom or china_telecom (role carrier)")
+@click.option("--name", "display_name", default="")
+def user_create_command(role, phone, password, checkpoint_ref, carrier, display_name):
+    """Create (or update) a staff or official account."""
+    from wzcheckin.accounts.services import FormErrors, create_or_update_staff
+
+    now = clock.now()
+    try:
+        with unit_of_work(db.session):
+            user, created = create_or_update_staff(
+                db.session, context.vault(), role=Role(role), phone_raw=phone, password=password, now=now,
+                checkpoint_ref=checkpoint_ref, carrier=carrier, display_name=display_name,
+            )
+            record_audit(db.session, at=now, action="user.create" if created else "user.update",
+                         actor_role="cli", target_type="user", target_id=user.id,
+                         details={"role": role, "checkpoint": checkpoint_ref, "carrier": carrier})
+    except FormErrors as exc:
+        fail(_field_errors(exc.errors))
+    emit_json({"user_id": user.id, "role": role, "phone": user.phone_masked, "created": created})
+
+
+@click.command("create")
+@click.option("--phone", required=True)
+@click.option("--label", default="cli")
+def token_create_command(phone: str, label: str):
+    """Print a new API token for the account with this phone (any role)."""
+    from wzcheckin.accounts.services import find_user_by_phone, issue_api_token
+    from wzcheckin.core.identity import InvalidIdentifier, parse_phone
+
+    try:
+        normalised = parse_phone(phone)
+    except InvalidIdentifier as exc:
+        fail(f"--phone: {exc.code}")
+    now = clock.now()
+    with unit_of_work(db.session):
+        user = find_user_by_phone(db.session, context.vault(), normalised)
+        if user is None:
+            fail("no account has this phone number")
+        token = issue_api_token(db.session, user, now, label=label)
+        record_audit(db.session, at=now, action="token.create", actor_role="cli", target_type="user",
+                     target_id=user.id, details={"label": label})
+    click.echo(token)
+
+
+@click.command("issue")
+@click.option("--id-number", "id_number", required=True)
+def pass_issue_command(id_number: str):
+    """Print a long-lived paper-pass token for the worker with this ID number."""
+    from wzcheckin.accounts.services import find_worker_by_id_number
+    from wzcheckin.codes.passes import issue_paper_pass
+    from wzcheckin.core.identity import InvalidIdentifier, parse_id_number
+
+    try:
+        normalised = parse_id_number(id_number).value
+    except InvalidIdentifier as exc:
+        fail(f"--id-number: {exc.code}")
+    now = clock.now()
+    with unit_of_work(db.session):
+        worker = find_worker_by_id_number(db.session, context.vault(), normalised)
+        if worker is None:
+            fail("no worker has this ID number")
+        paper, issued = issue_paper_pass(db.session, worker, context.keyring(), context.programme(), now)
+        record_audit(db.session, at=now, action="pass.issue", actor_role="cli", target_type="worker",
+                     target_id=worker.id, details={"paper_pass": paper.public_id})
+    progress(f"paper pass for worker {worker.id}, valid until {issued.expires_at.isoformat()}")
+    click.echo(issued.token)
+
+
+@click.command("rotate")
+def keys_rotate_command():
+    """Start signing with a new key; codes signed with older keys stay valid until they expire."""
+    from wzcheckin.codes.keys import rotate_signing_key
+
+    now = clock.now()
+    with unit_of_work(db.session):
+        key = rotate_signing_key(db.session, context.vault(), now)
+        record_audit(db.session, at=now, action="keys.rotate", actor_role="cli",
+                     target_type="signing_key", target_id=key.key_id)
+    context.invalidate_keyring()
+    emit_json({"signing_key": key.key_id})
+
+
+@click.command("list")
+def keys_list_command():
+    """The signing keys and their state."""
+    from wzcheckin.codes.keys import public_key_record
+    from wzcheckin.codes.models import SigningKey
+
+    keys = db.session.scalars(sa.select(SigningKey).order_by(SigningKey.created_at)).all()
+    emit_json([{**public_key_record(k), "revoked": k.revoked_at is not None} for k in keys])
+
+
+def build_groups() -> CliGroups:
+    root = click.Group("wzcheckin")
+    groups = CliGroups(
+        root=root,
+        import_=click.Group("import", help="Import CSV files (all or nothing; re-importing updates)."),
+        user=click.Group("user", help="Staff and official accounts."),
+        token=click.Group("token", help="API tokens."),
+        pass_=click.Group("pass", help="Paper passes."),
+        keys=click.Group("keys", help="Signing keys for codes."),
+    )
+    for command in (init_command, serve_command, demo_command):
+        root.add_command(command)
+    groups.import_.add_command(import_enterprises_command)
+    groups.import_.add_command(import_workers_command)
+    groups.user.add_command(user_create_command)
+    groups.token.add_command(token_create_command)
+    groups.pass_.add_command(pass_issue_command)
+    groups.keys.add_command(keys_rotate_command)
+    groups.keys.add_command(keys_list_command)
+    for module_name in CLI_MODULES:
+        importlib.import_module(module_name).register(groups)
+    for group in (groups.import_, groups.user, groups.token, groups.pass_, groups.keys):
+        root.add_command(group)
+    return groups
+
+
+def register_commands(app: Flask) -> None:
+    for name, command in build_groups().root.commands.items():
+        app.cli.add_command(command, name)
+
+
+def main() -> None:
+    from wzcheckin import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app(), load_dotenv=False, set_debug_flag=False,
+                     help="wzcheckin: 留温过年 check-in and benefits tracker.")
+    cli.main(prog_name="wzcheckin")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Codes room: signed QR tokens, keys, passes."""

@@ -1,0 +1,58 @@
+"""Codes room, API: public keys for offline verification, and the worker's current pass."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import jsonify
+
+from wzcheckin import clock
+from wzcheckin.accounts.models import Role
+from wzcheckin.api import api_route
+from wzcheckin.codes.keys import public_key_record
+from wzcheckin.codes.models import SigningKey
+from wzcheckin.codes.passes import current_pass
+from wzcheckin.codes.tokens import TOKEN_LENGTH, TokenKind
+from wzcheckin.core import context
+from wzcheckin.core.auth import current_worker
+from wzcheckin.extensions import db
+
+KEYS_SCHEMA = {
+    "type": "object",
+    "required": ["keys", "token_format"],
+    "properties": {
+        "keys": {"type": "array", "items": {"type": "object", "required": ["kid", "alg", "public_key"]}},
+        "token_format": {"type": "object"},
+    },
+}
+PASS_SCHEMA = {
+    "type": "object",
+    "required": ["token", "expires_at"],
+    "properties": {"token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}},
+}
+
+
+@api_route("/keys", methods=["GET"], roles=None, tag="codes",
+           summary="Public Ed25519 keys for verifying codes offline", responses={200: KEYS_SCHEMA})
+def public_keys():
+    keys = db.session.scalars(
+        sa.select(SigningKey).where(SigningKey.revoked_at.is_(None)).order_by(SigningKey.created_at)
+    ).all()
+    response = jsonify({
+        "keys": [public_key_record(key) for key in keys],
+        "token_format": {
+            "encoding": "base32 (RFC 4648, no padding)",
+            "length": TOKEN_LENGTH,
+            "layout": "version u8 | kind u8 | kid u32 | subject 8 bytes | expires u32 unix"
+                      " | Ed25519 signature 64 bytes",
+            "kinds": {kind.label: int(kind) for kind in TokenKind},
+        },
+    })
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@api_route("/me/pass", methods=["GET"], roles=(Role.WORKER,), tag="worker",
+           summary="The worker's current rotating pass", responses={200: PASS_SCHEMA})
+def my_pass():
+    issued = current_pass(current_worker(), context.keyring(), context.programme(), clock.now())
+    return jsonify({"token": issued.token, "expires_at": issued.expires_at.isoformat()})

@@ -1,0 +1,83 @@
+"""Worker passes (个人通行码): the rotating phone pass and the printed paper pass, and resolving
+a scanned pass back to its worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from wzcheckin.accounts.models import Worker
+from wzcheckin.codes.keys import Keyring, new_public_id
+from wzcheckin.codes.models import PaperPass
+from wzcheckin.codes.tokens import Claims, TokenKind
+from wzcheckin.programme import Programme
+
+PASS_KINDS = (TokenKind.PASS, TokenKind.PAPER_PASS)
+
+
+class PassRefused(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class IssuedPass:
+    token: str
+    expires_at: datetime
+
+
+def current_pass(worker: Worker, keyring: Keyring, programme: Programme, now: datetime) -> IssuedPass:
+    """A fresh rotating pass, valid for the programme's pass TTL from ``now``."""
+    expires_at = now + timedelta(seconds=programme.programme.pass_ttl_seconds)
+    return IssuedPass(keyring.sign(TokenKind.PASS, worker.public_id, expires_at), expires_at)
+
+
+def issue_paper_pass(session: Session, worker: Worker, keyring: Keyring, programme: Programme,
+                     now: datetime, issued_by=None) -> tuple[PaperPass, IssuedPass]:
+    """Print a long-lived pass; earlier paper passes of the worker are revoked (one in use)."""
+    session.execute(
+        sa.update(PaperPass)
+        .where(PaperPass.worker_id == worker.id, PaperPass.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    expires_at = now + timedelta(days=programme.programme.paper_pass_valid_days)
+    paper = PaperPass(
+        public_id=new_public_id(), worker_id=worker.id, issued_at=now, expires_at=expires_at,
+        issued_by_user_id=getattr(issued_by, "id", None),
+    )
+    session.add(paper)
+    session.flush()
+    return paper, IssuedPass(keyring.sign(TokenKind.PAPER_PASS, paper.public_id, expires_at), expires_at)
+
+
+def revoke_paper_passes(session: Session, worker: Worker, now: datetime) -> int:
+    result = session.execute(
+        sa.update(PaperPass)
+        .where(PaperPass.worker_id == worker.id, PaperPass.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount
+
+
+def resolve_pass(session: Session, claims: Claims) -> Worker:
+    """The worker a verified pass belongs to; refuses revoked paper passes and disabled accounts."""
+    if claims.kind == TokenKind.PASS:
+        worker = session.scalar(sa.select(Worker).where(Worker.public_id == claims.subject))
+    elif claims.kind == TokenKind.PAPER_PASS:
+        paper = session.scalar(sa.select(PaperPass).where(PaperPass.public_id == claims.subject))
+        if paper is None:
+            raise PassRefused("invalid_token")
+        if paper.revoked_at is not None:
+            raise PassRefused("revoked")
+        worker = paper.worker
+    else:
+        raise PassRefused("wrong_kind")
+    if worker is None:
+        raise PassRefused("invalid_token")
+    if worker.user.disabled_at is not None:
+        raise PassRefused("revoked")
+    return worker

@@ -1,0 +1,121 @@
+"""Signed codes (SPEC §4): compact Ed25519-signed tokens for QR codes.
+
+Layout (82 bytes, base32 without padding → 132 characters of A–Z2–7, which QR encodes in its
+dense alphanumeric mode):
+
+    version  u8      1
+    kind     u8      TokenKind
+    key_id   u32     which signing key (published at /api/v1/keys)
+    subject  8 B     opaque id: a worker's public_id, a paper pass, a reservation ...
+    expires  u32     Unix seconds
+    sig      64 B    Ed25519 over the 18 bytes above
+
+A token carries no ID or phone number. Verification needs only the public keys, so a scanner
+can check it offline; state (revocation, single use) is checked by the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import IntEnum
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+VERSION = 1
+_HEADER = struct.Struct(">BBI8sI")
+SIGNED_LENGTH = _HEADER.size  # 18
+SIGNATURE_LENGTH = 64
+TOKEN_BYTES = SIGNED_LENGTH + SIGNATURE_LENGTH
+TOKEN_LENGTH = 132  # characters
+MAX_INPUT_LENGTH = 256  # refuse anything longer before decoding
+
+
+class TokenKind(IntEnum):
+    PASS = 1          # the worker's rotating phone pass (个人通行码)
+    PAPER_PASS = 2    # printed, long-lived, revocable
+    RESERVATION = 3   # one booking, single use
+    POSTER = 4        # a landmark / activity poster a worker scans with their own phone
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+class TokenError(ValueError):
+    """Why a token was refused: ``invalid_token``, ``expired`` or ``unknown_key``."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Claims:
+    kind: TokenKind
+    key_id: int
+    subject: str  # 16 lower-case hex characters
+    expires_at: datetime
+
+
+def _encode(raw: bytes) -> str:
+    return base64.b32encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode(text: str) -> bytes:
+    padding = "=" * (-len(text) % 8)
+    return base64.b32decode(text + padding, casefold=False)
+
+
+def sign(private_key: Ed25519PrivateKey, key_id: int, kind: TokenKind, subject: str,
+         expires_at: datetime) -> str:
+    subject_bytes = bytes.fromhex(subject)
+    if len(subject_bytes) != 8:
+        raise ValueError("a subject is 8 bytes (16 hex characters)")
+    expires = int(expires_at.timestamp())
+    header = _HEADER.pack(VERSION, int(kind), key_id, subject_bytes, expires)
+    return _encode(header + private_key.sign(header))
+
+
+def parse(token: str) -> tuple[Claims, bytes, bytes]:
+    """Decode without verifying: (claims, signed bytes, signature). Raises ``invalid_token``."""
+    if not isinstance(token, str) or len(token) > MAX_INPUT_LENGTH:
+        raise TokenError("invalid_token")
+    text = token.strip().upper()
+    if len(text) != TOKEN_LENGTH:
+        raise TokenError("invalid_token")
+    try:
+        raw = _decode(text)
+    except (binascii.Error, ValueError):
+        raise TokenError("invalid_token") from None
+    if len(raw) != TOKEN_BYTES:
+        raise TokenError("invalid_token")
+    signed, signature = raw[:SIGNED_LENGTH], raw[SIGNED_LENGTH:]
+    version, kind, key_id, subject, expires = _HEADER.unpack(signed)
+    if version != VERSION:
+        raise TokenError("invalid_token")
+    try:
+        token_kind = TokenKind(kind)
+    except ValueError:
+        raise TokenError("invalid_token") from None
+    claims = Claims(token_kind, key_id, subject.hex(), datetime.fromtimestamp(expires, UTC))
+    return claims, signed, signature
+
+
+def verify(token: str, public_keys: dict[int, Ed25519PublicKey], at: datetime) -> Claims:
+    """Check signature and expiry as of ``at`` (the moment the code was scanned)."""
+    claims, signed, signature = parse(token)
+    public_key = public_keys.get(claims.key_id)
+    if public_key is None:
+        raise TokenError("unknown_key")
+    try:
+        public_key.verify(signature, signed)
+    except InvalidSignature:
+        raise TokenError("invalid_token") from None
+    if at >= claims.expires_at:
+        raise TokenError("expired")
+    return claims

@@ -1,0 +1,1 @@
+"""Core: pieces every room shares (identifiers, personal data, audit, i18n, HTTP plumbing)."""

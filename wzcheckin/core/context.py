@@ -1,0 +1,27 @@
+"""Accessors for the per-app singletons the outer layer hands to domain functions."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from wzcheckin.codes.keys import Keyring
+from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.programme import Programme
+
+
+def programme() -> Programme:
+    return current_app.extensions["wzcheckin.programme"]
+
+
+def vault() -> PersonalDataVault:
+    return current_app.extensions["wzcheckin.vault"]
+
+
+def keyring() -> Keyring:
+    from wzcheckin.extensions import db
+
+    return current_app.extensions["wzcheckin.keyring"].get(db.session, vault())
+
+
+def invalidate_keyring() -> None:
+    current_app.extensions["wzcheckin.keyring"].invalidate()

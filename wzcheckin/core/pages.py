@@ -1,0 +1,66 @@
+"""Pages that belong to no room: the landing page, the language switch, health check, manifest."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from wzcheckin.core.auth import public
+from wzcheckin.core.i18n import LANGUAGE_COOKIE, SUPPORTED_LOCALES
+from wzcheckin.core.navigation import role_home_url, safe_next_url
+
+bp = Blueprint("core", __name__)
+
+
+@bp.get("/")
+@public
+def index():
+    if current_user.is_authenticated:
+        return redirect(role_home_url(current_user.role))
+    return render_template("core/index.html")
+
+
+@bp.get("/lang/<code>")
+@public
+def switch_language(code: str):
+    target = safe_next_url(request.args.get("next")) or url_for("core.index")
+    response = make_response(redirect(target))
+    if code in SUPPORTED_LOCALES:
+        response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)
+    return response
+
+
+@bp.get("/healthz")
+@public
+def health():
+    from sqlalchemy import text
+
+    from wzcheckin.extensions import db
+
+    db.session.execute(text("SELECT 1"))
+    return jsonify(status="ok")
+
+
+@bp.get("/manifest.webmanifest")
+@public
+def manifest():
+    from wzcheckin.core import context
+
+    programme = context.programme()
+    body = {
+        "name": programme.programme.name,
+        "short_name": "留温过年",
+        "start_url": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#c8102e",
+        "lang": "zh-CN",
+        "icons": [
+            {"src": url_for("static", filename="icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": url_for("static", filename="icons/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+        ],
+    }
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    return response

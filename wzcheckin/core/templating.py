@@ -1,0 +1,28 @@
+"""What every template may use: the programme, the language switch, masking helpers."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_babel import format_date, format_datetime, get_locale
+
+from wzcheckin.core import context
+from wzcheckin.core.identity import mask_id_tail, mask_name
+
+
+def init_templating(app: Flask) -> None:
+    @app.context_processor
+    def _globals():
+        # Babel may render zh_CN as zh_Hans_CN; the language is what matters here.
+        locale = "en" if get_locale() is not None and get_locale().language == "en" else "zh_CN"
+        return {
+            "programme": context.programme(),
+            "dev_mode": app.config["DEV_MODE"],
+            "current_locale": locale,
+            "other_locale": "en" if locale == "zh_CN" else "zh_CN",
+            "current_path": request.full_path.rstrip("?") if request else "/",
+        }
+
+    app.jinja_env.filters["mask_id"] = mask_id_tail
+    app.jinja_env.filters["mask_name"] = mask_name
+    app.jinja_env.filters["local_datetime"] = lambda value, fmt="short": format_datetime(value, fmt) if value else ""
+    app.jinja_env.filters["local_date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""

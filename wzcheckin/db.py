@@ -1,0 +1,145 @@
+"""Database plumbing shared by every room: the declarative base, column types, and the unit of
+work that the outer layer (view, CLI command, scheduled job) opens around every change.
+
+Transactions and locking, in one place:
+
+* PostgreSQL runs READ COMMITTED. Domain functions protect invariants with conditional
+  ``UPDATE ... WHERE`` statements (the row lock makes a concurrent updater wait and re-check the
+  condition), ``SELECT ... FOR UPDATE`` where a read decides a write, and UNIQUE constraints as the
+  last line of defence.
+* SQLite allows one writer at a time. A write unit of work starts with ``BEGIN IMMEDIATE`` so the
+  write lock is taken up front and concurrent writers queue on the busy timeout; a plain
+  ``BEGIN`` would fail with "database is locked" when a reader later tries to upgrade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQLITE_WRITE_OPTION = "wzcheckin_sqlite_write"
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC instant on every backend (SQLite stores it as naive UTC text)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are refused: pass an aware UTC instant")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# 64-bit keys on PostgreSQL (30M scans a season), SQLite's INTEGER rowid otherwise.
+BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def enum_column(values: type, name: str, length: int = 24) -> sa.Enum:
+    """A portable enum: VARCHAR plus a CHECK constraint, values as stored strings."""
+    return sa.Enum(
+        values,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda enum: [member.value for member in enum],
+        validate_strings=True,
+    )
+
+
+def render_migration_item(type_: str, obj, _autogen_context):
+    """Alembic autogenerate: write our portable types as plain SQLAlchemy types, so migration
+    files never import application code that may change later."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def configure_engine(engine: Engine) -> None:
+    """Connection settings per backend; called once per engine at start-up."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_on_connect(dbapi_connection, _record):
+        # Take transaction control away from the sqlite3 module so we can issue BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_on_begin(connection):
+        mode = "IMMEDIATE" if connection.get_execution_options().get(SQLITE_WRITE_OPTION) else "DEFERRED"
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def engine_options(database_url: str) -> dict:
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """One write transaction: commit once at the end, roll back on any error.
+
+    Any read transaction already open on the session (loading the current user, say) is ended
+    first, so the write transaction starts fresh and, on SQLite, with the write lock held.
+    Domain functions called inside only flush; they never commit.
+    """
+    if isinstance(session, scoped_session):
+        session = session()  # the request's (or command's) own Session behind the proxy
+    if session.in_transaction():
+        session.rollback()
+    session.connection(execution_options={SQLITE_WRITE_OPTION: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def is_unique_violation(error: sa.exc.IntegrityError) -> bool:
+    """True when an IntegrityError is a UNIQUE (not a foreign-key or check) violation."""
+    original = getattr(error, "orig", None)
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate == "23505"
+    return "UNIQUE constraint failed" in str(original)

@@ -1,0 +1,1 @@
+"""Enterprises and gates room."""

@@ -1,0 +1,150 @@
+"""Enterprises and gates room, domain functions: importing enterprises (each with its gate
+checkpoint ``gate:<credit_code>``) and the admin user bound to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from wzcheckin.accounts.models import Role, User
+from wzcheckin.accounts.services import _new_user, find_user_by_phone
+from wzcheckin.core.csv_import import ImportReport, RowError, iter_rows, parse_yes_no
+from wzcheckin.core.identity import InvalidIdentifier, mask_phone, parse_credit_code, parse_phone
+from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.enterprises.models import Enterprise, Ownership
+from wzcheckin.scanning.models import Checkpoint, CheckpointKind
+
+ENTERPRISE_COLUMNS = ("credit_code", "name", "district", "ownership", "industrial", "admin_phone")
+
+
+@dataclass
+class EnterpriseRow:
+    credit_code: str
+    name: str
+    district: str
+    ownership: Ownership
+    industrial: bool
+    admin_phone: str | None
+
+
+def parse_enterprise_row(row: dict[str, str]) -> EnterpriseRow:
+    """Raise ValueError with a readable reason for the first bad field."""
+    try:
+        credit_code = parse_credit_code(row["credit_code"])
+    except InvalidIdentifier as exc:
+        raise ValueError(f"credit_code: {exc.code}") from None
+    name = row["name"]
+    if not name:
+        raise ValueError("name: required")
+    if len(name) > 200:
+        raise ValueError("name: longer than 200 characters")
+    district = row["district"]
+    if not district:
+        raise ValueError("district: required")
+    try:
+        ownership = Ownership(row["ownership"].lower())
+    except ValueError:
+        raise ValueError(
+            "ownership: must be one of " + ", ".join(o.value for o in Ownership) + f" (got {row['ownership']!r})"
+        ) from None
+    try:
+        industrial = parse_yes_no(row["industrial"])
+    except ValueError as exc:
+        raise ValueError(f"industrial: {exc}") from None
+    admin_phone = None
+    if row["admin_phone"]:
+        try:
+            admin_phone = parse_phone(row["admin_phone"])
+        except InvalidIdentifier as exc:
+            raise ValueError(f"admin_phone: {exc.code}") from None
+    return EnterpriseRow(credit_code, name, district, ownership, industrial, admin_phone)
+
+
+def upsert_enterprise(session: Session, vault: PersonalDataVault, data: EnterpriseRow,
+                      now: datetime) -> tuple[Enterprise, bool]:
+    enterprise = session.scalar(sa.select(Enterprise).where(Enterprise.credit_code == data.credit_code))
+    created = enterprise is None
+    if enterprise is None:
+        enterprise = Enterprise(credit_code=data.credit_code, created_at=now)
+        session.add(enterprise)
+    enterprise.name = data.name
+    enterprise.district = data.district
+    enterprise.ownership = data.ownership
+    enterprise.industrial = data.industrial
+    enterprise.updated_at = now
+    session.flush()
+
+    gate = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref))
+    if gate is None:
+        gate = Checkpoint(ref=enterprise.gate_ref, kind=CheckpointKind.GATE, code=data.credit_code,
+                          enterprise_id=enterprise.id, created_at=now)
+        session.add(gate)
+    gate.name = data.name
+    gate.district = data.district
+
+    if data.admin_phone:
+        enterprise.admin_phone_hash = vault.lookup_hash("phone", data.admin_phone)
+        enterprise.admin_phone_encrypted = vault.encrypt(data.admin_phone)
+        enterprise.admin_phone_masked = mask_phone(data.admin_phone)
+        admin = find_user_by_phone(session, vault, data.admin_phone)
+        if admin is None:
+            # Created without a password: `wzcheckin user create` (or an official) activates it.
+            admin = _new_user(vault, Role.ENTERPRISE_ADMIN, data.admin_phone, now, display_name=data.name)
+            session.add(admin)
+        if admin.role is Role.ENTERPRISE_ADMIN:
+            session.flush()
+            admin.checkpoint_id = gate.id
+    session.flush()
+    return enterprise, created
+
+
+def import_enterprises(session: Session, vault: PersonalDataVault, text: str, now: datetime,
+                       progress=None) -> ImportReport:
+    """All or nothing: parse every line first; write only when none is bad."""
+    report = ImportReport()
+    parsed: list[tuple[int, EnterpriseRow]] = []
+    seen: dict[str, int] = {}
+    for line, row in iter_rows(text, ENTERPRISE_COLUMNS):
+        if "__error__" in row:
+            report.errors.append(RowError(line, row["__error__"]))
+            continue
+        try:
+            data = parse_enterprise_row(row)
+        except ValueError as exc:
+            report.errors.append(RowError(line, str(exc)))
+            continue
+        if data.credit_code in seen:
+            report.errors.append(RowError(line, f"credit_code: repeats line {seen[data.credit_code]}"))
+            continue
+        seen[data.credit_code] = line
+        parsed.append((line, data))
+    if report.errors:
+        return report
+    phone_owners = _phone_conflicts(session, vault, parsed)
+    if phone_owners:
+        report.errors.extend(phone_owners)
+        return report
+    for index, (_line, data) in enumerate(parsed, start=1):
+        _enterprise, created = upsert_enterprise(session, vault, data, now)
+        if created:
+            report.created += 1
+        else:
+            report.updated += 1
+        if progress:
+            progress(index)
+    return report
+
+
+def _phone_conflicts(session: Session, vault: PersonalDataVault,
+                     parsed: list[tuple[int, EnterpriseRow]]) -> list[RowError]:
+    errors = []
+    for line, data in parsed:
+        if not data.admin_phone:
+            continue
+        owner: User | None = find_user_by_phone(session, vault, data.admin_phone)
+        if owner is not None and owner.role is not Role.ENTERPRISE_ADMIN:
+            errors.append(RowError(line, "admin_phone: belongs to an account of another role"))
+    return errors

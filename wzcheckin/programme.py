@@ -1,0 +1,284 @@
+"""The programme file: every date, window, amount and threshold of one year's 留温过年 scheme.
+
+Officials write these TOML files, so validation is strict (unknown keys are errors) and every
+error names the key and the file. Dates in the file are local dates in the programme's
+timezone; this module is the one place that turns them into UTC instants.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Ownership = Literal["private", "state", "state_controlled", "foreign", "collective", "other"]
+CarrierCode = Literal["china_mobile", "china_unicom", "china_telecom"]
+
+
+class ProgrammeError(RuntimeError):
+    """The programme file cannot be used; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProgrammeSection(_Strict):
+    name: str
+    name_en: str = ""
+    timezone: str
+    starts: date
+    spring_festival: date | None = None
+    holiday_start: date | None = None
+    holiday_end: date | None = None
+    cutoff: datetime
+    offline_scan_max_age_hours: Annotated[int, Field(ge=1, le=24 * 30)]
+    scan_clock_skew_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+    home_region_prefixes: Annotated[list[Annotated[str, Field(pattern=r"^\d{2,6}$")]], Field(min_length=1)]
+    home_region_names: list[str] = []
+    hotline: str = ""
+    pass_ttl_seconds: Annotated[int, Field(ge=30, le=3600)] = 300
+    paper_pass_valid_days: Annotated[int, Field(ge=1, le=730)] = 120
+    appeal_window_days: Annotated[int, Field(ge=0, le=3650)] = 90
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}") from exc
+        return value
+
+    @field_validator("cutoff")
+    @classmethod
+    def _cutoff_has_offset(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("the cutoff needs a UTC offset, e.g. 2021-03-01T00:00:00+08:00")
+        return value
+
+
+class EvidenceWindow(_Strict):
+    name: str
+    name_en: str = ""
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EvidenceWindow:
+        if self.end < self.start:
+            raise ValueError(f"window {self.name!r} ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class EvidenceSection(_Strict):
+    self_checkins_count: bool = False
+
+
+class SubsidyTier(_Strict):
+    min_retained: Annotated[int, Field(ge=1)]
+    amount_yuan: Annotated[int, Field(ge=0)]
+
+
+class RetentionSubsidy(_Strict):
+    ownership: Annotated[list[Ownership], Field(min_length=1)]
+    tiers: Annotated[list[SubsidyTier], Field(min_length=1)]
+
+    @field_validator("tiers")
+    @classmethod
+    def _ascending(cls, tiers: list[SubsidyTier]) -> list[SubsidyTier]:
+        thresholds = [tier.min_retained for tier in tiers]
+        if thresholds != sorted(set(thresholds)):
+            raise ValueError("tiers must have strictly ascending min_retained")
+        return tiers
+
+
+class ProductionReward(_Strict):
+    min_output_previous_year_yuan: Annotated[int, Field(ge=0)]
+    amount_yuan: Annotated[int, Field(ge=0)]
+    excluded_ownership: list[Ownership] = ["state", "state_controlled"]
+    industrial_only: bool = True
+
+
+class PointsSection(_Strict):
+    residence_permit_award: Annotated[int, Field(ge=0, le=1000)]
+
+
+class Carrier(_Strict):
+    name: str
+    name_en: str = ""
+    prefixes: Annotated[list[Annotated[str, Field(pattern=r"^1\d{2,3}$")]], Field(min_length=1)]
+
+
+class DataBonusSection(_Strict):
+    gigabytes: Annotated[int, Field(ge=1, le=1000)]
+    carriers: dict[CarrierCode, Carrier]
+
+
+class WelfarePackSection(_Strict):
+    per_worker: Literal[1] = 1
+
+
+class VenuesSection(_Strict):
+    max_active_bookings: Annotated[int, Field(ge=1, le=50)] = 3
+    one_per_venue_per_day: bool = True
+    early_grace_minutes: Annotated[int, Field(ge=0, le=240)] = 15
+    late_grace_minutes: Annotated[int, Field(ge=0, le=240)] = 30
+    no_show_limit: Annotated[int, Field(ge=1, le=100)] = 2
+    no_show_window_days: Annotated[int, Field(ge=1, le=365)] = 14
+    suspension_days: Annotated[int, Field(ge=0, le=365)] = 7
+    scenic_spot_discount_percent: Annotated[int, Field(ge=0, le=100)] = 50
+
+
+class TrainingSection(_Strict):
+    online_subsidy_rate: Annotated[float, Field(gt=0, le=1)]
+    online_deadline: date
+    project_yuan_per_class_hour: Annotated[int, Field(ge=0)]
+    project_cap_yuan_per_person: Annotated[int, Field(ge=0)]
+    project_period_start: date
+    project_period_end: date
+    sessions_offered: Annotated[int, Field(ge=0)] = 0
+
+
+class ActivitiesSection(_Strict):
+    gift_activities: list[str] = []
+
+
+class EntryChecks(_Strict):
+    fever_celsius: Annotated[float, Field(ge=35.0, le=42.0)]
+    mask_required: bool = True
+
+
+class SmsSection(_Strict):
+    reminder_hour_local: Annotated[int, Field(ge=0, le=23)] = 10
+
+
+class Programme(_Strict):
+    """One year's programme, validated. Build it with :func:`load_programme`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+
+    programme: ProgrammeSection
+    evidence_windows: Annotated[list[EvidenceWindow], Field(min_length=1)]
+    evidence: EvidenceSection = EvidenceSection()
+    retention_subsidy: RetentionSubsidy
+    production_reward: ProductionReward
+    points: PointsSection
+    data_bonus: DataBonusSection
+    welfare_pack: WelfarePackSection = WelfarePackSection()
+    venues: VenuesSection = VenuesSection()
+    training: TrainingSection
+    activities: ActivitiesSection = ActivitiesSection()
+    entry_checks: EntryChecks
+    sms: SmsSection = SmsSection()
+
+    source_path: str = ""
+
+    @model_validator(mode="after")
+    def _windows_before_cutoff(self) -> Programme:
+        windows = self.evidence_windows
+        for earlier, later in itertools.pairwise(windows):
+            if later.start <= earlier.end:
+                raise ValueError(
+                    f"evidence windows {earlier.name!r} and {later.name!r} overlap or are out of order"
+                )
+        last_end = self.local_day_end(windows[-1].end)
+        if last_end > self.cutoff:
+            raise ValueError(f"evidence window {windows[-1].name!r} ends after the cutoff")
+        return self
+
+    # -- time: the one place programme dates become instants ---------------------------------
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.programme.timezone)
+
+    @property
+    def cutoff(self) -> datetime:
+        return self.programme.cutoff.astimezone(UTC)
+
+    def local_day_start(self, day: date) -> datetime:
+        """The UTC instant at which local date ``day`` begins."""
+        return datetime.combine(day, time.min, tzinfo=self.tz).astimezone(UTC)
+
+    def local_day_end(self, day: date) -> datetime:
+        """The UTC instant at which local date ``day`` ends (exclusive bound)."""
+        return self.local_day_start(day + timedelta(days=1))
+
+    def local_date(self, instant: datetime) -> date:
+        return instant.astimezone(self.tz).date()
+
+    def window_bounds(self, window: EvidenceWindow) -> tuple[datetime, datetime]:
+        """[start, end) in UTC; the end never reaches past the cutoff."""
+        return self.local_day_start(window.start), min(self.local_day_end(window.end), self.cutoff)
+
+    def window_at(self, instant: datetime) -> EvidenceWindow | None:
+        for window in self.evidence_windows:
+            start, end = self.window_bounds(window)
+            if start <= instant < end:
+                return window
+        return None
+
+    # -- people -----------------------------------------------------------------------------
+
+    def is_home_region_id(self, id_number: str) -> bool:
+        return any(id_number.startswith(prefix) for prefix in self.programme.home_region_prefixes)
+
+    def is_home_hukou(self, declared_hukou: str | None, id_number: str) -> bool:
+        """Wenzhou household registration? A declared hukou overrides the ID-number prefix."""
+        declared = (declared_hukou or "").strip()
+        if declared:
+            return any(name.lower() in declared.lower() for name in self.programme.home_region_names)
+        return self.is_home_region_id(id_number)
+
+    def carrier_for_phone(self, phone: str) -> str | None:
+        for code, carrier in self.data_bonus.carriers.items():
+            if any(phone.startswith(prefix) for prefix in carrier.prefixes):
+                return code
+        return None
+
+    def subsidy_for(self, ownership: str, retained: int) -> tuple[int, int]:
+        """(tier threshold, amount) of the retention subsidy; (0, 0) when none applies."""
+        if ownership not in self.retention_subsidy.ownership:
+            return 0, 0
+        reached = [tier for tier in self.retention_subsidy.tiers if retained >= tier.min_retained]
+        if not reached:
+            return 0, 0
+        return reached[-1].min_retained, reached[-1].amount_yuan
+
+
+def _describe(error: dict) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"unknown key '{key}'"
+    if error["type"] == "missing":
+        return f"missing key '{key}'"
+    return f"key '{key}': {error['msg']}"
+
+
+def parse_programme(text: str, source: str = "<string>") -> Programme:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProgrammeError(f"programme file {source}: not valid TOML: {exc}") from exc
+    raw.pop("source_path", None)
+    try:
+        return Programme.model_validate({**raw, "source_path": source})
+    except ValidationError as exc:
+        problems = "; ".join(_describe(error) for error in exc.errors())
+        raise ProgrammeError(f"programme file {source}: {problems}") from None
+
+
+def load_programme(path: str | Path) -> Programme:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProgrammeError(f"programme file {path}: cannot be read ({exc.strerror})") from exc
+    return parse_programme(text, str(path))

@@ -1,0 +1,1 @@
+"""Residence room: evidence, the cutoff, snapshots, headcounts and subsidies."""

@@ -1,0 +1,1 @@
+"""Scanning room: checkpoints, the scan record and the scan API."""

@@ -1,0 +1,139 @@
+"""Scanning room, API: ``POST /api/v1/scans`` — every staff scan, from the scanner page, a
+scanner device or an offline upload."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from flask import jsonify
+from flask_login import current_user
+
+from wzcheckin import clock
+from wzcheckin.accounts.models import SCANNING_ROLES
+from wzcheckin.api import api_route, json_body
+from wzcheckin.api.errors import ApiError
+from wzcheckin.core import context
+from wzcheckin.core.auth import current_checkpoint
+from wzcheckin.db import is_unique_violation, unit_of_work
+from wzcheckin.extensions import db
+from wzcheckin.scanning.messages import reason_message
+from wzcheckin.scanning.services import (
+    ScanIdConflict,
+    ScanInput,
+    ScanInputError,
+    find_scan,
+    record_scan,
+    validate_scan_id,
+)
+
+SCAN_REQUEST = {
+    "type": "object",
+    "required": ["token"],
+    "properties": {
+        "token": {"type": "string", "maxLength": 256},
+        "scan_id": {"type": "string", "pattern": "^[A-Za-z0-9_.:\\-]{8,64}$"},
+        "scanned_at": {"type": "string", "format": "date-time"},
+        "mask": {"type": "boolean"},
+        "temperature": {"type": "number", "minimum": 30, "maximum": 45},
+        "symptoms": {"type": "boolean"},
+        "device": {"type": "string", "maxLength": 64},
+    },
+    "additionalProperties": False,
+}
+SCAN_RESPONSE = {
+    "type": "object",
+    "required": ["scan_id", "result", "reason", "message", "subject"],
+    "properties": {
+        "scan_id": {"type": "string"},
+        "result": {"enum": ["accepted", "rejected"]},
+        "reason": {"type": "string"},
+        "message": {"type": "string"},
+        "subject": {"type": ["object", "null"]},
+        "scanned_at": {"type": "string"},
+        "replayed": {"type": "boolean"},
+    },
+}
+
+
+def parse_scan_request(body: dict) -> ScanInput:
+    unknown = set(body) - set(SCAN_REQUEST["properties"])
+    if unknown:
+        raise ScanInputError("unknown_field", "unknown field(s): " + ", ".join(sorted(unknown)))
+    token = body.get("token")
+    if not isinstance(token, str) or not token:
+        raise ScanInputError("token_required", "token: a non-empty string is required")
+    if len(token) > 256:
+        raise ScanInputError("token_too_long", "token: at most 256 characters")
+    scanned_at = None
+    if body.get("scanned_at") is not None:
+        raw = body["scanned_at"]
+        try:
+            scanned_at = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            scanned_at = None
+        if scanned_at is None or scanned_at.tzinfo is None:
+            raise ScanInputError("invalid_scanned_at", "scanned_at: an ISO-8601 instant with a UTC offset")
+    mask = body.get("mask")
+    if mask is not None and not isinstance(mask, bool):
+        raise ScanInputError("invalid_mask", "mask: true or false")
+    temperature = body.get("temperature")
+    if temperature is not None:
+        if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+            raise ScanInputError("invalid_temperature", "temperature: a number in °C")
+        try:
+            temperature = Decimal(str(temperature)).quantize(Decimal("0.1"))
+        except InvalidOperation:
+            raise ScanInputError("invalid_temperature", "temperature: a number in °C") from None
+        if not Decimal("30") <= temperature <= Decimal("45"):
+            raise ScanInputError("invalid_temperature", "temperature: between 30 and 45 °C")
+    device = body.get("device")
+    if device is not None and (not isinstance(device, str) or len(device) > 64):
+        raise ScanInputError("invalid_device", "device: at most 64 characters")
+    symptoms = body.get("symptoms")
+    if symptoms is not None and not isinstance(symptoms, bool):
+        raise ScanInputError("invalid_symptoms", "symptoms: true or false")
+    return ScanInput(token=token, scan_id=validate_scan_id(body.get("scan_id")), scanned_at=scanned_at,
+                     mask=mask, temperature=temperature, device=device, symptoms=bool(symptoms))
+
+
+def scan_answer(scan, replayed: bool) -> dict:
+    return {
+        "scan_id": scan.scan_id,
+        "result": str(scan.result),
+        "reason": scan.reason,
+        "message": reason_message(scan.reason, scan.details),
+        "subject": scan.subject,
+        "scanned_at": scan.scanned_at.isoformat(),
+        "replayed": replayed,
+    }
+
+
+@api_route("/scans", methods=["POST"], roles=SCANNING_ROLES, tag="scanning",
+           summary="Record a staff scan at the caller's checkpoint (idempotent by scan_id)",
+           request_schema=SCAN_REQUEST, responses={200: SCAN_RESPONSE, 409: SCAN_RESPONSE, 422: SCAN_RESPONSE})
+def post_scan():
+    try:
+        data = parse_scan_request(json_body())
+    except ScanInputError as exc:
+        raise ApiError(422, exc.code, str(exc)) from None
+    checkpoint = current_checkpoint()
+    staff = current_user._get_current_object()
+    try:
+        with unit_of_work(db.session):
+            recorded = record_scan(db.session, staff=staff, checkpoint=checkpoint, data=data,
+                                   keyring=context.keyring(), programme=context.programme(), now=clock.now())
+    except ScanIdConflict:
+        raise ApiError(409, "scan_id_conflict", "This scan_id was used by another account.") from None
+    except sa.exc.IntegrityError as exc:
+        # A concurrent upload of the same scan_id committed first: answer as it was answered.
+        if not is_unique_violation(exc):
+            raise
+        first = find_scan(db.session, data.scan_id)
+        if first is None:
+            raise
+        if first.staff_user_id != staff.id:
+            raise ApiError(409, "scan_id_conflict", "This scan_id was used by another account.") from None
+        return jsonify(scan_answer(first, replayed=True))
+    return jsonify(scan_answer(recorded.scan, recorded.replayed))

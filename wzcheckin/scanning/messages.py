@@ -1,0 +1,62 @@
+"""What each scan reason says to the person holding the scanner, in their language. Reason
+codes are stable API; the words may change. ``details`` of the scan fill the placeholders."""
+
+from __future__ import annotations
+
+import contextlib
+
+from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
+
+REASON_MESSAGES = {
+    # accepted
+    "entry_allowed": _l("Entry allowed."),
+    "redeemed": _l("Reservation valid: welcome."),
+    "pack_handed_out": _l("Hand out one welfare pack."),
+    "attendance_recorded": _l("Attendance recorded."),
+    # refused, any checkpoint
+    "invalid_token": _l("Invalid code: it is forged, damaged or not one of ours."),
+    "expired": _l("This code has expired: ask for a fresh one."),
+    "revoked": _l("This pass has been revoked."),
+    "wrong_kind": _l("This kind of code is not accepted here."),
+    "scan_too_old": _l("This queued scan is too old to be accepted (over %(max_age_hours)s hours)."),
+    "scan_in_future": _l("The scanner's clock is ahead: check the date and time on the device."),
+    "checkpoint_unavailable": _l("This checkpoint cannot accept scans yet."),
+    # gates
+    "not_employee": _l("Not an employee of this enterprise: register as a visitor."),
+    "no_mask": _l("No mask: entry refused."),
+    "fever": _l("Temperature %(temperature)s °C: entry refused. Advise the fever clinic; reported."),
+    "symptoms": _l("Symptoms reported: entry refused. Advise the fever clinic; reported."),
+    "checks_missing": _l("Record the mask and temperature checks first."),
+    # venues
+    "wrong_venue": _l("This booking is for another venue: %(venue)s."),
+    "outside_slot": _l("Outside the booked time: %(slot)s."),
+    "already_used": _l("This booking has already been used."),
+    "cancelled": _l("This booking was cancelled."),
+    # pickup points
+    "already_collected": _l("Already collected on %(when)s at %(where)s."),
+    "out_of_stock": _l("Out of stock at this pickup point."),
+    "not_eligible": _l("Not eligible: %(why)s."),
+}
+
+
+def _format_details(details: dict | None) -> dict:
+    values = dict(details or {})
+    for key, value in list(values.items()):
+        if key.endswith("_at") and isinstance(value, str):
+            from datetime import datetime
+
+            with contextlib.suppress(ValueError):
+                values[key.removesuffix("_at")] = format_datetime(datetime.fromisoformat(value), "short")
+    return values
+
+
+def reason_message(reason: str, details: dict | None = None) -> str:
+    template = REASON_MESSAGES.get(reason)
+    if template is None:
+        return reason
+    text = str(template)
+    try:
+        return text % _format_details(details) if "%(" in text else text
+    except (KeyError, ValueError, TypeError):
+        return text.split(":")[0].split("%(")[0].strip()

@@ -1,0 +1,84 @@
+"""Scanning room: checkpoints where staff scan codes, and the scan record — the evidence the
+cutoff reads to decide who really stayed (SPEC §3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from wzcheckin.db import Base, BigIntPK, UTCDateTime, enum_column
+
+
+class CheckpointKind(StrEnum):
+    GATE = "gate"          # a factory gate: entry with the P9 checks
+    VENUE = "venue"        # a library, sports venue, ...: redeeming reservations
+    PICKUP = "pickup"      # a welfare-pack pickup point
+    TRAINING = "training"  # an offline training class: attendance
+
+
+class Checkpoint(Base):
+    """A place where staff scan: ``ref`` is ``<kind>:<code>``, e.g. ``gate:91330300MA2...``."""
+
+    __tablename__ = "checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    kind: Mapped[CheckpointKind] = mapped_column(enum_column(CheckpointKind, "checkpoint_kind"))
+    code: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    district: Mapped[str] = mapped_column(sa.String(50), default="")
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    enterprise = relationship("Enterprise", lazy="joined")
+
+    @staticmethod
+    def make_ref(kind: CheckpointKind | str, code: str) -> str:
+        return f"{CheckpointKind(kind).value}:{code}"
+
+
+class ScanResult(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Scan(Base):
+    """One scan by staff at a checkpoint, accepted or refused, exactly as answered.
+
+    ``scan_id`` is the device's idempotency key: an upload retried twice records once and gets
+    the first answer back. ``is_evidence`` marks accepted staff scans that prove presence.
+    """
+
+    __tablename__ = "scans"
+    __table_args__ = (
+        # The cutoff's access path: evidence per worker in time order.
+        sa.Index("ix_scans_evidence_worker_time", "worker_id", "scanned_at",
+                 sqlite_where=sa.text("is_evidence = 1"),
+                 postgresql_where=sa.text("is_evidence")),
+        sa.Index("ix_scans_checkpoint_time", "checkpoint_id", "scanned_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    scan_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    checkpoint_id: Mapped[int] = mapped_column(sa.ForeignKey("checkpoints.id"))
+    staff_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    device: Mapped[str | None] = mapped_column(sa.String(64))
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    token_kind: Mapped[str | None] = mapped_column(sa.String(16))
+    worker_id: Mapped[int | None] = mapped_column(sa.ForeignKey("workers.id"))
+    result: Mapped[ScanResult] = mapped_column(enum_column(ScanResult, "scan_result", 8))
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    is_evidence: Mapped[bool] = mapped_column(default=False)
+    mask: Mapped[bool | None] = mapped_column()
+    temperature: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    # What the scanner showed about the subject (masked name, booking time...) and the values
+    # its message was built from, so a replayed upload gets the very same answer.
+    subject: Mapped[dict | None] = mapped_column(sa.JSON)
+    details: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    checkpoint = relationship("Checkpoint", lazy="joined")

@@ -1,0 +1,199 @@
+"""Scanning room, domain functions: recording a staff scan.
+
+``record_scan`` is the one path every staff scan takes, whatever the checkpoint:
+
+1. a ``scan_id`` seen before returns the first answer and records nothing (idempotent upload);
+2. the claimed scan time must lie within the programme's offline window and not in the future;
+3. the token's signature and expiry are judged at the scan time;
+4. the checkpoint kind's handler decides what the scan means (gate entry, venue redemption,
+   welfare-pack pickup, training attendance) and makes its change in the same transaction;
+5. the scan is recorded, accepted or refused, with the answer given — that row is the evidence.
+
+Handlers live in their own rooms and register with :func:`handles`. They raise
+:class:`ScanRefused` to refuse; they never commit.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from wzcheckin.accounts.models import User, Worker
+from wzcheckin.codes.keys import Keyring
+from wzcheckin.codes.passes import PASS_KINDS, PassRefused, resolve_pass
+from wzcheckin.codes.tokens import Claims, TokenError
+from wzcheckin.core.identity import mask_name
+from wzcheckin.programme import Programme
+from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanResult
+
+SCAN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{8,64}$")
+
+
+class ScanInputError(ValueError):
+    """The request itself is malformed (not a refusal of the code): a 422 with this code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class ScanIdConflict(Exception):
+    """The scan_id was already used by another staff account."""
+
+
+class ScanRefused(Exception):
+    """A handler's refusal: ``reason`` is a stable code; ``details`` feed the message."""
+
+    def __init__(self, reason: str, *, worker: Worker | None = None, subject: dict | None = None,
+                 details: dict | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.worker = worker
+        self.subject = subject
+        self.details = details
+
+
+@dataclass(frozen=True)
+class ScanInput:
+    token: str
+    scan_id: str | None = None
+    scanned_at: datetime | None = None
+    mask: bool | None = None
+    temperature: Decimal | None = None
+    device: str | None = None
+    symptoms: bool = False
+
+
+@dataclass
+class ScanContext:
+    """Everything a checkpoint handler may look at."""
+
+    session: Session
+    programme: Programme
+    checkpoint: Checkpoint
+    staff: User
+    claims: Claims
+    scanned_at: datetime
+    received_at: datetime
+    data: ScanInput
+
+
+@dataclass
+class Outcome:
+    reason: str
+    worker: Worker | None = None
+    subject: dict | None = None
+    details: dict | None = None
+    # Accepted staff scans prove presence unless a handler says otherwise.
+    is_evidence: bool = True
+
+
+Handler = Callable[[ScanContext], Outcome]
+HANDLERS: dict[CheckpointKind, Handler] = {}
+
+
+def handles(kind: CheckpointKind) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+def worker_subject(worker: Worker) -> dict:
+    """What a scanner may show about a worker: the masked name and employer, nothing more."""
+    return {
+        "type": "worker",
+        "name": mask_name(worker.name),
+        "enterprise": worker.enterprise.name if worker.enterprise else None,
+    }
+
+
+def resolve_worker_pass(ctx: ScanContext) -> Worker:
+    """For handlers that take a worker's pass (phone or paper): the worker, or a refusal."""
+    if ctx.claims.kind not in PASS_KINDS:
+        raise ScanRefused("wrong_kind", details={"kind": ctx.claims.kind.label})
+    try:
+        return resolve_pass(ctx.session, ctx.claims)
+    except PassRefused as exc:
+        raise ScanRefused(exc.reason) from None
+
+
+def find_scan(session: Session, scan_id: str) -> Scan | None:
+    return session.scalar(sa.select(Scan).where(Scan.scan_id == scan_id))
+
+
+def new_scan_id() -> str:
+    return uuid.uuid4().hex
+
+
+def validate_scan_id(scan_id: str | None) -> str:
+    if scan_id is None:
+        return new_scan_id()
+    if not isinstance(scan_id, str) or not SCAN_ID_PATTERN.match(scan_id):
+        raise ScanInputError("invalid_scan_id", "scan_id: 8–64 characters of letters, digits and _ . : -")
+    return scan_id
+
+
+@dataclass
+class RecordedScan:
+    scan: Scan
+    replayed: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: ScanInput,
+                keyring: Keyring, programme: Programme, now: datetime) -> RecordedScan:
+    scan_id = validate_scan_id(data.scan_id)
+    existing = find_scan(session, scan_id)
+    if existing is not None:
+        if existing.staff_user_id != staff.id:
+            raise ScanIdConflict(scan_id)
+        return RecordedScan(existing, replayed=True)
+
+    scanned_at = data.scanned_at or now
+    worker: Worker | None = None
+    subject = details = None
+    token_kind = None
+    is_evidence = False
+    oldest = now - timedelta(hours=programme.programme.offline_scan_max_age_hours)
+    newest = now + timedelta(seconds=programme.programme.scan_clock_skew_seconds)
+    try:
+        if scanned_at < oldest:
+            raise ScanRefused("scan_too_old", details={"max_age_hours": programme.programme.offline_scan_max_age_hours})
+        if scanned_at > newest:
+            raise ScanRefused("scan_in_future")
+        try:
+            claims = keyring.verify(data.token, scanned_at)
+        except TokenError as exc:
+            # An unknown key id is as good as a forgery to the person at the gate.
+            raise ScanRefused("invalid_token" if exc.reason == "unknown_key" else exc.reason) from None
+        token_kind = claims.kind.label
+        handler = HANDLERS.get(checkpoint.kind)
+        if handler is None:
+            raise ScanRefused("checkpoint_unavailable")
+        outcome = handler(ScanContext(session, programme, checkpoint, staff, claims, scanned_at, now, data))
+        result, reason = ScanResult.ACCEPTED, outcome.reason
+        worker, subject, details, is_evidence = outcome.worker, outcome.subject, outcome.details, outcome.is_evidence
+    except ScanRefused as refusal:
+        result, reason = ScanResult.REJECTED, refusal.reason
+        worker, details = refusal.worker, refusal.details
+        subject = refusal.subject or (worker_subject(worker) if worker is not None else None)
+
+    scan = Scan(
+        scan_id=scan_id, checkpoint_id=checkpoint.id, staff_user_id=staff.id,
+        device=(data.device or None) and data.device[:64], scanned_at=scanned_at, received_at=now,
+        token_kind=token_kind, worker_id=worker.id if worker is not None else None,
+        result=result, reason=reason, is_evidence=bool(result is ScanResult.ACCEPTED and is_evidence),
+        mask=data.mask, temperature=data.temperature, subject=subject, details=details,
+    )
+    session.add(scan)
+    session.flush()  # a concurrent twin with the same scan_id fails here on the UNIQUE index
+    return RecordedScan(scan)
