@@ -14,19 +14,6 @@ from flask import Flask
 
 from wzcheckin.config import PACKAGE_DIR, PROJECT_ROOT, load_config
 
-# Each room's page blueprint ("module:attribute") and API module (routes register on import).
-PAGE_BLUEPRINTS = [
-    "wzcheckin.core.pages:bp",
-    "wzcheckin.accounts.views:bp",
-    "wzcheckin.codes.views:bp",
-]
-API_MODULES = [
-    "wzcheckin.api.openapi",
-    "wzcheckin.codes.api",
-    "wzcheckin.accounts.api",
-    "wzcheckin.scanning.api",
-]
-
 log = logging.getLogger("wzcheckin")
 
 
@@ -108,19 +95,19 @@ def _init_extensions(app: Flask) -> None:
     from wzcheckin.core import auth  # noqa: F401 - registers the Flask-Login loaders
 
 
-def _import_attribute(path: str):
-    module_name, _, attribute = path.partition(":")
-    module = importlib.import_module(module_name)
-    return getattr(module, attribute) if attribute else module
-
-
 def _register_blueprints(app: Flask) -> None:
+    """Every room's pages, API routes and scan handlers, found by convention (see rooms.py)."""
     from wzcheckin.api import api_bp
+    from wzcheckin.rooms import room_modules
 
-    for path in PAGE_BLUEPRINTS:
-        app.register_blueprint(_import_attribute(path))
-    for module in API_MODULES:
-        importlib.import_module(module)
+    nav_items = []
+    for views in room_modules("views"):
+        app.register_blueprint(views.bp)
+        nav_items.extend(getattr(views, "NAV_ITEMS", []))
+    app.extensions["wzcheckin.nav"] = sorted(nav_items, key=lambda item: item.order)
+    importlib.import_module("wzcheckin.api.openapi")
+    room_modules("api")
+    room_modules("scan_handlers")
     app.register_blueprint(api_bp)
 
 

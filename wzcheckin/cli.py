@@ -7,7 +7,6 @@ Every command that changes data is one unit of work.
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from dataclasses import dataclass
@@ -24,9 +23,6 @@ from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
-
-# Rooms that add commands: each module has ``register(groups: CliGroups)``.
-CLI_MODULES: list[str] = []
 
 
 @dataclass
@@ -283,8 +279,10 @@ def build_groups() -> CliGroups:
     groups.pass_.add_command(pass_issue_command)
     groups.keys.add_command(keys_rotate_command)
     groups.keys.add_command(keys_list_command)
-    for module_name in CLI_MODULES:
-        importlib.import_module(module_name).register(groups)
+    from wzcheckin.rooms import room_modules
+
+    for module in room_modules("cli"):  # each room's commands: ``register(groups)``
+        module.register(groups)
     for group in (groups.import_, groups.user, groups.token, groups.pass_, groups.keys):
         root.add_command(group)
     return groups

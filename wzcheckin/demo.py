@@ -1,12 +1,12 @@
 """A believable Wenzhou data set for demos and manual testing (``wzcheckin demo``).
 
 Idempotent: it goes through the same upsert functions as the imports, so running it twice
-changes nothing. Rooms add their own demo data through ``DEMO_LOADERS``.
+changes nothing. Each room adds its own data in ``<room>/demo.py`` (``load(...)``), called in
+room order after the enterprises, workers and staff below.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -31,10 +31,6 @@ from wzcheckin.enterprises.services import EnterpriseRow, upsert_enterprise
 from wzcheckin.programme import Programme
 
 DEMO_PASSWORD = "liuwen2021"  # noqa: S105 - printed by `wzcheckin demo`, demo data only
-
-# Rooms append "module:function" loaders: function(session, vault, programme, now, demo) -> None.
-DEMO_LOADERS: list[str] = []
-
 
 @dataclass
 class DemoContext:
@@ -135,9 +131,10 @@ def load_demo(session: Session, vault: PersonalDataVault, programme: Programme, 
                                checkpoint_ref=checkpoint, carrier=carrier, display_name=note)
         demo.add_login(str(role), phone, note)
 
-    for loader in DEMO_LOADERS:
-        module_name, _, function = loader.partition(":")
-        getattr(importlib.import_module(module_name), function)(session, vault, programme, now, demo)
+    from wzcheckin.rooms import room_modules
+
+    for module in room_modules("demo"):
+        module.load(session, vault, programme, now, demo)
     session.flush()
     return demo.logins
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 04:25:46.749592
+Create Date: 2026-11-27 04:38:40.111111
 
 """
 from alembic import op
@@ -177,6 +177,24 @@ def upgrade():
     with op.batch_alter_table('paper_passes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_paper_passes_worker_id'), ['worker_id'], unique=False)
 
+    op.create_table('points_entries',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('worker_id', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.String(length=64), nullable=False),
+    sa.Column('description', sa.String(length=200), nullable=False),
+    sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('award_key', sa.String(length=128), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by_user_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by_user_id'], ['users.id'], name=op.f('fk_points_entries_created_by_user_id_users')),
+    sa.ForeignKeyConstraint(['worker_id'], ['workers.id'], name=op.f('fk_points_entries_worker_id_workers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_points_entries')),
+    sa.UniqueConstraint('award_key', name=op.f('uq_points_entries_award_key'))
+    )
+    with op.batch_alter_table('points_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_points_entries_worker_id'), ['worker_id'], unique=False)
+
     op.create_table('scans',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('scan_id', sa.String(length=64), nullable=False),
@@ -216,6 +234,10 @@ def downgrade():
         batch_op.drop_index('ix_scans_checkpoint_time')
 
     op.drop_table('scans')
+    with op.batch_alter_table('points_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_points_entries_worker_id'))
+
+    op.drop_table('points_entries')
     with op.batch_alter_table('paper_passes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_paper_passes_worker_id'))
 

@@ -5,23 +5,16 @@ published public key."""
 import base64
 from datetime import UTC, datetime
 
-import cv2
-import numpy as np
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tests.builders import make_phone, make_unique_id_number
 from tests.conftest import ARTIFACTS
+from tests.support.qr import decode_qr
 from wzcheckin.codes import tokens
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
-
-
-def decode_qr(png: bytes) -> str:
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    text, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    return text
 
 
 def test_worker_registers_on_a_phone_and_sees_a_scannable_pass(gunicorn_server, phone_page):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
+from markupsafe import Markup
 
 from wzcheckin import clock
 from wzcheckin.accounts.forms import ActivationForm, LoginForm, LogoutForm, RegistrationForm
@@ -22,13 +24,19 @@ from wzcheckin.accounts.services import (
 )
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
-from wzcheckin.core.auth import public
+from wzcheckin.core.auth import current_worker, public, roles_required
+from wzcheckin.core.home import home_panels
 from wzcheckin.core.i18n import field_error
-from wzcheckin.core.navigation import role_home_url, safe_next_url
+from wzcheckin.core.navigation import NavItem, role_home_url, safe_next_url
 from wzcheckin.db import is_unique_violation, unit_of_work
 from wzcheckin.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
+
+NAV_ITEMS = [
+    NavItem((Role.WORKER,), "accounts.home", _l("Home"), order=10),
+    NavItem((Role.WORKER,), "codes.pass_page", _l("My pass"), order=20),
+]
 
 
 def _attach_errors(form, errors: dict[str, str]) -> None:
@@ -162,6 +170,19 @@ def activate():
             flash(_("Your account is active. This is your pass."), "success")
             return redirect(url_for("codes.pass_page"))
     return render_template("accounts/activate.html", form=form)
+
+
+@bp.get("/me")
+@roles_required(Role.WORKER)
+def home():
+    """The worker's home: every room's card (pass, bookings, benefits, evidence) at a glance."""
+    worker = current_worker()
+    now = clock.now()
+    panels = [
+        Markup(render_template(panel.template, worker=worker, now=now, **panel.context))  # noqa: S704 - rendered templates
+        for panel in home_panels(db.session, worker, context.programme(), now)
+    ]
+    return render_template("accounts/home.html", worker=worker, panels=panels, now=now)
 
 
 @bp.get("/account")

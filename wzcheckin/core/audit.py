@@ -5,24 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
-from wzcheckin.db import Base, BigIntPK, UTCDateTime
-
-
-class AuditEntry(Base):
-    __tablename__ = "audit_log"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    actor_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    actor_role: Mapped[str] = mapped_column(sa.String(24))  # a role, or "cli" / "scheduler"
-    action: Mapped[str] = mapped_column(sa.String(64), index=True)
-    target_type: Mapped[str | None] = mapped_column(sa.String(40))
-    target_id: Mapped[str | None] = mapped_column(sa.String(80))
-    details: Mapped[dict | None] = mapped_column(sa.JSON)
-    ip: Mapped[str | None] = mapped_column(sa.String(45))
+from wzcheckin.core.models import AuditEntry
 
 
 def record_audit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import url_for
@@ -9,8 +10,19 @@ from werkzeug.routing import BuildError
 
 from wzcheckin.accounts.models import Role
 
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link in the role's navigation bar; rooms list theirs in ``views.NAV_ITEMS``."""
+
+    roles: tuple[Role, ...]
+    endpoint: str
+    label: object  # a lazy_gettext string
+    order: int = 50
+
+
 ROLE_HOMES = {
-    Role.WORKER: ("worker.home", "codes.pass_page"),
+    Role.WORKER: ("accounts.home",),
     Role.GATEKEEPER: ("scanning.scanner",),
     Role.VENUE_STAFF: ("scanning.scanner",),
     Role.PICKUP_STAFF: ("scanning.scanner",),
@@ -18,6 +30,14 @@ ROLE_HOMES = {
     Role.CARRIER: ("benefits.carrier_claims",),
     Role.OFFICIAL: ("admin.dashboard",),
 }
+
+
+def nav_for(role: Role | None) -> list[NavItem]:
+    from flask import current_app
+
+    if role is None:
+        return []
+    return [item for item in current_app.extensions.get("wzcheckin.nav", []) if role in item.roles]
 
 
 def role_home_url(role: Role) -> str:

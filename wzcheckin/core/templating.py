@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Flask, request
 from flask_babel import format_date, format_datetime, get_locale
+from flask_login import current_user
 
 from wzcheckin.core import context
 from wzcheckin.core.identity import mask_id_tail, mask_name
+from wzcheckin.core.navigation import nav_for
 
 
 def init_templating(app: Flask) -> None:
@@ -20,6 +22,7 @@ def init_templating(app: Flask) -> None:
             "current_locale": locale,
             "other_locale": "en" if locale == "zh_CN" else "zh_CN",
             "current_path": request.full_path.rstrip("?") if request else "/",
+            "nav_items": nav_for(getattr(current_user, "role", None)) if current_user else [],
         }
 
     app.jinja_env.filters["mask_id"] = mask_id_tail

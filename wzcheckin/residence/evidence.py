@@ -1,0 +1,82 @@
+"""Residence room: presence evidence per worker and window (SPEC §3), for previews, the
+enterprise roster and the worker's home. The cutoff job applies the same rules in bulk SQL.
+
+Evidence is an accepted staff scan (``Scan.is_evidence``) strictly before the cutoff; a worker's
+own check-ins count only when the programme file says so (``[evidence] self_checkins_count``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from wzcheckin.programme import EvidenceWindow, Programme
+from wzcheckin.scanning.models import Scan
+
+_CHUNK = 500  # worker ids per IN (...) list
+
+
+@dataclass(frozen=True)
+class WindowStatus:
+    name: str
+    name_en: str
+    start: date
+    end: date
+    satisfied: bool
+    first_evidence_at: datetime | None
+    state: str  # "future", "open" or "closed" as of now
+
+    @property
+    def missing(self) -> bool:
+        return not self.satisfied and self.state != "future"
+
+
+def evidence_rows(programme: Programme) -> sa.Select:
+    """(worker_id, at) of every piece of evidence, before the cutoff."""
+    staff = sa.select(Scan.worker_id.label("worker_id"), Scan.scanned_at.label("at")).where(
+        Scan.is_evidence.is_(True), Scan.scanned_at < programme.cutoff
+    )
+    if not programme.evidence.self_checkins_count:
+        return staff
+    from wzcheckin.benefits.models import ActivityCheckin  # a worker's own check-ins (P5)
+
+    own = sa.select(ActivityCheckin.worker_id.label("worker_id"), ActivityCheckin.checked_in_at.label("at")).where(
+        ActivityCheckin.checked_in_at < programme.cutoff
+    )
+    return sa.union_all(staff, own)
+
+
+def _first_evidence(session: Session, programme: Programme, window: EvidenceWindow,
+                    worker_ids: Sequence[int]) -> dict[int, datetime]:
+    start, end = programme.window_bounds(window)
+    evidence = evidence_rows(programme).subquery()
+    found: dict[int, datetime] = {}
+    for offset in range(0, len(worker_ids), _CHUNK):
+        chunk = list(worker_ids[offset:offset + _CHUNK])
+        rows = session.execute(
+            sa.select(evidence.c.worker_id, sa.func.min(evidence.c.at))
+            .where(evidence.c.worker_id.in_(chunk), evidence.c.at >= start, evidence.c.at < end)
+            .group_by(evidence.c.worker_id)
+        )
+        for worker_id, first in rows:
+            found[worker_id] = first if first.tzinfo else first.replace(tzinfo=start.tzinfo)
+    return found
+
+
+def window_statuses(session: Session, programme: Programme, worker_ids: Sequence[int],
+                    now: datetime) -> dict[int, list[WindowStatus]]:
+    """For each worker, each evidence window: satisfied or not, and whether it is still open."""
+    result: dict[int, list[WindowStatus]] = {worker_id: [] for worker_id in worker_ids}
+    for window in programme.evidence_windows:
+        start, end = programme.window_bounds(window)
+        state = "future" if now < start else ("open" if now < end else "closed")
+        first = _first_evidence(session, programme, window, worker_ids) if state != "future" else {}
+        for worker_id in worker_ids:
+            at = first.get(worker_id)
+            result[worker_id].append(WindowStatus(window.name, window.name_en, window.start, window.end,
+                                                  at is not None, at, state))
+    return result
