@@ -119,15 +119,23 @@ def engine_options(database_url: str) -> dict:
 def unit_of_work(session: Session) -> Iterator[Session]:
     """One write transaction: commit once at the end, roll back on any error.
 
-    Any read transaction already open on the session (loading the current user, say) is ended
-    first, so the write transaction starts fresh and, on SQLite, with the write lock held.
+    On SQLite a read transaction already open on the session (loading the current user, say) is
+    ended first, so the write transaction can start with the write lock held (BEGIN IMMEDIATE).
+    On PostgreSQL the open transaction simply continues: under READ COMMITTED every statement sees
+    the latest committed rows, and the locks and constraints below do the protecting.
+    Objects loaded before stay loaded (the session does not expire on commit); domain functions
+    that decide on a row's current state lock or re-read it inside the unit of work.
     Domain functions called inside only flush; they never commit.
     """
     if isinstance(session, scoped_session):
         session = session()  # the request's (or command's) own Session behind the proxy
     if session.in_transaction():
-        session.rollback()
-    session.connection(execution_options={SQLITE_WRITE_OPTION: True})
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("changes were made outside a unit of work")
+        if session.get_bind().dialect.name == "sqlite":
+            session.commit()  # ends the read transaction; nothing to write
+    if not session.in_transaction():
+        session.connection(execution_options={SQLITE_WRITE_OPTION: True})
     try:
         yield session
         session.commit()

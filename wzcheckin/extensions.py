@@ -11,7 +11,9 @@ from flask_wtf import CSRFProtect
 
 from wzcheckin.db import Base
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay loaded after a commit: a view renders its answer from what it just wrote without
+# reloading every row (see db.unit_of_work for when state is re-read).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

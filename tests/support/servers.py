@@ -39,7 +39,8 @@ def run_cli(database_url: str, *args: str, env: dict | None = None, check: bool 
 
 class GunicornServer:
     def __init__(self, database_url: str, *, workers: int = 2, env: dict | None = None,
-                 log_path: Path | None = None, threads: int = 1):
+                 log_path: Path | None = None, threads: int = 1, app_spec: str = "wsgi:app"):
+        self.app_spec = app_spec
         self.database_url = database_url
         self.workers = workers
         self.threads = threads
@@ -53,7 +54,7 @@ class GunicornServer:
         self._log = None
 
     def start(self) -> GunicornServer:
-        command = [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{self.port}",
+        command = [sys.executable, "-m", "gunicorn", self.app_spec, "--bind", f"127.0.0.1:{self.port}",
                    "--workers", str(self.workers), "--threads", str(self.threads),
                    "--timeout", "60", "--graceful-timeout", "5", "--backlog", "2048"]
         self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - closed in stop()

@@ -1,0 +1,230 @@
+"""Benchmark harness: ``python -m bench [--quick] [--backends sqlite,postgresql] [--only ...]``.
+
+Builds its own data in fresh databases, starts the app under gunicorn (2 sync workers) on
+loopback, drives it with wrk, and prints one table: figure, value, unit, and the ratio to the
+floor reference (bench/floor_app.py, measured in the same run) where one applies. The same rows
+go to ``bench/results/<timestamp>-<mode>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.postgres import TemporaryCluster, create_database  # noqa: E402
+from tests.support.servers import TEST_ENV, GunicornServer, run_cli  # noqa: E402
+
+WORK = ROOT / "bench" / ".work"
+RESULTS = ROOT / "bench" / "results"
+LUA = ROOT / "bench" / "scans.lua"
+
+
+@dataclass
+class Row:
+    figure: str
+    backend: str
+    value: float
+    unit: str
+    ratio: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Results:
+    mode: str
+    rows: list[Row] = field(default_factory=list)
+
+    def add(self, figure, backend, value, unit, ratio=None, note=""):
+        row = Row(figure, backend, round(value, 2) if isinstance(value, float) else value, unit,
+                  None if ratio is None else round(ratio, 2), note)
+        self.rows.append(row)
+        print(f"  {figure:<52} {backend:<10} {row.value:>10} {unit:<8}"
+              + (f" ×{row.ratio} of floor" if row.ratio is not None else "") + (f"  {note}" if note else ""),
+              file=sys.stderr, flush=True)
+
+    def table(self) -> str:
+        lines = [f"{'figure':<52} {'db':<10} {'value':>10} {'unit':<8} {'vs floor':>8}  note", "-" * 100]
+        for row in self.rows:
+            ratio = f"{row.ratio:.2f}" if row.ratio is not None else ""
+            lines.append(f"{row.figure:<52} {row.backend:<10} {row.value:>10} {row.unit:<8} {ratio:>8}  {row.note}")
+        return "\n".join(lines)
+
+    def write(self) -> Path:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = RESULTS / f"{stamp}-{self.mode}.json"
+        machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+        path.write_text(json.dumps({"mode": self.mode, "at": stamp, "machine": machine,
+                                    "rows": [asdict(r) for r in self.rows]}, ensure_ascii=False, indent=1))
+        return path
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- databases -----------------------------------------------------------------------------------
+
+class Databases:
+    """Fresh databases per scenario: SQLite files, or databases on a throwaway PostgreSQL cluster."""
+
+    def __init__(self, stack: ExitStack):
+        self.stack = stack
+        self.cluster_url: str | None = None
+        self.counter = 0
+        WORK.mkdir(parents=True, exist_ok=True)
+
+    def new(self, backend: str) -> str:
+        self.counter += 1
+        name = f"bench_{os.getpid()}_{self.counter}"
+        if backend == "sqlite":
+            path = WORK / f"{name}.sqlite3"
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            self.stack.callback(lambda: [Path(str(path) + s).unlink(missing_ok=True) for s in ("", "-wal", "-shm")])
+            return f"sqlite:///{path}"
+        if self.cluster_url is None:
+            url = os.environ.get("WZCHECKIN_TEST_POSTGRES_URL")
+            if not url:
+                cluster = TemporaryCluster()
+                url = cluster.start()
+                self.stack.callback(cluster.stop)
+            self.cluster_url = url
+        return create_database(self.cluster_url, name)
+
+
+@contextmanager
+def app_on(url: str):
+    from tests.conftest import TEST_CONFIG
+    from wzcheckin import create_app
+    from wzcheckin.extensions import db
+
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": url, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        yield app, db.session, app.extensions["wzcheckin.vault"], app.extensions["wzcheckin.programme"]
+        db.session.remove()
+        db.engine.dispose()
+
+
+# --- wrk -----------------------------------------------------------------------------------------
+
+def wrk(url: str, tokens_file: Path, *, connections: int, seconds: int, prefix: str, bearer: str = "",
+        extra: str = "", replay_modulus: int = 0) -> dict:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(LUA), url, "--",
+               str(tokens_file), prefix, bearer, extra, str(replay_modulus)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in output.splitlines() if line.startswith("WRKJSON "))
+    data = json.loads(line[len("WRKJSON "):])
+    data["rps"] = data["requests"] / (data["duration_us"] / 1e6)
+    return data
+
+
+def record_wrk(results: Results, label: str, backend: str, data: dict, floor: dict | None = None,
+               expect_accepted: bool = True) -> None:
+    note = (f"{data['requests']} req, 4xx={data['status_4xx']}, 5xx={data['status_5xx']}, "
+            f"errors={data['socket_errors']}")
+    if expect_accepted:
+        note += f", accepted={data['accepted']}"
+    results.add(f"{label}: throughput", backend, data["rps"], "req/s",
+                ratio=(data["rps"] / floor["rps"]) if floor else None, note=note)
+    results.add(f"{label}: median", backend, data["p50_us"] / 1000, "ms",
+                ratio=(data["p50_us"] / floor["p50_us"]) if floor else None)
+    results.add(f"{label}: p99", backend, data["p99_us"] / 1000, "ms",
+                ratio=(data["p99_us"] / floor["p99_us"]) if floor else None)
+
+
+# --- scenarios -------------------------------------------------------------------------------------
+
+def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) -> None:
+    """Gate scans (first entries), replayed uploads, and the floor reference, at 16 and 64 connections."""
+    from bench import world
+    from wzcheckin.accounts.models import Role
+
+    workers = 20_000 if quick else 100_000
+    seconds = 5 if quick else 15
+    url = dbs.new(backend)
+    run_cli(url, "init")
+    log(f"[{backend}] building {workers} workers…")
+    now = datetime.now(UTC)
+    with app_on(url) as (_app, session, vault, _programme):
+        enterprise = world.add_enterprise(session, vault, 1, now)
+        session.commit()
+        from sqlalchemy import select
+
+        from wzcheckin.scanning.models import Checkpoint
+
+        gate = session.scalar(select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref))
+        gate_token = world.staff_token(session, vault, Role.GATEKEEPER, gate, now, 1)
+        session.commit()
+        _ids, public_ids = world.add_workers(session, vault, workers, [enterprise.id], now)
+        tokens = world.pass_tokens(session, vault, public_ids)
+    tokens_file = WORK / f"tokens-{backend}.txt"
+    tokens_file.write_text("\n".join(tokens))
+
+    gate_extra = ',"mask":true,"temperature":36.5'
+    app_server = GunicornServer(url, workers=2, log_path=WORK / f"gunicorn-{backend}.log")
+    floor_server = GunicornServer(url, workers=2, log_path=WORK / f"floor-{backend}.log",
+                                  app_spec="bench.floor_app:app", env={"BENCH_DATABASE_URL": url})
+    for connections in (16, 64):
+        floor_server.start()
+        wrk(floor_server.base_url, tokens_file, connections=connections, seconds=2, prefix=f"fw{connections}")
+        floor = wrk(floor_server.base_url, tokens_file, connections=connections, seconds=seconds, prefix=f"f{connections}")
+        floor_server.stop()
+        record_wrk(results, f"floor reference scan, {connections} conns", backend, floor)
+
+        app_server.start()
+        wrk(app_server.base_url, tokens_file, connections=connections, seconds=2, prefix=f"gw{connections}",
+            bearer=gate_token, extra=gate_extra)
+        gate_run = wrk(app_server.base_url, tokens_file, connections=connections, seconds=seconds,
+                       prefix=f"g{connections}", bearer=gate_token, extra=gate_extra)
+        record_wrk(results, f"gate scan (distinct workers), {connections} conns", backend, gate_run, floor)
+        # Replayed uploads: the same scan ids again (an offline queue retried) -> the first answer.
+        wrk(app_server.base_url, tokens_file, connections=connections, seconds=2, prefix=f"r{connections}",
+            bearer=gate_token, extra=gate_extra, replay_modulus=200)
+        replay = wrk(app_server.base_url, tokens_file, connections=connections, seconds=seconds,
+                     prefix=f"r{connections}", bearer=gate_token, extra=gate_extra, replay_modulus=200)
+        record_wrk(results, f"rescan (replayed scan_id), {connections} conns", backend, replay, floor)
+        app_server.stop()
+        for server in (app_server, floor_server):
+            if "database is locked" in server.log_text():
+                results.add("'database is locked' in server log", backend, 1, "flag", note=server.log_path.name)
+
+
+SCENARIOS = {"scans": scan_figures}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="CI-sized: under 3 minutes")
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated: " + ", ".join(SCENARIOS))
+    args = parser.parse_args(argv)
+    os.environ.update(TEST_ENV)
+    results = Results("quick" if args.quick else "full")
+    started = time.monotonic()
+    with ExitStack() as stack:
+        dbs = Databases(stack)
+        for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+            for name in [n.strip() for n in args.only.split(",") if n.strip()]:
+                log(f"== {name} on {backend}")
+                SCENARIOS[name](results, backend, dbs, args.quick)
+    path = results.write()
+    print(results.table())
+    print(f"\n{len(results.rows)} figures in {time.monotonic() - started:.0f} s; written to {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
