@@ -38,11 +38,23 @@ REASON_MESSAGES = {
     "out_of_stock": _l("Out of stock at this pickup point."),
     "not_eligible": _l("Not eligible: %(why)s."),
 }
+# The codes defined here; rooms add theirs with ``REASON_MESSAGES.update(...)`` and test them.
+BASE_REASONS = tuple(REASON_MESSAGES)
+
+# Coded values inside a scan's ``details`` that are words, not data: stored as the code (so a
+# replayed answer can be given in the replaying caller's language) and translated when shown.
+# Rooms add theirs with ``DETAIL_MESSAGES.update(...)`` as they do for ``REASON_MESSAGES``.
+DETAIL_MESSAGES = {
+    "not_pledged": _l("no pledge to stay in Wenzhou"),
+    "home_hukou": _l("Wenzhou household registration"),
+}
 
 
 def _format_details(details: dict | None) -> dict:
     values = dict(details or {})
     for key, value in list(values.items()):
+        if isinstance(value, str) and value in DETAIL_MESSAGES:
+            values[key] = str(DETAIL_MESSAGES[value])
         if key.endswith("_at") and isinstance(value, str):
             from datetime import datetime
 

@@ -83,6 +83,9 @@ class ScanContext:
     scanned_at: datetime
     received_at: datetime
     data: ScanInput
+    # The scan's idempotency key (generated when the device sent none), so a handler can tie
+    # what it writes (a pack hand-out, a health alert) to the scan that caused it.
+    scan_id: str = ""
 
 
 @dataclass
@@ -179,7 +182,8 @@ def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: 
         handler = HANDLERS.get(checkpoint.kind)
         if handler is None:
             raise ScanRefused("checkpoint_unavailable")
-        outcome = handler(ScanContext(session, programme, checkpoint, staff, claims, scanned_at, now, data))
+        outcome = handler(ScanContext(session, programme, checkpoint, staff, claims, scanned_at, now, data,
+                                       scan_id=scan_id))
         result, reason = ScanResult.ACCEPTED, outcome.reason
         worker, subject, details, is_evidence = outcome.worker, outcome.subject, outcome.details, outcome.is_evidence
     except ScanRefused as refusal:

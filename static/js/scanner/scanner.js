@@ -1,0 +1,563 @@
+// The staff scanner: camera (native BarcodeDetector, else the vendored ZXing polyfill), a
+// keyboard-wedge scanner gun or typed entry → POST /api/v1/scans → a full-screen green or red
+// answer with a sound and a vibration. Every scan goes through the IndexedDB outbox first
+// (outbox.js), so a dropped signal only delays the upload; offline, the signature is checked
+// on the device (codes.js) and the answer is marked provisional.
+(function () {
+  "use strict";
+  var configElement = document.getElementById("scanner-config");
+  if (!configElement) return;
+  var config = JSON.parse(configElement.textContent);
+  var T = config.text;
+  var isGate = config.mode === "gate";
+  var CAMERA_REPEAT_MS = 3000;   // the same code in front of the camera counts once per 3 s
+  var SEND_TIMEOUT_MS = 4000;    // then answer from the device and upload later
+  var FLUSH_EVERY_MS = 10000;
+
+  function $(id) { return document.getElementById(id); }
+  function noop() {}
+
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrfToken = csrfMeta ? csrfMeta.content : "";
+  var staffId = config.staff_id;
+  var keys = {};
+  var kindNames = {};
+  Object.keys(config.kinds).forEach(function (name) { kindNames[config.kinds[name]] = name; });
+  var answerTimer = null, lastCode = "", lastCodeAt = 0, pending = null, flushing = false;
+  var deviceId = (function () {
+    try {
+      var id = localStorage.getItem("wzc-device");
+      if (!id) { id = "web-" + newScanId().slice(0, 12); localStorage.setItem("wzc-device", id); }
+      return id;
+    } catch (e) { return "web"; }
+  })();
+
+  function newScanId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  function format(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_m, name) { return values[name] === undefined ? "" : values[name]; });
+  }
+
+  function timeOf(iso) {
+    var d = new Date(iso);
+    return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2) + ":" + ("0" + d.getSeconds()).slice(-2);
+  }
+
+  // --- sound and vibration ----------------------------------------------------------------
+  var audio = null;
+  function unlockAudio() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!audio && Context) audio = new Context();
+    if (audio && audio.state === "suspended") audio.resume().catch(noop);
+  }
+  document.addEventListener("pointerdown", unlockAudio, { passive: true });
+  document.addEventListener("keydown", unlockAudio);
+
+  function signal(state) {
+    try {
+      unlockAudio();
+      if (audio) {
+        var start = audio.currentTime;
+        var tones = state === "ok" ? [[1046, 0, 0.12], [1568, 0.13, 0.16]]
+          : state === "bad" ? [[220, 0, 0.2], [196, 0.28, 0.3]] : [[660, 0, 0.15]];
+        tones.forEach(function (tone) {
+          var osc = audio.createOscillator(), gain = audio.createGain();
+          osc.type = state === "bad" ? "square" : "sine";
+          osc.frequency.value = tone[0];
+          gain.gain.setValueAtTime(0.25, start + tone[1]);
+          gain.gain.exponentialRampToValueAtTime(0.001, start + tone[1] + tone[2]);
+          osc.connect(gain);
+          gain.connect(audio.destination);
+          osc.start(start + tone[1]);
+          osc.stop(start + tone[1] + tone[2] + 0.02);
+        });
+      }
+    } catch (e) { /* no sound on this device */ }
+    if (navigator.vibrate) navigator.vibrate(state === "ok" ? 120 : state === "bad" ? [250, 100, 250] : 60);
+  }
+
+  // --- the answer card --------------------------------------------------------------------
+  function subjectText(subject) {
+    if (!subject) return "";
+    return [subject.name, subject.enterprise, subject.pickup_point, subject.venue, subject.slot]
+      .filter(function (part) { return part; }).join(" · ");
+  }
+
+  function showAnswer(answer) {
+    var card = $("answer");
+    card.className = "answer answer-" + answer.state;
+    card.dataset.state = answer.state;
+    card.dataset.reason = answer.reason || "";
+    $("answer-verdict").textContent = answer.state === "ok" ? T.accepted : answer.state === "bad" ? T.rejected : T.queued;
+    $("answer-message").textContent = answer.message || "";
+    $("answer-subject").textContent = subjectText(answer.subject);
+    $("answer-note").textContent = answer.note || "";
+    var confirmButton = $("answer-confirm");
+    confirmButton.hidden = !answer.confirmable;
+    confirmButton.dataset.scanId = answer.scan_id || "";
+    card.hidden = false;
+    signal(answer.state);
+    clearTimeout(answerTimer);
+    answerTimer = setTimeout(hideAnswer, answer.confirmable ? 8000 : answer.state === "ok" ? 1500 : 3000);
+  }
+
+  function hideAnswer() {
+    clearTimeout(answerTimer);
+    $("answer").hidden = true;
+  }
+
+  $("answer").addEventListener("click", function (event) {
+    if (event.target.id !== "answer-confirm") hideAnswer();
+  });
+
+  $("answer-confirm").addEventListener("click", function (event) {
+    event.stopPropagation();
+    var button = this;
+    button.disabled = true;
+    fetch(config.urls.confirm.replace("{scan_id}", encodeURIComponent(button.dataset.scanId)), {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken }
+    }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      $("answer-note").textContent = T.confirmed;
+      button.hidden = true;
+      clearTimeout(answerTimer);
+      answerTimer = setTimeout(hideAnswer, 800);
+    }).catch(function () {
+      $("answer-note").textContent = format(T.error, { message: "" });
+    }).then(function () { button.disabled = false; });
+  });
+
+  function addResult(answer, item, uploaded) {
+    var list = $("results");
+    var li = document.createElement("li");
+    li.className = "result result-" + answer.state;
+    li.dataset.scanId = item.scan_id;
+    var text = timeOf(item.scanned_at) + " " + (answer.state === "ok" ? T.accepted : answer.state === "bad" ? T.rejected : T.queued) +
+      " · " + (answer.message || "");
+    var who = subjectText(answer.subject);
+    if (who) text += " · " + who;
+    if (uploaded) {
+      text = T.uploaded + " · " + text;
+      if (item.provisional && item.provisional.state !== answer.state) {
+        li.className += " result-changed";
+        text += " (" + T.changed + ")";
+      }
+    }
+    li.textContent = text;
+    list.insertBefore(li, list.firstChild);
+    while (list.children.length > 20) list.removeChild(list.lastChild);
+  }
+
+  function serverAnswer(data) {
+    var state = data.result === "accepted" ? "ok" : "bad";
+    return {
+      state: state, reason: data.reason, message: data.message, subject: data.subject, scan_id: data.scan_id,
+      confirmable: config.mode === "pickup" && data.reason === "pack_handed_out" && state === "ok"
+    };
+  }
+
+  // --- talking to the server --------------------------------------------------------------
+  function requestBody(item) {
+    var body = { token: item.token, scan_id: item.scan_id, scanned_at: item.scanned_at, device: deviceId };
+    if (item.mask !== undefined) body.mask = item.mask;
+    if (item.temperature !== undefined && item.temperature !== null) body.temperature = item.temperature;
+    if (item.symptoms !== undefined) body.symptoms = item.symptoms;
+    return body;
+  }
+
+  function setSession(ok) {
+    $("queue-status").textContent = ok ? "" : T.login_again;
+    document.body.classList.toggle("session-ended", !ok);
+  }
+
+  function send(item, timeoutMs) {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, timeoutMs) : null;
+    return fetch(config.urls.scans, {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken },
+      body: JSON.stringify(requestBody(item)), signal: controller ? controller.signal : undefined
+    }).then(function (response) {
+      clearTimeout(timer);
+      return response.json().catch(function () { return null; }).then(function (data) {
+        if (response.ok && data && data.result) { setSession(true); return data; }
+        var error = (data && data.error) || {};
+        if (response.status === 401) { setSession(false); throw { kind: "session" }; }
+        if (response.status === 403 && error.code === "csrf_failed") throw { kind: "csrf" };
+        if (response.status >= 500 || response.status === 429) throw { kind: "retry" };
+        throw { kind: "final", code: error.code, message: error.message || "HTTP " + response.status };
+      });
+    }, function () {
+      clearTimeout(timer);
+      throw { kind: "network" };
+    });
+  }
+
+  function refreshSession() {
+    return fetch(config.urls.session, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        if (!response.ok || response.redirected) { setSession(false); throw { kind: "session" }; }
+        return response.json();
+      }).then(function (data) {
+        csrfToken = data.csrf_token;
+        staffId = data.staff_id;
+        setSession(true);
+      }, function (error) {
+        throw error && error.kind ? error : { kind: "network" };
+      });
+  }
+
+  function sendFresh(item, timeoutMs) {
+    return send(item, timeoutMs).catch(function (error) {
+      if (error.kind !== "csrf") throw error;
+      return refreshSession().then(function () { return send(item, timeoutMs); });
+    });
+  }
+
+  // The device's own answer while the server cannot be reached.
+  function provisional(item) {
+    return WZCodes.verify(item.token, keys, Date.parse(item.scanned_at)).then(function (check) {
+      var reasons = T.reasons;
+      if (check.status === "invalid") {
+        return { state: "bad", reason: check.reason, message: reasons[check.reason] || check.reason, note: T.queued };
+      }
+      if (check.status === "unknown") return { state: "pending", reason: "unknown", message: T.provisional_unknown };
+      if (config.accepted_kinds.indexOf(kindNames[check.claims.kind]) < 0) {
+        return { state: "bad", reason: "wrong_kind", message: reasons.wrong_kind, note: T.queued };
+      }
+      if (isGate) {
+        if (item.temperature !== undefined && item.temperature !== null && item.temperature >= config.fever_celsius) {
+          return { state: "bad", reason: "fever", message: format(T.fever, { temperature: item.temperature.toFixed(1) }), note: T.queued };
+        }
+        if (item.symptoms) return { state: "bad", reason: "symptoms", message: reasons.symptoms, note: T.queued };
+        if (config.mask_required && item.mask === false) return { state: "bad", reason: "no_mask", message: reasons.no_mask, note: T.queued };
+        if (item.temperature === undefined || item.temperature === null) {
+          return { state: "bad", reason: "checks_missing", message: reasons.checks_missing, note: T.queued };
+        }
+      }
+      return { state: "ok", reason: "provisional", message: T.provisional_ok, note: T.queued };
+    });
+  }
+
+  // --- the queue ----------------------------------------------------------------------------
+  function refreshQueue() {
+    return WZOutbox.all().then(function (items) {
+      $("queue-count").textContent = String(items.length);
+      document.body.dataset.queued = String(items.length);
+      var list = $("queue-list");
+      list.textContent = "";
+      items.slice(-20).reverse().forEach(function (item) {
+        var li = document.createElement("li");
+        var state = item.provisional ? item.provisional.state : "pending";
+        li.className = "queued queued-" + state;
+        li.textContent = timeOf(item.scanned_at) + " · " + (item.provisional ? item.provisional.message : T.queued);
+        list.appendChild(li);
+      });
+      if (!items.length && !document.body.classList.contains("session-ended")) $("queue-status").textContent = T.queue_empty;
+      else if (items.length && !document.body.classList.contains("session-ended")) {
+        $("queue-status").textContent = format(T.queue_count, { count: items.length });
+      }
+      return items;
+    }).catch(noop);
+  }
+
+  function flush() {
+    if (flushing) return Promise.resolve();
+    flushing = true;
+    return WZOutbox.all().then(function (items) {
+      // Scans still in their first send are left to it; others are uploaded oldest first.
+      var now = Date.now();
+      var mine = items.filter(function (item) {
+        return item.staff_id === staffId && (item.provisional || now - item.created > 30000);
+      });
+      if (!mine.length) return null;
+      return refreshSession().then(function () {
+        return mine.reduce(function (chain, item) {
+          return chain.then(function () {
+            return sendFresh(item, 15000).then(function (data) {
+              return WZOutbox.remove(item.scan_id).then(function () {
+                var answer = serverAnswer(data);
+                if (data.reason === "pack_handed_out") bumpStock();
+                addResult(answer, item, true);
+              });
+            }, function (error) {
+              if (error.kind !== "final") throw error;  // offline again, or logged out: stop here
+              return WZOutbox.remove(item.scan_id).then(function () {
+                addResult({ state: "bad", message: format(T.error, { message: error.message }) }, item, true);
+              });
+            });
+          });
+        }, Promise.resolve());
+      });
+    }).catch(noop).then(function () {
+      flushing = false;
+      return refreshQueue();
+    });
+  }
+
+  function bumpStock() {
+    var stock = $("stock-count");
+    if (stock && Number(stock.textContent) > 0) stock.textContent = String(Number(stock.textContent) - 1);
+  }
+
+  // --- a scan ---------------------------------------------------------------------------
+  function gateChecks() {
+    var raw = $("temperature").value.trim().replace("，", ".").replace(",", ".");
+    var temperature = raw ? Number(raw) : null;
+    return { mask: $("mask").checked, temperature: temperature, symptoms: $("symptoms").checked, raw: raw };
+  }
+
+  function resetGateChecks() {
+    $("temperature").value = "";
+    $("symptoms").checked = false;
+    $("mask").checked = true;
+  }
+
+  function askForTemperature(token) {
+    pending = token;
+    $("camera-status").textContent = T.enter_temperature;
+    document.body.classList.add("awaiting-temperature");
+    $("temperature").focus();
+  }
+
+  function handleCode(raw, source) {
+    var token = (raw || "").trim();
+    if (!token) return;
+    var now = Date.now();
+    if (source === "camera" && token === lastCode && now - lastCodeAt < CAMERA_REPEAT_MS) return;
+    lastCode = token;
+    lastCodeAt = now;
+    if (isGate) {
+      var checks = gateChecks();
+      if (checks.temperature === null || isNaN(checks.temperature) || checks.temperature < 30 || checks.temperature > 45) {
+        askForTemperature(token);
+        return;
+      }
+    }
+    submit(token);
+  }
+
+  function submit(token) {
+    pending = null;
+    document.body.classList.remove("awaiting-temperature");
+    var item = {
+      scan_id: newScanId(), token: token, scanned_at: new Date().toISOString(), staff_id: staffId,
+      checkpoint: config.checkpoint, created: Date.now()
+    };
+    if (isGate) {
+      var checks = gateChecks();
+      item.mask = checks.mask;
+      item.temperature = checks.temperature;
+      item.symptoms = checks.symptoms;
+      resetGateChecks();
+    }
+    $("code-input").value = "";
+    return WZOutbox.put(item).catch(noop).then(function () {
+      return sendFresh(item, SEND_TIMEOUT_MS);
+    }).then(function (data) {
+      return WZOutbox.remove(item.scan_id).catch(noop).then(function () {
+        var answer = serverAnswer(data);
+        if (data.reason === "pack_handed_out") bumpStock();
+        showAnswer(answer);
+        addResult(answer, item, false);
+        refreshQueue();
+      });
+    }, function (error) {
+      if (error && error.kind === "final") {
+        return WZOutbox.remove(item.scan_id).catch(noop).then(function () {
+          var answer = { state: "bad", reason: error.code, message: format(T.error, { message: error.message }) };
+          showAnswer(answer);
+          addResult(answer, item, false);
+          refreshQueue();
+        });
+      }
+      return provisional(item).then(function (answer) {
+        item.provisional = { state: answer.state, reason: answer.reason, message: answer.message };
+        return WZOutbox.put(item).catch(noop).then(function () {
+          showAnswer(answer);
+          addResult(answer, item, false);
+          refreshQueue();
+        });
+      });
+    });
+  }
+
+  $("code-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var value = $("code-input").value;
+    if (value.trim()) handleCode(value, "typed");
+    else if (pending) handleCode(pending, "typed");
+  });
+
+  if (isGate) {
+    $("temperature").addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        if (pending) handleCode(pending, "typed");
+        else $("code-input").focus();
+      }
+    });
+  }
+
+  // A keyboard-wedge scanner gun types the code and Enter faster than any person; catch it
+  // wherever the focus is not in a text field, so the phone's keyboard need not be open. In the
+  // temperature field a letter starts a code (every code begins with "A", temperatures never
+  // hold letters), so a gatekeeper who typed 36.5 can fire the gun straight away.
+  var wedge = "", wedgeAt = 0;
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    var inTemperature = target && target.id === "temperature";
+    if (!inTemperature && target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" ||
+        target.tagName === "SELECT")) return;
+    var now = Date.now();
+    if (now - wedgeAt > 150) wedge = "";
+    if (inTemperature && !wedge && !/^[A-Za-z]$/.test(event.key)) return;  // a person typing digits
+    wedgeAt = now;
+    if (event.key === "Enter") {
+      if (wedge.length >= 16) { event.preventDefault(); handleCode(wedge, "wedge"); }
+      wedge = "";
+    } else if (event.key && event.key.length === 1) {
+      wedge += event.key;
+      if (inTemperature) event.preventDefault();
+    }
+  }, true);
+
+  // --- camera -------------------------------------------------------------------------------
+  var video = $("camera-video"), stream = null, detector = null, detecting = false, cameraWanted = true;
+
+  function setCameraStatus(text) { $("camera-status").textContent = text; }
+
+  function loadScript(src) {
+    return new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = src;
+      script.onload = resolve;
+      script.onerror = reject;
+      document.head.appendChild(script);
+    });
+  }
+
+  function makeDetector() {
+    var Native = window.BarcodeDetector;
+    var native = Native && Native.getSupportedFormats
+      ? Native.getSupportedFormats().then(function (formats) {
+        return formats.indexOf("qr_code") >= 0 ? new Native({ formats: ["qr_code"] }) : null;
+      }).catch(function () { return null; })
+      : Promise.resolve(null);
+    return native.then(function (found) {
+      if (found) { document.body.dataset.decoder = "native"; return found; }
+      document.body.dataset.decoder = "zxing-wasm";
+      setCameraStatus(T.decoder_loading);
+      return (window.BarcodeDetectionAPI ? Promise.resolve() : loadScript(config.urls.decoder)).then(function () {
+        var api = window.BarcodeDetectionAPI;
+        var ready = api.prepareZXingModule({
+          overrides: {
+            locateFile: function (path, prefix) { return path.slice(-5) === ".wasm" ? config.urls.wasm : prefix + path; }
+          },
+          fireImmediately: true
+        });
+        return Promise.resolve(ready).then(function () { return new api.BarcodeDetector({ formats: ["qr_code"] }); });
+      });
+    });
+  }
+
+  function tick() {
+    if (!stream) return;
+    if (!detecting && detector && video.readyState >= 2) {
+      detecting = true;
+      detector.detect(video).then(function (codes) {
+        if (codes && codes.length) handleCode(codes[0].rawValue, "camera");
+      }).catch(noop).then(function () { detecting = false; });
+    }
+    setTimeout(tick, 120);
+  }
+
+  function startCamera() {
+    if (stream) return;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { setCameraStatus(T.camera_failed); return; }
+    navigator.mediaDevices.getUserMedia({
+      audio: false, video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } }
+    }).then(function (media) {
+      stream = media;
+      video.srcObject = media;
+      return video.play();
+    }).then(function () {
+      return detector || makeDetector().then(function (made) { detector = made; });
+    }).then(function () {
+      $("camera").classList.add("camera-live");
+      document.body.dataset.camera = "live";
+      if (!pending) setCameraStatus(T.camera_on);
+      tick();
+    }).catch(function () {
+      stopCamera();
+      $("camera").classList.add("camera-failed");
+      document.body.dataset.camera = "failed";
+      setCameraStatus(T.camera_failed);
+    });
+  }
+
+  function stopCamera() {
+    if (stream) stream.getTracks().forEach(function (track) { track.stop(); });
+    stream = null;
+    video.srcObject = null;
+    $("camera").classList.remove("camera-live");
+  }
+
+  $("camera-toggle").addEventListener("click", function () {
+    cameraWanted = !stream;
+    if (stream) { stopCamera(); setCameraStatus(T.camera_off); } else startCamera();
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") stopCamera();
+    else if (cameraWanted) startCamera();
+  });
+
+  // --- network, keys, service worker ----------------------------------------------------------
+  function showNetwork() {
+    var online = navigator.onLine;
+    $("net-status").textContent = online ? T.online : T.offline;
+    $("net-status").className = "scanner-net " + (online ? "net-online" : "net-offline");
+  }
+
+  function loadKeys() {
+    return fetch(config.urls.keys, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.json();
+    }).then(function (document) {
+      try { localStorage.setItem("wzc-keys", JSON.stringify(document)); } catch (e) { /* private mode */ }
+      return document;
+    }).catch(function () {
+      try { return JSON.parse(localStorage.getItem("wzc-keys")); } catch (e) { return null; }
+    }).then(WZCodes.importKeys).then(function (imported) {
+      if (Object.keys(imported).length) keys = imported;
+    });
+  }
+
+  window.addEventListener("online", function () { showNetwork(); loadKeys(); flush(); });
+  window.addEventListener("offline", showNetwork);
+  $("queue-upload").addEventListener("click", function () { flush(); });
+  setInterval(function () {
+    if (navigator.onLine && Number(document.body.dataset.queued || "0") > 0) flush();
+  }, FLUSH_EVERY_MS);
+  setInterval(loadKeys, 10 * 60 * 1000);
+
+  showNetwork();
+  var registered = "serviceWorker" in navigator
+    ? navigator.serviceWorker.register(config.urls.service_worker, { scope: "/" }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).catch(noop)
+    : Promise.resolve();
+  Promise.all([loadKeys().catch(noop), refreshQueue(), registered]).then(function () {
+    document.body.dataset.scannerReady = "1";
+    flush();
+  });
+  startCamera();
+
+  window.WZScanner = { flush: flush, handleCode: handleCode, refreshQueue: refreshQueue };
+})();

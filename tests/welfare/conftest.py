@@ -1,0 +1,1 @@
+from tests.scanning.fixtures import seeded  # noqa: F401 - a fixture
