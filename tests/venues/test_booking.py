@@ -1,0 +1,310 @@
+"""Booking on a simulated timeline, through the domain functions: places, eligibility, the
+per-worker limits, suspension after no-shows, cancelling, the waiting list, closing slots."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from tests.builders import make_unique_id_number
+from tests.conftest import at
+from tests.venues.builders import make_booker, make_slot, make_venue
+from wzcheckin.codes.tokens import TokenKind
+from wzcheckin.venues import booking
+from wzcheckin.venues.errors import BookingRefused, VenueError
+from wzcheckin.venues.jobs import mark_no_shows
+from wzcheckin.venues.models import (
+    Reservation,
+    ReservationStatus,
+    Slot,
+    VenueKind,
+    VenueNotice,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+
+NOW = at("2021-02-08 09:00")
+
+
+def refused(code):
+    return pytest.raises(BookingRefused, match=f"^{code}$")
+
+
+def with_rules(programme, **rules):
+    return programme.model_copy(update={"venues": programme.venues.model_copy(update=rules)})
+
+
+def test_a_booking_takes_one_place_and_a_full_slot_refuses(db, vault, programme):
+    venue = make_venue(db)
+    slot = make_slot(db, venue, at("2021-02-08 10:00"), capacity=2)
+    first, second, third = (make_booker(db, vault, programme) for _ in range(3))
+    reservation = booking.book(db, programme, first, slot.id, NOW)
+    assert reservation.status is ReservationStatus.BOOKED and len(reservation.public_id) == 16
+    booking.book(db, programme, second, slot.id, NOW)
+    db.refresh(slot)
+    assert (slot.taken, slot.remaining) == (2, 0)
+    with refused("slot_full"):
+        booking.book(db, programme, third, slot.id, NOW)
+    db.refresh(slot)
+    assert slot.taken == 2
+    assert db.scalar(sa.select(sa.func.count(Reservation.id))) == 2
+
+
+def test_only_pledged_workers_from_outside_wenzhou_may_book(db, vault, programme):
+    slot = make_slot(db, make_venue(db), at("2021-02-08 10:00"))
+    unpledged = make_booker(db, vault, programme)
+    unpledged.pledged_at = None
+    local = make_booker(db, vault, programme, id_number=make_unique_id_number("330302"))
+    assert local.hukou_is_home
+    for worker, why in [(unpledged, "not_pledged"), (local, "wenzhou_hukou")]:
+        with refused("not_eligible") as caught:
+            booking.book(db, programme, worker, slot.id, NOW)
+        assert caught.value.params == {"why": why}
+    db.refresh(slot)
+    assert slot.taken == 0
+
+
+def test_closed_started_unknown_and_landmark_slots_refuse(db, vault, programme):
+    worker = make_booker(db, vault, programme)
+    venue = make_venue(db)
+    started = make_slot(db, venue, at("2021-02-08 09:00"))
+    closed = make_slot(db, venue, at("2021-02-08 11:00"))
+    landmark_slot = make_slot(db, make_venue(db, kind=VenueKind.LANDMARK), at("2021-02-08 11:00"))
+    booking.close_slot(db, programme, closed.id, "", NOW)
+    with refused("slot_started"):
+        booking.book(db, programme, worker, started.id, NOW)
+    with refused("slot_closed"):
+        booking.book(db, programme, worker, closed.id, NOW)
+    with refused("not_bookable"):
+        booking.book(db, programme, worker, landmark_slot.id, NOW)
+    with refused("slot_unknown"):
+        booking.book(db, programme, worker, 999_999, NOW)
+
+
+def test_one_booking_per_slot_and_per_venue_per_day(db, vault, programme):
+    worker = make_booker(db, vault, programme)
+    venue, other = make_venue(db), make_venue(db)
+    morning = make_slot(db, venue, at("2021-02-08 10:00"))
+    afternoon = make_slot(db, venue, at("2021-02-08 15:00"))
+    next_day = make_slot(db, venue, at("2021-02-09 10:00"))
+    elsewhere = make_slot(db, other, at("2021-02-08 15:00"))
+    booking.book(db, programme, worker, morning.id, NOW)
+    with refused("already_booked"):
+        booking.book(db, programme, worker, morning.id, NOW)
+    with refused("already_booked_that_day"):
+        booking.book(db, programme, worker, afternoon.id, NOW)
+    booking.book(db, programme, worker, next_day.id, NOW)
+    booking.book(db, programme, worker, elsewhere.id, NOW)
+    # The programme file may allow several visits a day.
+    relaxed = with_rules(programme, one_per_venue_per_day=False, max_active_bookings=5)
+    booking.book(db, relaxed, worker, afternoon.id, NOW)
+
+
+def test_at_most_n_bookings_ahead_and_a_used_slot_frees_the_count(db, vault, programme):
+    assert programme.venues.max_active_bookings == 3
+    worker = make_booker(db, vault, programme)
+    slots = [make_slot(db, make_venue(db), at(f"2021-02-{8 + i:02d} 10:00")) for i in range(4)]
+    for slot in slots[:3]:
+        booking.book(db, programme, worker, slot.id, NOW)
+    with refused("limit_reached") as caught:
+        booking.book(db, programme, worker, slots[3].id, NOW)
+    assert caught.value.params == {"limit": 3}
+    # Once the first slot is over (and past its late grace) it no longer counts.
+    later = at("2021-02-08 11:31")
+    booking.book(db, programme, worker, slots[3].id, later)
+
+
+def test_missed_bookings_suspend_booking_for_a_while(db, vault, programme):
+    rules = programme.venues
+    assert (rules.no_show_limit, rules.no_show_window_days, rules.suspension_days) == (2, 14, 7)
+    worker = make_booker(db, vault, programme)
+    first = make_slot(db, make_venue(db), at("2021-02-01 10:00"))
+    second = make_slot(db, make_venue(db), at("2021-02-05 10:00"))
+    booking.book(db, programme, worker, first.id, at("2021-01-30 09:00"))
+    booking.book(db, programme, worker, second.id, at("2021-01-30 09:00"))
+    one_missed = at("2021-02-03 09:00")
+    assert booking.suspended_until(db, programme, worker.id, one_missed) is None
+    # The second miss suspends from its slot's end plus the late grace, job or no job.
+    second_missed = at("2021-02-05 11:30")
+    expected_until = second_missed + timedelta(days=7)
+    assert booking.suspended_until(db, programme, worker.id, at("2021-02-05 12:00")) == expected_until
+    summary = mark_no_shows(db, programme, at("2021-02-05 12:00"))
+    assert summary["no_shows"] == 2
+    assert mark_no_shows(db, programme, at("2021-02-05 12:10"))["no_shows"] == 0  # nothing twice
+    later_slot = make_slot(db, make_venue(db), at("2021-02-13 10:00"))
+    with refused("suspended") as caught:
+        booking.book(db, programme, worker, later_slot.id, at("2021-02-12 11:29"))
+    assert caught.value.params["until"] == expected_until
+    booking.book(db, programme, worker, later_slot.id, expected_until)
+
+
+def test_two_misses_further_apart_than_the_window_do_not_suspend(db, vault, programme):
+    worker = make_booker(db, vault, programme)
+    early = make_slot(db, make_venue(db), at("2021-01-20 10:00"))
+    late = make_slot(db, make_venue(db), at("2021-02-05 10:00"))
+    booking.book(db, programme, worker, early.id, at("2021-01-19 09:00"))
+    booking.book(db, programme, worker, late.id, at("2021-01-19 09:00"))
+    assert booking.suspended_until(db, programme, worker.id, at("2021-02-06 09:00")) is None
+
+
+def test_cancel_gives_the_place_back_exactly_once_and_the_slot_can_be_booked_again(db, vault, programme):
+    worker = make_booker(db, vault, programme)
+    slot = make_slot(db, make_venue(db), at("2021-02-08 10:00"), capacity=1)
+    reservation = booking.book(db, programme, worker, slot.id, NOW)
+    booking.cancel(db, programme, reservation, at("2021-02-08 09:10"))
+    db.refresh(slot)
+    assert (reservation.status, reservation.cancelled_by, slot.taken) == (ReservationStatus.CANCELLED, "worker", 0)
+    with refused("already_cancelled"):
+        booking.cancel(db, programme, reservation, at("2021-02-08 09:11"))
+    db.refresh(slot)
+    assert slot.taken == 0
+    again = booking.book(db, programme, worker, slot.id, at("2021-02-08 09:20"))
+    assert again.public_id != reservation.public_id
+    with refused("slot_started"):
+        booking.cancel(db, programme, again, at("2021-02-08 10:00"))
+    db.refresh(slot)
+    assert slot.taken == 1
+
+
+def test_the_code_is_a_signed_reservation_token_valid_until_the_late_grace(db, vault, programme, keyring):
+    worker = make_booker(db, vault, programme)
+    slot = make_slot(db, make_venue(db), at("2021-02-08 10:00"))
+    reservation = booking.book(db, programme, worker, slot.id, NOW)
+    code = booking.reservation_code(keyring, programme, reservation)
+    assert code.expires_at == at("2021-02-08 11:30")
+    claims = keyring.verify(code.token, at("2021-02-08 11:29"))
+    assert claims.kind is TokenKind.RESERVATION and claims.subject == reservation.public_id
+    assert worker.public_id not in code.token and reservation.public_id != worker.public_id
+
+
+def test_a_freed_place_is_booked_for_the_first_worker_waiting_who_can_take_it(db, vault, programme):
+    venue = make_venue(db)
+    slot = make_slot(db, venue, at("2021-02-08 10:00"), capacity=1)
+    holder, busy, patient = (make_booker(db, vault, programme) for _ in range(3))
+    held = booking.book(db, programme, holder, slot.id, NOW)
+    with refused("not_full"):
+        booking.join_waitlist(db, programme, busy, make_slot(db, venue, at("2021-02-09 10:00")).id, NOW)
+    booking.join_waitlist(db, programme, busy, slot.id, at("2021-02-08 09:01"))
+    booking.join_waitlist(db, programme, patient, slot.id, at("2021-02-08 09:02"))
+    with refused("already_waiting"):
+        booking.join_waitlist(db, programme, patient, slot.id, at("2021-02-08 09:03"))
+    # The first in line has meanwhile booked another slot at this venue that day: they are skipped.
+    booking.book(db, programme, busy, make_slot(db, venue, at("2021-02-08 14:00")).id, at("2021-02-08 09:04"))
+
+    booking.cancel(db, programme, held, at("2021-02-08 09:30"))
+
+    db.refresh(slot)
+    assert slot.taken == 1
+    promoted = db.scalar(sa.select(Reservation).where(Reservation.slot_id == slot.id,
+                                                      Reservation.status == ReservationStatus.BOOKED))
+    assert promoted.worker_id == patient.id and promoted.source == "waitlist"
+    entries = {e.worker_id: e for e in db.scalars(sa.select(WaitlistEntry))}
+    assert entries[busy.id].status is WaitlistStatus.SKIPPED
+    assert entries[busy.id].skip_reason == "already_booked_that_day"
+    assert entries[patient.id].status is WaitlistStatus.BOOKED
+    notices = {(n.worker_id, n.kind) for n in db.scalars(sa.select(VenueNotice))}
+    assert notices == {(busy.id, "waitlist_skipped"), (patient.id, "waitlist_booked")}
+
+
+def test_closing_a_slot_cancels_its_bookings_with_a_notice_and_ends_its_waiting_list(db, vault, programme):
+    slot = make_slot(db, make_venue(db), at("2021-02-08 10:00"), capacity=1)
+    booked, waiting = make_booker(db, vault, programme), make_booker(db, vault, programme)
+    reservation = booking.book(db, programme, booked, slot.id, NOW)
+    booking.join_waitlist(db, programme, waiting, slot.id, NOW)
+    assert booking.close_slot(db, programme, slot.id, "馆内设备检修，暂停开放", at("2021-02-08 09:15")) == 1
+    db.refresh(slot)
+    db.refresh(reservation)
+    assert (slot.taken, slot.remaining, slot.is_closed) == (0, 0, True)
+    assert (reservation.status, reservation.cancelled_by) == (ReservationStatus.CANCELLED, "closure")
+    notice = db.scalar(sa.select(VenueNotice))
+    assert (notice.worker_id, notice.kind, notice.text) == (booked.id, "slot_closed", "馆内设备检修，暂停开放")
+    assert db.scalar(sa.select(WaitlistEntry.status)) is WaitlistStatus.EXPIRED
+    with pytest.raises(VenueError, match="slot_closed"):
+        booking.close_slot(db, programme, slot.id, "", at("2021-02-08 09:16"))
+
+
+def test_capacity_never_drops_below_the_places_taken_and_new_places_serve_the_waiting_list(db, vault, programme):
+    slot = make_slot(db, make_venue(db), at("2021-02-08 10:00"), capacity=2)
+    a, b, c = (make_booker(db, vault, programme) for _ in range(3))
+    booking.book(db, programme, a, slot.id, NOW)
+    booking.book(db, programme, b, slot.id, NOW)
+    booking.join_waitlist(db, programme, c, slot.id, NOW)
+    with pytest.raises(VenueError, match="capacity_below_booked") as caught:
+        booking.set_capacity(db, programme, slot.id, 1, NOW)
+    assert caught.value.params == {"taken": 2}
+    booking.set_capacity(db, programme, slot.id, 3, NOW)
+    db.refresh(slot)
+    assert (slot.capacity, slot.taken) == (3, 3)
+    assert db.scalar(sa.select(Reservation.status).where(Reservation.worker_id == c.id)) is ReservationStatus.BOOKED
+
+
+def test_no_show_job_marks_only_bookings_past_the_late_grace_and_expires_begun_waiting_lists(db, vault, programme):
+    venue = make_venue(db)
+    over = make_slot(db, venue, at("2021-02-08 10:00"), capacity=1)
+    ongoing = make_slot(db, venue, at("2021-02-08 11:00"), capacity=1)
+    used = make_slot(db, make_venue(db), at("2021-02-08 10:00"), capacity=5)
+    missed_worker, ongoing_worker, used_worker, waiter = (make_booker(db, vault, programme) for _ in range(4))
+    missed = booking.book(db, programme, missed_worker, over.id, NOW)
+    still = booking.book(db, programme, ongoing_worker, ongoing.id, NOW)
+    redeemed = booking.book(db, programme, used_worker, used.id, NOW)
+    redeemed.status = ReservationStatus.REDEEMED
+    booking.join_waitlist(db, programme, waiter, ongoing.id, NOW)
+    db.flush()
+    summary = mark_no_shows(db, programme, at("2021-02-08 11:30"))  # 10:00–11:00 + 30 min grace
+    assert (summary["no_shows"], summary["waitlist_expired"]) == (1, 1)
+    for reservation in (missed, still, redeemed):
+        db.refresh(reservation)
+    assert (missed.status, still.status, redeemed.status) == (
+        ReservationStatus.NO_SHOW, ReservationStatus.BOOKED, ReservationStatus.REDEEMED)
+    assert missed.no_show_at == at("2021-02-08 11:30")
+    db.refresh(over)
+    assert over.taken == 1  # a no-show releases no place: the slot is over
+    assert mark_no_shows(db, programme, at("2021-02-08 11:40")) == {
+        "no_shows": 0, "waitlist_expired": 0, "at": at("2021-02-08 11:40").isoformat()}
+
+
+def test_the_no_show_job_is_declared_for_the_scheduler():
+    from wzcheckin.venues.jobs import JOBS
+
+    job = next(job for job in JOBS if job.id == "venues.no_shows")
+    assert (job.func, job.trigger, job.trigger_args) == (
+        "wzcheckin.venues.jobs:mark_no_shows", "interval", {"minutes": 10})
+
+
+def test_the_database_refuses_an_overbooked_slot_even_without_the_condition(db, vault, programme):
+    slot = make_slot(db, make_venue(db), at("2021-02-08 10:00"), capacity=1)
+    db.commit()
+    with pytest.raises(sa.exc.IntegrityError):
+        db.execute(sa.update(Slot).where(Slot.id == slot.id).values(taken=2))
+        db.flush()
+    db.rollback()
+
+
+def test_a_promotion_never_waits_for_a_worker_busy_in_another_transaction(db, vault, programme, backend):
+    """PostgreSQL row locks (SQLite runs one writer at a time, so nothing can be busy there)."""
+    if backend != "postgresql":
+        pytest.skip("concurrent row locks need PostgreSQL")
+    from sqlalchemy.orm import Session
+
+    from wzcheckin.accounts.models import Worker
+
+    slot = make_slot(db, make_venue(db), at("2021-02-08 10:00"), capacity=1)
+    holder, busy, next_in_line = (make_booker(db, vault, programme) for _ in range(3))
+    held = booking.book(db, programme, holder, slot.id, NOW)
+    booking.join_waitlist(db, programme, busy, slot.id, at("2021-02-08 09:01"))
+    booking.join_waitlist(db, programme, next_in_line, slot.id, at("2021-02-08 09:02"))
+    db.commit()
+    other = Session(bind=db.get_bind())
+    try:
+        other.execute(sa.select(Worker.id).where(Worker.id == busy.id).with_for_update())  # busy elsewhere
+        db.execute(sa.text("SET LOCAL lock_timeout = '5s'"))  # a wait would fail here, not hang
+        booking.cancel(db, programme, held, at("2021-02-08 09:30"))
+        db.commit()
+    finally:
+        other.rollback()
+        other.close()
+    booked = db.scalar(sa.select(Reservation.worker_id).where(Reservation.slot_id == slot.id,
+                                                               Reservation.status == ReservationStatus.BOOKED))
+    assert booked == next_in_line.id
+    waiting = db.scalar(sa.select(WaitlistEntry.status).where(WaitlistEntry.worker_id == busy.id))
+    assert waiting is WaitlistStatus.WAITING  # keeps their place in line

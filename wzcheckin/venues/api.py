@@ -1,0 +1,247 @@
+"""Venues room, API (SPEC §6): venues and their slots, a worker's reservations and waiting lists.
+
+Times are ISO 8601 in the programme's timezone (``2021-02-08T09:00:00+08:00``). A reservation's
+``id`` is its opaque 16-hex public id — the same id its QR code carries — never a row number.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import jsonify, request
+
+from wzcheckin import clock
+from wzcheckin.accounts.models import Role
+from wzcheckin.api import api_route, json_body
+from wzcheckin.api.errors import ApiError
+from wzcheckin.api.openapi import ERROR_SCHEMA
+from wzcheckin.core import context
+from wzcheckin.core.auth import current_worker
+from wzcheckin.db import unit_of_work
+from wzcheckin.extensions import db
+from wzcheckin.programme import Programme
+from wzcheckin.venues.booking import (
+    book,
+    cancel,
+    find_reservation,
+    join_waitlist,
+    leave_waitlist,
+    reservation_code,
+)
+from wzcheckin.venues.errors import BookingRefused
+from wzcheckin.venues.models import Reservation, Slot, Venue, VenueKind
+from wzcheckin.venues.queries import browse_venues, slots_on, worker_bookings
+from wzcheckin.venues.services import find_venue
+
+TIME = {"type": "string", "format": "date-time"}
+SLOT_SCHEMA = {
+    "type": "object",
+    "required": ["id", "starts_at", "ends_at", "capacity", "remaining"],
+    "properties": {"id": {"type": "integer"}, "starts_at": TIME, "ends_at": TIME, "capacity": {"type": "integer"},
+                   "remaining": {"type": "integer"}, "closed": {"type": "boolean"}},
+}
+VENUE_SCHEMA = {
+    "type": "object",
+    "required": ["code", "name", "kind", "district", "bookable"],
+    "properties": {"code": {"type": "string"}, "name": {"type": "string"},
+                   "kind": {"enum": [kind.value for kind in VenueKind]}, "district": {"type": "string"},
+                   "address": {"type": "string"}, "bookable": {"type": "boolean"},
+                   "discount_percent": {"type": ["integer", "null"]}},
+}
+SLOTS_RESPONSE = {
+    "type": "object",
+    "required": ["venue", "date", "slots"],
+    "properties": {"venue": VENUE_SCHEMA, "date": {"type": "string", "format": "date"},
+                   "slots": {"type": "array", "items": SLOT_SCHEMA}},
+}
+RESERVATION_SCHEMA = {
+    "type": "object",
+    "required": ["id", "slot_id", "status", "starts_at", "ends_at", "venue"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9a-f]{16}$"}, "slot_id": {"type": "integer"},
+        "status": {"enum": ["booked", "redeemed", "cancelled", "no_show"]},
+        "starts_at": TIME, "ends_at": TIME, "venue": VENUE_SCHEMA,
+        "token": {"type": "string"}, "expires_at": TIME, "source": {"type": "string"},
+    },
+}
+BOOK_REQUEST = {
+    "type": "object",
+    "required": ["slot_id"],
+    "properties": {"slot_id": {"type": "integer", "minimum": 1}},
+    "additionalProperties": False,
+}
+
+
+def iso_local(programme: Programme, instant: datetime | None) -> str | None:
+    return instant.astimezone(programme.tz).isoformat() if instant is not None else None
+
+
+def venue_json(programme: Programme, venue: Venue) -> dict:
+    return {
+        "code": venue.code, "name": venue.name, "kind": str(venue.kind), "district": venue.district,
+        "address": venue.address, "bookable": venue.bookable,
+        "discount_percent": programme.venues.scenic_spot_discount_percent
+        if venue.kind is VenueKind.SCENIC_SPOT else None,
+    }
+
+
+def slot_json(programme: Programme, slot: Slot) -> dict:
+    return {"id": slot.id, "starts_at": iso_local(programme, slot.starts_at),
+            "ends_at": iso_local(programme, slot.ends_at), "capacity": slot.capacity, "remaining": slot.remaining,
+            "closed": slot.is_closed}
+
+
+def reservation_json(programme: Programme, reservation: Reservation, *, with_code: bool = False) -> dict:
+    slot = reservation.slot
+    body = {
+        "id": reservation.public_id, "slot_id": slot.id, "status": str(reservation.status),
+        "starts_at": iso_local(programme, slot.starts_at), "ends_at": iso_local(programme, slot.ends_at),
+        "venue": venue_json(programme, slot.venue), "source": reservation.source,
+        "created_at": iso_local(programme, reservation.created_at),
+    }
+    if with_code:
+        code = reservation_code(context.keyring(), programme, reservation)
+        body.update(token=code.token, expires_at=iso_local(programme, code.expires_at))
+    return body
+
+
+def refusal(exc: BookingRefused) -> ApiError:
+    status = 404 if exc.code in {"slot_unknown", "not_waiting"} else 409
+    extra = {}
+    if "until" in exc.params:
+        extra["until"] = exc.params["until"].isoformat()
+    if "limit" in exc.params:
+        extra["limit"] = exc.params["limit"]
+    return ApiError(status, exc.code, exc.message(), **extra)
+
+
+@api_route("/venues", methods=["GET"], roles=None, tag="venues",
+           summary="Venues taking part in the programme, optionally by district and kind",
+           parameters=[{"name": "district", "in": "query", "required": False, "schema": {"type": "string"}},
+                       {"name": "kind", "in": "query", "required": False,
+                        "schema": {"enum": [kind.value for kind in VenueKind]}}],
+           responses={200: {"type": "object", "properties": {"venues": {"type": "array", "items": VENUE_SCHEMA}}}})
+def list_venues():
+    programme = context.programme()
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in {k.value for k in VenueKind}:
+        raise ApiError(422, "invalid_kind", "kind: one of " + ", ".join(k.value for k in VenueKind))
+    venues = browse_venues(db.session, district=request.args.get("district") or None,
+                           kind=VenueKind(kind) if kind else None)
+    return jsonify({"venues": [venue_json(programme, venue) for venue in venues]})
+
+
+@api_route("/venues/<code>/slots", methods=["GET"], roles=None, tag="venues",
+           summary="A venue's slots on one local date, with the places remaining",
+           parameters=[{"name": "date", "in": "query", "required": False,
+                        "schema": {"type": "string", "format": "date"},
+                        "description": "local date, YYYY-MM-DD (default: today)"}],
+           responses={200: SLOTS_RESPONSE})
+def venue_slots(code: str):
+    programme = context.programme()
+    venue = find_venue(db.session, code)
+    if venue is None:
+        raise ApiError(404, "venue_unknown", "No such venue.")
+    raw = request.args.get("date")
+    try:
+        day = date.fromisoformat(raw) if raw else programme.local_date(clock.now())
+    except ValueError:
+        raise ApiError(422, "invalid_date", "date: YYYY-MM-DD") from None
+    slots = slots_on(db.session, programme, [venue.id], day).get(venue.id, [])
+    return jsonify({"venue": venue_json(programme, venue), "date": day.isoformat(),
+                    "slots": [slot_json(programme, slot) for slot in slots]})
+
+
+@api_route("/reservations", methods=["GET"], roles=(Role.WORKER,), tag="venues",
+           summary="The worker's bookings: upcoming (with their codes) and past",
+           responses={200: {"type": "object", "properties": {
+               "upcoming": {"type": "array", "items": RESERVATION_SCHEMA},
+               "past": {"type": "array", "items": RESERVATION_SCHEMA}}}})
+def my_reservations():
+    programme = context.programme()
+    bookings = worker_bookings(db.session, programme, current_worker().id, clock.now())
+    return jsonify({
+        "upcoming": [reservation_json(programme, r, with_code=True) for r in bookings.upcoming],
+        "past": [reservation_json(programme, r) for r in bookings.past],
+    })
+
+
+@api_route("/reservations", methods=["POST"], roles=(Role.WORKER,), tag="venues",
+           summary="Book a place in a slot (201), or 409 with slot_full, already_booked, "
+                   "already_booked_that_day, limit_reached, suspended, not_eligible, slot_closed, slot_started",
+           request_schema=BOOK_REQUEST, responses={201: RESERVATION_SCHEMA, 409: ERROR_SCHEMA})
+def create_reservation():
+    body = json_body()
+    slot_id = body.get("slot_id")
+    if set(body) - {"slot_id"}:
+        raise ApiError(422, "unknown_field", "only slot_id is accepted")
+    if isinstance(slot_id, bool) or not isinstance(slot_id, int) or slot_id < 1:
+        raise ApiError(422, "invalid_slot_id", "slot_id: a positive integer")
+    programme = context.programme()
+    try:
+        with unit_of_work(db.session):
+            reservation = book(db.session, programme, current_worker(), slot_id, clock.now())
+            answer = reservation_json(programme, reservation, with_code=True)
+    except BookingRefused as exc:
+        raise refusal(exc) from None
+    return jsonify(answer), 201
+
+
+def _own_reservation(public_id: str) -> Reservation:
+    """Only the owner sees their booking; for anyone else it does not exist (404, not 403)."""
+    reservation = find_reservation(db.session, public_id)
+    if reservation is None or reservation.worker_id != current_worker().id:
+        raise ApiError(404, "not_found", "No such reservation.")
+    return reservation
+
+
+@api_route("/reservations/<public_id>", methods=["GET"], roles=(Role.WORKER,), tag="venues",
+           summary="One of the worker's bookings, with its code", responses={200: RESERVATION_SCHEMA})
+def get_reservation(public_id: str):
+    return jsonify(reservation_json(context.programme(), _own_reservation(public_id), with_code=True))
+
+
+@api_route("/reservations/<public_id>", methods=["DELETE"], roles=(Role.WORKER,), tag="venues",
+           summary="Cancel one of the worker's bookings before its slot starts (409 slot_started, "
+                   "already_cancelled, already_used); other people's bookings are 404",
+           responses={200: RESERVATION_SCHEMA, 409: ERROR_SCHEMA})
+def delete_reservation(public_id: str):
+    programme = context.programme()
+    try:
+        with unit_of_work(db.session):
+            reservation = cancel(db.session, programme, _own_reservation(public_id), clock.now())
+            answer = reservation_json(programme, reservation)
+    except BookingRefused as exc:
+        raise refusal(exc) from None
+    return jsonify(answer)
+
+
+WAITLIST_SCHEMA = {
+    "type": "object",
+    "required": ["id", "slot_id", "status"],
+    "properties": {"id": {"type": "integer"}, "slot_id": {"type": "integer"}, "status": {"type": "string"}},
+}
+
+
+@api_route("/slots/<int:slot_id>/waitlist", methods=["POST"], roles=(Role.WORKER,), tag="venues",
+           summary="Join a full slot's waiting list: a freed place is booked for the first worker waiting",
+           responses={201: WAITLIST_SCHEMA, 409: ERROR_SCHEMA})
+def join_slot_waitlist(slot_id: int):
+    try:
+        with unit_of_work(db.session):
+            entry = join_waitlist(db.session, context.programme(), current_worker(), slot_id, clock.now())
+            answer = {"id": entry.id, "slot_id": entry.slot_id, "status": str(entry.status)}
+    except BookingRefused as exc:
+        raise refusal(exc) from None
+    return jsonify(answer), 201
+
+
+@api_route("/waitlist/<int:entry_id>", methods=["DELETE"], roles=(Role.WORKER,), tag="venues",
+           summary="Leave a waiting list", responses={200: WAITLIST_SCHEMA})
+def leave_slot_waitlist(entry_id: int):
+    try:
+        with unit_of_work(db.session):
+            leave_waitlist(db.session, current_worker(), entry_id, clock.now())
+    except BookingRefused as exc:
+        raise refusal(exc) from None
+    return jsonify({"id": entry_id, "status": "left"})

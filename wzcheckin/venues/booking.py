@@ -1,0 +1,478 @@
+"""Venues room, booking: taking and giving back places in slots, the per-worker limits, the
+waiting list, closing slots and changing their capacity. Plain Python: the session, the
+programme and ``now`` come in; nothing commits; refusals raise :class:`BookingRefused`.
+
+How a slot is never overbooked (the invariant ``taken <= capacity``), on SQLite and PostgreSQL:
+
+* A place is taken by ONE conditional statement,
+  ``UPDATE venue_slots SET taken = taken + 1 WHERE id = :id AND taken < capacity AND closed_at
+  IS NULL AND starts_at > :now``, and the booking proceeds only when it reports one row. On
+  PostgreSQL (READ COMMITTED) a concurrent updater blocks on the row lock and then re-evaluates
+  the WHERE clause against the committed row, so the 31st of 30 racers matches nothing; on
+  SQLite the write transaction starts with BEGIN IMMEDIATE, so writers run one at a time. No
+  read-then-write in Python can race: the check and the increment are the same statement.
+  A CHECK constraint (``taken <= capacity``) backs it up in the schema. (The slot row is also
+  read FOR UPDATE first, for the lock order below, so on PostgreSQL bookings of one slot queue on
+  it; the conditional UPDATE is still the guard, and does not depend on that lock.)
+* The same worker twice at once: the worker's row is locked (``SELECT … FOR NO KEY UPDATE``)
+  before the per-worker rules are read, so their bookings run one after the other and the second
+  sees the first; a partial UNIQUE index (one active reservation per worker and slot) is the last
+  line, its violation — caught in a savepoint — answers ``already_booked``, never a 500.
+* Cancelling gives the place back exactly once: the reservation moves ``booked → cancelled`` by
+  a conditional UPDATE, and only when that reports one row is ``taken`` decremented.
+* No deadlocks on PostgreSQL: a transaction locks at most one slot, and always the slot before
+  any worker (booking, cancelling, joining or leaving a waiting list, closing a slot), and a
+  waiting-list promotion — the one step that may touch several workers — never waits for a
+  worker's lock (SKIP LOCKED): a busy worker keeps their place in line. SQLite needs none of
+  this: one writer at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from wzcheckin.accounts.models import Worker
+from wzcheckin.codes.keys import Keyring, new_public_id
+from wzcheckin.codes.tokens import TokenKind
+from wzcheckin.db import is_unique_violation
+from wzcheckin.programme import Programme
+from wzcheckin.venues.errors import BookingRefused, VenueError
+from wzcheckin.venues.models import (
+    ACTIVE_STATUSES,
+    Reservation,
+    ReservationStatus,
+    Slot,
+    VenueNotice,
+    WaitlistEntry,
+    WaitlistStatus,
+)
+from wzcheckin.venues.services import MAX_CAPACITY
+
+
+class _NoPlace(Exception):
+    """The conditional UPDATE matched no row: full, closed or started (decided afterwards)."""
+
+
+class _WorkerBusy(Exception):
+    """A waiting-list promotion found the worker's row locked by another transaction."""
+
+
+# --- the rules --------------------------------------------------------------------------------
+
+def early_grace(programme: Programme) -> timedelta:
+    return timedelta(minutes=programme.venues.early_grace_minutes)
+
+
+def late_grace(programme: Programme) -> timedelta:
+    return timedelta(minutes=programme.venues.late_grace_minutes)
+
+
+def redeemable_until(programme: Programme, slot: Slot) -> datetime:
+    """The code works until the slot's end plus the late grace; after that it is a no-show."""
+    return slot.ends_at + late_grace(programme)
+
+
+def ineligibility(worker: Worker) -> str | None:
+    """Why a worker may not book (P4 is for retained workers from outside Wenzhou), or None."""
+    if not worker.has_pledged:
+        return "not_pledged"
+    if worker.hukou_is_home:
+        return "wenzhou_hukou"
+    return None
+
+
+def check_eligible(worker: Worker) -> None:
+    why = ineligibility(worker)
+    if why is not None:
+        raise BookingRefused("not_eligible", why=why)
+
+
+def suspended_until(session: Session, programme: Programme, worker_id: int, now: datetime) -> datetime | None:
+    """When booking is suspended: ``no_show_limit`` missed bookings within
+    ``no_show_window_days`` suspend it for ``suspension_days`` from the last of them.
+
+    A booking counts as missed from its slot's end plus the late grace, whether or not the
+    no-show job has marked it yet, so the rule does not depend on when the job last ran.
+    """
+    rules = programme.venues
+    if rules.suspension_days == 0:
+        return None
+    late = late_grace(programme)
+    window, suspension = timedelta(days=rules.no_show_window_days), timedelta(days=rules.suspension_days)
+    horizon = now - window - suspension - late
+    ends = session.scalars(
+        sa.select(Slot.ends_at)
+        .join(Reservation, Reservation.slot_id == Slot.id)
+        .where(Reservation.worker_id == worker_id,
+               Reservation.status.in_([ReservationStatus.NO_SHOW, ReservationStatus.BOOKED]),
+               Slot.ends_at >= horizon, Slot.ends_at <= now - late)
+    ).all()
+    missed = sorted(end + late for end in ends)
+    limit = rules.no_show_limit
+    until = None
+    for last in range(limit - 1, len(missed)):
+        if missed[last] - missed[last - limit + 1] <= window:
+            candidate = missed[last] + suspension
+            if candidate > now and (until is None or candidate > until):
+                until = candidate
+    return until
+
+
+def _active_count(session: Session, programme: Programme, worker_id: int, now: datetime) -> int:
+    """Bookings still ahead of the worker: booked and not yet missed."""
+    return session.scalar(
+        sa.select(sa.func.count(Reservation.id))
+        .join(Slot, Slot.id == Reservation.slot_id)
+        .where(Reservation.worker_id == worker_id, Reservation.status == ReservationStatus.BOOKED,
+               Slot.ends_at > now - late_grace(programme))
+    )
+
+
+def _active_reservation(session: Session, worker_id: int, slot_id: int) -> Reservation | None:
+    return session.scalar(
+        sa.select(Reservation).where(Reservation.worker_id == worker_id, Reservation.slot_id == slot_id,
+                                     Reservation.status.in_(ACTIVE_STATUSES))
+    )
+
+
+def _booked_same_day(session: Session, programme: Programme, worker_id: int, slot: Slot) -> bool:
+    day = programme.local_date(slot.starts_at)
+    return session.scalar(
+        sa.select(sa.func.count(Reservation.id))
+        .join(Slot, Slot.id == Reservation.slot_id)
+        .where(Reservation.worker_id == worker_id, Reservation.status.in_(ACTIVE_STATUSES),
+               Slot.venue_id == slot.venue_id, Slot.id != slot.id,
+               Slot.starts_at >= programme.local_day_start(day), Slot.starts_at < programme.local_day_end(day))
+    ) > 0
+
+
+# --- locks (see the module docstring for the order) ------------------------------------------------
+
+def _lock_slot(session: Session, slot_id: int) -> Slot | None:
+    """The slot row, locked for the rest of the transaction on PostgreSQL (SQLite: the
+    transaction already holds the database's write lock) and re-read from the database."""
+    return session.scalar(
+        sa.select(Slot).where(Slot.id == slot_id).with_for_update(of=Slot).execution_options(populate_existing=True)
+    )
+
+
+def _lock_worker(session: Session, worker: Worker, *, wait: bool = True) -> bool:
+    """Serialise one worker's bookings. FOR NO KEY UPDATE: it does not block other rooms'
+    inserts that merely reference the worker (scans, ledger entries). With ``wait=False``
+    (waiting-list promotions) a worker locked by another transaction is not waited for: the
+    answer is False and the promotion moves on, so promotions never wait on a worker lock."""
+    query = sa.select(Worker.id).where(Worker.id == worker.id)
+    return session.execute(query.with_for_update(key_share=True, skip_locked=not wait)).first() is not None
+
+
+def _refusal_for_status(status: ReservationStatus) -> BookingRefused:
+    return BookingRefused({
+        ReservationStatus.CANCELLED: "already_cancelled",
+        ReservationStatus.REDEEMED: "already_used",
+        ReservationStatus.NO_SHOW: "missed",
+    }.get(status, "already_cancelled"))
+
+
+def _why_no_place(slot: Slot, now: datetime) -> BookingRefused:
+    if slot.closed_at is not None:
+        return BookingRefused("slot_closed")
+    if slot.starts_at <= now:
+        return BookingRefused("slot_started")
+    return BookingRefused("slot_full")
+
+
+# --- booking ----------------------------------------------------------------------------------
+
+def book(session: Session, programme: Programme, worker: Worker, slot_id: int, now: datetime) -> Reservation:
+    """Book a place in a slot for a worker (the phone page and ``POST /api/v1/reservations``)."""
+    check_eligible(worker)
+    slot = _lock_slot(session, slot_id)
+    if slot is None:
+        raise BookingRefused("slot_unknown")
+    return _book_locked(session, programme, worker, slot, now, source="direct")
+
+
+def _book_locked(session: Session, programme: Programme, worker: Worker, slot: Slot, now: datetime, *,
+                 source: str, wait: bool = True) -> Reservation:
+    """Book with the slot already locked: the worker's rules, then the conditional UPDATE."""
+    check_eligible(worker)
+    if not slot.venue.bookable:
+        raise BookingRefused("not_bookable")
+    if slot.closed_at is not None:
+        raise BookingRefused("slot_closed")
+    if slot.starts_at <= now:
+        raise BookingRefused("slot_started")
+    if not _lock_worker(session, worker, wait=wait):
+        raise _WorkerBusy
+    if _active_reservation(session, worker.id, slot.id) is not None:
+        raise BookingRefused("already_booked")
+    until = suspended_until(session, programme, worker.id, now)
+    if until is not None:
+        raise BookingRefused("suspended", until=until)
+    rules = programme.venues
+    if rules.one_per_venue_per_day and _booked_same_day(session, programme, worker.id, slot):
+        raise BookingRefused("already_booked_that_day")
+    if _active_count(session, programme, worker.id, now) >= rules.max_active_bookings:
+        raise BookingRefused("limit_reached", limit=rules.max_active_bookings)
+
+    reservation = Reservation(public_id=new_public_id(), slot_id=slot.id, worker_id=worker.id,
+                              status=ReservationStatus.BOOKED, source=source, created_at=now)
+    try:
+        # The savepoint makes the place and the reservation one step: if the insert loses to the
+        # partial UNIQUE index, the increment is undone with it and the caller's transaction lives on.
+        with session.begin_nested():
+            taken = session.execute(
+                sa.update(Slot)
+                .where(Slot.id == slot.id, Slot.taken < Slot.capacity, Slot.closed_at.is_(None), Slot.starts_at > now)
+                .values(taken=Slot.taken + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:
+                raise _NoPlace
+            session.add(reservation)
+            session.flush()
+    except _NoPlace:
+        session.refresh(slot)
+        raise _why_no_place(slot, now) from None
+    except sa.exc.IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise BookingRefused("already_booked") from None
+    session.expire(slot, ["taken"])
+    return reservation
+
+
+def find_reservation(session: Session, public_id: str) -> Reservation | None:
+    if not isinstance(public_id, str) or len(public_id) != 16:
+        return None
+    return session.scalar(sa.select(Reservation).where(Reservation.public_id == public_id.lower()))
+
+
+def cancel(session: Session, programme: Programme, reservation: Reservation, now: datetime) -> Reservation:
+    """The worker cancels before the slot starts; the place goes back (once) and, when a
+    waiting list exists, straight to the first worker on it who can take it."""
+    slot = _lock_slot(session, reservation.slot_id)
+    session.refresh(reservation)
+    if reservation.status is not ReservationStatus.BOOKED:
+        raise _refusal_for_status(reservation.status)
+    if slot.starts_at <= now:
+        raise BookingRefused("slot_started")
+    released = session.execute(
+        sa.update(Reservation)
+        .where(Reservation.id == reservation.id, Reservation.status == ReservationStatus.BOOKED)
+        .values(status=ReservationStatus.CANCELLED, cancelled_at=now, cancelled_by="worker")
+        .execution_options(synchronize_session=False)
+    )
+    if released.rowcount != 1:  # cancelled by a twin request a moment ago
+        session.refresh(reservation)
+        raise _refusal_for_status(reservation.status)
+    session.execute(
+        sa.update(Slot).where(Slot.id == slot.id, Slot.taken > 0).values(taken=Slot.taken - 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(reservation)
+    session.refresh(slot)
+    promote_waitlist(session, programme, slot, now)
+    return reservation
+
+
+# --- the code ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReservationCode:
+    token: str
+    expires_at: datetime
+
+
+def reservation_code(keyring: Keyring, programme: Programme, reservation: Reservation) -> ReservationCode:
+    """The signed QR code of a booking (kind ``reservation``): it carries only the booking's
+    opaque public id and expires when the booking can no longer be redeemed."""
+    expires_at = redeemable_until(programme, reservation.slot)
+    return ReservationCode(keyring.sign(TokenKind.RESERVATION, reservation.public_id, expires_at), expires_at)
+
+
+# --- the waiting list -------------------------------------------------------------------------
+#
+# Design: a freed place is BOOKED at once for the first worker on the slot's list who may take
+# it (not offered with an expiry). Joining the list is the worker's standing "book me if a place
+# comes free"; booking at once needs no second round trip, no place held in limbo while an offer
+# waits for a phone with no signal, and no job to expire offers — the place is never idle. The
+# worker sees a notice on "My bookings" and may cancel as freely as any booking until the start.
+# A worker who can no longer take it (limits, suspension) is skipped, with a notice saying why,
+# and the next one gets it.
+
+def join_waitlist(session: Session, programme: Programme, worker: Worker, slot_id: int,
+                  now: datetime) -> WaitlistEntry:
+    check_eligible(worker)
+    slot = _lock_slot(session, slot_id)
+    if slot is None:
+        raise BookingRefused("slot_unknown")
+    if not slot.venue.bookable:
+        raise BookingRefused("not_bookable")
+    if slot.closed_at is not None:
+        raise BookingRefused("slot_closed")
+    if slot.starts_at <= now:
+        raise BookingRefused("slot_started")
+    _lock_worker(session, worker)
+    if _active_reservation(session, worker.id, slot.id) is not None:
+        raise BookingRefused("already_booked")
+    if slot.remaining > 0:
+        raise BookingRefused("not_full")
+    until = suspended_until(session, programme, worker.id, now)
+    if until is not None:
+        raise BookingRefused("suspended", until=until)
+    if programme.venues.one_per_venue_per_day and _booked_same_day(session, programme, worker.id, slot):
+        raise BookingRefused("already_booked_that_day")
+    waiting = session.scalars(
+        sa.select(WaitlistEntry.slot_id)
+        .join(Slot, Slot.id == WaitlistEntry.slot_id)
+        .where(WaitlistEntry.worker_id == worker.id, WaitlistEntry.status == WaitlistStatus.WAITING,
+               Slot.starts_at > now)
+    ).all()
+    if slot.id in waiting:
+        raise BookingRefused("already_waiting")
+    limit = programme.venues.max_active_bookings
+    if len(waiting) >= limit:
+        raise BookingRefused("waitlist_limit", limit=limit)
+    entry = WaitlistEntry(slot_id=slot.id, worker_id=worker.id, status=WaitlistStatus.WAITING, created_at=now)
+    try:
+        with session.begin_nested():  # the partial UNIQUE index backs the check above
+            session.add(entry)
+            session.flush()
+    except sa.exc.IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise BookingRefused("already_waiting") from None
+    return entry
+
+
+def leave_waitlist(session: Session, worker: Worker, entry_id: int, now: datetime) -> None:
+    entry = session.get(WaitlistEntry, entry_id)
+    if entry is None or entry.worker_id != worker.id:
+        raise BookingRefused("not_waiting")
+    _lock_slot(session, entry.slot_id)  # a promotion of this very entry finishes first
+    left = session.execute(
+        sa.update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == WaitlistStatus.WAITING)
+        .values(status=WaitlistStatus.LEFT, resolved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if left.rowcount != 1:
+        raise BookingRefused("not_waiting")
+
+
+def promote_waitlist(session: Session, programme: Programme, slot: Slot, now: datetime) -> list[Reservation]:
+    """Book the slot's free places for the workers waiting for it, first come first served.
+    The caller holds the slot's lock."""
+    promoted: list[Reservation] = []
+    if slot.closed_at is not None or slot.starts_at <= now:
+        return promoted
+    entries = session.scalars(
+        sa.select(WaitlistEntry)
+        .where(WaitlistEntry.slot_id == slot.id, WaitlistEntry.status == WaitlistStatus.WAITING)
+        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+    ).all()
+    for entry in entries:
+        session.refresh(slot)
+        if slot.remaining <= 0:
+            break
+        try:
+            reservation = _book_locked(session, programme, entry.worker, slot, now, source="waitlist", wait=False)
+        except _WorkerBusy:
+            continue  # busy booking elsewhere right now: keeps their place in line for the next free place
+        except BookingRefused as refusal:
+            if refusal.code == "slot_full":
+                break
+            _resolve_entry(session, entry, WaitlistStatus.SKIPPED, now, reason=refusal.code)
+            session.add(VenueNotice(worker_id=entry.worker_id, kind="waitlist_skipped", slot_id=slot.id,
+                                    reason=refusal.code, text="", created_at=now))
+            continue
+        _resolve_entry(session, entry, WaitlistStatus.BOOKED, now, reservation_id=reservation.id)
+        session.add(VenueNotice(worker_id=entry.worker_id, kind="waitlist_booked", slot_id=slot.id,
+                                reservation_id=reservation.id, text="", created_at=now))
+        promoted.append(reservation)
+    session.flush()
+    return promoted
+
+
+def _resolve_entry(session: Session, entry: WaitlistEntry, status: WaitlistStatus, now: datetime, *,
+                   reason: str | None = None, reservation_id: int | None = None) -> None:
+    session.execute(
+        sa.update(WaitlistEntry)
+        .where(WaitlistEntry.id == entry.id, WaitlistEntry.status == WaitlistStatus.WAITING)
+        .values(status=status, resolved_at=now, skip_reason=reason, reservation_id=reservation_id)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(entry)
+
+
+# --- officials: closing a slot, changing its capacity ---------------------------------------------
+
+def close_slot(session: Session, programme: Programme, slot_id: int, notice: str, now: datetime,
+               closed_by=None) -> int:
+    """Close a slot (bad weather, an event): its bookings are cancelled, each booker gets the
+    notice on "My bookings", the waiting list ends. Returns how many bookings were cancelled."""
+    notice = (notice or "").strip()
+    if len(notice) > 300:
+        raise VenueError("too_long", "notice")
+    slot = _lock_slot(session, slot_id)
+    if slot is None:
+        raise VenueError("slot_unknown")
+    if slot.closed_at is not None:
+        raise VenueError("slot_closed")
+    if slot.ends_at <= now:
+        raise VenueError("slot_ended")
+    booked = session.scalars(
+        sa.select(Reservation).where(Reservation.slot_id == slot.id, Reservation.status == ReservationStatus.BOOKED)
+    ).all()
+    cancelled = session.execute(
+        sa.update(Reservation)
+        .where(Reservation.slot_id == slot.id, Reservation.status == ReservationStatus.BOOKED)
+        .values(status=ReservationStatus.CANCELLED, cancelled_at=now, cancelled_by="closure")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.execute(
+        sa.update(Slot).where(Slot.id == slot.id)
+        .values(closed_at=now, closed_notice=notice, closed_by_user_id=getattr(closed_by, "id", None),
+                taken=Slot.taken - cancelled)
+        .execution_options(synchronize_session=False)
+    )
+    for reservation in booked:
+        session.add(VenueNotice(worker_id=reservation.worker_id, kind="slot_closed", slot_id=slot.id,
+                                reservation_id=reservation.id, text=notice, created_at=now))
+    session.execute(
+        sa.update(WaitlistEntry)
+        .where(WaitlistEntry.slot_id == slot.id, WaitlistEntry.status == WaitlistStatus.WAITING)
+        .values(status=WaitlistStatus.EXPIRED, resolved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    for reservation in booked:
+        session.expire(reservation)
+    session.refresh(slot)
+    return cancelled
+
+
+def set_capacity(session: Session, programme: Programme, slot_id: int, capacity: int, now: datetime) -> Slot:
+    """Change a slot's capacity; never below the places already taken. Extra places go to the
+    waiting list first."""
+    if not isinstance(capacity, int) or not 1 <= capacity <= MAX_CAPACITY:
+        raise VenueError("capacity_range", "capacity")
+    slot = _lock_slot(session, slot_id)
+    if slot is None:
+        raise VenueError("slot_unknown")
+    if slot.ends_at <= now:
+        raise VenueError("slot_ended")
+    changed = session.execute(
+        sa.update(Slot).where(Slot.id == slot.id, Slot.taken <= capacity).values(capacity=capacity)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(slot)
+    if changed.rowcount != 1:
+        raise VenueError("capacity_below_booked", "capacity", taken=slot.taken)
+    promote_waitlist(session, programme, slot, now)
+    return slot
