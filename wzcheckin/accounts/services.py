@@ -307,6 +307,11 @@ STAFF_CHECKPOINT_KIND = {
     Role.VENUE_STAFF: CheckpointKind.VENUE,
     Role.PICKUP_STAFF: CheckpointKind.PICKUP,
 }
+# Other kinds a role may also be bound to: venue staff scan attendance at offline training
+# classes (checkpoints ``training:<course code>``, benefits room).
+STAFF_EXTRA_CHECKPOINT_KINDS = {
+    Role.VENUE_STAFF: (CheckpointKind.TRAINING,),
+}
 
 
 def create_or_update_staff(session: Session, vault: PersonalDataVault, *, role: Role, phone_raw: str,
@@ -332,7 +337,7 @@ def create_or_update_staff(session: Session, vault: PersonalDataVault, *, role: 
             checkpoint = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == checkpoint_ref))
             if checkpoint is None:
                 errors["checkpoint"] = "checkpoint_unknown"
-            elif checkpoint.kind != needed_kind:
+            elif checkpoint.kind != needed_kind and checkpoint.kind not in STAFF_EXTRA_CHECKPOINT_KINDS.get(role, ()):
                 errors["checkpoint"] = "checkpoint_wrong_kind"
     elif checkpoint_ref:
         errors["checkpoint"] = "checkpoint_not_applicable"

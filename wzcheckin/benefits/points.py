@@ -1,4 +1,4 @@
-"""Benefits room: the points ledger's domain functions."""
+"""Benefits room, the new-resident points ledger (P2, 新居民积分): award, balance, history, export."""
 
 from __future__ import annotations
 
@@ -43,3 +43,42 @@ def points_balance(session: Session, worker_id: int) -> int:
 def points_history(session: Session, worker_id: int) -> list[PointsEntry]:
     query = sa.select(PointsEntry).where(PointsEntry.worker_id == worker_id)
     return list(session.scalars(query.order_by(PointsEntry.created_at, PointsEntry.id)))
+
+
+# --- the export for the police new-resident points system ------------------------------------------
+
+POINTS_EXPORT_HEADER = ("entry_id", "id_number", "name", "residence_permit_no", "amount", "reason",
+                        "description", "source", "awarded_at")
+
+
+def points_export_csv(session: Session, vault, *, reveal: bool = False, reason: str | None = None,
+                      tz=None) -> tuple[str, int]:
+    """Every ledger entry, oldest first, as CSV: (text, number of entries).
+
+    Masked by default (ID ``**************123X``, name ``张*``, permit tail); ``reveal`` gives
+    the full ID number, name and permit number the police system keys on — callers audit it.
+    """
+    from wzcheckin.accounts.models import Worker
+    from wzcheckin.benefits.csv_out import write_csv
+    from wzcheckin.core.identity import mask_id_tail, mask_name
+
+    query = (sa.select(PointsEntry, Worker).join(Worker, Worker.id == PointsEntry.worker_id)
+             .order_by(PointsEntry.id))
+    if reason:
+        query = query.where(PointsEntry.reason == reason)
+    rows = []
+    for entry, worker in session.execute(query.execution_options(yield_per=1000)):
+        permit = vault.decrypt(worker.residence_permit_no_encrypted) if worker.residence_permit_no_encrypted else ""
+        if reveal:
+            id_number, name = vault.decrypt(worker.id_number_encrypted), worker.name
+        else:
+            id_number, name = mask_id_tail(worker.id_number_tail), mask_name(worker.name)
+            permit = ("*" * max(len(permit) - 4, 0) + permit[-4:]) if permit else ""
+        awarded = entry.created_at.astimezone(tz) if tz is not None else entry.created_at
+        rows.append((entry.id, id_number, name, permit, entry.amount, entry.reason, entry.description,
+                     entry.source, awarded.isoformat()))
+    return write_csv(POINTS_EXPORT_HEADER, rows), len(rows)
+
+
+def points_reasons(session: Session) -> list[str]:
+    return list(session.scalars(sa.select(PointsEntry.reason).distinct().order_by(PointsEntry.reason)))

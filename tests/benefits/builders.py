@@ -1,0 +1,50 @@
+"""Builders for the benefits room's tests: each makes one valid object through the domain
+functions and returns it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from tests.builders import BUILD_TIME, unique
+from wzcheckin.benefits import activities as acts
+from wzcheckin.benefits import training
+from wzcheckin.benefits.models import Attendance, Enrolment
+
+# The smallest valid PNG (1×1, transparent) and a JPEG header: detected by content, not by name.
+PNG_BYTES = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000000500010d0a2db40000000049454e44ae426082")
+
+
+def make_course(session, *, enterprise=None, mode: str = "offline", class_hours: int = 80,
+                cost_yuan: str = "1000", starts_on: date = date(2021, 2, 11), ends_on: date = date(2021, 2, 20),
+                capacity: str = "", code: str | None = None, now: datetime = BUILD_TIME):
+    data = training.CourseInput(
+        code=code or f"C-{unique()}", title=f"课程{unique()}", mode=mode, provider="温州职业技能培训中心",
+        class_hours=str(class_hours), cost_yuan=cost_yuan, credit_code=enterprise.credit_code if enterprise else "",
+        district="瓯海区", address="娄桥培训楼" if mode == "offline" else "", starts_on=starts_on, ends_on=ends_on,
+        capacity=capacity)
+    return training.save_course(session, training.clean_course(session, data), now)
+
+
+def enrol_directly(session, course, worker, *, completed_on: date | None = None, now: datetime = BUILD_TIME):
+    """An enrolment row without the enrolment rules (for arithmetic tests)."""
+    enrolment = Enrolment(course_id=course.id, worker_id=worker.id, enrolled_at=now, enrolled_via="self",
+                          completed_on=completed_on)
+    session.add(enrolment)
+    session.flush()
+    return enrolment
+
+
+def attend(session, enrolment, *days: date, at: datetime = BUILD_TIME) -> None:
+    for day in days:
+        session.add(Attendance(enrolment_id=enrolment.id, day=day, attended_at=at))
+    session.flush()
+
+
+def make_activity(session, programme, *, kind: str = "landmark", starts_on: date = date(2021, 2, 1),
+                  ends_on: date = date(2021, 2, 28), gift: str = "红包一份", now: datetime = BUILD_TIME):
+    data = acts.ActivityInput(title=f"打卡{unique()}", title_en="Check-in", kind=kind, gift=gift,
+                              gift_activity="健康有礼", district="鹿城区", place="江心屿" if kind == "landmark" else "",
+                              starts_on=starts_on, ends_on=ends_on)
+    return acts.save_activity(session, acts.clean_activity(data, programme), now)

@@ -1,0 +1,382 @@
+"""Skills training (P6): courses, enrolment and its refusals, attendance by a staff scan at the
+course's checkpoint (presence evidence), completion upload, and the training subsidy at its
+boundaries — 95 % of the cost, the online deadline day, 25 ¥ per class hour capped at 2,000 ¥."""
+
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from tests.benefits.builders import attend, enrol_directly, make_course
+from tests.builders import make_enterprise, make_phone, make_worker
+from tests.conftest import at, csrf_token_from
+from wzcheckin.accounts.models import Role
+from wzcheckin.accounts.services import FormErrors, create_or_update_staff, issue_api_token
+from wzcheckin.benefits import training
+from wzcheckin.benefits.errors import BenefitRefused
+from wzcheckin.benefits.models import Attendance, Enrolment, SubsidyClaimStatus, TrainingSubsidyClaim
+from wzcheckin.codes.keys import load_keyring
+from wzcheckin.codes.passes import current_pass
+from wzcheckin.residence.evidence import window_statuses
+from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanResult
+from wzcheckin.scanning.services import ScanInput, record_scan
+
+FEB = date(2021, 2, 1)
+
+
+def day(n: int) -> date:
+    return FEB + timedelta(days=n - 1)
+
+
+def refusal(call) -> BenefitRefused:
+    with pytest.raises(BenefitRefused) as caught:
+        call()
+    return caught.value
+
+
+# --- the subsidy arithmetic ---------------------------------------------------------------------
+
+def test_online_subsidy_is_95_percent_of_the_cost_rounded_down_and_ends_on_the_deadline_day(db, vault, programme):
+    enterprise = make_enterprise(db, vault)
+    course = make_course(db, enterprise=enterprise, mode="online", cost_yuan="333.33", starts_on=day(1),
+                         ends_on=day(28))
+    on_deadline, late, unfinished = (make_worker(db, vault, programme, enterprise=enterprise) for _ in range(3))
+    enrol_directly(db, course, on_deadline, completed_on=programme.training.online_deadline)       # 28 Feb: counts
+    enrol_directly(db, course, late, completed_on=programme.training.online_deadline + timedelta(days=1))
+    enrol_directly(db, course, unfinished)
+    breakdown = training.compute_training_subsidy(db, programme, enterprise.id)
+    [line] = breakdown.online
+    # 333.33 ¥ × 0.95 = 316.6635 ¥ → 316.66 ¥: never rounded up.
+    assert (line.per_person_fen, line.completed, line.counted, line.late) == (31666, 2, 1, 1)
+    assert line.amount_fen == breakdown.online_fen == breakdown.total_fen == 31666
+    assert breakdown.rules["online_subsidy_rate"] == "0.95"
+
+
+@pytest.mark.parametrize(("hours", "expected_fen", "capped"), [
+    (79, 197500, False),   # 79 h × 25 ¥ = 1,975 ¥
+    (80, 200000, False),   # exactly the cap
+    (81, 200000, True),    # 2,025 ¥ → capped at 2,000 ¥
+])
+def test_project_subsidy_is_25_yuan_per_class_hour_capped_at_2000_per_person(db, vault, programme, hours,
+                                                                            expected_fen, capped):
+    enterprise = make_enterprise(db, vault)
+    course = make_course(db, enterprise=enterprise, class_hours=hours, starts_on=day(11), ends_on=day(11))
+    worker = make_worker(db, vault, programme, enterprise=enterprise)
+    attend(db, enrol_directly(db, course, worker), day(11))
+    [person] = training.compute_training_subsidy(db, programme, enterprise.id).project
+    assert (person.hours, person.amount_fen, person.capped) == (str(hours), expected_fen, capped)
+    assert person.gross_fen == hours * 2500
+
+
+def test_the_cap_is_per_person_across_courses_and_only_project_period_days_count(db, vault, programme):
+    enterprise = make_enterprise(db, vault)
+    # 10 days, 60 hours: 6 h a day; the first day (10 Feb) is before the project period (11–28 Feb).
+    long = make_course(db, enterprise=enterprise, class_hours=60, starts_on=day(10), ends_on=day(19))
+    short = make_course(db, enterprise=enterprise, class_hours=30, starts_on=day(27), ends_on=day(28))
+    one, two = (make_worker(db, vault, programme, enterprise=enterprise) for _ in range(2))
+    attend(db, enrol_directly(db, long, one), *[day(n) for n in range(10, 20)])   # 9 counted days: 54 h
+    attend(db, enrol_directly(db, short, one), day(27), day(28))                   # 30 h (28 Feb counts)
+    attend(db, enrol_directly(db, long, two), day(10), day(11))                    # 1 counted day: 6 h
+    breakdown = training.compute_training_subsidy(db, programme, enterprise.id)
+    people = {p.worker_id: p for p in breakdown.project}
+    assert people[one.id].hours == "84" and people[one.id].gross_fen == 210000 and people[one.id].amount_fen == 200000
+    assert [(c.days, c.hours) for c in people[one.id].courses] == [(9, "54"), (2, "30")]
+    assert people[two.id].hours == "6" and people[two.id].amount_fen == 15000
+    assert breakdown.project_fen == breakdown.total_fen == 215000
+
+
+def test_fractional_hours_are_never_rounded_up(db, vault, programme):
+    enterprise = make_enterprise(db, vault)
+    course = make_course(db, enterprise=enterprise, class_hours=10, starts_on=day(12), ends_on=day(14))  # 3⅓ h/day
+    worker = make_worker(db, vault, programme, enterprise=enterprise)
+    attend(db, enrol_directly(db, course, worker), day(12))
+    [person] = training.compute_training_subsidy(db, programme, enterprise.id).project
+    assert person.hours == "3.33" and person.amount_fen == 8333  # 83.333… ¥ → 83.33 ¥
+    assert Decimal(person.amount_fen) / 100 < Decimal("10") / 3 * 25
+
+
+def test_another_enterprises_and_city_courses_do_not_count(db, vault, programme):
+    enterprise, other = make_enterprise(db, vault), make_enterprise(db, vault)
+    city = make_course(db, class_hours=8, starts_on=day(12), ends_on=day(12))
+    theirs = make_course(db, enterprise=other, class_hours=8, starts_on=day(12), ends_on=day(12))
+    worker = make_worker(db, vault, programme, enterprise=enterprise)
+    attend(db, enrol_directly(db, city, worker), day(12))
+    attend(db, enrol_directly(db, theirs, worker), day(12))
+    assert training.compute_training_subsidy(db, programme, enterprise.id).total_fen == 0
+
+
+# --- claims ----------------------------------------------------------------------------------------
+
+def test_claim_submit_review_and_resubmit_after_rejection(db, vault, programme):
+    enterprise = make_enterprise(db, vault)
+    now = at("2021-03-02 10:00")
+    assert refusal(lambda: training.submit_subsidy_claim(db, programme, enterprise, now)).code == "nothing_to_claim"
+    course = make_course(db, enterprise=enterprise, class_hours=8, starts_on=day(12), ends_on=day(12))
+    attend(db, enrol_directly(db, course, make_worker(db, vault, programme, enterprise=enterprise)), day(12))
+    claim = training.submit_subsidy_claim(db, programme, enterprise, now)
+    assert claim.amount_fen == 20000 and claim.breakdown["project"][0]["hours"] == "8"
+    assert refusal(lambda: training.submit_subsidy_claim(db, programme, enterprise, now)).code == "claim_exists"
+    no_reason = refusal(lambda: training.review_subsidy_claim(db, claim.id, approve=False, reason=" ", now=now))
+    assert (no_reason.code, no_reason.field) == ("reason_required", "reason")
+    rejected = training.review_subsidy_claim(db, claim.id, approve=False, reason="签到表与名单不符", now=now)
+    assert rejected.status is SubsidyClaimStatus.REJECTED and rejected.review_reason == "签到表与名单不符"
+    assert refusal(lambda: training.review_subsidy_claim(db, claim.id, approve=True, reason="",
+                                                         now=now)).code == "already_reviewed"
+    again = training.submit_subsidy_claim(db, programme, enterprise, now)
+    assert training.review_subsidy_claim(db, again.id, approve=True, reason="", now=now).status is \
+        SubsidyClaimStatus.APPROVED
+
+
+def test_a_concurrent_second_active_claim_is_refused_by_the_partial_unique_index(db, vault, programme):
+    enterprise = make_enterprise(db, vault)
+    now = at("2021-03-02 10:00")
+    fields = {"enterprise_id": enterprise.id, "online_fen": 0, "project_fen": 1, "amount_fen": 1, "breakdown": {},
+              "submitted_at": now, "review_reason": ""}
+    db.add(TrainingSubsidyClaim(status=SubsidyClaimStatus.REJECTED, **fields))
+    db.add(TrainingSubsidyClaim(status=SubsidyClaimStatus.SUBMITTED, **fields))
+    db.flush()  # a rejected one beside an active one is fine
+    with pytest.raises(sa.exc.IntegrityError), db.begin_nested():
+        db.add(TrainingSubsidyClaim(status=SubsidyClaimStatus.APPROVED, **fields))
+
+
+# --- enrolment --------------------------------------------------------------------------------------
+
+def test_enrolment_rules(db, vault, programme):
+    enterprise, other = make_enterprise(db, vault), make_enterprise(db, vault)
+    course = make_course(db, enterprise=enterprise, capacity="1", starts_on=day(11), ends_on=day(20))
+    employee, colleague = (make_worker(db, vault, programme, enterprise=enterprise) for _ in range(2))
+    outsider = make_worker(db, vault, programme, enterprise=other)
+    now = at("2021-02-08 09:00")
+    assert refusal(lambda: training.enrol(db, programme, course, outsider, now)).code == "not_employee"
+    training.enrol(db, programme, course, employee, now)
+    assert refusal(lambda: training.enrol(db, programme, course, employee, now)).code == "already_enrolled"
+    assert refusal(lambda: training.enrol(db, programme, course, colleague, now)).code == "course_full"
+    assert refusal(lambda: training.enrol(db, programme, course, colleague, at("2021-02-21 00:00"))).code == \
+        "course_closed"
+    city = make_course(db, starts_on=day(11), ends_on=day(20))
+    assert training.enrol(db, programme, city, outsider, now).enrolled_via == "self"
+
+
+def test_course_validation_names_each_bad_field(db, vault):
+    bad = training.CourseInput(code="a b", title="", mode="hybrid", provider="", class_hours="0", cost_yuan="1.234",
+                               credit_code="91330304MA0000000X", starts_on="2021-02-20", ends_on="2021-02-10",
+                               capacity="many")
+    with pytest.raises(FormErrors) as caught:
+        training.clean_course(db, bad)
+    assert caught.value.errors == {"code": "code_format", "title": "required", "mode": "choice_unknown",
+                                   "provider": "required", "class_hours": "out_of_range", "cost_yuan": "amount_format",
+                                   "capacity": "number_format", "credit_code": "credit_check", "ends_on": "date_order"}
+
+
+# --- attendance by scan ----------------------------------------------------------------------------
+
+@pytest.fixture
+def class_scanner(db, vault):
+    def make(course):
+        staff, _created = create_or_update_staff(db, vault, role=Role.VENUE_STAFF, phone_raw=make_phone("137"),
+                                                 password="scan-the-class", now=at("2021-02-01 08:00"),
+                                                 checkpoint_ref=course.checkpoint_ref)
+        return staff
+
+    return make
+
+
+def scan(db, vault, programme, staff, worker, when, scan_id=None):
+    keyring = load_keyring(db, vault)
+    token = current_pass(worker, keyring, programme, when).token
+    return record_scan(db, staff=staff, checkpoint=staff.checkpoint, data=ScanInput(token=token, scan_id=scan_id),
+                       keyring=keyring, programme=programme, now=when).scan
+
+
+def test_an_offline_course_gets_a_training_checkpoint_only_venue_staff_may_hold(db, vault, programme, class_scanner):
+    course = make_course(db, starts_on=day(11), ends_on=day(20))
+    checkpoint = db.scalar(sa.select(Checkpoint).where(Checkpoint.ref == f"training:{course.code}"))
+    assert checkpoint.kind is CheckpointKind.TRAINING and course.checkpoint_id == checkpoint.id
+    assert class_scanner(course).checkpoint_id == checkpoint.id
+    for role in (Role.GATEKEEPER, Role.PICKUP_STAFF):
+        with pytest.raises(FormErrors) as caught:
+            create_or_update_staff(db, vault, role=role, phone_raw=make_phone("137"), password="scan-the-class",
+                                   now=at("2021-02-01 08:00"), checkpoint_ref=course.checkpoint_ref)
+        assert caught.value.errors == {"checkpoint": "checkpoint_wrong_kind"}
+    online = make_course(db, mode="online")
+    assert online.checkpoint_id is None
+
+
+def test_attendance_scan_is_presence_evidence(db, vault, programme, class_scanner):
+    enterprise = make_enterprise(db, vault)
+    course = make_course(db, enterprise=enterprise, starts_on=day(11), ends_on=day(20))
+    worker = make_worker(db, vault, programme, enterprise=enterprise)
+    training.enrol(db, programme, course, worker, at("2021-02-08 09:00"))
+    staff = class_scanner(course)
+    first = scan(db, vault, programme, staff, worker, at("2021-02-12 09:00"))
+    assert (first.result, first.reason, first.is_evidence) == (ScanResult.ACCEPTED, "attendance_recorded", True)
+    assert first.subject["course"] == course.title and first.subject["name"] == "测**人"
+    again = scan(db, vault, programme, staff, worker, at("2021-02-12 14:00"))
+    assert again.result is ScanResult.ACCEPTED and again.details["first_today"] is False
+    assert db.scalar(sa.select(sa.func.count()).select_from(Attendance)) == 1
+    statuses = window_statuses(db, programme, [worker.id], at("2021-02-13 09:00"))[worker.id]
+    assert [s.satisfied for s in statuses] == [False, True, False]
+
+
+def test_attendance_refusals_and_walk_ins(db, vault, programme, class_scanner):
+    enterprise = make_enterprise(db, vault)
+    course = make_course(db, enterprise=enterprise, starts_on=day(11), ends_on=day(12), capacity="1")
+    staff = class_scanner(course)
+    outsider = make_worker(db, vault, programme, enterprise=make_enterprise(db, vault))
+    refused = scan(db, vault, programme, staff, outsider, at("2021-02-11 09:00"))
+    assert (refused.result, refused.reason, refused.is_evidence) == (ScanResult.REJECTED, "not_enrolled", False)
+    walk_in = make_worker(db, vault, programme, enterprise=enterprise)
+    accepted = scan(db, vault, programme, staff, walk_in, at("2021-02-11 09:05"))
+    assert accepted.reason == "attendance_recorded"
+    assert db.scalar(sa.select(Enrolment.enrolled_via).where(Enrolment.worker_id == walk_in.id)) == "door"
+    full = scan(db, vault, programme, staff, make_worker(db, vault, programme, enterprise=enterprise),
+                at("2021-02-11 09:10"))
+    assert full.reason == "course_full"
+    too_early = scan(db, vault, programme, staff, walk_in, at("2021-02-10 23:59"))
+    assert (too_early.reason, too_early.details["ends_on"]) == ("no_class_today", "2021-02-12")
+
+
+def test_attendance_through_the_scan_api(client, db, vault, programme, class_scanner):
+    from wzcheckin import clock
+
+    today = programme.local_date(clock.now())
+    course = make_course(db, starts_on=today - timedelta(days=1), ends_on=today + timedelta(days=1))
+    worker = make_worker(db, vault, programme)
+    token = issue_api_token(db, class_scanner(course), clock.now())
+    db.commit()
+    pass_token = current_pass(worker, load_keyring(db, vault), programme, clock.now()).token
+    response = client.post("/api/v1/scans", json={"token": pass_token, "scan_id": "training-scan-0001"},
+                           headers={"Authorization": f"Bearer {token}", "Accept-Language": "zh-CN"})
+    body = response.get_json()
+    assert response.status_code == 200 and body["result"] == "accepted" and body["reason"] == "attendance_recorded"
+    db.rollback()
+    assert db.scalar(sa.select(Scan.is_evidence).where(Scan.scan_id == "training-scan-0001")) is True
+
+
+# --- completions and pages -------------------------------------------------------------------------
+
+def test_completion_upload_is_all_or_nothing(client, db, vault, programme, login_as):
+    from tests.builders import make_user
+
+    enterprise = make_enterprise(db, vault)
+    admin = make_user(db, vault, Role.ENTERPRISE_ADMIN,
+                      checkpoint=db.scalar(sa.select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref)))
+    course = make_course(db, enterprise=enterprise, mode="online", starts_on=day(1), ends_on=day(28))
+    employee = make_worker(db, vault, programme, enterprise=enterprise)
+    outsider = make_worker(db, vault, programme, enterprise=make_enterprise(db, vault))
+    db.commit()
+    ids = {w.id: vault.decrypt(w.id_number_encrypted) for w in (employee, outsider)}
+    login_as(admin)
+    url = f"/enterprise/training/courses/{course.code}"
+
+    def upload(text):
+        token = csrf_token_from(client.get(url).text)
+        return client.post(url + "/completions",
+                           data={"csrf_token": token, "file": (io.BytesIO(text.encode()), "c.csv")},
+                           content_type="multipart/form-data")
+
+    bad = upload("id_number,completed_on\n" + "\n".join([
+        f"{ids[employee.id]},2021-02-20", f"{ids[outsider.id]},2021-02-20", "110105194912310021,2021-02-20",
+        f"{ids[employee.id]},2021-13-01"]) + "\n")
+    assert bad.status_code == 400
+    assert all(f"line {n}: " in bad.text for n in (3, 4, 5)) and "line 2:" not in bad.text
+    db.rollback()
+    assert db.scalar(sa.select(sa.func.count()).select_from(Enrolment)) == 0
+    good = upload(f"id_number,completed_on\n{ids[employee.id]},2021-02-28\n")
+    assert good.status_code == 302
+    db.rollback()
+    assert db.scalar(sa.select(Enrolment.completed_on)) == date(2021, 2, 28)
+
+
+def test_enterprise_claims_and_an_official_reviews_through_the_pages(client, db, vault, programme, login_as,
+                                                                     official, audit_entries):
+    from tests.builders import make_user
+
+    enterprise, other = make_enterprise(db, vault), make_enterprise(db, vault)
+    gate = db.scalar(sa.select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref))
+    admin = make_user(db, vault, Role.ENTERPRISE_ADMIN, checkpoint=gate)
+    course = make_course(db, enterprise=enterprise, class_hours=16, starts_on=day(12), ends_on=day(13))
+    theirs = make_course(db, enterprise=other)
+    attend(db, enrol_directly(db, course, make_worker(db, vault, programme, enterprise=enterprise)), day(12))
+    db.commit()
+    login_as(admin)
+    page = client.get("/enterprise/training")
+    assert page.status_code == 200 and "<strong>200 ¥</strong>" in page.text  # 8 h × 25 ¥
+    assert client.get(f"/enterprise/training/courses/{theirs.code}").status_code == 404
+    assert client.get(f"/enterprise/training/courses/{theirs.code}/edit").status_code == 404
+    assert client.post("/enterprise/training/claim", data={"csrf_token": csrf_token_from(page.text)}).status_code == 302
+    [submitted] = audit_entries("training.claim_submit")
+    assert submitted.details == {"amount_fen": 20000}
+    claim_id = int(submitted.target_id)
+
+    login_as(official)
+    review = client.get(f"/admin/benefits/training/claims/{claim_id}")
+    assert review.status_code == 200 and enterprise.name in review.text
+    token = csrf_token_from(review.text)
+    no_reason = client.post(f"/admin/benefits/training/claims/{claim_id}", data={"csrf_token": token,
+                                                                                 "decision": "reject"})
+    assert no_reason.status_code == 200 and "请填写理由" in no_reason.text
+    done = client.post(f"/admin/benefits/training/claims/{claim_id}", data={"csrf_token": token,
+                                                                            "decision": "reject", "reason": "缺签到表"})
+    assert done.status_code == 302
+    assert audit_entries("training.claim_reject")[0].details["reason"] == "缺签到表"
+    login_as(admin)
+    assert "缺签到表" in client.get("/enterprise/training").text
+
+
+def test_courses_are_created_in_pages_and_imported_from_csv(app, client, db, vault, programme, login_as, official,
+                                                            runner, tmp_path, audit_entries):
+    enterprise = make_enterprise(db, vault)
+    db.commit()
+    login_as(official)
+    form = client.get("/admin/benefits/training/courses/new")
+    bad = client.post("/admin/benefits/training/courses/new", data={"csrf_token": csrf_token_from(form.text),
+                                                                     "code": "X", "mode": "offline"})
+    assert bad.status_code == 400 and "此项必填" in bad.text
+    ok = client.post("/admin/benefits/training/courses/new", data={
+        "csrf_token": csrf_token_from(form.text), "code": "WZ-WELD-1", "title": "焊工", "mode": "offline",
+        "provider": "温州技师学院", "class_hours": "40", "cost_yuan": "800", "credit_code": enterprise.credit_code,
+        "district": "瓯海区", "address": "娄桥", "starts_on": "2021-02-15", "ends_on": "2021-02-19"})
+    assert ok.status_code == 302 and audit_entries("training.course_create")[0].target_id == "WZ-WELD-1"
+
+    path = tmp_path / "courses.csv"
+    header = ",".join(training.COURSE_COLUMNS)
+    path.write_text(f"\ufeff{header}\nWZ-WELD-1,焊工（更新）,offline,温州技师学院,48,800,{enterprise.credit_code},瓯海区,娄桥,"
+                    f"2021-02-15,2021-02-20,\nCITY-2,电工,offline,市培训中心,8,0,,鹿城区,人民路,2021-02-12,2021-02-12,30\n",
+                    encoding="utf-8")
+    with app.app_context():
+        result = runner.invoke(args=["import", "courses", str(path)])
+    assert result.exit_code == 0, result.output
+    assert '"created": 1, "updated": 1' in result.output
+    db.rollback()
+    assert training.find_course(db, "WZ-WELD-1").class_hours == 48
+    assert db.scalar(sa.select(Checkpoint.kind).where(Checkpoint.ref == "training:CITY-2")) is CheckpointKind.TRAINING
+    path.write_text(f"{header}\nCITY-3,,online,x,1,1,,,,2021-02-12,2021-02-12,\nWZ-WELD-1,焊工,online,x,1,1,,,,"
+                    f"2021-02-12,2021-02-12,\n", encoding="utf-8")
+    with app.app_context():
+        failed = runner.invoke(args=["import", "courses", str(path)])
+    assert failed.exit_code == 1 and "line 2: title: required" in failed.output and "line 3: mode" in failed.output
+    db.rollback()
+    assert training.find_course(db, "CITY-3") is None
+
+
+def test_workers_browse_and_enrol_on_a_phone_page(client, db, vault, programme, login_as):
+    from wzcheckin import clock
+
+    today = programme.local_date(clock.now())
+    worker = make_worker(db, vault, programme)
+    course = make_course(db, starts_on=today, ends_on=today + timedelta(days=3))
+    hidden = make_course(db, enterprise=make_enterprise(db, vault), starts_on=today, ends_on=today)
+    db.commit()
+    login_as(worker.user)
+    listing = client.get("/training")
+    assert course.title in listing.text and hidden.title not in listing.text
+    assert client.get(f"/training/{hidden.code}").status_code == 404
+    page = client.get(f"/training/{course.code}")
+    assert client.post(f"/training/{course.code}/enrol",
+                       data={"csrf_token": csrf_token_from(page.text)}).status_code == 302
+    assert "已报名" in client.get(f"/training/{course.code}").text
+    api = client.get("/api/v1/courses").get_json()["courses"]
+    assert [c["code"] for c in api] == [course.code] and api[0]["enrolled"] == 1

@@ -1,0 +1,314 @@
+"""Benefits room, API: the worker's data bonus (SPEC §6: ``POST /api/v1/me/data-bonus`` → 201, or
+409 ``already_claimed``), points, courses, poster check-ins, complaints, the services directory,
+and the carriers' claims (export and results, for integration)."""
+
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+from flask_login import current_user
+
+from wzcheckin import clock
+from wzcheckin.accounts.models import Role
+from wzcheckin.accounts.services import FormErrors
+from wzcheckin.api import api_route, json_body
+from wzcheckin.api.errors import ApiError
+from wzcheckin.benefits import activities as acts
+from wzcheckin.benefits import data_bonus as bonus
+from wzcheckin.benefits import directory, rights, training
+from wzcheckin.benefits.errors import BenefitRefused, refusal_message
+from wzcheckin.benefits.models import ClaimStatus
+from wzcheckin.benefits.money import fen_to_yuan
+from wzcheckin.benefits.points import points_balance, points_history
+from wzcheckin.core import context
+from wzcheckin.core.audit import record_audit
+from wzcheckin.core.auth import current_worker
+from wzcheckin.core.csv_import import CsvFormatError
+from wzcheckin.db import unit_of_work
+from wzcheckin.extensions import db
+
+MAX_CSV_BYTES = 5 * 1024 * 1024
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+CLAIM_SCHEMA = {
+    "type": "object", "required": ["status"],
+    "properties": {
+        "status": {"enum": ["not_claimed", "pending", "fulfilled", "failed", "not_eligible"]},
+        "id": {"type": "integer"}, "carrier": {"type": "string"}, "gigabytes": {"type": "integer"},
+        "phone": {"type": "string"}, "claimed_at": {"type": "string", "format": "date-time"},
+        "reason": {"type": ["string", "null"]},
+    },
+}
+CARRIER_REQUEST = {"type": "object", "properties": {"carrier": {"enum": list(bonus.CARRIERS)}},
+                   "additionalProperties": False}
+
+
+def _refused(refusal: BenefitRefused) -> ApiError:
+    params = {k: v for k, v in refusal.details.items() if isinstance(v, str | int)}
+    extra = {"why": refusal.details["why"]} if "why" in refusal.details else {}
+    return ApiError(refusal.status, refusal.code, refusal_message(refusal.code, **params), **extra)
+
+
+def _invalid(exc: FormErrors) -> ApiError:
+    return ApiError(422, "invalid", None, fields={name: refusal_message(code) for name, code in exc.errors.items()},
+                    codes=exc.errors)
+
+
+def _carrier_body() -> str | None:
+    if not request.content_length:
+        return None  # an empty POST: the carrier derived from the number
+    body = json_body()
+    unknown = set(body) - {"carrier"}
+    if unknown:
+        raise ApiError(422, "unknown_field", "unknown field(s): " + ", ".join(sorted(unknown)))
+    carrier = body.get("carrier")
+    if carrier is not None and not isinstance(carrier, str):
+        raise ApiError(422, "carrier_unknown", refusal_message("carrier_unknown"))
+    return carrier
+
+
+# --- the worker's data bonus and points ----------------------------------------------------------
+
+@api_route("/me/data-bonus", methods=["POST"], roles=(Role.WORKER,), tag="worker",
+           summary="Claim the data bonus once (carrier derived from the number unless given)",
+           request_schema=CARRIER_REQUEST, responses={201: CLAIM_SCHEMA, 403: ERROR, 409: ERROR, 422: ERROR})
+def claim_data_bonus():
+    carrier = _carrier_body()
+    worker = current_worker()
+    try:
+        with unit_of_work(db.session):
+            claim = bonus.claim_data_bonus(db.session, context.vault(), context.programme(), worker, clock.now(),
+                                           carrier=carrier)
+            body = bonus.claim_json(claim)
+    except BenefitRefused as refusal:
+        raise _refused(refusal) from None
+    response = jsonify(body)
+    response.status_code = 201
+    return response
+
+
+@api_route("/me/data-bonus", methods=["GET"], roles=(Role.WORKER,), tag="worker",
+           summary="The worker's data-bonus claim and its status", responses={200: CLAIM_SCHEMA})
+def get_data_bonus():
+    worker = current_worker()
+    return jsonify(bonus.claim_json(bonus.find_claim(db.session, worker.id), worker))
+
+
+@api_route("/me/data-bonus", methods=["PATCH"], roles=(Role.WORKER,), tag="worker",
+           summary="Correct the carrier of the claim (a ported number)", request_schema=CARRIER_REQUEST,
+           responses={200: CLAIM_SCHEMA, 404: ERROR, 409: ERROR, 422: ERROR})
+def change_data_bonus_carrier():
+    carrier = _carrier_body()
+    try:
+        with unit_of_work(db.session):
+            claim = bonus.change_carrier(db.session, current_worker(), carrier or "", clock.now())
+            body = bonus.claim_json(claim)
+    except BenefitRefused as refusal:
+        raise _refused(refusal) from None
+    return jsonify(body)
+
+
+@api_route("/me/points", methods=["GET"], roles=(Role.WORKER,), tag="worker",
+           summary="The worker's new-resident points: balance and history",
+           responses={200: {"type": "object", "required": ["balance", "entries"]}})
+def my_points():
+    worker = current_worker()
+    return jsonify({
+        "balance": points_balance(db.session, worker.id),
+        "entries": [{"amount": e.amount, "reason": e.reason, "description": e.description, "source": e.source,
+                     "at": e.created_at.isoformat()} for e in points_history(db.session, worker.id)],
+    })
+
+
+# --- training --------------------------------------------------------------------------------------
+
+def _course_json(course, taken: int | None = None) -> dict:
+    return {
+        "code": course.code, "title": course.title, "mode": course.mode.value, "provider": course.provider,
+        "class_hours": course.class_hours, "cost_per_person_yuan": fen_to_yuan(course.cost_per_person_fen),
+        "enterprise": course.enterprise.name if course.enterprise else None, "district": course.district,
+        "address": course.address, "starts_on": course.starts_on.isoformat(), "ends_on": course.ends_on.isoformat(),
+        "capacity": course.capacity, "enrolled": taken,
+    }
+
+
+@api_route("/courses", methods=["GET"], roles=(Role.WORKER,), tag="training",
+           summary="Courses the worker may join (filters: district, mode)",
+           parameters=[{"name": "district", "in": "query", "schema": {"type": "string"}},
+                       {"name": "mode", "in": "query", "schema": {"enum": ["online", "offline"]}}])
+def list_courses():
+    courses = training.courses_for_worker(db.session, current_worker(), context.programme(), clock.now(),
+                                          district=(request.args.get("district") or None),
+                                          mode=request.args.get("mode") or None)
+    taken = training.enrolment_counts(db.session, [c.id for c in courses])
+    return jsonify({"courses": [_course_json(c, taken.get(c.id, 0)) for c in courses]})
+
+
+@api_route("/courses/<code>/enrolment", methods=["POST"], roles=(Role.WORKER,), tag="training",
+           summary="Enrol in a course", responses={201: {"type": "object"}, 403: ERROR, 404: ERROR, 409: ERROR})
+def enrol_course(code: str):
+    course = training.find_course(db.session, code) if training.CODE_PATTERN.match(code) else None
+    worker = current_worker()
+    if course is None or (course.enterprise_id is not None and course.enterprise_id != worker.enterprise_id):
+        raise ApiError(404, "not_found")
+    try:
+        with unit_of_work(db.session):
+            enrolment = training.enrol(db.session, context.programme(), course, worker, clock.now())
+            body = {"course": course.code, "enrolled_at": enrolment.enrolled_at.isoformat()}
+    except BenefitRefused as refusal:
+        raise _refused(refusal) from None
+    response = jsonify(body)
+    response.status_code = 201
+    return response
+
+
+# --- activities ------------------------------------------------------------------------------------
+
+@api_route("/me/checkins", methods=["POST"], roles=(Role.WORKER,), tag="activities",
+           summary="Check in at an activity with a scanned poster code (or its link)",
+           request_schema={"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
+           responses={201: {"type": "object"}, 409: ERROR, 422: ERROR})
+def poster_checkin():
+    body = json_body()
+    token = body.get("token")
+    if not isinstance(token, str):
+        raise ApiError(422, "poster_invalid", refusal_message("poster_invalid"))
+    try:
+        with unit_of_work(db.session):
+            checkin = acts.poster_checkin(db.session, context.programme(), context.keyring(), current_worker(),
+                                          token, clock.now())
+            body = {"activity": checkin.activity.public_id, "title": checkin.activity.title,
+                    "gift": checkin.activity.gift, "checked_in_at": checkin.checked_in_at.isoformat()}
+    except BenefitRefused as refusal:
+        raise _refused(refusal) from None
+    response = jsonify(body)
+    response.status_code = 201
+    return response
+
+
+# --- rights and services ---------------------------------------------------------------------------
+
+def _complaint_json(complaint) -> dict:
+    return {"id": complaint.id, "employer": complaint.employer_name, "months": complaint.months,
+            "amount_yuan": fen_to_yuan(complaint.amount_fen), "status": complaint.status.value,
+            "filed_at": complaint.filed_at.isoformat(),
+            "notes": [{"at": n.at.isoformat(), "status": n.status, "note": n.note} for n in complaint.notes]}
+
+
+@api_route("/me/complaints", methods=["GET"], roles=(Role.WORKER,), tag="rights",
+           summary="The worker's wage-arrears complaints and their status")
+def my_complaints_api():
+    return jsonify({"complaints": [_complaint_json(c) for c in rights.worker_complaints(db.session,
+                                                                                         current_worker().id)]})
+
+
+@api_route("/me/complaints", methods=["POST"], roles=(Role.WORKER,), tag="rights",
+           summary="File a wage-arrears complaint",
+           request_schema={"type": "object", "required": ["months", "amount_yuan", "description"], "properties": {
+               "credit_code": {"type": "string"}, "employer_name": {"type": "string"},
+               "months": {"type": "integer"}, "amount_yuan": {"type": "string"}, "description": {"type": "string"}}},
+           responses={201: {"type": "object"}, 422: ERROR})
+def file_complaint_api():
+    body = json_body()
+    data = rights.ComplaintInput(**{name: str(body.get(name) or "") for name in
+                                    ("credit_code", "employer_name", "months", "amount_yuan", "description")})
+    try:
+        with unit_of_work(db.session):
+            complaint = rights.file_complaint(db.session, current_worker(), data, clock.now())
+            result = _complaint_json(complaint)
+    except FormErrors as exc:
+        raise _invalid(exc) from None
+    response = jsonify(result)
+    response.status_code = 201
+    return response
+
+
+@api_route("/services", methods=["GET"], roles=None, tag="services",
+           summary="Services open over the festival (filters: district, kind)",
+           parameters=[{"name": "district", "in": "query", "schema": {"type": "string"}},
+                       {"name": "kind", "in": "query",
+                        "schema": {"enum": ["canteen", "market", "shop", "childcare", "bus"]}}])
+def services_api():
+    listings = directory.browse_services(db.session, district=(request.args.get("district") or None),
+                                         kind=request.args.get("kind") or None)
+    return jsonify({"services": [{
+        "kind": s.kind.value, "name": s.name, "district": s.district, "address": s.address, "hours": s.hours,
+        "contact": s.contact, "opens_on": s.opens_on.isoformat() if s.opens_on else None,
+        "closes_on": s.closes_on.isoformat() if s.closes_on else None, "notes": s.notes} for s in listings]})
+
+
+# --- carriers --------------------------------------------------------------------------------------
+
+def _carrier() -> str:
+    if current_user.carrier not in bonus.CARRIERS:
+        raise ApiError(403, "forbidden")
+    return current_user.carrier
+
+
+@api_route("/carrier/claims", methods=["GET"], roles=(Role.CARRIER,), tag="carriers",
+           summary="The carrier's own claims (masked), by status",
+           parameters=[{"name": "status", "in": "query", "schema": {"enum": ["pending", "fulfilled", "failed"]}}])
+def carrier_claims_api():
+    carrier = _carrier()
+    wanted = request.args.get("status")
+    status = ClaimStatus(wanted) if wanted in {s.value for s in ClaimStatus} else None
+    claims = bonus.carrier_claims(db.session, carrier, status=status, limit=1000)
+    return jsonify({"counts": bonus.carrier_counts(db.session, carrier), "claims": [
+        {"id": c.id, "phone": c.phone_masked, "status": c.status.value, "gigabytes": c.gigabytes,
+         "claimed_at": c.claimed_at.isoformat(), "exported_at": c.exported_at.isoformat() if c.exported_at else None}
+        for c in claims]})
+
+
+@api_route("/carrier/claims/export", methods=["POST"], roles=(Role.CARRIER,), tag="carriers",
+           summary="Pending claims as CSV with full phone numbers (audited)",
+           responses={200: {"type": "string", "format": "text/csv"}})
+def carrier_export_api():
+    carrier = _carrier()
+    now = clock.now()
+    only_new = request.args.get("only_new") in {"1", "true", "yes"}
+    with unit_of_work(db.session):
+        export = bonus.export_pending(db.session, context.vault(), carrier, now, only_new=only_new)
+        record_audit(db.session, at=now, actor=current_user._get_current_object(), action="data_bonus.export",
+                     target_type="carrier", target_id=carrier, ip=request.remote_addr,
+                     details={"claims": len(export.claim_ids), "revealed": ["phone"], "only_new": only_new,
+                              "api": True})
+    response = Response(export.csv_text.encode("utf-8"), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    return response
+
+
+@api_route("/carrier/claims/results", methods=["POST"], roles=(Role.CARRIER,), tag="carriers",
+           summary="Upload results (text/csv: claim_id,result,reason); all or nothing",
+           responses={200: {"type": "object"}, 422: ERROR})
+def carrier_results_api():
+    carrier = _carrier()
+    if request.content_length is not None and request.content_length > MAX_CSV_BYTES:
+        raise ApiError(413, "too_large")
+    if request.mimetype != "text/csv":
+        raise ApiError(415, "unsupported_media_type", "Send the results as text/csv.")
+    from wzcheckin.core.csv_import import read_text
+
+    try:
+        text = read_text(request.get_data(cache=False))
+    except CsvFormatError as exc:
+        raise ApiError(422, "bad_file", str(exc)) from None
+    now = clock.now()
+    actor = current_user._get_current_object()
+
+    class _Rejected(Exception):
+        pass
+
+    try:
+        with unit_of_work(db.session):
+            report = bonus.apply_results(db.session, carrier, text, now, actor=actor)
+            if not report.ok:
+                raise _Rejected
+            record_audit(db.session, at=now, actor=actor, action="data_bonus.results", target_type="carrier",
+                         target_id=carrier, ip=request.remote_addr,
+                         details={"fulfilled": report.fulfilled, "failed": report.failed, "api": True})
+    except _Rejected:
+        raise ApiError(422, "bad_lines", "Nothing was changed: the file has bad lines.",
+                       lines=[str(error) for error in report.errors]) from None
+    except CsvFormatError as exc:
+        raise ApiError(422, "bad_file", str(exc)) from None
+    return jsonify(report.as_dict())

@@ -1,0 +1,294 @@
+"""Benefits room, the data bonus (P1, 赠送流量): a retained worker claims the programme's free
+local data once, for their registered number; the carrier delivers it and reports back.
+
+Concurrency: one claim per worker is the UNIQUE ``worker_id`` of ``data_bonus_claims``. The
+insert runs in a savepoint, so a concurrent twin (PostgreSQL makes it wait for the first to
+commit, then refuses it; SQLite serialises the two with BEGIN IMMEDIATE and the second sees the
+first) ends as ``already_claimed``, never as a 500.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from wzcheckin.accounts.models import Worker
+from wzcheckin.benefits.csv_out import write_csv
+from wzcheckin.benefits.errors import BenefitRefused
+from wzcheckin.benefits.models import ClaimStatus, DataBonusClaim
+from wzcheckin.core.csv_import import ImportReport, RowError, iter_rows
+from wzcheckin.core.identity import mask_name, mask_phone
+from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.db import UTCDateTime, is_unique_violation
+from wzcheckin.programme import Programme
+
+CARRIERS = ("china_mobile", "china_unicom", "china_telecom")
+EXPORT_HEADER = ("claim_id", "name", "phone", "gigabytes", "carrier", "claimed_at")
+RESULTS_HEADER = ("claim_id", "result", "reason")
+MAX_REASON_LENGTH = 200
+
+
+def ineligibility(worker: Worker) -> str | None:
+    """Why the worker may not claim (``not_pledged``, ``home_hukou``), or None: a retained
+    worker is one who pledged to stay and whose household registration is outside Wenzhou."""
+    if not worker.has_pledged:
+        return "not_pledged"
+    if worker.hukou_is_home:
+        return "home_hukou"
+    return None
+
+
+def find_claim(session: Session, worker_id: int) -> DataBonusClaim | None:
+    return session.scalar(sa.select(DataBonusClaim).where(DataBonusClaim.worker_id == worker_id))
+
+
+def worker_phone(worker: Worker, vault: PersonalDataVault) -> str:
+    return vault.decrypt(worker.user.phone_encrypted)
+
+
+def derived_carrier(worker: Worker, vault: PersonalDataVault, programme: Programme) -> str | None:
+    return programme.carrier_for_phone(worker_phone(worker, vault))
+
+
+def _check_carrier(carrier: str | None) -> str | None:
+    if carrier in (None, ""):
+        return None
+    if carrier not in CARRIERS:
+        raise BenefitRefused("carrier_unknown", status=422, field="carrier")
+    return carrier
+
+
+def claim_data_bonus(session: Session, vault: PersonalDataVault, programme: Programme, worker: Worker,
+                     now: datetime, carrier: str | None = None) -> DataBonusClaim:
+    """Claim once. ``carrier`` overrides the one derived from the number's prefix (a ported
+    number); it is required when the prefix is not one of the three carriers'."""
+    problem = ineligibility(worker)
+    if problem is not None:
+        raise BenefitRefused("not_eligible", status=403, why=problem)
+    chosen = _check_carrier(carrier)
+    if find_claim(session, worker.id) is not None:
+        raise BenefitRefused("already_claimed")
+    phone = worker_phone(worker, vault)
+    derived = programme.carrier_for_phone(phone)
+    chosen = chosen or derived
+    if chosen is None:
+        raise BenefitRefused("carrier_required", status=422, field="carrier")
+    claim = DataBonusClaim(
+        worker_id=worker.id, carrier=chosen, carrier_derived=derived, gigabytes=programme.data_bonus.gigabytes,
+        phone_encrypted=vault.encrypt(phone), phone_masked=mask_phone(phone), status=ClaimStatus.PENDING,
+        reason="", claimed_at=now, updated_at=now, export_count=0,
+    )
+    try:
+        with session.begin_nested():
+            session.add(claim)
+    except sa.exc.IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise BenefitRefused("already_claimed") from None
+    return claim
+
+
+def change_carrier(session: Session, worker: Worker, carrier: str, now: datetime) -> DataBonusClaim:
+    """The worker corrects the carrier (their number was ported). Allowed until the claim is
+    fulfilled; a failed claim goes back to the (new) carrier as pending."""
+    chosen = _check_carrier(carrier)
+    if chosen is None:
+        raise BenefitRefused("carrier_unknown", status=422, field="carrier")
+    # Lock the row (a plain SELECT of the id: FOR UPDATE cannot cross the eager outer joins).
+    claim_id = session.scalar(sa.select(DataBonusClaim.id).where(DataBonusClaim.worker_id == worker.id)
+                              .with_for_update())
+    claim = session.get(DataBonusClaim, claim_id, populate_existing=True) if claim_id is not None else None
+    if claim is None:
+        raise BenefitRefused("not_claimed", status=404)
+    if claim.status is ClaimStatus.FULFILLED:
+        raise BenefitRefused("claim_settled")
+    if claim.carrier != chosen or claim.status is ClaimStatus.FAILED:
+        claim.carrier = chosen
+        claim.status = ClaimStatus.PENDING
+        claim.reason = ""
+        claim.exported_at = None  # the (new) carrier has not seen it yet
+        claim.resolved_at = None
+        claim.updated_at = now
+    session.flush()
+    return claim
+
+
+def claim_json(claim: DataBonusClaim | None, worker: Worker | None = None) -> dict:
+    """The claim as the worker sees it (``GET /api/v1/me``'s ``data_bonus``)."""
+    if claim is None:
+        status = "not_eligible" if worker is not None and ineligibility(worker) else "not_claimed"
+        return {"status": status}
+    return {
+        "status": str(claim.status),
+        "id": claim.id,
+        "carrier": claim.carrier,
+        "carrier_derived": claim.carrier_derived,
+        "gigabytes": claim.gigabytes,
+        "phone": claim.phone_masked,
+        "claimed_at": claim.claimed_at.isoformat(),
+        "resolved_at": claim.resolved_at.isoformat() if claim.resolved_at else None,
+        "reason": claim.reason or None,
+    }
+
+
+# --- carriers ---------------------------------------------------------------------------------
+
+def carrier_counts(session: Session, carrier: str) -> dict[str, int]:
+    rows = session.execute(
+        sa.select(DataBonusClaim.status, sa.func.count()).where(DataBonusClaim.carrier == carrier)
+        .group_by(DataBonusClaim.status)
+    )
+    counts = {status.value: 0 for status in ClaimStatus}
+    for status, count in rows:
+        counts[str(status)] = count
+    return counts
+
+
+def carrier_claims(session: Session, carrier: str, *, status: ClaimStatus | None = None,
+                   limit: int = 100, offset: int = 0) -> list[DataBonusClaim]:
+    query = sa.select(DataBonusClaim).where(DataBonusClaim.carrier == carrier)
+    if status is not None:
+        query = query.where(DataBonusClaim.status == status)
+    return list(session.scalars(query.order_by(DataBonusClaim.id).limit(limit).offset(offset)))
+
+
+@dataclass
+class CarrierExport:
+    csv_text: str
+    claim_ids: list[int]
+
+
+def export_pending(session: Session, vault: PersonalDataVault, carrier: str, now: datetime,
+                   *, only_new: bool = False) -> CarrierExport:
+    """The carrier's pending claims as CSV with the full phone number (the carrier needs it to
+    deliver; callers audit this reveal). Marks the claims exported."""
+    query = sa.select(DataBonusClaim).where(DataBonusClaim.carrier == carrier,
+                                            DataBonusClaim.status == ClaimStatus.PENDING)
+    if only_new:
+        query = query.where(DataBonusClaim.exported_at.is_(None))
+    claims = list(session.scalars(query.order_by(DataBonusClaim.id)))
+    rows = [
+        (claim.id, mask_name(claim.worker.name), vault.decrypt(claim.phone_encrypted), claim.gigabytes,
+         claim.carrier, claim.claimed_at.isoformat())
+        for claim in claims
+    ]
+    ids = [claim.id for claim in claims]
+    if ids:
+        session.execute(
+            sa.update(DataBonusClaim).where(DataBonusClaim.id.in_(ids))
+            .values(exported_at=sa.func.coalesce(DataBonusClaim.exported_at, sa.literal(now, UTCDateTime())),
+                    export_count=DataBonusClaim.export_count + 1)
+            .execution_options(synchronize_session=False)
+        )
+    return CarrierExport(write_csv(EXPORT_HEADER, rows), ids)
+
+
+@dataclass
+class ResultsReport(ImportReport):
+    fulfilled: int = 0
+    failed: int = 0
+    unchanged: int = 0
+
+    def as_dict(self) -> dict:
+        return {"fulfilled": self.fulfilled, "failed": self.failed, "unchanged": self.unchanged,
+                "errors": [str(error) for error in self.errors]}
+
+
+# result → statuses it may be applied to. Re-sending the same result is a no-op (a re-upload);
+# a failed claim may be fulfilled later (the carrier retried); a fulfilled one is final.
+_ALLOWED_FROM = {
+    ClaimStatus.FULFILLED: {ClaimStatus.PENDING, ClaimStatus.FAILED},
+    ClaimStatus.FAILED: {ClaimStatus.PENDING, ClaimStatus.FAILED},  # a corrected reason
+}
+
+
+def apply_results(session: Session, carrier: str, text: str, now: datetime, actor=None) -> ResultsReport:
+    """A carrier's results file (``claim_id,result,reason``). All or nothing: any bad line —
+    unknown claim, another carrier's claim, a bad result, a repeated claim, a change to a
+    fulfilled claim — and nothing changes; every bad line is named."""
+    report = ResultsReport()
+    parsed: list[tuple[int, int, ClaimStatus, str]] = []
+    seen: dict[int, int] = {}
+    for line, row in iter_rows(text, RESULTS_HEADER):
+        if "__error__" in row:
+            report.errors.append(RowError(line, row["__error__"]))
+            continue
+        raw_id = row["claim_id"]
+        if not raw_id.isdigit() or len(raw_id) > 12:
+            report.errors.append(RowError(line, f"claim_id: not a claim number ({raw_id!r})"))
+            continue
+        claim_id = int(raw_id)
+        try:
+            result = ClaimStatus(row["result"].strip().lower())
+            if result is ClaimStatus.PENDING:
+                raise ValueError
+        except ValueError:
+            report.errors.append(RowError(line, f"result: must be fulfilled or failed (got {row['result']!r})"))
+            continue
+        reason = row["reason"]
+        if result is ClaimStatus.FAILED and not reason:
+            report.errors.append(RowError(line, "reason: required when the result is failed"))
+            continue
+        if len(reason) > MAX_REASON_LENGTH:
+            report.errors.append(RowError(line, f"reason: longer than {MAX_REASON_LENGTH} characters"))
+            continue
+        if claim_id in seen:
+            report.errors.append(RowError(line, f"claim_id: {claim_id} repeats line {seen[claim_id]}"))
+            continue
+        seen[claim_id] = line
+        parsed.append((line, claim_id, result, reason))
+
+    # Lock the claims the file names (PostgreSQL; SQLite already holds the write lock), so a
+    # concurrent upload or a worker's carrier change waits and then sees this one's result.
+    ids = [claim_id for _line, claim_id, _result, _reason in parsed]
+    claims: dict[int, DataBonusClaim] = {}
+    for offset in range(0, len(ids), 500):
+        chunk = ids[offset:offset + 500]
+        locked = list(session.scalars(sa.select(DataBonusClaim.id).where(DataBonusClaim.id.in_(chunk))
+                                      .with_for_update()))
+        for claim in session.scalars(sa.select(DataBonusClaim).where(DataBonusClaim.id.in_(locked))
+                                     .execution_options(populate_existing=True)):
+            claims[claim.id] = claim
+    changes: list[tuple[DataBonusClaim, ClaimStatus, str]] = []
+    for line, claim_id, result, reason in parsed:
+        claim = claims.get(claim_id)
+        if claim is None or claim.carrier != carrier:
+            # Another carrier's claim reads the same as a missing one: nothing is revealed.
+            report.errors.append(RowError(line, f"claim_id: {claim_id} is not a claim of {carrier}"))
+            continue
+        if claim.status is result and (result is ClaimStatus.FULFILLED or claim.reason == reason):
+            report.unchanged += 1
+            continue
+        if claim.status not in _ALLOWED_FROM[result]:
+            report.errors.append(RowError(line, f"claim {claim_id} is already {claim.status}; it cannot become "
+                                                f"{result}"))
+            continue
+        changes.append((claim, result, reason))
+    if report.errors:
+        return report
+    for claim, result, reason in changes:
+        claim.status = result
+        claim.reason = reason if result is ClaimStatus.FAILED else ""
+        claim.resolved_at = now
+        claim.resolved_by_user_id = getattr(actor, "id", None)
+        claim.updated_at = now
+        if result is ClaimStatus.FULFILLED:
+            report.fulfilled += 1
+        else:
+            report.failed += 1
+    report.updated = report.fulfilled + report.failed
+    session.flush()
+    return report
+
+
+def programme_counts(session: Session) -> dict[str, dict[str, int]]:
+    """Officials' overview: claims per carrier and status."""
+    counts = {carrier: {status.value: 0 for status in ClaimStatus} for carrier in CARRIERS}
+    rows = session.execute(sa.select(DataBonusClaim.carrier, DataBonusClaim.status, sa.func.count())
+                           .group_by(DataBonusClaim.carrier, DataBonusClaim.status))
+    for carrier, status, count in rows:
+        counts.setdefault(carrier, {s.value: 0 for s in ClaimStatus})[str(status)] = count
+    return counts

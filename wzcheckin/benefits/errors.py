@@ -1,0 +1,79 @@
+"""Benefits room: the domain refusal and what each refusal code says to people.
+
+Domain functions raise :class:`BenefitRefused` with a stable code; the API turns it into
+``{"error": {"code", "message"}}``, a page into a flash message or a field error.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+
+class BenefitRefused(Exception):
+    """A refusal with a stable ``code`` (``already_claimed``, ``not_eligible``, ...)."""
+
+    def __init__(self, code: str, *, status: int = 409, field: str | None = None, **details):
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.field = field
+        self.details = details
+
+
+MESSAGES = {
+    # data bonus
+    "already_claimed": _l("You have already claimed the data bonus."),
+    "not_eligible": _l("Only workers from outside Wenzhou who pledged to stay can claim this."),
+    "not_pledged": _l("Pledge to stay in Wenzhou first."),
+    "home_hukou": _l("Workers with a Wenzhou household registration are not eligible."),
+    "carrier_required": _l("Choose your carrier: we cannot tell it from your number."),
+    "carrier_unknown": _l("Choose China Mobile, China Unicom or China Telecom."),
+    "not_claimed": _l("You have not claimed the data bonus yet."),
+    "claim_settled": _l("This claim has been fulfilled; it can no longer be changed."),
+    # training
+    "course_closed": _l("This course has ended."),
+    "course_full": _l("This course is full."),
+    "not_employee": _l("This course is for the organising enterprise's own employees."),
+    "already_enrolled": _l("You are already enrolled in this course."),
+    "nothing_to_claim": _l("There is nothing to claim yet: no qualifying training was recorded."),
+    "claim_exists": _l("A claim is already submitted or approved for this enterprise."),
+    "already_reviewed": _l("This claim has already been reviewed."),
+    "reason_required": _l("Give a reason."),
+    "code_taken": _l("Another course already uses this code."),
+    "course_unknown": _l("No such course."),
+    # activities
+    "activity_not_started": _l("This activity has not started yet."),
+    "activity_ended": _l("This activity has ended."),
+    "already_checked_in": _l("You have already checked in at this activity."),
+    "wrong_activity_kind": _l("This activity takes another kind of check-in."),
+    "poster_invalid": _l("This is not a valid activity poster code."),
+    "photo_required": _l("Choose a photo."),
+    "photo_too_large": _l("The photo is too large (at most %(max_mb)s MB)."),
+    "photo_type": _l("Upload a JPEG, PNG or WebP photo."),
+    # rights
+    "enterprise_or_name": _l("Give the employer's credit code or its name."),
+    "status_order": _l("A complaint moves forward only: received → handling → resolved."),
+    "note_required": _l("Write a note."),
+    "not_found": _l("Not found."),
+    # forms
+    "amount_format": _l("Enter an amount in yuan, e.g. 3500 or 3500.50."),
+    "number_format": _l("Enter a whole number."),
+    "out_of_range": _l("This number is out of range."),
+    "date_order": _l("The end date is before the start date."),
+    "choice_unknown": _l("Choose one of the options."),
+    "code_format": _l("Use 2–40 letters, digits, - or _."),
+}
+
+
+def refusal_message(code: str, **params) -> str:
+    """The message for a code in the current language; falls back to the shared field errors."""
+    message = MESSAGES.get(code)
+    if message is None:
+        from wzcheckin.core.i18n import field_error
+
+        return field_error(code)
+    text = str(message)
+    try:
+        return text % params if "%(" in text else text
+    except (KeyError, ValueError, TypeError):
+        return text
