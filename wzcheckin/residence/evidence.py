@@ -1,5 +1,6 @@
 """Residence room: presence evidence per worker and window (SPEC §3), for previews, the
-enterprise roster and the worker's home. The cutoff job applies the same rules in bulk SQL.
+enterprise roster and the worker's home. The cutoff applies the same rules in bulk SQL
+(``confirmation.py``) through :func:`evidence_exists`.
 
 Evidence is an accepted staff scan (``Scan.is_evidence``) strictly before the cutoff; a worker's
 own check-ins count only when the programme file says so (``[evidence] self_checkins_count``).
@@ -35,25 +36,51 @@ class WindowStatus:
         return not self.satisfied and self.state != "future"
 
 
-def evidence_rows(programme: Programme) -> sa.Select:
-    """(worker_id, at) of every piece of evidence, before the cutoff."""
+def _as_of(programme: Programme, as_of: datetime | None) -> datetime:
+    return programme.cutoff if as_of is None else min(as_of, programme.cutoff)
+
+
+# ``is_evidence = true`` (not ``IS true``) so both databases match the partial index
+# ix_scans_evidence_worker_time (WHERE is_evidence) that the cutoff's probes rely on.
+def _staff_evidence():
+    return Scan.is_evidence == sa.true()
+
+
+def evidence_rows(programme: Programme, as_of: datetime | None = None) -> sa.Select:
+    """(worker_id, at) of every piece of evidence before the cutoff (or ``as_of``, if earlier)."""
+    limit = _as_of(programme, as_of)
     staff = sa.select(Scan.worker_id.label("worker_id"), Scan.scanned_at.label("at")).where(
-        Scan.is_evidence.is_(True), Scan.scanned_at < programme.cutoff
+        _staff_evidence(), Scan.scanned_at < limit
     )
     if not programme.evidence.self_checkins_count:
         return staff
     from wzcheckin.benefits.models import ActivityCheckin  # a worker's own check-ins (P5)
 
     own = sa.select(ActivityCheckin.worker_id.label("worker_id"), ActivityCheckin.checked_in_at.label("at")).where(
-        ActivityCheckin.checked_in_at < programme.cutoff
+        ActivityCheckin.checked_in_at < limit
     )
     return sa.union_all(staff, own)
 
 
+def evidence_exists(programme: Programme, worker_id, start: datetime, end: datetime) -> sa.ColumnElement[bool]:
+    """SQL: does the worker (a column or value) have evidence in [start, end)? One index probe
+    per source, correlated to ``worker_id``; the caller clips ``end`` to its as-of instant."""
+    staff = sa.exists().where(Scan.worker_id == worker_id, _staff_evidence(),
+                              Scan.scanned_at >= start, Scan.scanned_at < end)
+    if not programme.evidence.self_checkins_count:
+        return staff
+    from wzcheckin.benefits.models import ActivityCheckin
+
+    own = sa.exists().where(ActivityCheckin.worker_id == worker_id, ActivityCheckin.checked_in_at >= start,
+                            ActivityCheckin.checked_in_at < end)
+    return sa.or_(staff, own)
+
+
 def _first_evidence(session: Session, programme: Programme, window: EvidenceWindow,
-                    worker_ids: Sequence[int]) -> dict[int, datetime]:
+                    worker_ids: Sequence[int], as_of: datetime | None = None) -> dict[int, datetime]:
     start, end = programme.window_bounds(window)
-    evidence = evidence_rows(programme).subquery()
+    end = min(end, _as_of(programme, as_of))
+    evidence = evidence_rows(programme, as_of).subquery()
     found: dict[int, datetime] = {}
     for offset in range(0, len(worker_ids), _CHUNK):
         chunk = list(worker_ids[offset:offset + _CHUNK])
@@ -69,7 +96,11 @@ def _first_evidence(session: Session, programme: Programme, window: EvidenceWind
 
 def window_statuses(session: Session, programme: Programme, worker_ids: Sequence[int],
                     now: datetime) -> dict[int, list[WindowStatus]]:
-    """For each worker, each evidence window: satisfied or not, and whether it is still open."""
+    """For each worker, each evidence window: satisfied or not, and whether it is still open.
+
+    Evidence counts until the cutoff, never at or after it: what a page shows is what the cutoff
+    would see if it ran now.
+    """
     result: dict[int, list[WindowStatus]] = {worker_id: [] for worker_id in worker_ids}
     for window in programme.evidence_windows:
         start, end = programme.window_bounds(window)

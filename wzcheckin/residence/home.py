@@ -1,23 +1,53 @@
-"""Residence room's part of the worker's home: which evidence windows are satisfied."""
+"""Residence room's part of the worker's home: which evidence windows are satisfied, a recorded
+departure, and — after the cutoff — whether the worker was confirmed retained (from the
+official snapshot)."""
 
 from __future__ import annotations
 
 from wzcheckin.core.home import HomePanel
+from wzcheckin.residence.departures import active_departure
 from wzcheckin.residence.evidence import window_statuses
+from wzcheckin.residence.queries import worker_status
+from wzcheckin.residence.subsidies import official_snapshot
+
+
+def confirmation(session, worker, programme, now):
+    """None before the cutoff or until its snapshot is complete; else the worker's status row
+    (None too if they registered after the cutoff — not in the snapshot, so not confirmed)."""
+    if now < programme.cutoff:
+        return None, None
+    snapshot = official_snapshot(session, programme)
+    if snapshot is None:
+        return None, None
+    return snapshot, worker_status(session, snapshot.id, worker.id)
 
 
 def panel(session, worker, programme, now):
     statuses = window_statuses(session, programme, [worker.id], now)[worker.id]
-    return HomePanel("residence/_home_evidence.html", {"windows": statuses}, order=20)
+    snapshot, status = confirmation(session, worker, programme, now)
+    context = {
+        "windows": statuses,
+        "cutoff_passed": now >= programme.cutoff,
+        "snapshot": snapshot,
+        "status": status,
+        "departure": active_departure(session, worker.id),
+    }
+    return HomePanel("residence/_home_evidence.html", context, order=20)
 
 
 def standing(session, worker, programme, now):
     statuses = window_statuses(session, programme, [worker.id], now)[worker.id]
+    snapshot, status = confirmation(session, worker, programme, now)
+    confirmed = None if snapshot is None else bool(status is not None and status.confirmed)
+    departure = active_departure(session, worker.id)
     return {
         "evidence_windows": [
             {"name": s.name, "name_en": s.name_en, "start": s.start.isoformat(), "end": s.end.isoformat(),
              "satisfied": s.satisfied, "state": s.state}
             for s in statuses
         ],
-        "confirmed": None,  # decided at the cutoff (see residence.cutoff)
+        # null before the cutoff (and until its snapshot is written); then true or false.
+        "confirmed": confirmed,
+        "confirmation_reason": (status.reason if status is not None else "not_registered") if snapshot else None,
+        "departure": {"departed_on": departure.departed_on.isoformat()} if departure else None,
     }

@@ -1,0 +1,99 @@
+"""Residence room: departures (离温). A worker who leaves Wenzhou before the cutoff is not
+retained; the worker records it, or the enterprise admin for a worker on its roster. Every
+record and withdrawal is audited. Recording closes at the cutoff: the snapshot reads only
+departures recorded before it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from wzcheckin.accounts.models import Role, User, Worker
+from wzcheckin.core.audit import record_audit
+from wzcheckin.db import is_unique_violation
+from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.programme import Programme
+from wzcheckin.residence.errors import ResidenceError
+from wzcheckin.residence.models import Departure
+
+MAX_NOTE_LENGTH = 200
+
+
+def active_departure(session: Session, worker_id: int) -> Departure | None:
+    return session.scalar(sa.select(Departure).where(Departure.worker_id == worker_id,
+                                                     Departure.withdrawn_at.is_(None)))
+
+
+def _check_actor(worker: Worker, actor: User, enterprise: Enterprise | None) -> None:
+    if actor.role is Role.WORKER:
+        if worker.user_id != actor.id:
+            raise ResidenceError("not_on_roster")
+        return
+    if actor.role is Role.ENTERPRISE_ADMIN:
+        if enterprise is None or worker.enterprise_id != enterprise.id or not worker.employment_confirmed:
+            raise ResidenceError("not_on_roster")
+        return
+    raise ResidenceError("not_on_roster")
+
+
+def record_departure(session: Session, programme: Programme, *, worker: Worker, departed_on: date | None,
+                     note: str, actor: User, now: datetime, enterprise: Enterprise | None = None,
+                     ip: str | None = None) -> Departure:
+    """Record that ``worker`` left Wenzhou on ``departed_on`` (a local date).
+
+    Concurrency: the partial UNIQUE index (one active departure per worker) decides between two
+    simultaneous records; the loser gets ``already_departed``.
+    """
+    _check_actor(worker, actor, enterprise)
+    if now >= programme.cutoff:
+        raise ResidenceError("cutoff_passed")
+    if departed_on is None:
+        raise ResidenceError("date_required", field="departed_on")
+    if departed_on > programme.local_date(now):
+        raise ResidenceError("departure_in_future", field="departed_on")
+    if departed_on < programme.programme.starts:
+        raise ResidenceError("departure_before_programme", field="departed_on")
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE_LENGTH:
+        raise ResidenceError("note_too_long", field="note")
+    if active_departure(session, worker.id) is not None:
+        raise ResidenceError("already_departed")
+    departure = Departure(worker_id=worker.id, departed_on=departed_on, note=note, recorded_at=now,
+                          recorded_by_user_id=actor.id, recorded_by_role=str(actor.role))
+    try:
+        with session.begin_nested():
+            session.add(departure)
+    except sa.exc.IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise ResidenceError("already_departed") from None
+    record_audit(session, at=now, actor=actor, action="residence.departure.record", target_type="worker",
+                 target_id=worker.id, details={"departed_on": departed_on.isoformat(), "departure": departure.id},
+                 ip=ip)
+    return departure
+
+
+def withdraw_departure(session: Session, programme: Programme, *, worker: Worker, actor: User, now: datetime,
+                       enterprise: Enterprise | None = None, ip: str | None = None) -> Departure:
+    """Withdraw the worker's active departure (recorded in error, or the worker did not go).
+
+    Concurrency: a conditional UPDATE (still active) so two withdrawals cannot both succeed.
+    """
+    _check_actor(worker, actor, enterprise)
+    if now >= programme.cutoff:
+        raise ResidenceError("cutoff_passed")
+    departure = active_departure(session, worker.id)
+    if departure is None:
+        raise ResidenceError("no_departure")
+    changed = session.execute(
+        sa.update(Departure).where(Departure.id == departure.id, Departure.withdrawn_at.is_(None))
+        .values(withdrawn_at=now, withdrawn_by_user_id=actor.id).execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise ResidenceError("no_departure")
+    session.refresh(departure)
+    record_audit(session, at=now, actor=actor, action="residence.departure.withdraw", target_type="worker",
+                 target_id=worker.id, details={"departure": departure.id}, ip=ip)
+    return departure

@@ -1,0 +1,52 @@
+"""Residence room: the domain error and its stable codes, in the reader's language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+
+class ResidenceError(Exception):
+    """A refusal by a residence domain function: ``code`` is stable; ``field`` names the form
+    field it belongs to, if any."""
+
+    def __init__(self, code: str, field: str | None = None, **params):
+        super().__init__(code)
+        self.code = code
+        self.field = field
+        self.params = params
+
+    @property
+    def message(self) -> str:
+        return error_message(self.code, **self.params)
+
+
+MESSAGES = {
+    "cutoff_passed": _l("The cutoff has passed: this can no longer be changed."),
+    "departure_in_future": _l("Record a departure once it has happened: the date cannot be in the future."),
+    "departure_before_programme": _l("The date is before the programme began."),
+    "already_departed": _l("A departure is already recorded for this worker."),
+    "no_departure": _l("No departure is recorded."),
+    "not_on_roster": _l("This worker is not on your enterprise's confirmed roster."),
+    "no_snapshot": _l("There is no snapshot yet: the cutoff has not run."),
+    "not_qualified": _l("Your enterprise does not qualify for the retention subsidy in the snapshot."),
+    "already_applied": _l("Your enterprise has already applied."),
+    "already_decided": _l("This has already been decided."),
+    "not_approved": _l("Only an approved application can be marked as paid."),
+    "reason_required": _l("Give a reason for the rejection."),
+    "reason_too_long": _l("The reason is too long (500 characters at most)."),
+    "not_open_yet": _l("Declarations open on %(date)s, once the first quarter's output is known."),
+    "excluded_ownership": _l("State-owned and state-controlled enterprises are excluded from the production reward."),
+    "not_industrial": _l("Only industrial enterprises can receive the production reward."),
+    "invalid_amount": _l("Enter an amount in yuan, 0 or more, with at most two decimals."),
+    "not_eligible": _l("The declared figures do not meet the rule, so it cannot be approved."),
+    "note_too_long": _l("The note is too long (200 characters at most)."),
+    "date_required": _l("Enter the date."),
+}
+
+
+def error_message(code: str, **params) -> str:
+    message = MESSAGES.get(code)
+    if message is None:
+        return code
+    text = str(message)
+    return text % params if params else text

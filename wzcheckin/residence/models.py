@@ -1,0 +1,226 @@
+"""Residence room, models: snapshots of the cutoff (every worker's status, every enterprise's
+headcount), departures, P7 subsidy applications, P8 production-reward declarations, and the SMS
+outbox."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from wzcheckin.db import Base, BigIntPK, UTCDateTime, enum_column
+
+# The scheduler's tables (job store, run log, lease) join the schema through this room.
+from wzcheckin.scheduling import APSCHEDULER_JOBS, JobRun, SchedulerLease  # noqa: F401
+
+
+class SnapshotKind(StrEnum):
+    OFFICIAL = "official"  # as of the programme's cutoff: drives P2 points, P7 notices and applications
+    TRIAL = "trial"        # as of another instant (``cutoff run --at``): figures only, no awards
+    PREVIEW = "preview"    # the nightly projection before the cutoff: windows still open do not fail
+
+
+class SnapshotPhase(StrEnum):
+    STATUSES = "statuses"      # worker statuses, in chunks of worker ids
+    HEADCOUNTS = "headcounts"  # per-enterprise aggregate
+    AWARDS = "awards"          # P2 points, in chunks
+    NOTICES = "notices"        # P7 SMS notices
+    COMPLETE = "complete"
+
+
+class Snapshot(Base):
+    """快照: the result of residence confirmation as of one instant (SPEC §3).
+
+    Written in phases, each step in its own transaction together with the progress marker
+    (``phase``, ``progress_worker_id``), so a run killed midway resumes where it stopped. UNIQUE
+    (kind, as_of): one snapshot per instant, whoever runs it and however often.
+    """
+
+    __tablename__ = "residence_snapshots"
+    __table_args__ = (sa.UniqueConstraint("kind", "as_of"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[SnapshotKind] = mapped_column(enum_column(SnapshotKind, "snapshot_kind", 12))
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+    phase: Mapped[SnapshotPhase] = mapped_column(enum_column(SnapshotPhase, "snapshot_phase", 12))
+    progress_worker_id: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_by: Mapped[str] = mapped_column(sa.String(24))       # "scheduler", "cli"
+    # The rules applied (windows, tiers, hukou names), so a reader knows what was decided how.
+    parameters: Mapped[dict] = mapped_column(sa.JSON)
+    summary: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    @property
+    def is_complete(self) -> bool:
+        return self.phase is SnapshotPhase.COMPLETE
+
+
+class WorkerStatus(Base):
+    """One worker's status in a snapshot: confirmed or not, and the reason as a stable code
+    (``reasons.REASONS`` turns it into words in the reader's language)."""
+
+    __tablename__ = "residence_worker_statuses"
+    __table_args__ = (
+        sa.Index("ix_residence_worker_statuses_snapshot_enterprise", "snapshot_id", "enterprise_id"),
+        sa.Index("ix_residence_worker_statuses_snapshot_reason", "snapshot_id", "reason"),
+    )
+
+    snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("residence_snapshots.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"), primary_key=True)
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"))
+    on_roster: Mapped[bool] = mapped_column()          # employment confirmed by the enterprise
+    confirmed: Mapped[bool] = mapped_column()          # retained (preview: on track)
+    reason: Mapped[str] = mapped_column(sa.String(24))
+    windows_satisfied: Mapped[int] = mapped_column()   # bit i: evidence in window i
+    windows_missed: Mapped[int] = mapped_column()      # bit i: window i closed without evidence
+    permit_valid: Mapped[bool] = mapped_column()       # residence permit valid at the cutoff (P2)
+    departed_on: Mapped[date | None] = mapped_column(sa.Date)
+
+
+class EnterpriseHeadcount(Base):
+    """One enterprise in a snapshot: its confirmed retained workers on its confirmed roster, and
+    the P7 tier and amount. Name and ownership are copied, so reports never change later."""
+
+    __tablename__ = "residence_enterprise_headcounts"
+
+    snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("residence_snapshots.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), primary_key=True)
+    credit_code: Mapped[str] = mapped_column(sa.String(18))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    district: Mapped[str] = mapped_column(sa.String(50))
+    ownership: Mapped[str] = mapped_column(sa.String(24))
+    industrial: Mapped[bool] = mapped_column()
+    roster: Mapped[int] = mapped_column()      # workers on the confirmed roster
+    retained: Mapped[int] = mapped_column()    # ... of whom confirmed retained
+    tier: Mapped[int] = mapped_column()        # the tier's min_retained, 0 for none
+    amount_yuan: Mapped[int] = mapped_column()
+
+
+class Departure(Base):
+    """离温: a recorded departure from Wenzhou, by the worker or their enterprise's admin.
+
+    At most one active (not withdrawn) departure per worker: a partial UNIQUE index.
+    """
+
+    __tablename__ = "residence_departures"
+    __table_args__ = (
+        sa.Index("uq_residence_departures_active_worker", "worker_id", unique=True,
+                 sqlite_where=sa.text("withdrawn_at IS NULL"), postgresql_where=sa.text("withdrawn_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"), index=True)
+    departed_on: Mapped[date] = mapped_column(sa.Date)   # local date the worker left
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_by_role: Mapped[str] = mapped_column(sa.String(24))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class ApplicationStatus(StrEnum):
+    APPLIED = "applied"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PAID = "paid"
+
+
+class SubsidyApplication(Base):
+    """P7 留温补助: an enterprise's application for the retention subsidy, from the official
+    snapshot's figures. One per enterprise and snapshot (UNIQUE)."""
+
+    __tablename__ = "residence_subsidy_applications"
+    __table_args__ = (sa.UniqueConstraint("snapshot_id", "enterprise_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("residence_snapshots.id"))
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    retained: Mapped[int] = mapped_column()
+    tier: Mapped[int] = mapped_column()
+    amount_yuan: Mapped[int] = mapped_column()
+    status: Mapped[ApplicationStatus] = mapped_column(enum_column(ApplicationStatus, "application_status", 12))
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    applied_by_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decision_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    payment_reference: Mapped[str] = mapped_column(sa.String(100), default="")
+
+    enterprise = relationship("Enterprise", lazy="joined")
+
+
+class DeclarationStatus(StrEnum):
+    DECLARED = "declared"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ProductionDeclaration(Base):
+    """P8 生产奖励: an industrial enterprise's declared output, judged by the programme's rule.
+
+    One per enterprise and programme year (UNIQUE); editable until an official decides.
+    """
+
+    __tablename__ = "residence_production_declarations"
+    __table_args__ = (sa.UniqueConstraint("enterprise_id", "programme_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"))
+    programme_year: Mapped[int] = mapped_column()            # Q1 of this year vs H2 of the year before
+    output_previous_year_yuan: Mapped[Decimal] = mapped_column(sa.Numeric(18, 2))
+    output_q3_yuan: Mapped[Decimal] = mapped_column(sa.Numeric(18, 2))   # Q3 of the previous year
+    output_q4_yuan: Mapped[Decimal] = mapped_column(sa.Numeric(18, 2))   # Q4 of the previous year
+    output_q1_yuan: Mapped[Decimal] = mapped_column(sa.Numeric(18, 2))   # Q1 of the programme year
+    eligible: Mapped[bool] = mapped_column()
+    reason: Mapped[str] = mapped_column(sa.String(32))       # stable code, see production.py
+    amount_yuan: Mapped[int] = mapped_column()
+    status: Mapped[DeclarationStatus] = mapped_column(enum_column(DeclarationStatus, "declaration_status", 12))
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    declared_by_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decision_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+
+    enterprise = relationship("Enterprise", lazy="joined")
+
+
+class SmsStatus(StrEnum):
+    QUEUED = "queued"              # waiting for the dispatcher
+    SENDING = "sending"            # handed to the gateway; a crash here leaves it for a person to check
+    SENT = "sent"
+    FAILED = "failed"
+    NO_RECIPIENT = "no_recipient"  # e.g. an enterprise without an admin phone: nobody to send to
+
+
+class SmsMessage(Base):
+    """短信: one text message, in the outbox officials can read. ``dedupe_key`` is UNIQUE, so a
+    notice is queued once however often the job that queues it runs. The phone is stored as
+    the vault's ciphertext (copied from the account) plus its masked form; never in the clear."""
+
+    __tablename__ = "sms_outbox"
+    __table_args__ = (sa.Index("ix_sms_outbox_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(32), index=True)   # "p7_qualified", "evidence_reminder"
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"))
+    worker_id: Mapped[int | None] = mapped_column(sa.ForeignKey("workers.id"))
+    recipient_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    recipient_masked: Mapped[str] = mapped_column(sa.String(16), default="")
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[SmsStatus] = mapped_column(enum_column(SmsStatus, "sms_status", 16))
+    gateway: Mapped[str | None] = mapped_column(sa.String(32))
+    provider_id: Mapped[str | None] = mapped_column(sa.String(100))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

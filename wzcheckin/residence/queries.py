@@ -1,0 +1,275 @@
+"""Residence room, read-only queries for the pages, the API and the reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from wzcheckin.accounts.models import Worker
+from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.programme import Programme
+from wzcheckin.residence import reasons
+from wzcheckin.residence.confirmation import rules_for, status_select
+from wzcheckin.residence.models import (
+    ApplicationStatus,
+    DeclarationStatus,
+    EnterpriseHeadcount,
+    ProductionDeclaration,
+    SmsMessage,
+    Snapshot,
+    SnapshotKind,
+    SnapshotPhase,
+    SubsidyApplication,
+    WorkerStatus,
+)
+from wzcheckin.scheduling import JobRun
+
+HEADCOUNT_CSV_HEADER = ("credit_code", "name", "ownership", "retained", "tier", "amount_yuan")
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+def _page(session: Session, query: sa.Select, page: int, per_page: int) -> Page:
+    page = max(1, page)
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    items = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(list(items), total or 0, page, per_page)
+
+
+# --- snapshots ------------------------------------------------------------------------------
+
+def latest_snapshot(session: Session, programme: Programme) -> Snapshot | None:
+    """The snapshot reports read: the official one (as of the programme's cutoff) when complete,
+    else the complete trial snapshot with the latest instant."""
+    complete = sa.select(Snapshot).where(Snapshot.phase == SnapshotPhase.COMPLETE)
+    official = session.scalar(complete.where(Snapshot.kind == SnapshotKind.OFFICIAL,
+                                             Snapshot.as_of == programme.cutoff))
+    if official is not None:
+        return official
+    return session.scalar(complete.where(Snapshot.kind == SnapshotKind.TRIAL)
+                          .order_by(Snapshot.as_of.desc(), Snapshot.id.desc()).limit(1))
+
+
+def latest_preview(session: Session) -> Snapshot | None:
+    return session.scalar(sa.select(Snapshot).where(Snapshot.kind == SnapshotKind.PREVIEW,
+                                                    Snapshot.phase == SnapshotPhase.COMPLETE)
+                          .order_by(Snapshot.as_of.desc(), Snapshot.id.desc()).limit(1))
+
+
+def snapshot_in_progress(session: Session, programme: Programme) -> Snapshot | None:
+    return session.scalar(sa.select(Snapshot).where(Snapshot.kind == SnapshotKind.OFFICIAL,
+                                                    Snapshot.as_of == programme.cutoff,
+                                                    Snapshot.phase != SnapshotPhase.COMPLETE))
+
+
+def iter_headcounts(session: Session, snapshot_id: int):
+    """Every enterprise of a snapshot in credit-code order (a stable report), streamed."""
+    return session.execute(
+        sa.select(EnterpriseHeadcount).where(EnterpriseHeadcount.snapshot_id == snapshot_id)
+        .order_by(EnterpriseHeadcount.credit_code).execution_options(yield_per=1000)
+    ).scalars()
+
+
+def headcount_page(session: Session, snapshot_id: int, *, district: str | None = None, tier: int | None = None,
+                   search: str | None = None, page: int = 1, per_page: int = 50) -> Page:
+    query = sa.select(EnterpriseHeadcount).where(EnterpriseHeadcount.snapshot_id == snapshot_id)
+    if district:
+        query = query.where(EnterpriseHeadcount.district == district)
+    if tier is not None:
+        query = query.where(EnterpriseHeadcount.tier == tier)
+    if search:
+        term = search.strip().upper()
+        query = query.where(sa.or_(EnterpriseHeadcount.credit_code == term,
+                                   EnterpriseHeadcount.name.contains(search.strip(), autoescape=True)))
+    query = query.order_by(EnterpriseHeadcount.retained.desc(), EnterpriseHeadcount.credit_code)
+    result = _page(session, query, page, per_page)
+    result.items = [row[0] for row in result.items]
+    return result
+
+
+def snapshot_districts(session: Session, snapshot_id: int) -> list[str]:
+    return list(session.scalars(sa.select(EnterpriseHeadcount.district).where(
+        EnterpriseHeadcount.snapshot_id == snapshot_id).distinct().order_by(EnterpriseHeadcount.district)))
+
+
+def district_totals(session: Session, snapshot_id: int) -> list:
+    return session.execute(
+        sa.select(EnterpriseHeadcount.district, sa.func.count(), sa.func.sum(EnterpriseHeadcount.retained),
+                  sa.func.sum(sa.case((EnterpriseHeadcount.amount_yuan > 0, 1), else_=0)),
+                  sa.func.sum(EnterpriseHeadcount.amount_yuan))
+        .where(EnterpriseHeadcount.snapshot_id == snapshot_id)
+        .group_by(EnterpriseHeadcount.district).order_by(EnterpriseHeadcount.district)
+    ).all()
+
+
+@dataclass
+class StatusRow:
+    worker_id: int
+    name: str
+    id_tail: str
+    enterprise_name: str | None
+    credit_code: str | None
+    district: str | None
+    on_roster: bool
+    confirmed: bool
+    reason: str
+    windows_satisfied: int
+    windows_missed: int
+    permit_valid: bool
+    departed_on: object
+
+
+def worker_status_page(session: Session, snapshot_id: int, *, reason: str | None = None,
+                       credit_code: str | None = None, district: str | None = None, page: int = 1,
+                       per_page: int = 50) -> Page:
+    query = (
+        sa.select(WorkerStatus.worker_id, Worker.name, Worker.id_number_tail, Enterprise.name, Enterprise.credit_code,
+                  Enterprise.district, WorkerStatus.on_roster, WorkerStatus.confirmed, WorkerStatus.reason,
+                  WorkerStatus.windows_satisfied, WorkerStatus.windows_missed, WorkerStatus.permit_valid,
+                  WorkerStatus.departed_on)
+        .join(Worker, Worker.id == WorkerStatus.worker_id)
+        .outerjoin(Enterprise, Enterprise.id == WorkerStatus.enterprise_id)
+        .where(WorkerStatus.snapshot_id == snapshot_id)
+    )
+    if reason:
+        query = query.where(WorkerStatus.reason == reason)
+    if credit_code:
+        query = query.where(Enterprise.credit_code == credit_code.strip().upper())
+    if district:
+        query = query.where(Enterprise.district == district)
+    result = _page(session, query.order_by(WorkerStatus.worker_id), page, per_page)
+    result.items = [StatusRow(*row) for row in result.items]
+    return result
+
+
+def worker_status(session: Session, snapshot_id: int, worker_id: int) -> WorkerStatus | None:
+    return session.get(WorkerStatus, (snapshot_id, worker_id))
+
+
+# --- the live preview (before the cutoff) ------------------------------------------------------
+
+@dataclass
+class PreviewRow:
+    worker_id: int
+    name: str
+    id_tail: str
+    on_roster: bool
+    on_track: bool
+    reason: str
+    windows_satisfied: int
+    windows_missed: int
+    departed_on: object
+    needs_scan_now: bool = False   # on track, but the open window has no evidence yet
+
+
+@dataclass
+class EnterprisePreview:
+    as_of: datetime
+    roster: int = 0
+    on_track: int = 0
+    needs_scan_now: int = 0
+    tier: int = 0
+    amount_yuan: int = 0
+    unconfirmed_employment: int = 0
+    by_reason: dict = field(default_factory=dict)
+    rows: list[PreviewRow] = field(default_factory=list)
+    open_window_index: int | None = None
+
+
+def enterprise_preview(session: Session, programme: Programme, enterprise: Enterprise,
+                       now: datetime) -> EnterprisePreview:
+    """What the cutoff would decide for this enterprise's workers if it ran now, with windows
+    still open not counted against anyone: its projected headcount and tier (P7)."""
+    as_of = min(now, programme.cutoff)
+    rules = rules_for(programme, as_of, SnapshotKind.PREVIEW)
+    statuses = status_select(programme, rules, enterprise_id=enterprise.id).subquery("st")
+    rows = session.execute(
+        sa.select(statuses, Worker.name, Worker.id_number_tail)
+        .join(Worker, Worker.id == statuses.c.worker_id)
+        .order_by(Worker.name, Worker.id)
+    ).all()
+    open_window = programme.window_at(as_of)
+    open_index = programme.evidence_windows.index(open_window) if open_window is not None else None
+    preview = EnterprisePreview(as_of=as_of, open_window_index=open_index)
+    for row in rows:
+        m = row._mapping
+        needs_now = bool(m["confirmed"]) and open_index is not None and not m["windows_satisfied"] & (1 << open_index)
+        item = PreviewRow(m["worker_id"], m["name"], m["id_number_tail"], bool(m["on_roster"]), bool(m["confirmed"]),
+                          m["reason"], m["windows_satisfied"], m["windows_missed"], m["departed_on"], needs_now)
+        preview.rows.append(item)
+        if not item.on_roster:
+            preview.unconfirmed_employment += 1
+            continue
+        preview.roster += 1
+        preview.by_reason[item.reason] = preview.by_reason.get(item.reason, 0) + 1
+        if item.on_track:
+            preview.on_track += 1
+            preview.needs_scan_now += needs_now
+    ownership = getattr(enterprise.ownership, "value", enterprise.ownership)
+    preview.tier, preview.amount_yuan = programme.subsidy_for(ownership, preview.on_track)
+    return preview
+
+
+# --- applications, declarations, outbox, job runs ----------------------------------------------
+
+def application_page(session: Session, snapshot_id: int, *, status: str | None = None, page: int = 1,
+                     per_page: int = 50) -> Page:
+    query = sa.select(SubsidyApplication).where(SubsidyApplication.snapshot_id == snapshot_id)
+    if status:
+        query = query.where(SubsidyApplication.status == ApplicationStatus(status))
+    result = _page(session, query.order_by(SubsidyApplication.applied_at, SubsidyApplication.id), page, per_page)
+    result.items = [row[0] for row in result.items]
+    return result
+
+
+def declaration_page(session: Session, year: int, *, status: str | None = None, page: int = 1,
+                     per_page: int = 50) -> Page:
+    query = sa.select(ProductionDeclaration).where(ProductionDeclaration.programme_year == year)
+    if status:
+        query = query.where(ProductionDeclaration.status == DeclarationStatus(status))
+    result = _page(session, query.order_by(ProductionDeclaration.declared_at, ProductionDeclaration.id), page, per_page)
+    result.items = [row[0] for row in result.items]
+    return result
+
+
+def outbox_page(session: Session, *, kind: str | None = None, status: str | None = None, page: int = 1,
+                per_page: int = 50) -> Page:
+    query = sa.select(SmsMessage)
+    if kind:
+        query = query.where(SmsMessage.kind == kind)
+    if status:
+        query = query.where(SmsMessage.status == status)
+    result = _page(session, query.order_by(SmsMessage.id.desc()), page, per_page)
+    result.items = [row[0] for row in result.items]
+    return result
+
+
+def recent_job_runs(session: Session, limit: int = 20) -> list[JobRun]:
+    """The latest run of each job (the every-minute dispatcher would crowd out the rest)."""
+    latest = sa.select(sa.func.max(JobRun.id)).group_by(JobRun.job_id)
+    return list(session.scalars(sa.select(JobRun).where(JobRun.id.in_(latest))
+                                .order_by(JobRun.job_id).limit(limit)))
+
+
+REASON_CHOICES = reasons.ALL_REASONS

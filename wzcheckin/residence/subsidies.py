@@ -1,0 +1,126 @@
+"""Residence room: P7 留温补助 applications. A qualifying private enterprise applies online
+from the official snapshot's figures; an official approves or rejects with a reason, then marks
+the payout paid. applied → approved | rejected; approved → paid. Every step is audited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from wzcheckin.accounts.models import User
+from wzcheckin.core.audit import record_audit
+from wzcheckin.db import is_unique_violation
+from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.programme import Programme
+from wzcheckin.residence.errors import ResidenceError
+from wzcheckin.residence.models import (
+    ApplicationStatus,
+    EnterpriseHeadcount,
+    Snapshot,
+    SnapshotKind,
+    SnapshotPhase,
+    SubsidyApplication,
+)
+
+MAX_REASON_LENGTH = 500
+
+
+def official_snapshot(session: Session, programme: Programme, *, complete_only: bool = True) -> Snapshot | None:
+    """The snapshot as of the programme's cutoff (the one money depends on), if it exists."""
+    query = sa.select(Snapshot).where(Snapshot.kind == SnapshotKind.OFFICIAL, Snapshot.as_of == programme.cutoff)
+    if complete_only:
+        query = query.where(Snapshot.phase == SnapshotPhase.COMPLETE)
+    return session.scalar(query)
+
+
+def headcount_of(session: Session, snapshot: Snapshot, enterprise_id: int) -> EnterpriseHeadcount | None:
+    return session.get(EnterpriseHeadcount, (snapshot.id, enterprise_id))
+
+
+def application_of(session: Session, snapshot: Snapshot, enterprise_id: int) -> SubsidyApplication | None:
+    return session.scalar(sa.select(SubsidyApplication).where(SubsidyApplication.snapshot_id == snapshot.id,
+                                                              SubsidyApplication.enterprise_id == enterprise_id))
+
+
+def apply_for_subsidy(session: Session, programme: Programme, *, enterprise: Enterprise, actor: User,
+                      now: datetime, ip: str | None = None) -> SubsidyApplication:
+    """Apply with the official snapshot's figures (never figures typed in by the applicant).
+
+    Concurrency: UNIQUE (snapshot, enterprise); a double submit's second insert fails in its
+    savepoint and answers ``already_applied``.
+    """
+    snapshot = official_snapshot(session, programme)
+    if snapshot is None:
+        raise ResidenceError("no_snapshot")
+    figures = headcount_of(session, snapshot, enterprise.id)
+    if figures is None or figures.amount_yuan <= 0:
+        raise ResidenceError("not_qualified")
+    if application_of(session, snapshot, enterprise.id) is not None:
+        raise ResidenceError("already_applied")
+    application = SubsidyApplication(
+        snapshot_id=snapshot.id, enterprise_id=enterprise.id, retained=figures.retained, tier=figures.tier,
+        amount_yuan=figures.amount_yuan, status=ApplicationStatus.APPLIED, applied_at=now,
+        applied_by_user_id=actor.id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(application)
+    except sa.exc.IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise ResidenceError("already_applied") from None
+    record_audit(session, at=now, actor=actor, action="residence.subsidy.apply", target_type="subsidy_application",
+                 target_id=application.id, details={"enterprise": enterprise.credit_code,
+                                                    "retained": figures.retained, "amount_yuan": figures.amount_yuan},
+                 ip=ip)
+    return application
+
+
+def _clean_reason(reason: str | None, *, required: bool) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise ResidenceError("reason_required", field="reason")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ResidenceError("reason_too_long", field="reason")
+    return reason
+
+
+def decide_application(session: Session, *, application: SubsidyApplication, approve: bool, reason: str | None,
+                       actor: User, now: datetime, ip: str | None = None) -> SubsidyApplication:
+    """Approve or reject (a rejection needs a reason). Concurrency: a conditional UPDATE on the
+    status, so two officials deciding at once cannot both win."""
+    reason = _clean_reason(reason, required=not approve)
+    status = ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
+    changed = session.execute(
+        sa.update(SubsidyApplication)
+        .where(SubsidyApplication.id == application.id, SubsidyApplication.status == ApplicationStatus.APPLIED)
+        .values(status=status, decided_at=now, decided_by_user_id=actor.id, decision_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise ResidenceError("already_decided")
+    session.refresh(application)
+    record_audit(session, at=now, actor=actor, action=f"residence.subsidy.{status.value}",
+                 target_type="subsidy_application", target_id=application.id,
+                 details={"reason": reason, "amount_yuan": application.amount_yuan}, ip=ip)
+    return application
+
+
+def mark_paid(session: Session, *, application: SubsidyApplication, reference: str | None, actor: User,
+              now: datetime, ip: str | None = None) -> SubsidyApplication:
+    reference = (reference or "").strip()[:100]
+    changed = session.execute(
+        sa.update(SubsidyApplication)
+        .where(SubsidyApplication.id == application.id, SubsidyApplication.status == ApplicationStatus.APPROVED)
+        .values(status=ApplicationStatus.PAID, paid_at=now, paid_by_user_id=actor.id, payment_reference=reference)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise ResidenceError("not_approved")
+    session.refresh(application)
+    record_audit(session, at=now, actor=actor, action="residence.subsidy.paid", target_type="subsidy_application",
+                 target_id=application.id, details={"reference": reference, "amount_yuan": application.amount_yuan},
+                 ip=ip)
+    return application
