@@ -17,7 +17,7 @@ import sys
 import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,7 +202,54 @@ def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) ->
                 results.add("'database is locked' in server log", backend, 1, "flag", note=server.log_path.name)
 
 
-SCENARIOS = {"scans": scan_figures}
+def booking_figures(results: Results, backend: str, dbs: Databases, quick: bool) -> None:
+    """400 and 1,000 simultaneous bookings for 100 places: time to settle, p95, booked, 5xx."""
+    from zoneinfo import ZoneInfo
+
+    import sqlalchemy as sa
+
+    from bench import world
+    from bench.burst import burst
+
+    url = dbs.new(backend)
+    run_cli(url, "init")
+    venues_csv = WORK / "venues.csv"
+    venues_csv.write_text("code,name,kind,district,address\nBENCHLIB,压测图书馆,library,鹿城区,市府路1号\n", encoding="utf-8")
+    run_cli(url, "import", "venues", str(venues_csv))
+    tomorrow = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).date().isoformat()
+    slots = json.loads(run_cli(url, "slots", "create", "--venue", "BENCHLIB", "--date", tomorrow, "--from", "10:00",
+                               "--to", "12:00", "--length", "60", "--capacity", "100").stdout.splitlines()[-1])
+    sizes = (400, 1000)
+    now = datetime.now(UTC)
+    with app_on(url) as (_app, session, vault, _programme):
+        enterprise = world.add_enterprise(session, vault, 1, now)
+        session.commit()
+        worker_ids, _public = world.add_workers(session, vault, sum(sizes), [enterprise.id], now)
+        tokens = world.bulk_api_tokens(session, worker_ids, now)
+    server = GunicornServer(url, workers=2, log_path=WORK / f"booking-{backend}.log").start()
+    try:
+        offset = 0
+        for size, slot in zip(sizes, slots, strict=True):
+            batch = tokens[offset:offset + size]
+            offset += size
+            outcome = burst(server.base_url, "POST", "/api/v1/reservations",
+                            [({"Authorization": f"Bearer {t}"}, {"slot_id": slot["id"]}) for t in batch])
+            engine = sa.create_engine(url)
+            with engine.connect() as connection:
+                stored = connection.execute(sa.text(
+                    "SELECT count(*) FROM reservations WHERE slot_id = :s AND status IN ('booked', 'redeemed')"), {"s": slot["id"]}).scalar()
+            engine.dispose()
+            label = f"{size} simultaneous bookings for 100 places"
+            note = f"201={outcome.count(201)}, 409={outcome.count(409)}, stored={stored}"
+            results.add(f"{label}: time to settle", backend, outcome.wall_seconds, "s", note=note)
+            results.add(f"{label}: p95 latency", backend, outcome.percentile(95), "ms")
+            results.add(f"{label}: booked", backend, outcome.count(201), "places", note="must be 100")
+            results.add(f"{label}: 5xx or dropped", backend, outcome.server_errors, "requests", note="must be 0")
+    finally:
+        server.stop()
+
+
+SCENARIOS = {"scans": scan_figures, "booking": booking_figures}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -99,3 +99,23 @@ def pass_tokens(session, vault, public_ids: list[str], lifetime: timedelta = tim
     keyring = load_keyring(session, vault)
     expires = datetime.now(UTC) + lifetime
     return [keyring.sign(TokenKind.PASS, public_id, expires) for public_id in public_ids]
+
+
+def bulk_api_tokens(session, worker_ids: list[int], now: datetime) -> list[str]:
+    """One API token per worker (as `wzcheckin token create` would make), in worker order."""
+    import hashlib
+
+    from wzcheckin.accounts.models import ApiToken
+    from wzcheckin.accounts.services import TOKEN_PREFIX
+
+    user_ids = dict(session.execute(sa.select(Worker.id, Worker.user_id).where(Worker.id.in_(worker_ids))).all())
+    tokens, rows = [], []
+    for worker_id in worker_ids:
+        plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        tokens.append(plaintext)
+        rows.append({"token_hash": hashlib.sha256(plaintext.encode()).hexdigest(), "user_id": user_ids[worker_id],
+                     "label": "bench", "created_at": now})
+    for offset in range(0, len(rows), BATCH):
+        session.execute(ApiToken.__table__.insert(), rows[offset:offset + BATCH])
+    session.commit()
+    return tokens

@@ -103,6 +103,25 @@ def compile_all() -> None:
         print(f"{room}: compiled")
 
 
+def cross_room_conflicts() -> list[str]:
+    """The app merges every room's catalog, so one English string must have one translation."""
+    seen: dict[tuple, tuple[str, object]] = {}
+    conflicts = []
+    for room in rooms():
+        catalog = load(room)
+        if catalog is None:
+            continue
+        for message in catalog:
+            if not message.id or not message.string:
+                continue
+            key = (message.id if isinstance(message.id, str) else tuple(message.id), message.context)
+            if key in seen and seen[key][1] != message.string:
+                conflicts.append(f"{room}: {message.id!r} is {message.string!r} here but "
+                                 f"{seen[key][1]!r} in {seen[key][0]} (the merged catalog keeps one)")
+            seen.setdefault(key, (room, message.string))
+    return conflicts
+
+
 def check() -> int:
     problems = []
     for room in rooms():
@@ -132,6 +151,7 @@ def check() -> int:
             shipped = {(m.id if isinstance(m.id, str) else m.id[0]): m.string for m in compiled if m.id}
             if current != shipped:
                 problems.append(f"{room}: {mo.name} is stale (run compile)")
+    problems.extend(cross_room_conflicts())
     for problem in problems:
         print(problem)
     print("translations: ok" if not problems else f"translations: {len(problems)} problem(s)")

@@ -31,8 +31,10 @@ def free_port() -> int:
 def run_cli(database_url: str, *args: str, env: dict | None = None, check: bool = True,
             input: str | None = None) -> subprocess.CompletedProcess:
     """Run the real ``wzcheckin`` command line against a database."""
-    full_env = {**os.environ, **TEST_ENV, "WZCHECKIN_DATABASE_URL": database_url, **(env or {})}
-    full_env.pop("WZCHECKIN_DEV", None)
+    # The developer's own WZCHECKIN_DEV never leaks in; a test may still set it (with a simulated
+    # clock file, say) through ``env``.
+    full_env = {key: value for key, value in os.environ.items() if key != "WZCHECKIN_DEV"}
+    full_env.update({**TEST_ENV, "WZCHECKIN_DATABASE_URL": database_url, **(env or {})})
     return subprocess.run([sys.executable, "-m", "wzcheckin.cli", *args], env=full_env, cwd=ROOT,
                           capture_output=True, text=True, check=check, input=input, timeout=600)
 
@@ -46,9 +48,9 @@ class GunicornServer:
         self.threads = threads
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **TEST_ENV, "WZCHECKIN_DATABASE_URL": database_url,
-                    "WZCHECKIN_RATELIMIT_DISABLED": "1", **(env or {})}
-        self.env.pop("WZCHECKIN_DEV", None)
+        self.env = {key: value for key, value in os.environ.items() if key != "WZCHECKIN_DEV"}
+        self.env.update({**TEST_ENV, "WZCHECKIN_DATABASE_URL": database_url, "WZCHECKIN_RATELIMIT_DISABLED": "1",
+                         **(env or {})})
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
         self._log = None
