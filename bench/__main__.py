@@ -237,7 +237,8 @@ def booking_figures(results: Results, backend: str, dbs: Databases, quick: bool)
             engine = sa.create_engine(url)
             with engine.connect() as connection:
                 stored = connection.execute(sa.text(
-                    "SELECT count(*) FROM reservations WHERE slot_id = :s AND status IN ('booked', 'redeemed')"), {"s": slot["id"]}).scalar()
+                    "SELECT count(*) FROM reservations WHERE slot_id = :s AND status IN ('booked', 'redeemed')"),
+                    {"s": slot["id"]}).scalar()
             engine.dispose()
             label = f"{size} simultaneous bookings for 100 places"
             note = f"201={outcome.count(201)}, 409={outcome.count(409)}, stored={stored}"
