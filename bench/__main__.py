@@ -9,6 +9,7 @@ go to ``bench/results/<timestamp>-<mode>.json``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -250,7 +251,68 @@ def booking_figures(results: Results, backend: str, dbs: Databases, quick: bool)
         server.stop()
 
 
-SCENARIOS = {"scans": scan_figures, "booking": booking_figures}
+def run_measured(database_url: str, *args: str) -> tuple[float, float, str]:
+    """Run a ``wzcheckin`` command; (wall seconds, peak RSS in MB, last output line)."""
+    env = {k: v for k, v in os.environ.items() if k != "WZCHECKIN_DEV"}
+    env.update({**TEST_ENV, "WZCHECKIN_DATABASE_URL": database_url})
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-m", "wzcheckin.cli", *args], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    output = process.stdout.read()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    if status != 0:
+        raise RuntimeError(f"wzcheckin {' '.join(args)} failed with status {status}")
+    return wall, usage.ru_maxrss / 1024, output.strip().splitlines()[-1]
+
+
+def cutoff_figures(results: Results, backend: str, dbs: Databases, quick: bool) -> None:
+    """The cutoff job at city scale: wall time and peak memory, and how they grow with the city."""
+    from bench import city
+
+    sizes = [10_000] if quick else [10_000, 100_000] + ([1_000_000] if backend == "postgresql" else [])
+    timings: dict[int, float] = {}
+    for workers in sizes:
+        url = dbs.new(backend)
+        run_cli(url, "init")
+        log(f"[{backend}] generating a city of {workers} workers…")
+        with app_on(url) as (_app, session, vault, _programme):
+            info = city.build_city(session, vault, workers, progress=log)
+        wall, rss, summary = run_measured(url, "cutoff", "run")
+        confirmed = json.loads(summary)["workers"]["confirmed"]
+        label = f"cutoff, {workers:,} workers / {info['scans']:,} scans"
+        results.add(f"{label}: wall time", backend, wall, "s", note=f"confirmed={confirmed}")
+        results.add(f"{label}: peak RSS", backend, rss, "MB")
+        timings[workers] = wall
+        rerun, _rss, _ = run_measured(url, "cutoff", "run")
+        results.add(f"{label}: second run (idempotent)", backend, rerun, "s")
+    ordered = sorted(timings)
+    for small, large in itertools.pairwise(ordered):
+        growth = timings[large] / timings[small]
+        results.add(f"cutoff time growth {small:,} → {large:,} workers", backend, growth, "×",
+                    note=f"×{large // small} workers; ≤ ×{large // small} is linear or better")
+
+
+def page_weight_figures(results: Results, backend: str, dbs: Databases, quick: bool) -> None:
+    """Bytes on the wire (gzip) for the worker's pages and the scanner, first load and cached; and
+    the server time to render the pass page."""
+    from bench import pages
+
+    if backend != "sqlite":
+        return  # page weight does not depend on the database
+    url = dbs.new(backend)
+    run_cli(url, "init")
+    run_cli(url, "demo")
+    server = GunicornServer(url, workers=2, log_path=WORK / "pages.log").start()
+    try:
+        for row in pages.measure(server.base_url, url):
+            results.add(row["figure"], "any", row["value"], row["unit"], note=row.get("note", ""))
+    finally:
+        server.stop()
+    results.add("pass page render (in-process, median of 200)", "sqlite", pages.pass_render_ms(url), "ms")
+
+
+SCENARIOS = {"scans": scan_figures, "booking": booking_figures, "cutoff": cutoff_figures, "pages": page_weight_figures}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -42,7 +42,7 @@ floor_scans = sa.Table(
     "floor_scans", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("scan_id", sa.String(64), unique=True, nullable=False),
-    sa.Column("worker_id", sa.Integer, nullable=False),
+    sa.Column("worker_id", sa.Integer, nullable=True),
     sa.Column("scanned_at", sa.DateTime(timezone=True), nullable=False),
 )
 metadata.create_all(engine)  # bench scratch table, not part of the app's schema
