@@ -148,13 +148,68 @@ def record_wrk(results: Results, label: str, backend: str, data: dict, floor: di
 
 # --- scenarios -------------------------------------------------------------------------------------
 
-def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) -> None:
-    """Gate scans (first entries), replayed uploads, and the floor reference, at 16 and 64 connections."""
+def _prepare_single_use(session, vault, url: str, backend: str, public_ids: list[str], worker_ids: list[int],
+                        now: datetime) -> dict[str, tuple[list[str], str]]:
+    """Reservations at a venue whose slot is open now, and a pickup point with stock: their
+    tokens (one use each) and their staff's API tokens."""
+    from datetime import timedelta as _td
+
+    import sqlalchemy as sa
+
     from bench import world
     from wzcheckin.accounts.models import Role
+    from wzcheckin.codes.keys import load_keyring, new_public_id
+    from wzcheckin.codes.tokens import TokenKind
+    from wzcheckin.scanning.models import Checkpoint
 
-    workers = 20_000 if quick else 100_000
-    seconds = 5 if quick else 15
+    session.commit()  # end our read snapshot: the CLI below writes, and we must see what it wrote
+    csv_path = WORK / f"venue-{backend}.csv"
+    csv_path.write_text("code,name,kind,district,address\nbench-hall,压测馆,library,鹿城区,市府路1号\n", encoding="utf-8")
+    run_cli(url, "import", "venues", str(csv_path))
+    csv_path.write_text("code,name,district,address,stock\nbench-point,压测领取点,鹿城区,市府路2号,1000000\n",
+                        encoding="utf-8")
+    run_cli(url, "import", "pickup-points", str(csv_path))
+    venue_id = session.execute(sa.text("SELECT id FROM venues WHERE code = 'bench-hall'")).scalar()
+    starts, ends = now - _td(minutes=5), now + _td(hours=3)
+    slot_id = session.execute(sa.text(
+        "INSERT INTO venue_slots (venue_id, starts_at, ends_at, capacity, taken, closed_notice, created_at) "
+        "VALUES (:v, :s, :e, :n, :n, '', :now) RETURNING id"),
+        {"v": venue_id, "s": _db_time(backend, starts), "e": _db_time(backend, ends), "n": len(worker_ids),
+         "now": _db_time(backend, now)}).scalar()
+    reservation_ids = [new_public_id() for _ in worker_ids]
+    session.execute(sa.text(
+        "INSERT INTO reservations (public_id, slot_id, worker_id, status, source, created_at) "
+        "VALUES (:p, :s, :w, 'booked', 'direct', :now)"),
+        [{"p": p, "s": slot_id, "w": w, "now": _db_time(backend, now)} for p, w in zip(reservation_ids, worker_ids, strict=True)])
+    session.commit()
+    keyring = load_keyring(session, vault)
+    reservation_tokens = [keyring.sign(TokenKind.RESERVATION, p, ends + _td(hours=1)) for p in reservation_ids]
+    venue = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == "venue:bench-hall"))
+    point = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == "pickup:bench-point"))
+    venue_staff = world.staff_token(session, vault, Role.VENUE_STAFF, venue, now, 2)
+    pickup_staff = world.staff_token(session, vault, Role.PICKUP_STAFF, point, now, 3)
+    session.commit()
+    return {"venue redemption": (reservation_tokens, venue_staff),
+            "welfare-pack pickup": (world.pass_tokens(session, vault, public_ids), pickup_staff)}
+
+
+def _db_time(backend: str, instant: datetime):
+    """Instants as the app stores them (UTCDateTime: naive UTC text on SQLite)."""
+    return instant.replace(tzinfo=None).isoformat(sep=" ") if backend == "sqlite" else instant
+
+
+def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) -> None:
+    """Gate scans, replayed uploads, venue redemptions and pickups against the floor reference,
+    at 16 and 64 connections."""
+    from sqlalchemy import select
+
+    from bench import world
+    from wzcheckin.accounts.models import Role
+    from wzcheckin.scanning.models import Checkpoint
+
+    workers = 24_000 if quick else 100_000
+    seconds = 4 if quick else 15
+    warmup = 1 if quick else 2
     url = dbs.new(backend)
     run_cli(url, "init")
     log(f"[{backend}] building {workers} workers…")
@@ -162,17 +217,21 @@ def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) ->
     with app_on(url) as (_app, session, vault, _programme):
         enterprise = world.add_enterprise(session, vault, 1, now)
         session.commit()
-        from sqlalchemy import select
-
-        from wzcheckin.scanning.models import Checkpoint
-
         gate = session.scalar(select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref))
         gate_token = world.staff_token(session, vault, Role.GATEKEEPER, gate, now, 1)
         session.commit()
-        _ids, public_ids = world.add_workers(session, vault, workers, [enterprise.id], now)
-        tokens = world.pass_tokens(session, vault, public_ids)
-    tokens_file = WORK / f"tokens-{backend}.txt"
-    tokens_file.write_text("\n".join(tokens))
+        worker_ids, public_ids = world.add_workers(session, vault, workers, [enterprise.id], now)
+        gate_tokens = world.pass_tokens(session, vault, public_ids)
+        single_use = _prepare_single_use(session, vault, url, backend, public_ids, worker_ids, now)
+    files = {}
+    half = workers // 2
+    files["gate"] = WORK / f"gate-{backend}.txt"
+    files["gate"].write_text("\n".join(gate_tokens))
+    for label, (tokens, _bearer) in single_use.items():
+        for connections, part in ((16, tokens[:half]), (64, tokens[half:])):  # each code is used once
+            path = WORK / f"{label.split()[0]}-{connections}-{backend}.txt"
+            path.write_text("\n".join(part))
+            files[(label, connections)] = path
 
     gate_extra = ',"mask":true,"temperature":36.5'
     app_server = GunicornServer(url, workers=2, log_path=WORK / f"gunicorn-{backend}.log")
@@ -180,23 +239,28 @@ def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) ->
                                   app_spec="bench.floor_app:app", env={"BENCH_DATABASE_URL": url})
     for connections in (16, 64):
         floor_server.start()
-        wrk(floor_server.base_url, tokens_file, connections=connections, seconds=2, prefix=f"fw{connections}")
-        floor = wrk(floor_server.base_url, tokens_file, connections=connections, seconds=seconds, prefix=f"f{connections}")
+        wrk(floor_server.base_url, files["gate"], connections=connections, seconds=warmup, prefix=f"fw{connections}")
+        floor = wrk(floor_server.base_url, files["gate"], connections=connections, seconds=seconds, prefix=f"f{connections}")
         floor_server.stop()
         record_wrk(results, f"floor reference scan, {connections} conns", backend, floor)
 
         app_server.start()
-        wrk(app_server.base_url, tokens_file, connections=connections, seconds=2, prefix=f"gw{connections}",
+        wrk(app_server.base_url, files["gate"], connections=connections, seconds=warmup, prefix=f"gw{connections}",
             bearer=gate_token, extra=gate_extra)
-        gate_run = wrk(app_server.base_url, tokens_file, connections=connections, seconds=seconds,
+        gate_run = wrk(app_server.base_url, files["gate"], connections=connections, seconds=seconds,
                        prefix=f"g{connections}", bearer=gate_token, extra=gate_extra)
         record_wrk(results, f"gate scan (distinct workers), {connections} conns", backend, gate_run, floor)
         # Replayed uploads: the same scan ids again (an offline queue retried) -> the first answer.
-        wrk(app_server.base_url, tokens_file, connections=connections, seconds=2, prefix=f"r{connections}",
+        wrk(app_server.base_url, files["gate"], connections=connections, seconds=warmup, prefix=f"r{connections}",
             bearer=gate_token, extra=gate_extra, replay_modulus=200)
-        replay = wrk(app_server.base_url, tokens_file, connections=connections, seconds=seconds,
+        replay = wrk(app_server.base_url, files["gate"], connections=connections, seconds=seconds,
                      prefix=f"r{connections}", bearer=gate_token, extra=gate_extra, replay_modulus=200)
-        record_wrk(results, f"rescan (replayed scan_id), {connections} conns", backend, replay, floor)
+        record_wrk(results, f"rescan (replayed scan_id), {connections} conns", backend, replay, floor,
+                   expect_accepted=False)
+        for label, (_tokens, bearer) in single_use.items():
+            run = wrk(app_server.base_url, files[(label, connections)], connections=connections, seconds=seconds,
+                      prefix=f"{label.split()[0]}{connections}", bearer=bearer)
+            record_wrk(results, f"{label}, {connections} conns", backend, run, floor)
         app_server.stop()
         for server in (app_server, floor_server):
             if "database is locked" in server.log_text():

@@ -14,6 +14,8 @@ Transactions and locking, in one place:
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -33,7 +35,8 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_WRITE_OPTION = "wzcheckin_sqlite_write"
-SQLITE_BUSY_TIMEOUT_SECONDS = 30
+SQLITE_BUSY_TIMEOUT_SECONDS = 30  # how long a writer waits for the write lock before giving up
+SQLITE_LOCK_POLL_MS = 10           # SQLite's own busy wait per attempt (its sleeps stay short)
 
 
 class Base(DeclarativeBase):
@@ -100,18 +103,35 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        # Short: BEGIN IMMEDIATE waits in the retry loop below, not in SQLite's coarse sleeps.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_POLL_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _sqlite_on_begin(connection):
-        mode = "IMMEDIATE" if connection.get_execution_options().get(SQLITE_WRITE_OPTION) else "DEFERRED"
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if not connection.get_execution_options().get(SQLITE_WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
+        # Every write in the app begins here, so this is the one place a writer waits for another.
+        # SQLite's own busy handler sleeps 25–100 ms at a time once a wait gets long, which turns two
+        # gunicorn workers contending for the lock into idle time; retrying every millisecond or
+        # two (with jitter) hands the lock over as soon as it is free.
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+        pause = 0.0005
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except sa.exc.OperationalError as exc:
+                if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause * random.uniform(0.5, 1.5))  # jitter, not security
+            pause = min(pause * 2, 0.002)
 
 
 def engine_options(database_url: str) -> dict:
     if database_url.startswith("sqlite"):
-        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False}}
+        return {"connect_args": {"timeout": SQLITE_LOCK_POLL_MS / 1000, "check_same_thread": False}}
     return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from wzcheckin.accounts.models import ApiToken, Role, User, UserSession, Worker
@@ -199,14 +199,18 @@ def _new_user(vault: PersonalDataVault, role: Role, phone: str, now: datetime, *
 
 
 def register_worker(session: Session, vault: PersonalDataVault, programme: Programme,
-                    details: WorkerDetails, password: str, now: datetime) -> Worker:
+                    details: WorkerDetails, password: str, now: datetime,
+                    form_errors: dict[str, str] | None = None) -> Worker:
     """A worker registers themself on their phone.
 
     A duplicate ID or phone number gets one and the same answer (``already_registered``) so the
-    form does not tell a stranger which of the two is on file.
+    form does not tell a stranger which of the two is on file. ``form_errors`` are what the
+    caller's form found wrong (a password typed differently twice, the pledge not ticked): the
+    look-up for duplicates runs only when nothing at all is wrong, so a form with any mistake
+    answers the same whether or not the ID number is on file.
     """
     today = programme.local_date(now)
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = dict(form_errors or {})
     try:
         clean = clean_worker_details(session, details, today)
     except FormErrors as exc:
@@ -481,8 +485,12 @@ def issue_api_token(session: Session, user: User, now: datetime, label: str = ""
 def authenticate_api_token(session: Session, plaintext: str) -> tuple[User, ApiToken] | None:
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 128:
         return None
+    # Every API request asks: load the token, its user and their checkpoint in one query, and the
+    # checkpoint's enterprise only if somebody looks at it.
     token = session.scalar(
-        sa.select(ApiToken).where(ApiToken.token_hash == _secret_hash(plaintext), ApiToken.revoked_at.is_(None))
+        sa.select(ApiToken)
+        .where(ApiToken.token_hash == _secret_hash(plaintext), ApiToken.revoked_at.is_(None))
+        .options(joinedload(ApiToken.user).joinedload(User.checkpoint).lazyload(Checkpoint.enterprise))
     )
     if token is None or token.user.disabled_at is not None:
         return None

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from wzcheckin.accounts.models import Worker
+from wzcheckin.accounts.models import User, Worker
 from wzcheckin.codes.keys import Keyring, new_public_id
 from wzcheckin.codes.models import PaperPass
 from wzcheckin.codes.tokens import Claims, TokenKind
@@ -66,7 +66,10 @@ def revoke_paper_passes(session: Session, worker: Worker, now: datetime) -> int:
 def resolve_pass(session: Session, claims: Claims) -> Worker:
     """The worker a verified pass belongs to; refuses revoked paper passes and disabled accounts."""
     if claims.kind == TokenKind.PASS:
-        worker = session.scalar(sa.select(Worker).where(Worker.public_id == claims.subject))
+        # Hot path (every scan of a phone pass): the worker with their account and employer; the
+        # account's staff checkpoint (none, for a worker) is not joined.
+        worker = session.scalar(sa.select(Worker).where(Worker.public_id == claims.subject)
+                                .options(joinedload(Worker.user).lazyload(User.checkpoint)))
     elif claims.kind == TokenKind.PAPER_PASS:
         paper = session.scalar(sa.select(PaperPass).where(PaperPass.public_id == claims.subject))
         if paper is None:

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.codes.keys import Keyring
@@ -130,7 +130,8 @@ def resolve_worker_pass(ctx: ScanContext) -> Worker:
 
 
 def find_scan(session: Session, scan_id: str) -> Scan | None:
-    return session.scalar(sa.select(Scan).where(Scan.scan_id == scan_id))
+    # Hot path: every upload asks. Its checkpoint is the caller's own, already loaded.
+    return session.scalar(sa.select(Scan).where(Scan.scan_id == scan_id).options(lazyload(Scan.checkpoint)))
 
 
 def new_scan_id() -> str:
