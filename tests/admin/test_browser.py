@@ -1,0 +1,86 @@
+"""In real headless Chromium, served by gunicorn: an official opens the dashboard on a 360-px phone
+and on a laptop; every chart is an SVG with its title, nothing is wider than the screen (in
+Chinese and English), the tables open under the charts, and on a laptop the charts sit side by
+side."""
+
+import pytest
+
+from tests.admin.builders import make_claim, make_point
+from tests.builders import PASSWORD, make_user, make_worker
+from tests.conftest import ARTIFACTS, at
+from tests.residence.builders import bulk_workers, make_site
+from wzcheckin.accounts.models import Role
+from wzcheckin.benefits.models import ClaimStatus
+from wzcheckin.core import context
+from wzcheckin.extensions import db
+from wzcheckin.residence.cutoff import run_snapshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+CHARTS = ["chart-registrations", "chart-scans", "chart-districts", "chart-tiers", "chart-welfare", "chart-data-bonus"]
+
+
+def log_in(page, server, phone):
+    page.goto(server.base_url + "/login")
+    page.get_by_label("手机号").fill(phone)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def page_width(page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def charts_on(page) -> list[str]:
+    return page.eval_on_selector_all("svg.chart-svg[role=img]", "nodes => nodes.map(n => n.dataset.chart)")
+
+
+def test_the_dashboard_on_a_phone_and_a_laptop(fresh_database, gunicorn_server, server_app, phone_page, browser):
+    vault, programme = context.vault(), context.programme()
+    for district, count in (("瓯海区", 100), ("鹿城区", 60), ("乐清市", 12)):
+        bulk_workers(db.session, vault, make_site(db.session, vault, district=district,
+                                                  name=f"温州{district}测试企业有限公司"), count)
+    bulk_workers(db.session, vault, make_site(db.session, vault, district="龙湾区"), 30, windows=(0, 1))
+    make_point(db.session, name="五马街道社区卫生服务中心（鹿城区五马街88号）", handed_out=140, stock=60)
+    make_point(db.session, name="娄桥街道新居民服务站", district="瓯海区", handed_out=35, stock=165)
+    for status in (ClaimStatus.FULFILLED, ClaimStatus.PENDING, ClaimStatus.FAILED):
+        make_claim(db.session, vault, make_worker(db.session, vault, programme), status=status)
+    official = make_user(db.session, vault, Role.OFFICIAL)
+    phone = vault.decrypt(official.phone_encrypted)
+    db.session.commit()
+    run_snapshot(db.session, programme, as_of=programme.cutoff, now=at("2021-03-01 00:05"))
+    server = gunicorn_server()
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    page = phone_page
+    log_in(page, server, phone)
+    assert page.url.endswith("/admin")
+    assert charts_on(page) == CHARTS
+    assert page.locator("svg.chart-svg title").first.text_content() == "每日登记"
+    assert page_width(page) <= 360
+    # Chart text keeps its size on a phone: the labels are not scaled down with the drawing.
+    size = page.eval_on_selector("svg[data-chart=chart-districts] text.bar-label",
+                                 "n => n.getBoundingClientRect().height")
+    assert size >= 12
+    page.locator("#districts summary").click()
+    assert page.locator("#districts table").is_visible()
+    assert page_width(page) <= 360
+    page.screenshot(path=str(ARTIFACTS / "admin-dashboard-360.png"), full_page=True)
+    page.get_by_role("link", name="English").click()
+    page.wait_for_load_state()
+    assert charts_on(page) == CHARTS and page_width(page) <= 360
+    assert page.locator("svg.chart-svg title").first.text_content() == "Registrations per day"
+    page.screenshot(path=str(ARTIFACTS / "admin-dashboard-360-en.png"), full_page=True)
+
+    laptop = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    try:
+        wide = laptop.new_page()
+        log_in(wide, server, phone)
+        assert charts_on(wide) == CHARTS and page_width(wide) <= 1366
+        first, second = (wide.locator(f"#{name}").bounding_box() for name in ("registrations", "scans"))
+        assert abs(first["y"] - second["y"]) < 1 and second["x"] > first["x"] + first["width"]
+        assert first["width"] > 400  # the chart uses the room a laptop gives it
+        wide.screenshot(path=str(ARTIFACTS / "admin-dashboard-1366.png"), full_page=True)
+    finally:
+        laptop.close()

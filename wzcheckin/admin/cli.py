@@ -1,0 +1,100 @@
+"""Admin room, command line: ``wzcheckin export DATASET`` — the desk's exports for lists too big for
+a web request (the whole city's worker statuses as XLSX, say), audited like the web's (actor
+``cli``)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+import click
+
+from wzcheckin import clock
+from wzcheckin.cli import CliGroups, emit_json, fail, progress
+from wzcheckin.core import context
+from wzcheckin.db import unit_of_work
+from wzcheckin.extensions import db
+
+
+@click.command("export")
+@click.argument("dataset_name", metavar="DATASET")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the file here (required for XLSX). Default: the CSV on standard output.")
+@click.option("--full", is_flag=True, help="Unmasked: full names, ID and phone numbers (needs --reason; logged).")
+@click.option("--reason", default=None, help="Why the full numbers are needed (stored in the audit log).")
+@click.option("--from", "first", default=None, metavar="YYYY-MM-DD", help="First day of the daily tables.")
+@click.option("--to", "last", default=None, metavar="YYYY-MM-DD", help="Last day of the daily tables.")
+def export_command(dataset_name: str, fmt: str, output: str | None, full: bool, reason: str | None,
+                   first: str | None, last: str | None):
+    """One of the officials' exports (masked unless --full), written to the audit log.
+
+    DATASET is one of the names on /admin/exports, e.g. worker-statuses, enterprise-headcounts,
+    welfare-handouts, data-bonus-claims, registrations-by-enterprise, scans-by-day.
+    """
+    from wzcheckin.admin import stats
+    from wzcheckin.admin.exports import (
+        DATASETS,
+        ExportContext,
+        ExportUnavailable,
+        ReasonRefused,
+        clean_reason,
+        export_details,
+        record_export,
+    )
+    from wzcheckin.admin.spreadsheets import csv_chunks, write_xlsx
+
+    dataset = DATASETS.get(dataset_name)
+    if dataset is None:
+        fail(f"unknown dataset {dataset_name!r}; one of: {', '.join(DATASETS)}")
+    if fmt == "xlsx" and output is None:
+        fail("an XLSX needs --output FILE")
+    if full and not dataset.personal:
+        fail(f"{dataset.name} names nobody: there is nothing to unmask")
+    if full:
+        try:
+            reason = clean_reason(reason)
+        except ReasonRefused as error:
+            fail(f"--full needs --reason: why the full numbers are needed ({error.code})")
+    programme, now = context.programme(), clock.now()
+    day_range, ok = stats.parse_range(programme, now, first, last)
+    if not ok:
+        fail("--from/--to: dates as YYYY-MM-DD, the first not after the last, at most a year apart")
+    ctx = ExportContext(db.session, programme, context.vault(), now, day_range,
+                        stats.dashboard_snapshot(db.session, programme))
+    try:
+        plan = dataset.plan(ctx, full)
+    except ExportUnavailable:
+        fail("no snapshot yet: run `wzcheckin cutoff run` after the cutoff (or wait for the nightly preview)")
+    details = export_details(dataset, plan, fmt, reveal=full, reason=reason)
+
+    def audit(rows: int) -> None:
+        with unit_of_work(db.session):
+            record_export(db.session, dataset=dataset, details=details, rows=rows, at=now, actor_role="cli")
+
+    progress(f"{dataset.name}: {plan.count} rows, {'UNMASKED' if full else 'masked'}")
+    if fmt == "xlsx":
+        temporary, rows = write_xlsx(str(dataset.title), dataset.header, plan.rows())
+        with temporary:
+            audit(rows)  # recorded before the file is where anyone can read it
+            with open(output, "wb") as target:
+                shutil.copyfileobj(temporary, target)
+    else:
+        audit(plan.count)
+        rows = plan.count
+        target = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - closed below
+        try:
+            for chunk in csv_chunks(dataset.header, plan.rows(), bom=bool(output)):
+                target.write(chunk)
+        finally:
+            if output:
+                target.close()
+            else:
+                target.flush()
+        if not output:
+            return  # the CSV ends the output
+    emit_json({"dataset": dataset.name, "format": fmt, "rows": rows, "masked": not full, "file": output})
+
+
+def register(groups: CliGroups) -> None:
+    groups.root.add_command(export_command)

@@ -1,0 +1,295 @@
+"""Admin room, pages: the officials' desk — the dashboard with its charts, the exports (masked by
+default; an unmasked export is its own action with a reason), the audit-log viewer and the
+programme file. Officials only, everywhere; every export is written to the audit log."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.routing import BuildError
+
+from wzcheckin import clock
+from wzcheckin.accounts.models import Role
+from wzcheckin.admin import audit_log, dashboard, programme_file, stats
+from wzcheckin.admin.exports import (
+    DATASETS,
+    REASON_MAX_CHARS,
+    REASON_MIN_CHARS,
+    WEB_XLSX_MAX_ROWS,
+    Dataset,
+    ExportContext,
+    ExportUnavailable,
+    ReasonRefused,
+    clean_reason,
+    export_details,
+    file_name,
+    record_export,
+)
+from wzcheckin.admin.forms import FORMATS, ExportForm, FullExportForm
+from wzcheckin.admin.labels import ROLE_LABELS, label
+from wzcheckin.admin.spreadsheets import csv_chunks, file_chunks, write_xlsx
+from wzcheckin.core import context
+from wzcheckin.core.auth import roles_required
+from wzcheckin.core.i18n import selected_language
+from wzcheckin.core.navigation import NavItem
+from wzcheckin.db import unit_of_work
+from wzcheckin.extensions import db
+
+bp = Blueprint("admin", __name__)
+
+NAV_ITEMS = [
+    NavItem((Role.OFFICIAL,), "admin.dashboard", _l("Dashboard"), order=1),
+    NavItem((Role.OFFICIAL,), "admin.exports", _l("Exports"), order=2),
+    NavItem((Role.OFFICIAL,), "admin.audit_log", _l("Audit log"), order=90),
+    NavItem((Role.OFFICIAL,), "admin.programme_file", _l("Programme file"), order=91),
+]
+
+# The other rooms' pages for officials, grouped on the dashboard (endpoints a room does not
+# have are left out, so the desk never breaks when a room changes).
+DESK_LINKS = (
+    (_l("Cutoff and subsidies"), (
+        ("residence.official_snapshot", _l("Cutoff snapshot")),
+        ("residence.official_enterprises", _l("Every enterprise")),
+        ("residence.official_workers", _l("Every worker")),
+        ("residence.official_applications", _l("Subsidy applications")),
+        ("residence.official_production", _l("Production reward")),
+        ("residence.official_sms", _l("SMS outbox")),
+    )),
+    (_l("Health and venues"), (
+        ("enterprises.health", _l("Health alerts")),
+        ("venues.manage_venues", _l("Venues")),
+    )),
+    (_l("Benefits"), (
+        ("benefits.data_bonus_overview", _l("Data bonus")),
+        ("benefits.points_admin", _l("Points export")),
+        ("benefits.training_desk", _l("Training")),
+        ("benefits.activities_admin", _l("Activities")),
+        ("benefits.complaints_admin", _l("Wage complaints")),
+        ("benefits.services_admin", _l("Services")),
+    )),
+)
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+REASON_MESSAGES = {
+    "reason_required": _l("Give the reason you need the full numbers."),
+    "reason_too_short": _l("Say a little more: at least %(n)s characters."),
+    "reason_too_long": _l("At most %(n)s characters."),
+}
+
+
+def _desk_links() -> list[tuple[str, list[tuple[str, str]]]]:
+    groups = []
+    for title, links in DESK_LINKS:
+        found = []
+        for endpoint, text in links:
+            try:
+                found.append((url_for(endpoint), str(text)))
+            except BuildError:
+                continue
+        if found:
+            groups.append((str(title), found))
+    return groups
+
+
+def _english() -> bool:
+    return selected_language() == "en"
+
+
+# --- the dashboard ------------------------------------------------------------------------------
+
+# "admin.dashboard": where officials land after log-in (core.navigation.ROLE_HOMES).
+@bp.get("/admin", endpoint="dashboard")
+@roles_required(Role.OFFICIAL)
+def dashboard_page():
+    programme, now = context.programme(), clock.now()
+    day_range, range_ok = stats.parse_range(programme, now, request.args.get("from"), request.args.get("to"))
+    board = dashboard.build(db.session, programme, now, day_range, range_ok, _english())
+    return render_template("admin/dashboard.html", board=board, desk=_desk_links(),
+                           default_range=stats.default_range(programme, now))
+
+
+# --- exports ---------------------------------------------------------------------------------------
+
+def _dataset(name: str) -> Dataset:
+    dataset = DATASETS.get(name)
+    if dataset is None:
+        abort(404)
+    return dataset
+
+
+@bp.get("/admin/exports")
+@roles_required(Role.OFFICIAL)
+def exports():
+    programme, now = context.programme(), clock.now()
+    day_range, _ok = stats.parse_range(programme, now, request.args.get("from"), request.args.get("to"))
+    choice = stats.dashboard_snapshot(db.session, programme)
+    return render_template("admin/exports.html", datasets=list(DATASETS.values()),
+                           day_range=day_range, choice=choice, cutoff_text=format_datetime(programme.cutoff, "medium"),
+                           after_cutoff=now >= programme.cutoff)
+
+
+@bp.post("/admin/exports/<name>")
+@roles_required(Role.OFFICIAL)
+def export(name: str):
+    """A masked export (the only kind the dashboard's buttons make)."""
+    dataset = _dataset(name)
+    form = ExportForm()
+    if not form.validate_on_submit() or form.format.data not in FORMATS:
+        abort(400)
+    return _export(dataset, form.format.data, reveal=False, reason=None, first=form.first.data, last=form.last.data)
+
+
+@bp.route("/admin/exports/<name>/full", methods=["GET", "POST"])
+@roles_required(Role.OFFICIAL)
+def export_full(name: str):
+    """An unmasked export: full names, ID and phone numbers, for a reason that is logged."""
+    dataset = _dataset(name)
+    if not dataset.personal:
+        abort(404)
+    form = FullExportForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit() and form.format.data in FORMATS:
+            try:
+                reason = clean_reason(form.reason.data)
+            except ReasonRefused as error:
+                limit = REASON_MIN_CHARS if error.code == "reason_too_short" else REASON_MAX_CHARS
+                form.reason.errors = [str(REASON_MESSAGES[error.code]) % {"n": limit}]
+            else:
+                return _export(dataset, form.format.data, reveal=True, reason=reason, first=form.first.data,
+                               last=form.last.data)
+        status = 422
+    choice = stats.dashboard_snapshot(db.session, context.programme())
+    return render_template("admin/export_full.html", dataset=dataset, form=form, choice=choice,
+                           min_chars=REASON_MIN_CHARS), status
+
+
+def _export(dataset: Dataset, fmt: str, *, reveal: bool, reason: str | None, first: str | None, last: str | None):
+    programme, now = context.programme(), clock.now()
+    day_range, _ok = stats.parse_range(programme, now, first, last)
+    choice = stats.dashboard_snapshot(db.session, programme)
+    ctx = ExportContext(db.session, programme, context.vault(), now, day_range, choice, _english())
+    try:
+        plan = dataset.plan(ctx, reveal)
+    except ExportUnavailable:
+        flash(_("No snapshot yet: nothing to export."), "error")
+        return redirect(url_for("admin.exports"))
+    if fmt == "xlsx" and plan.count > current_app.config.get("ADMIN_WEB_XLSX_MAX_ROWS", WEB_XLSX_MAX_ROWS):
+        rows_text = f"{plan.count:,}"
+        flash(_("%(rows)s rows are too many for a spreadsheet download here: choose CSV, or run "
+                "\"wzcheckin export %(name)s --format xlsx --output FILE\".", rows=rows_text,
+                name=dataset.name), "error")
+        return redirect(url_for("admin.exports"))
+    name = file_name(dataset, plan, fmt, reveal=reveal, today=programme.local_date(now))
+    details = export_details(dataset, plan, fmt, reveal=reveal, reason=reason)
+
+    def audit(rows: int) -> None:
+        # Written (and committed) before a byte of the file leaves, so no export goes unrecorded.
+        with unit_of_work(db.session):
+            record_export(db.session, dataset=dataset, details=details, rows=rows, at=now,
+                          actor=current_user._get_current_object(), ip=request.remote_addr)
+
+    if fmt == "xlsx":
+        output, count = write_xlsx(str(dataset.title), dataset.header, plan.rows())
+        try:
+            audit(count)
+        except BaseException:
+            output.close()
+            raise
+        response = Response(file_chunks(output), content_type=XLSX_MIMETYPE)
+    else:
+        audit(plan.count)
+        response = Response(stream_with_context(csv_chunks(dataset.header, plan.rows())),
+                            content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+# --- the audit log ------------------------------------------------------------------------------------
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, type=int)
+    return value if value is not None and value >= 0 else None
+
+
+@bp.get("/admin/audit", endpoint="audit_log")
+@roles_required(Role.OFFICIAL)
+def audit_log_page():
+    programme = context.programme()
+    role = (request.args.get("role") or "").strip()[:24] or None
+    action = (request.args.get("action") or "").strip()[:64] or None
+    problems = []
+    start = end = None
+    first_text, last_text = request.args.get("from") or "", request.args.get("to") or ""
+    try:
+        first = date.fromisoformat(first_text) if first_text else None
+        last = date.fromisoformat(last_text) if last_text else None
+    except ValueError:
+        first = last = None
+        first_text = last_text = ""
+        problems.append(_("The dates were not understood; showing every date."))
+    if first and last and last < first:
+        first, last = last, first
+        first_text, last_text = first.isoformat(), last.isoformat()
+    if first:
+        start = programme.local_day_start(first)
+    if last:
+        end = programme.local_day_end(last)
+    filters = audit_log.AuditFilters(role=role, action=action, start=start, end=end)
+    page = audit_log.audit_page(db.session, filters, before=_int_arg("before"), after=_int_arg("after"))
+    roles = sorted({*ROLE_LABELS, *audit_log.known_roles(db.session)}, key=lambda code: (code not in ROLE_LABELS,
+                                                                                         code))
+    base_args = {key: value for key, value in (("role", role), ("action", action), ("from", first_text),
+                                               ("to", last_text)) if value}
+    return render_template("admin/audit_log.html", page=page, role=role, action=action, first=first_text,
+                           last=last_text, roles=roles, actions=audit_log.known_actions(db.session),
+                           problems=problems, base_args=base_args)
+
+
+# --- the programme file -----------------------------------------------------------------------------
+
+@bp.get("/admin/programme", endpoint="programme_file")
+@roles_required(Role.OFFICIAL)
+def programme_file_page():
+    from wzcheckin.programme import ProgrammeError, parse_programme
+
+    programme = context.programme()
+    text = programme_file.file_text(programme)
+    disk = "unreadable"
+    problem = None
+    if text is not None:
+        try:
+            on_disk = parse_programme(text, programme.source_path)
+        except ProgrammeError as error:
+            disk, problem = "invalid", str(error)
+        else:
+            disk = "same" if on_disk.model_dump() == programme.model_dump() else "changed"
+    return render_template("admin/programme.html", sections=programme_file.sections(programme),
+                           path=programme.source_path, text=text, disk=disk, problem=problem)
+
+
+# --- template helpers (namespaced: used by this room's templates) --------------------------------------
+
+@bp.app_template_global("admin_role_label")
+def _role_label(code: str | None) -> str:
+    return label(ROLE_LABELS, code)
+
+
+@bp.app_template_global("admin_tier_label")
+def _tier_label(tier: int) -> str:
+    return dashboard.tier_label(tier)
+
+
+@bp.app_template_global("admin_district_label")
+def _district_label(district: str) -> str:
+    return dashboard.district_label(district)
+
+
+@bp.app_template_filter("admin_local_date")
+def _local_date(day: date) -> str:
+    return format_date(day, "medium")
