@@ -57,8 +57,8 @@ def _init_extensions(app: Flask) -> None:
     from wzcheckin.codes.keys import KeyringCache
     from wzcheckin.core.i18n import select_locale
     from wzcheckin.core.personal_data import PersonalDataVault
-    from wzcheckin.core.security import init_security_headers
-    from wzcheckin.db import configure_engine, engine_options, render_migration_item
+    from wzcheckin.core.security import init_input_checks, init_security_headers
+    from wzcheckin.db import configure_engine, engine_options, init_reporting, render_migration_item
     from wzcheckin.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 
     if app.config["TRUSTED_PROXIES"]:
@@ -72,6 +72,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+    init_reporting(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True, render_item=render_migration_item)
 
@@ -86,6 +87,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     compress.init_app(app)
     init_security_headers(app)
+    init_input_checks(app)
 
     app.extensions["wzcheckin.clock"] = clock.clock_for(app.config)
     app.extensions["wzcheckin.vault"] = PersonalDataVault(app.config["DATA_KEYS"], app.config["LOOKUP_KEY"])
@@ -98,8 +100,10 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     """Every room's pages, API routes and scan handlers, found by convention (see rooms.py)."""
     from wzcheckin.api import api_bp
+    from wzcheckin.core.routing import RowIdConverter
     from wzcheckin.rooms import room_modules
 
+    app.url_map.converters["int"] = RowIdConverter  # before any rule is added
     nav_items = []
     for views in room_modules("views"):
         app.register_blueprint(views.bp)

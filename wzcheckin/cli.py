@@ -268,7 +268,7 @@ def build_groups() -> CliGroups:
         user=click.Group("user", help="Staff and official accounts."),
         token=click.Group("token", help="API tokens."),
         pass_=click.Group("pass", help="Paper passes."),
-        keys=click.Group("keys", help="Signing keys for codes."),
+        keys=click.Group("keys", help="Signing keys for codes; re-encrypting personal data under a new data key."),
     )
     for command in (init_command, serve_command, demo_command):
         root.add_command(command)

@@ -82,6 +82,8 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "PROGRAMME_PATH": overrides.get("PROGRAMME_PATH")
         or env.get("WZCHECKIN_PROGRAMME")
         or str(DEFAULT_PROGRAMME),
+        # Optional read replica for the officials' dashboards and exports (reads only).
+        "REPORTING_DATABASE_URL": overrides.get("REPORTING_DATABASE_URL") or env.get("WZCHECKIN_REPORTING_DATABASE_URL"),
         "RATELIMIT_STORAGE_URI": overrides.get("RATELIMIT_STORAGE_URI")
         or env.get("WZCHECKIN_RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": overrides.get("RATELIMIT_ENABLED", not _truthy(env.get("WZCHECKIN_RATELIMIT_DISABLED"))),

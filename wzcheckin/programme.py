@@ -25,6 +25,12 @@ class ProgrammeError(RuntimeError):
     """The programme file cannot be used; the message names the file and the key."""
 
 
+# Programme dates are local calendar days; the app turns them into UTC instants (and adds a
+# day to find a day's end), which the first and last days of the calendar do not survive.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(9998, 12, 31)
+ProgrammeDate = Annotated[date, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -33,10 +39,10 @@ class ProgrammeSection(_Strict):
     name: str
     name_en: str = ""
     timezone: str
-    starts: date
-    spring_festival: date | None = None
-    holiday_start: date | None = None
-    holiday_end: date | None = None
+    starts: ProgrammeDate
+    spring_festival: ProgrammeDate | None = None
+    holiday_start: ProgrammeDate | None = None
+    holiday_end: ProgrammeDate | None = None
     cutoff: datetime
     offline_scan_max_age_hours: Annotated[int, Field(ge=1, le=24 * 30)]
     scan_clock_skew_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
@@ -61,14 +67,16 @@ class ProgrammeSection(_Strict):
     def _cutoff_has_offset(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("the cutoff needs a UTC offset, e.g. 2021-03-01T00:00:00+08:00")
+        if not EARLIEST_DATE <= value.date() <= LATEST_DATE:
+            raise ValueError(f"the cutoff must lie between {EARLIEST_DATE} and {LATEST_DATE}")
         return value
 
 
 class EvidenceWindow(_Strict):
     name: str
     name_en: str = ""
-    start: date
-    end: date
+    start: ProgrammeDate
+    end: ProgrammeDate
 
     @model_validator(mode="after")
     def _ordered(self) -> EvidenceWindow:
@@ -138,11 +146,11 @@ class VenuesSection(_Strict):
 
 class TrainingSection(_Strict):
     online_subsidy_rate: Annotated[float, Field(gt=0, le=1)]
-    online_deadline: date
+    online_deadline: ProgrammeDate
     project_yuan_per_class_hour: Annotated[int, Field(ge=0)]
     project_cap_yuan_per_person: Annotated[int, Field(ge=0)]
-    project_period_start: date
-    project_period_end: date
+    project_period_start: ProgrammeDate
+    project_period_end: ProgrammeDate
     sessions_offered: Annotated[int, Field(ge=0)] = 0
 
 
@@ -267,12 +275,16 @@ def parse_programme(text: str, source: str = "<string>") -> Programme:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProgrammeError(f"programme file {source}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise ProgrammeError(f"programme file {source}: not valid TOML: nested too deeply") from None
     raw.pop("source_path", None)
     try:
         return Programme.model_validate({**raw, "source_path": source})
     except ValidationError as exc:
         problems = "; ".join(_describe(error) for error in exc.errors())
         raise ProgrammeError(f"programme file {source}: {problems}") from None
+    except (OverflowError, RecursionError) as exc:  # a value the checks above let through; never a traceback
+        raise ProgrammeError(f"programme file {source}: a value is out of range ({exc})") from None
 
 
 def load_programme(path: str | Path) -> Programme:

@@ -41,8 +41,10 @@ def run_cli(database_url: str, *args: str, env: dict | None = None, check: bool 
 
 class GunicornServer:
     def __init__(self, database_url: str, *, workers: int = 2, env: dict | None = None,
-                 log_path: Path | None = None, threads: int = 1, app_spec: str = "wsgi:app"):
+                 log_path: Path | None = None, threads: int = 1, app_spec: str = "wsgi:app",
+                 extra_args: list[str] | None = None):
         self.app_spec = app_spec
+        self.extra_args = list(extra_args or [])
         self.database_url = database_url
         self.workers = workers
         self.threads = threads
@@ -58,7 +60,9 @@ class GunicornServer:
     def start(self) -> GunicornServer:
         command = [sys.executable, "-m", "gunicorn", self.app_spec, "--bind", f"127.0.0.1:{self.port}",
                    "--workers", str(self.workers), "--threads", str(self.threads),
-                   "--timeout", "60", "--graceful-timeout", "5", "--backlog", "2048"]
+                   "--timeout", "60", "--graceful-timeout", "5", "--backlog", "2048", *self.extra_args]
+        if self._log is not None:  # a restart after kill(): the log goes on in the same file
+            self._log.close()
         self._log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - closed in stop()
         output = self._log or subprocess.DEVNULL
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=output, stderr=output,

@@ -122,13 +122,8 @@ def register():
         worker = None
         try:
             with unit_of_work(db.session):
-                try:
-                    worker = register_worker(db.session, context.vault(), context.programme(), details,
-                                             form.password.data or "", clock.now())
-                except FormErrors as exc:
-                    raise FormErrors({**errors, **exc.errors}) from None
-                if errors:  # every field checked; roll the registration back
-                    raise FormErrors(errors)
+                worker = register_worker(db.session, context.vault(), context.programme(), details,
+                                         form.password.data or "", clock.now(), form_errors=errors)
         except FormErrors as exc:
             worker = None
             _attach_errors(form, exc.errors)

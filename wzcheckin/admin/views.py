@@ -37,7 +37,7 @@ from wzcheckin.core import context
 from wzcheckin.core.auth import roles_required
 from wzcheckin.core.i18n import selected_language
 from wzcheckin.core.navigation import NavItem
-from wzcheckin.db import unit_of_work
+from wzcheckin.db import reporting_session, unit_of_work
 from wzcheckin.extensions import db
 
 bp = Blueprint("admin", __name__)
@@ -108,7 +108,7 @@ def _english() -> bool:
 def dashboard_page():
     programme, now = context.programme(), clock.now()
     day_range, range_ok = stats.parse_range(programme, now, request.args.get("from"), request.args.get("to"))
-    board = dashboard.build(db.session, programme, now, day_range, range_ok, _english())
+    board = dashboard.build(reporting_session(), programme, now, day_range, range_ok, _english())
     return render_template("admin/dashboard.html", board=board, desk=_desk_links(),
                            default_range=stats.default_range(programme, now))
 
@@ -127,7 +127,7 @@ def _dataset(name: str) -> Dataset:
 def exports():
     programme, now = context.programme(), clock.now()
     day_range, _ok = stats.parse_range(programme, now, request.args.get("from"), request.args.get("to"))
-    choice = stats.dashboard_snapshot(db.session, programme)
+    choice = stats.dashboard_snapshot(reporting_session(), programme)
     return render_template("admin/exports.html", datasets=list(DATASETS.values()),
                            day_range=day_range, choice=choice, cutoff_text=format_datetime(programme.cutoff, "medium"),
                            after_cutoff=now >= programme.cutoff)
@@ -164,7 +164,7 @@ def export_full(name: str):
                 return _export(dataset, form.format.data, reveal=True, reason=reason, first=form.first.data,
                                last=form.last.data)
         status = 422
-    choice = stats.dashboard_snapshot(db.session, context.programme())
+    choice = stats.dashboard_snapshot(reporting_session(), context.programme())
     return render_template("admin/export_full.html", dataset=dataset, form=form, choice=choice,
                            min_chars=REASON_MIN_CHARS), status
 
@@ -172,8 +172,8 @@ def export_full(name: str):
 def _export(dataset: Dataset, fmt: str, *, reveal: bool, reason: str | None, first: str | None, last: str | None):
     programme, now = context.programme(), clock.now()
     day_range, _ok = stats.parse_range(programme, now, first, last)
-    choice = stats.dashboard_snapshot(db.session, programme)
-    ctx = ExportContext(db.session, programme, context.vault(), now, day_range, choice, _english())
+    choice = stats.dashboard_snapshot(reporting_session(), programme)
+    ctx = ExportContext(reporting_session(), programme, context.vault(), now, day_range, choice, _english())
     try:
         plan = dataset.plan(ctx, reveal)
     except ExportUnavailable:
@@ -217,6 +217,9 @@ def _int_arg(name: str) -> int | None:
     return value if value is not None and value >= 0 else None
 
 
+AUDIT_DATE_LIMITS = (date(2000, 1, 1), date(2999, 12, 31))
+
+
 @bp.get("/admin/audit", endpoint="audit_log")
 @roles_required(Role.OFFICIAL)
 def audit_log_page():
@@ -229,6 +232,8 @@ def audit_log_page():
     try:
         first = date.fromisoformat(first_text) if first_text else None
         last = date.fromisoformat(last_text) if last_text else None
+        if any(day is not None and not AUDIT_DATE_LIMITS[0] <= day <= AUDIT_DATE_LIMITS[1] for day in (first, last)):
+            raise ValueError("outside the years an audit entry can have")  # 0001-01-01 would overflow in UTC
     except ValueError:
         first = last = None
         first_text = last_text = ""

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from functools import wraps
 
 from flask import Blueprint, g, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from wzcheckin.accounts.models import Role
 from wzcheckin.api.errors import ApiError
+from wzcheckin.core.security import contains_nul
 from wzcheckin.extensions import csrf
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -35,6 +37,8 @@ class Operation:
     responses: dict[int, dict] = field(default_factory=dict)
     parameters: list[dict] = field(default_factory=list)
     tag: str = ""
+    request_media_type: str = "application/json"
+    response_media_type: str = "application/json"
 
 
 OPERATIONS: list[Operation] = []
@@ -46,21 +50,31 @@ def json_body() -> dict:
         raise ApiError(413, "too_large")
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON parser's recursion limit
+        data = None
     if not isinstance(data, dict):
-        raise ApiError(400, "invalid_json", "The body must be a JSON object.")
+        raise ApiError(400, "invalid_json", _l("The body must be a JSON object."))
+    if contains_nul(data):  # never meant, and PostgreSQL cannot store it
+        raise ApiError(400, "invalid_characters", _l("The request contains a NUL character."))
     return data
 
 
 def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, summary: str,
               request_schema: dict | None = None, responses: dict[int, dict] | None = None,
-              parameters: list[dict] | None = None, tag: str = "") -> Callable:
+              parameters: list[dict] | None = None, tag: str = "", max_body_bytes: int = MAX_JSON_BYTES,
+              request_media_type: str = "application/json", response_media_type: str = "application/json") -> Callable:
     """Register an API route. ``roles=None`` makes it public; otherwise the caller must be
-    authenticated (bearer token, or session cookie plus CSRF header for writes) in one role."""
+    authenticated (bearer token, or session cookie plus CSRF header for writes) in one role.
+    A body larger than ``max_body_bytes`` is refused (413) before anything else is done, whether
+    or not the route reads it."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
+            if request.content_length is not None and request.content_length > max_body_bytes:
+                raise ApiError(413, "too_large")
             if roles is not None:
                 if not current_user.is_authenticated:
                     raise ApiError(401, "unauthorised")
@@ -68,20 +82,22 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
                     try:
                         csrf.protect()
                     except CSRFError:
-                        raise ApiError(403, "csrf_failed", "Missing or invalid CSRF token.") from None
+                        raise ApiError(403, "csrf_failed", _l("Missing or invalid CSRF token.")) from None
                 if current_user.role not in roles:
                     raise ApiError(403, "forbidden")
                 g.personal_data = True
             return view(*args, **kwargs)
 
         wrapped.wz_roles = ("anonymous",) if roles is None else tuple(roles)
+        wrapped.wz_max_body_bytes = max_body_bytes
         api_bp.add_url_rule(rule, view_func=wrapped, methods=methods)
         for method in methods:
             OPERATIONS.append(Operation(
                 rule=rule, method=method.lower(), endpoint=f"api.{view.__name__}",
                 roles=None if roles is None else tuple(str(r) for r in roles), summary=summary,
                 request_schema=request_schema, responses=dict(responses or {}),
-                parameters=list(parameters or []), tag=tag,
+                parameters=list(parameters or []), tag=tag, request_media_type=request_media_type,
+                response_media_type=response_media_type,
             ))
         return wrapped
 

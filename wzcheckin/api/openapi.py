@@ -7,6 +7,7 @@ import re
 from flask import jsonify
 
 from wzcheckin.api import OPERATIONS, api_route, openapi_path
+from wzcheckin.core.routing import MAX_ROW_ID
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -24,13 +25,14 @@ ERROR_SCHEMA = {
 def _path_parameters(rule: str) -> list[dict]:
     params = []
     for converter, name in re.findall(r"<(?:([a-z]+):)?([a-zA-Z_]+)>", rule):
-        schema = {"type": "integer", "minimum": 0} if converter == "int" else {"type": "string", "maxLength": 64}
+        schema = ({"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID} if converter == "int"
+                  else {"type": "string", "maxLength": 64})
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return params
 
 
-def _json(schema: dict) -> dict:
-    return {"application/json": {"schema": schema}}
+def _json(schema: dict, media_type: str = "application/json") -> dict:
+    return {media_type: {"schema": schema}}
 
 
 def build_document() -> dict:
@@ -43,10 +45,13 @@ def build_document() -> dict:
         if params:
             entry["parameters"] = params
         if op.request_schema is not None:
-            entry["requestBody"] = {"required": True, "content": _json(op.request_schema)}
+            entry["requestBody"] = {"required": True, "content": _json(op.request_schema, op.request_media_type)}
         responses = {}
         for status, schema in sorted(op.responses.items()):
-            responses[str(status)] = {"description": _describe(status), "content": _json(schema)}
+            responses[str(status)] = {"description": _describe(status)}
+            if schema is not None and status != 204:  # 204: no body
+                media_type = op.response_media_type if 200 <= status < 300 else "application/json"
+                responses[str(status)]["content"] = _json(schema, media_type)
         for status in _error_statuses(op):
             responses.setdefault(str(status), {"description": _describe(status), "content": _json(ERROR_SCHEMA)})
         entry["responses"] = responses
@@ -69,13 +74,20 @@ def build_document() -> dict:
 
 
 def _error_statuses(op) -> list[int]:
-    statuses = [400, 429] if op.request_schema else [429]
+    """What any operation may answer besides its own responses: 400 (a NUL character anywhere,
+    a malformed body), 429, 401/403 with roles, 404 with path parameters, 422 for a bad query
+    parameter or body, 413 for a body over the limit (any write), 415 for a body of another type."""
+    statuses = [400, 429]
     if op.roles is not None:
         statuses += [401, 403]
     if "<" in op.rule:
         statuses.append(404)
+    if op.request_schema is not None or any(p.get("in") == "query" for p in op.parameters):
+        statuses.append(422)
+    if op.method not in {"get", "head", "options"}:
+        statuses.append(413)
     if op.request_schema is not None:
-        statuses += [413, 415]
+        statuses.append(415)
     return statuses
 
 

@@ -5,6 +5,7 @@ and the carriers' claims (export and results, for integration)."""
 from __future__ import annotations
 
 from flask import Response, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from wzcheckin import clock
@@ -39,7 +40,11 @@ CLAIM_SCHEMA = {
         "reason": {"type": ["string", "null"]},
     },
 }
-CARRIER_REQUEST = {"type": "object", "properties": {"carrier": {"enum": list(bonus.CARRIERS)}},
+COURSE_MODES = ["online", "offline"]
+SERVICE_KINDS = ["canteen", "market", "shop", "childcare", "bus"]
+CLAIM_STATUSES = ["pending", "fulfilled", "failed"]
+BLANK = [""]  # a blank filter is no filter (what a form's "all" sends)
+CARRIER_REQUEST = {"type": "object", "properties": {"carrier": {"enum": [*bonus.CARRIERS, None]}},
                    "additionalProperties": False}
 
 
@@ -54,13 +59,22 @@ def _invalid(exc: FormErrors) -> ApiError:
                     codes=exc.errors)
 
 
+def _filter(name: str, allowed: list[str]) -> str | None:
+    """A query filter that must be one of ``allowed`` (absent or blank: no filter); anything else
+    is a 422 rather than silently ignored, as ``/api/v1/venues`` does for its ``kind``."""
+    value = request.args.get(name) or None
+    if value is not None and value not in allowed:
+        raise ApiError(422, f"invalid_{name}", _("%(name)s: one of %(values)s", name=name, values=", ".join(allowed)))
+    return value
+
+
 def _carrier_body() -> str | None:
     if not request.content_length:
         return None  # an empty POST: the carrier derived from the number
     body = json_body()
     unknown = set(body) - {"carrier"}
     if unknown:
-        raise ApiError(422, "unknown_field", "unknown field(s): " + ", ".join(sorted(unknown)))
+        raise ApiError(422, "unknown_field", _("Unknown field(s): %(fields)s", fields=", ".join(sorted(unknown))))
     carrier = body.get("carrier")
     if carrier is not None and not isinstance(carrier, str):
         raise ApiError(422, "carrier_unknown", refusal_message("carrier_unknown"))
@@ -135,11 +149,13 @@ def _course_json(course, taken: int | None = None) -> dict:
 @api_route("/courses", methods=["GET"], roles=(Role.WORKER,), tag="training",
            summary="Courses the worker may join (filters: district, mode)",
            parameters=[{"name": "district", "in": "query", "schema": {"type": "string"}},
-                       {"name": "mode", "in": "query", "schema": {"enum": ["online", "offline"]}}])
+                       {"name": "mode", "in": "query", "schema": {"enum": COURSE_MODES + BLANK}}],
+           responses={200: {"type": "object", "required": ["courses"],
+                            "properties": {"courses": {"type": "array", "items": {"type": "object"}}}}})
 def list_courses():
+    mode = _filter("mode", COURSE_MODES)
     courses = training.courses_for_worker(db.session, current_worker(), context.programme(), clock.now(),
-                                          district=(request.args.get("district") or None),
-                                          mode=request.args.get("mode") or None)
+                                          district=(request.args.get("district") or None), mode=mode)
     taken = training.enrolment_counts(db.session, [c.id for c in courses])
     return jsonify({"courses": [_course_json(c, taken.get(c.id, 0)) for c in courses]})
 
@@ -196,7 +212,9 @@ def _complaint_json(complaint) -> dict:
 
 
 @api_route("/me/complaints", methods=["GET"], roles=(Role.WORKER,), tag="rights",
-           summary="The worker's wage-arrears complaints and their status")
+           summary="The worker's wage-arrears complaints and their status",
+           responses={200: {"type": "object", "required": ["complaints"],
+                            "properties": {"complaints": {"type": "array", "items": {"type": "object"}}}}})
 def my_complaints_api():
     return jsonify({"complaints": [_complaint_json(c) for c in rights.worker_complaints(db.session,
                                                                                          current_worker().id)]})
@@ -205,8 +223,9 @@ def my_complaints_api():
 @api_route("/me/complaints", methods=["POST"], roles=(Role.WORKER,), tag="rights",
            summary="File a wage-arrears complaint",
            request_schema={"type": "object", "required": ["months", "amount_yuan", "description"], "properties": {
-               "credit_code": {"type": "string"}, "employer_name": {"type": "string"},
-               "months": {"type": "integer"}, "amount_yuan": {"type": "string"}, "description": {"type": "string"}}},
+               "credit_code": {"type": ["string", "null"]}, "employer_name": {"type": ["string", "null"]},
+               "months": {"type": ["integer", "string"]}, "amount_yuan": {"type": ["string", "number"]},
+               "description": {"type": "string"}}},
            responses={201: {"type": "object"}, 422: ERROR})
 def file_complaint_api():
     body = json_body()
@@ -226,11 +245,12 @@ def file_complaint_api():
 @api_route("/services", methods=["GET"], roles=None, tag="services",
            summary="Services open over the festival (filters: district, kind)",
            parameters=[{"name": "district", "in": "query", "schema": {"type": "string"}},
-                       {"name": "kind", "in": "query",
-                        "schema": {"enum": ["canteen", "market", "shop", "childcare", "bus"]}}])
+                       {"name": "kind", "in": "query", "schema": {"enum": SERVICE_KINDS + BLANK}}],
+           responses={200: {"type": "object", "required": ["services"],
+                            "properties": {"services": {"type": "array", "items": {"type": "object"}}}}})
 def services_api():
-    listings = directory.browse_services(db.session, district=(request.args.get("district") or None),
-                                         kind=request.args.get("kind") or None)
+    kind = _filter("kind", SERVICE_KINDS)
+    listings = directory.browse_services(db.session, district=(request.args.get("district") or None), kind=kind)
     return jsonify({"services": [{
         "kind": s.kind.value, "name": s.name, "district": s.district, "address": s.address, "hours": s.hours,
         "contact": s.contact, "opens_on": s.opens_on.isoformat() if s.opens_on else None,
@@ -247,11 +267,13 @@ def _carrier() -> str:
 
 @api_route("/carrier/claims", methods=["GET"], roles=(Role.CARRIER,), tag="carriers",
            summary="The carrier's own claims (masked), by status",
-           parameters=[{"name": "status", "in": "query", "schema": {"enum": ["pending", "fulfilled", "failed"]}}])
+           parameters=[{"name": "status", "in": "query", "schema": {"enum": CLAIM_STATUSES + BLANK}}],
+           responses={200: {"type": "object", "required": ["counts", "claims"],
+                            "properties": {"claims": {"type": "array", "items": {"type": "object"}}}}})
 def carrier_claims_api():
     carrier = _carrier()
-    wanted = request.args.get("status")
-    status = ClaimStatus(wanted) if wanted in {s.value for s in ClaimStatus} else None
+    wanted = _filter("status", CLAIM_STATUSES)
+    status = ClaimStatus(wanted) if wanted else None
     claims = bonus.carrier_claims(db.session, carrier, status=status, limit=1000)
     return jsonify({"counts": bonus.carrier_counts(db.session, carrier), "claims": [
         {"id": c.id, "phone": c.phone_masked, "status": c.status.value, "gigabytes": c.gigabytes,
@@ -261,7 +283,9 @@ def carrier_claims_api():
 
 @api_route("/carrier/claims/export", methods=["POST"], roles=(Role.CARRIER,), tag="carriers",
            summary="Pending claims as CSV with full phone numbers (audited)",
-           responses={200: {"type": "string", "format": "text/csv"}})
+           parameters=[{"name": "only_new", "in": "query", "schema": {"type": "string"},
+                        "description": "1, true or yes: only the claims not exported before"}],
+           responses={200: {"type": "string"}}, response_media_type="text/csv")
 def carrier_export_api():
     carrier = _carrier()
     now = clock.now()
@@ -279,19 +303,20 @@ def carrier_export_api():
 
 @api_route("/carrier/claims/results", methods=["POST"], roles=(Role.CARRIER,), tag="carriers",
            summary="Upload results (text/csv: claim_id,result,reason); all or nothing",
-           responses={200: {"type": "object"}, 422: ERROR})
+           request_schema={"type": "string"}, request_media_type="text/csv",
+           responses={200: {"type": "object"}, 422: ERROR}, max_body_bytes=MAX_CSV_BYTES)
 def carrier_results_api():
     carrier = _carrier()
     if request.content_length is not None and request.content_length > MAX_CSV_BYTES:
         raise ApiError(413, "too_large")
     if request.mimetype != "text/csv":
-        raise ApiError(415, "unsupported_media_type", "Send the results as text/csv.")
+        raise ApiError(415, "unsupported_media_type", _("Send the results as text/csv."))
     from wzcheckin.core.csv_import import read_text
 
     try:
         text = read_text(request.get_data(cache=False))
     except CsvFormatError as exc:
-        raise ApiError(422, "bad_file", str(exc)) from None
+        raise ApiError(422, "bad_file", _("The file cannot be read: %(problem)s", problem=str(exc))) from None
     now = clock.now()
     actor = current_user._get_current_object()
 
@@ -307,8 +332,8 @@ def carrier_results_api():
                          target_id=carrier, ip=request.remote_addr,
                          details={"fulfilled": report.fulfilled, "failed": report.failed, "api": True})
     except _Rejected:
-        raise ApiError(422, "bad_lines", "Nothing was changed: the file has bad lines.",
+        raise ApiError(422, "bad_lines", _("Nothing was changed: the file has bad lines."),
                        lines=[str(error) for error in report.errors]) from None
     except CsvFormatError as exc:
-        raise ApiError(422, "bad_file", str(exc)) from None
+        raise ApiError(422, "bad_file", _("The file cannot be read: %(problem)s", problem=str(exc))) from None
     return jsonify(report.as_dict())

@@ -22,6 +22,7 @@ from wzcheckin.benefits.models import ClaimStatus, DataBonusClaim
 from wzcheckin.core.csv_import import ImportReport, RowError, iter_rows
 from wzcheckin.core.identity import mask_name, mask_phone
 from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.core.routing import MAX_ROW_ID
 from wzcheckin.db import UTCDateTime, is_unique_violation
 from wzcheckin.programme import Programme
 
@@ -217,7 +218,8 @@ def apply_results(session: Session, carrier: str, text: str, now: datetime, acto
             report.errors.append(RowError(line, row["__error__"]))
             continue
         raw_id = row["claim_id"]
-        if not raw_id.isdigit() or len(raw_id) > 12:
+        # ASCII digits only ("²".isdigit() is true but int() refuses it), and within the id column.
+        if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 12 or int(raw_id) > MAX_ROW_ID:
             report.errors.append(RowError(line, f"claim_id: not a claim number ({raw_id!r})"))
             continue
         claim_id = int(raw_id)

@@ -92,7 +92,9 @@ def parse(token: str) -> tuple[Claims, bytes, bytes]:
         raw = _decode(text)
     except (binascii.Error, ValueError):
         raise TokenError("invalid_token") from None
-    if len(raw) != TOKEN_BYTES:
+    # The last base32 character carries 4 unused bits: accept only the canonical spelling, so
+    # every code has exactly one text (an altered character never passes as the same code).
+    if len(raw) != TOKEN_BYTES or _encode(raw) != text:
         raise TokenError("invalid_token")
     signed, signature = raw[:SIGNED_LENGTH], raw[SIGNED_LENGTH:]
     version, kind, key_id, subject, expires = _HEADER.unpack(signed)

@@ -81,7 +81,7 @@ def _unauthorised():
     if request.path.startswith("/api/"):
         from wzcheckin.api.errors import ApiError
 
-        raise ApiError(401, "unauthorised", "authentication required")
+        raise ApiError(401, "unauthorised")  # the message comes from HTTP_CODES, in the caller's language
     session["next"] = request.full_path if request.method == "GET" else None
     return redirect(url_for("accounts.login"))
 

@@ -43,11 +43,15 @@ class CsvFormatError(ValueError):
 def read_text(path_or_bytes: Path | str | bytes) -> str:
     raw = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CsvFormatError(
             f"the file is not UTF-8 (byte {exc.start}); in Excel use 'Save As → CSV UTF-8'"
         ) from None
+    if "\x00" in text:  # a binary file, or UTF-16 saved by mistake; PostgreSQL cannot store NUL
+        raise CsvFormatError(
+            f"the file contains NUL characters (byte {raw.index(0)}); in Excel use 'Save As → CSV UTF-8'")
+    return text
 
 
 def iter_rows(text: str, expected_header: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -77,6 +81,9 @@ def iter_rows(text: str, expected_header: Iterable[str]) -> Iterator[tuple[int, 
             continue
         if any(len(value) > MAX_FIELD_LENGTH for value in values):
             yield line, {"__error__": f"a field is longer than {MAX_FIELD_LENGTH} characters"}
+            continue
+        if any("\x00" in value for value in values):  # PostgreSQL cannot store it in a text column
+            yield line, {"__error__": "a field contains a NUL character"}
             continue
         yield line, {column: value.strip() for column, value in zip(header, values, strict=True)}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -20,7 +21,7 @@ def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):
         if is_api_request():
-            return error_response(400, "csrf_failed", "Missing or invalid CSRF token.")
+            return error_response(400, "csrf_failed", _("Missing or invalid CSRF token."))
         return render_template("errors/csrf.html", back=request.path), 400
 
     @app.errorhandler(HTTPException)

@@ -21,7 +21,8 @@ class PersonalDataVault:
         if not keys:
             raise ConfigError("WZCHECKIN_DATA_KEYS holds no key")
         try:
-            self._fernet = MultiFernet([Fernet(key) for key in keys])
+            self._primary = Fernet(keys[0])
+            self._fernet = MultiFernet([self._primary, *(Fernet(key) for key in keys[1:])])
         except (ValueError, TypeError) as exc:
             raise ConfigError(
                 "WZCHECKIN_DATA_KEYS must be comma-separated Fernet keys (32 url-safe base64 bytes; "
@@ -44,6 +45,14 @@ class PersonalDataVault:
     def rotate(self, token: str) -> str:
         """Re-encrypt under the first (current) key."""
         return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+
+    def is_current(self, token: str) -> bool:
+        """True when the first key alone decrypts ``token``: the older keys are not needed for it."""
+        try:
+            self._primary.decrypt(token.encode("ascii"))
+        except (InvalidToken, UnicodeEncodeError):
+            return False
+        return True
 
     def lookup_hash(self, kind: str, value: str) -> str:
         """Keyed hash of a normalised identifier; ``kind`` keeps ID and phone hashes apart."""

@@ -85,6 +85,8 @@ def parse_temperature(raw: str | Decimal | float | None) -> Decimal:
         value = Decimal(str(raw).strip().replace("，", ".").replace(",", ".")).quantize(Decimal("0.1"))
     except InvalidOperation:
         raise ValueError("temperature_format") from None
+    if not value.is_finite():  # "NaN" parses, but cannot be compared (InvalidOperation: a 500)
+        raise ValueError("temperature_format")
     if not TEMPERATURE_RANGE[0] <= value <= TEMPERATURE_RANGE[1]:
         raise ValueError("temperature_range")
     return value

@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import date
 
 from flask import jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
 from wzcheckin.api import api_route, json_body
 from wzcheckin.api.errors import ApiError
+from wzcheckin.api.openapi import ERROR_SCHEMA
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_enterprise, current_worker
 from wzcheckin.db import unit_of_work
@@ -26,7 +28,8 @@ CONFLICTS = {"already_departed", "cutoff_passed", "no_departure", "already_appli
 DEPARTURE_REQUEST = {
     "type": "object",
     "required": ["departed_on"],
-    "properties": {"departed_on": {"type": "string", "format": "date"}, "note": {"type": "string", "maxLength": 200}},
+    "properties": {"departed_on": {"type": "string", "format": "date"},
+                   "note": {"type": ["string", "null"], "maxLength": 200}},
     "additionalProperties": False,
 }
 DEPARTURE_SCHEMA = {
@@ -65,19 +68,19 @@ def _departure_json(departure) -> dict:
 
 @api_route("/me/departure", methods=["POST"], roles=(Role.WORKER,), tag="worker",
            summary="Record that the worker left Wenzhou (closes at the cutoff)",
-           request_schema=DEPARTURE_REQUEST, responses={201: DEPARTURE_SCHEMA})
+           request_schema=DEPARTURE_REQUEST, responses={201: DEPARTURE_SCHEMA, 409: ERROR_SCHEMA})
 def residence_post_departure():
     body = json_body()
     unknown = set(body) - set(DEPARTURE_REQUEST["properties"])
     if unknown:
-        raise ApiError(422, "unknown_field", "unknown field(s): " + ", ".join(sorted(unknown)))
+        raise ApiError(422, "unknown_field", _("Unknown field(s): %(fields)s", fields=", ".join(sorted(unknown))))
     try:
         departed_on = date.fromisoformat(body.get("departed_on") or "")
     except (TypeError, ValueError):
-        raise ApiError(422, "invalid_date", "departed_on: a date as YYYY-MM-DD") from None
+        raise ApiError(422, "invalid_date", _("departed_on: a date as YYYY-MM-DD")) from None
     note = body.get("note") or ""
     if not isinstance(note, str):
-        raise ApiError(422, "invalid_note", "note: a string")
+        raise ApiError(422, "invalid_note", _("note: a string"))
     try:
         with unit_of_work(db.session):
             departure = record_departure(db.session, context.programme(), worker=current_worker(),
@@ -90,7 +93,8 @@ def residence_post_departure():
 
 
 @api_route("/me/departure", methods=["DELETE"], roles=(Role.WORKER,), tag="worker",
-           summary="Withdraw the worker's recorded departure (before the cutoff)")
+           summary="Withdraw the worker's recorded departure (before the cutoff)",
+           responses={204: None, 409: ERROR_SCHEMA})
 def residence_delete_departure():
     try:
         with unit_of_work(db.session):
@@ -102,7 +106,8 @@ def residence_delete_departure():
 
 
 @api_route("/me/departure", methods=["GET"], roles=(Role.WORKER,), tag="worker",
-           summary="The worker's recorded departure, or 404")
+           summary="The worker's recorded departure, or 404",
+           responses={200: DEPARTURE_SCHEMA, 404: ERROR_SCHEMA})
 def residence_get_departure():
     departure = active_departure(db.session, current_worker().id)
     if departure is None:
@@ -144,7 +149,9 @@ def residence_enterprise_retention():
 
 @api_route("/enterprise/subsidy-application", methods=["POST"], roles=(Role.ENTERPRISE_ADMIN,), tag="enterprise",
            summary="Apply for the P7 retention subsidy with the official snapshot's figures (409 already_applied, "
-                   "not_qualified, no_snapshot)")
+                   "not_qualified, no_snapshot)",
+           responses={201: {"type": "object", "required": ["id", "status", "retained", "tier", "amount_yuan"]},
+                      409: ERROR_SCHEMA})
 def residence_post_subsidy_application():
     enterprise = current_enterprise()
     try:

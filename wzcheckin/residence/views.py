@@ -45,7 +45,8 @@ PER_PAGE = 50
 
 
 def _page_number() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    # Capped: an absurd page number would overflow the OFFSET (SQLite cannot bind it: a 500).
+    return max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
 
 
 def _attach(form, error: ResidenceError) -> None:
@@ -264,11 +265,12 @@ def official_enterprises():
     programme = context.programme()
     snapshot = _shown_snapshot(programme)
     district = request.args.get("district") or None
+    tiers = [0, *[t.min_retained for t in programme.retention_subsidy.tiers]]
     tier = request.args.get("tier", type=int)
+    tier = tier if tier in tiers else None  # only the programme's tiers (an absurd number would overflow)
     search = (request.args.get("q") or "").strip()[:60] or None
     page = queries.headcount_page(db.session, snapshot.id, district=district, tier=tier, search=search,
                                   page=_page_number(), per_page=PER_PAGE) if snapshot else None
-    tiers = [0, *[t.min_retained for t in programme.retention_subsidy.tiers]]
     return render_template("residence/official_enterprises.html", snapshot=snapshot, page=page, district=district,
                            tier=tier, q=search or "", tiers=tiers, cutoff_text=_local_cutoff(programme),
                            districts=queries.snapshot_districts(db.session, snapshot.id) if snapshot else [])

@@ -3,17 +3,20 @@ scanner device or an offline upload."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask import jsonify
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import SCANNING_ROLES
 from wzcheckin.api import api_route, json_body
 from wzcheckin.api.errors import ApiError
+from wzcheckin.api.openapi import ERROR_SCHEMA
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_checkpoint
 from wzcheckin.db import is_unique_violation, unit_of_work
@@ -31,14 +34,15 @@ from wzcheckin.scanning.services import (
 SCAN_REQUEST = {
     "type": "object",
     "required": ["token"],
+    # Optional fields may be null, which means "not given".
     "properties": {
-        "token": {"type": "string", "maxLength": 256},
-        "scan_id": {"type": "string", "pattern": "^[A-Za-z0-9_.:\\-]{8,64}$"},
-        "scanned_at": {"type": "string", "format": "date-time"},
-        "mask": {"type": "boolean"},
-        "temperature": {"type": "number", "minimum": 30, "maximum": 45},
-        "symptoms": {"type": "boolean"},
-        "device": {"type": "string", "maxLength": 64},
+        "token": {"type": "string", "minLength": 1, "maxLength": 256},
+        "scan_id": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.:\\-]{8,64}$"},
+        "scanned_at": {"type": ["string", "null"], "format": "date-time"},
+        "mask": {"type": ["boolean", "null"]},
+        "temperature": {"type": ["number", "null"], "minimum": 30, "maximum": 45},
+        "symptoms": {"type": ["boolean", "null"]},
+        "device": {"type": ["string", "null"], "maxLength": 64},
     },
     "additionalProperties": False,
 }
@@ -57,43 +61,51 @@ SCAN_RESPONSE = {
 }
 
 
+# Input errors raised by the domain function (``validate_scan_id``), in the caller's language.
+INPUT_MESSAGES = {
+    "invalid_scan_id": _l("scan_id: 8–64 characters of letters, digits and _ . : -"),
+}
+
+
 def parse_scan_request(body: dict) -> ScanInput:
     unknown = set(body) - set(SCAN_REQUEST["properties"])
     if unknown:
-        raise ScanInputError("unknown_field", "unknown field(s): " + ", ".join(sorted(unknown)))
+        raise ScanInputError("unknown_field", _("Unknown field(s): %(fields)s", fields=", ".join(sorted(unknown))))
     token = body.get("token")
     if not isinstance(token, str) or not token:
-        raise ScanInputError("token_required", "token: a non-empty string is required")
+        raise ScanInputError("token_required", _("token: a non-empty string is required"))
     if len(token) > 256:
-        raise ScanInputError("token_too_long", "token: at most 256 characters")
+        raise ScanInputError("token_too_long", _("token: at most 256 characters"))
     scanned_at = None
     if body.get("scanned_at") is not None:
         raw = body["scanned_at"]
         try:
             scanned_at = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-        except ValueError:
+            # In UTC now: an instant at the very edge of the calendar has no UTC form (an overflow).
+            scanned_at = scanned_at.astimezone(UTC) if scanned_at is not None and scanned_at.tzinfo else None
+        except (ValueError, OverflowError):
             scanned_at = None
-        if scanned_at is None or scanned_at.tzinfo is None:
-            raise ScanInputError("invalid_scanned_at", "scanned_at: an ISO-8601 instant with a UTC offset")
+        if scanned_at is None:
+            raise ScanInputError("invalid_scanned_at", _("scanned_at: an ISO-8601 instant with a UTC offset"))
     mask = body.get("mask")
     if mask is not None and not isinstance(mask, bool):
-        raise ScanInputError("invalid_mask", "mask: true or false")
+        raise ScanInputError("invalid_mask", _("mask: true or false"))
     temperature = body.get("temperature")
     if temperature is not None:
         if isinstance(temperature, bool) or not isinstance(temperature, int | float):
-            raise ScanInputError("invalid_temperature", "temperature: a number in °C")
+            raise ScanInputError("invalid_temperature", _("temperature: a number in °C"))
         try:
             temperature = Decimal(str(temperature)).quantize(Decimal("0.1"))
         except InvalidOperation:
-            raise ScanInputError("invalid_temperature", "temperature: a number in °C") from None
+            raise ScanInputError("invalid_temperature", _("temperature: a number in °C")) from None
         if not Decimal("30") <= temperature <= Decimal("45"):
-            raise ScanInputError("invalid_temperature", "temperature: between 30 and 45 °C")
+            raise ScanInputError("invalid_temperature", _("temperature: between 30 and 45 °C"))
     device = body.get("device")
     if device is not None and (not isinstance(device, str) or len(device) > 64):
-        raise ScanInputError("invalid_device", "device: at most 64 characters")
+        raise ScanInputError("invalid_device", _("device: at most 64 characters"))
     symptoms = body.get("symptoms")
     if symptoms is not None and not isinstance(symptoms, bool):
-        raise ScanInputError("invalid_symptoms", "symptoms: true or false")
+        raise ScanInputError("invalid_symptoms", _("symptoms: true or false"))
     return ScanInput(token=token, scan_id=validate_scan_id(body.get("scan_id")), scanned_at=scanned_at,
                      mask=mask, temperature=temperature, device=device, symptoms=bool(symptoms))
 
@@ -112,12 +124,12 @@ def scan_answer(scan, replayed: bool) -> dict:
 
 @api_route("/scans", methods=["POST"], roles=SCANNING_ROLES, tag="scanning",
            summary="Record a staff scan at the caller's checkpoint (idempotent by scan_id)",
-           request_schema=SCAN_REQUEST, responses={200: SCAN_RESPONSE, 409: SCAN_RESPONSE, 422: SCAN_RESPONSE})
+           request_schema=SCAN_REQUEST, responses={200: SCAN_RESPONSE, 409: ERROR_SCHEMA, 422: ERROR_SCHEMA})
 def post_scan():
     try:
         data = parse_scan_request(json_body())
     except ScanInputError as exc:
-        raise ApiError(422, exc.code, str(exc)) from None
+        raise ApiError(422, exc.code, INPUT_MESSAGES.get(exc.code, str(exc))) from None
     checkpoint = current_checkpoint()
     staff = current_user._get_current_object()
     try:
@@ -125,7 +137,7 @@ def post_scan():
             recorded = record_scan(db.session, staff=staff, checkpoint=checkpoint, data=data,
                                    keyring=context.keyring(), programme=context.programme(), now=clock.now())
     except ScanIdConflict:
-        raise ApiError(409, "scan_id_conflict", "This scan_id was used by another account.") from None
+        raise ApiError(409, "scan_id_conflict", _("This scan_id was used by another account.")) from None
     except sa.exc.IntegrityError as exc:
         # A concurrent upload of the same scan_id committed first: answer as it was answered.
         if not is_unique_violation(exc):
@@ -134,6 +146,6 @@ def post_scan():
         if first is None:
             raise
         if first.staff_user_id != staff.id:
-            raise ApiError(409, "scan_id_conflict", "This scan_id was used by another account.") from None
+            raise ApiError(409, "scan_id_conflict", _("This scan_id was used by another account.")) from None
         return jsonify(scan_answer(first, replayed=True))
     return jsonify(scan_answer(recorded.scan, recorded.replayed))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import jsonify, request
+from flask_babel import gettext as _
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
@@ -17,6 +18,7 @@ from wzcheckin.api.errors import ApiError
 from wzcheckin.api.openapi import ERROR_SCHEMA
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker
+from wzcheckin.core.routing import MAX_ROW_ID
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.programme import Programme
@@ -67,7 +69,7 @@ RESERVATION_SCHEMA = {
 BOOK_REQUEST = {
     "type": "object",
     "required": ["slot_id"],
-    "properties": {"slot_id": {"type": "integer", "minimum": 1}},
+    "properties": {"slot_id": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}},
     "additionalProperties": False,
 }
 
@@ -119,13 +121,13 @@ def refusal(exc: BookingRefused) -> ApiError:
            summary="Venues taking part in the programme, optionally by district and kind",
            parameters=[{"name": "district", "in": "query", "required": False, "schema": {"type": "string"}},
                        {"name": "kind", "in": "query", "required": False,
-                        "schema": {"enum": [kind.value for kind in VenueKind]}}],
+                        "schema": {"enum": [*(kind.value for kind in VenueKind), ""]}}],
            responses={200: {"type": "object", "properties": {"venues": {"type": "array", "items": VENUE_SCHEMA}}}})
 def list_venues():
     programme = context.programme()
     kind = request.args.get("kind") or None
     if kind is not None and kind not in {k.value for k in VenueKind}:
-        raise ApiError(422, "invalid_kind", "kind: one of " + ", ".join(k.value for k in VenueKind))
+        raise ApiError(422, "invalid_kind", _("kind: one of %(kinds)s", kinds=", ".join(k.value for k in VenueKind)))
     venues = browse_venues(db.session, district=request.args.get("district") or None,
                            kind=VenueKind(kind) if kind else None)
     return jsonify({"venues": [venue_json(programme, venue) for venue in venues]})
@@ -141,12 +143,15 @@ def venue_slots(code: str):
     programme = context.programme()
     venue = find_venue(db.session, code)
     if venue is None:
-        raise ApiError(404, "venue_unknown", "No such venue.")
+        raise ApiError(404, "venue_unknown", _("No such venue."))
     raw = request.args.get("date")
     try:
         day = date.fromisoformat(raw) if raw else programme.local_date(clock.now())
     except ValueError:
-        raise ApiError(422, "invalid_date", "date: YYYY-MM-DD") from None
+        day = None
+    # The first and last days of the calendar have no local-day bounds in UTC (an overflow).
+    if day is None or not date.min < day < date.max:
+        raise ApiError(422, "invalid_date", _("date: a date as YYYY-MM-DD"))
     slots = slots_on(db.session, programme, [venue.id], day).get(venue.id, [])
     return jsonify({"venue": venue_json(programme, venue), "date": day.isoformat(),
                     "slots": [slot_json(programme, slot) for slot in slots]})
@@ -169,14 +174,14 @@ def my_reservations():
 @api_route("/reservations", methods=["POST"], roles=(Role.WORKER,), tag="venues",
            summary="Book a place in a slot (201), or 409 with slot_full, already_booked, "
                    "already_booked_that_day, limit_reached, suspended, not_eligible, slot_closed, slot_started",
-           request_schema=BOOK_REQUEST, responses={201: RESERVATION_SCHEMA, 409: ERROR_SCHEMA})
+           request_schema=BOOK_REQUEST, responses={201: RESERVATION_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA})
 def create_reservation():
     body = json_body()
     slot_id = body.get("slot_id")
     if set(body) - {"slot_id"}:
-        raise ApiError(422, "unknown_field", "only slot_id is accepted")
-    if isinstance(slot_id, bool) or not isinstance(slot_id, int) or slot_id < 1:
-        raise ApiError(422, "invalid_slot_id", "slot_id: a positive integer")
+        raise ApiError(422, "unknown_field", _("Only slot_id is accepted."))
+    if isinstance(slot_id, bool) or not isinstance(slot_id, int) or not 1 <= slot_id <= MAX_ROW_ID:
+        raise ApiError(422, "invalid_slot_id", _("slot_id: a positive integer"))
     programme = context.programme()
     try:
         with unit_of_work(db.session):
@@ -191,7 +196,7 @@ def _own_reservation(public_id: str) -> Reservation:
     """Only the owner sees their booking; for anyone else it does not exist (404, not 403)."""
     reservation = find_reservation(db.session, public_id)
     if reservation is None or reservation.worker_id != current_worker().id:
-        raise ApiError(404, "not_found", "No such reservation.")
+        raise ApiError(404, "not_found", _("No such reservation."))
     return reservation
 
 
@@ -222,6 +227,12 @@ WAITLIST_SCHEMA = {
     "properties": {"id": {"type": "integer"}, "slot_id": {"type": "integer"}, "status": {"type": "string"}},
 }
 
+LEFT_SCHEMA = {
+    "type": "object",
+    "required": ["id", "status"],
+    "properties": {"id": {"type": "integer"}, "status": {"enum": ["left"]}},
+}
+
 
 @api_route("/slots/<int:slot_id>/waitlist", methods=["POST"], roles=(Role.WORKER,), tag="venues",
            summary="Join a full slot's waiting list: a freed place is booked for the first worker waiting",
@@ -237,7 +248,7 @@ def join_slot_waitlist(slot_id: int):
 
 
 @api_route("/waitlist/<int:entry_id>", methods=["DELETE"], roles=(Role.WORKER,), tag="venues",
-           summary="Leave a waiting list", responses={200: WAITLIST_SCHEMA})
+           summary="Leave a waiting list", responses={200: LEFT_SCHEMA, 409: ERROR_SCHEMA})
 def leave_slot_waitlist(entry_id: int):
     try:
         with unit_of_work(db.session):

@@ -139,9 +139,12 @@ def import_venues(session: Session, text: str, now: datetime, progress=None) -> 
 
 def parse_day(raw: str | None, field: str = "date") -> date:
     try:
-        return date.fromisoformat((raw or "").strip())
+        day = date.fromisoformat((raw or "").strip())
     except ValueError:
         raise VenueError("date_format", field) from None
+    if not date.min < day < date.max:  # the calendar's edges have no next day (an overflow, a 500)
+        raise VenueError("date_format", field)
+    return day
 
 
 def parse_hhmm(raw: str | None, field: str) -> time:

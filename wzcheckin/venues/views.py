@@ -274,6 +274,8 @@ def staff_today():
         day = date.fromisoformat(request.args.get("date", "")) if request.args.get("date") else today
     except ValueError:
         day = today
+    if not date.min < day < date.max:  # the calendar's first and last days have no neighbours (an overflow)
+        day = today
     slots = queries.slots_on(db.session, programme, [venue.id], day).get(venue.id, [])
     rows = queries.slot_counts(db.session, programme, slots, now)
     totals = {key: sum(getattr(row, key) for row in rows) for key in ("booked", "arrived", "no_show", "expected")}

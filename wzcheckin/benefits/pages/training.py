@@ -70,6 +70,8 @@ def course_page(code: str):
 @roles_required(Role.WORKER)
 def course_enrol(code: str):
     course = _course_or_404(code)
+    if course.enterprise_id is not None and course.enterprise_id != current_worker().enterprise_id:
+        abort(404)  # as on the course page: another enterprise's in-house course does not exist here
     form = ActionForm()
     if not form.validate_on_submit():
         flash(_("The form expired; please submit it again."), "error")

@@ -1,0 +1,216 @@
+"""Who may call what: the contract the access-control matrix (test_access_matrix.py) holds the app to.
+
+One line per route and method, as ``"METHOD /rule"``: the roles allowed (``anonymous`` means
+everybody, logged in or not) and, for a route that names an object, which object of the world
+(``tests/security/world.py``) fills its URL. ``owned_by`` lists the roles for whom that object must
+be their own (their booking, their enterprise's alert, their pickup point's hand-out): they get
+their own and are refused another side's. Roles in ``roles`` but not in ``owned_by`` (officials)
+may reach every such object. ``reveals`` marks the audited reveals, the only answers that may
+hold a full ID or phone number (each must write an audit entry).
+
+A route the app has and this table lacks fails the test: a new route needs a line here. The
+roles each view declares (``roles_required``, ``public``, ``api_route``) must agree with the line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ANYONE = ("anonymous", "worker", "gatekeeper", "enterprise_admin", "venue_staff", "pickup_staff", "carrier", "official")
+ACCOUNTS = ANYONE[1:]
+W, G, EA, VS, PS, C, OFFICIAL = ("worker",), ("gatekeeper",), ("enterprise_admin",), ("venue_staff",), ("pickup_staff",), \
+    ("carrier",), ("official",)
+SCANNERS = G + VS + PS
+
+
+@dataclass(frozen=True)
+class Access:
+    roles: tuple[str, ...]
+    path: str | None = None            # the world's object that fills the URL's parameters
+    owned_by: tuple[str, ...] = ()     # roles that may only reach their own side's object
+    reveals: bool = False              # an audited reveal: may show full ID or phone numbers
+
+
+def own(roles: tuple[str, ...], path: str, owned_by: tuple[str, ...] | None = None) -> Access:
+    return Access(roles, path, owned_by if owned_by is not None else tuple(r for r in roles if r != "official"))
+
+
+ACCESS: dict[str, Access] = {
+    # --- everybody -------------------------------------------------------------------------------
+    "GET /": Access(ANYONE),
+    "GET /account": Access(ANYONE),
+    "GET /activate": Access(ANYONE),
+    "POST /activate": Access(ANYONE),
+    "GET /healthz": Access(ANYONE),
+    "GET /lang/<code>": Access(ANYONE, "language"),
+    "GET /login": Access(ANYONE),
+    "POST /login": Access(ANYONE),
+    "POST /logout": Access(ANYONE),
+    "GET /manifest.webmanifest": Access(ANYONE),
+    "GET /register": Access(ANYONE),
+    "POST /register": Access(ANYONE),
+    "GET /services": Access(ANYONE),
+    "GET /static/<path:filename>": Access(ANYONE, "static"),
+    "GET /sw.js": Access(ANYONE),
+    "GET /api/v1/keys": Access(ANYONE),
+    "GET /api/v1/openapi.json": Access(ANYONE),
+    "GET /api/v1/services": Access(ANYONE),
+    "GET /api/v1/venues": Access(ANYONE),
+    "GET /api/v1/venues/<code>/slots": Access(ANYONE, "venue"),
+    "GET /api/v1/whoami": Access(ACCOUNTS),
+
+    # --- workers ---------------------------------------------------------------------------------
+    "GET /me": Access(W),
+    "GET /me/pass": Access(W),
+    "GET /me/pass/refresh": Access(W),
+    "GET /me/points": Access(W),
+    "GET /me/data-bonus": Access(W),
+    "POST /me/data-bonus": Access(W),
+    "POST /me/data-bonus/carrier": Access(W),
+    "GET /me/departure": Access(W),
+    "POST /me/departure": Access(W),
+    "GET /me/bookings": Access(W),
+    "GET /me/bookings/<public_id>": own(W, "reservation"),
+    "POST /me/bookings/<public_id>/cancel": own(W, "reservation"),
+    "POST /me/waitlist/<int:entry_id>/leave": own(W, "waitlist_entry"),
+    "GET /me/complaints": Access(W),
+    "GET /me/complaints/new": Access(W),
+    "POST /me/complaints/new": Access(W),
+    "GET /me/complaints/<int:complaint_id>": own(W, "complaint"),
+    "GET /me/photos/<public_id>": own(W + OFFICIAL, "photo"),
+    "GET /me/checkin": Access(W),
+    "POST /me/checkin": Access(W),
+    "GET /activities": Access(W),
+    "GET /activities/<public_id>": Access(W, "activity"),
+    "POST /activities/<public_id>/photo": Access(W, "activity"),
+    "GET /c/<code>": Access(W, "poster"),
+    "POST /c/<code>": Access(W, "poster"),
+    "GET /training": Access(W),
+    "GET /training/<code>": own(W, "enterprise_course"),
+    "POST /training/<code>/enrol": own(W, "enterprise_course"),
+    "GET /venues": Access(W),
+    "POST /venues/slots/<int:slot_id>/book": Access(W, "slot"),
+    "POST /venues/slots/<int:slot_id>/wait": Access(W, "slot"),
+    "GET /api/v1/me": Access(W),
+    "GET /api/v1/me/pass": Access(W),
+    "GET /api/v1/me/points": Access(W),
+    "GET /api/v1/me/data-bonus": Access(W),
+    "POST /api/v1/me/data-bonus": Access(W),
+    "PATCH /api/v1/me/data-bonus": Access(W),
+    "GET /api/v1/me/departure": Access(W),
+    "POST /api/v1/me/departure": Access(W),
+    "DELETE /api/v1/me/departure": Access(W),
+    "POST /api/v1/me/checkins": Access(W),
+    "GET /api/v1/me/complaints": Access(W),
+    "POST /api/v1/me/complaints": Access(W),
+    "GET /api/v1/courses": Access(W),
+    "POST /api/v1/courses/<code>/enrolment": own(W, "enterprise_course"),
+    "GET /api/v1/reservations": Access(W),
+    "POST /api/v1/reservations": Access(W),
+    "GET /api/v1/reservations/<public_id>": own(W, "reservation"),
+    "DELETE /api/v1/reservations/<public_id>": own(W, "reservation"),
+    "POST /api/v1/slots/<int:slot_id>/waitlist": Access(W, "slot"),
+    "DELETE /api/v1/waitlist/<int:entry_id>": own(W, "waitlist_entry_api"),
+
+    # --- staff at checkpoints --------------------------------------------------------------------
+    "GET /scan": Access(SCANNERS),
+    "GET /scan/session": Access(SCANNERS),
+    "POST /api/v1/scans": Access(SCANNERS),
+    "GET /gate/visitors": Access(G + EA),
+    "POST /gate/visitors": Access(G + EA),
+    "GET /venue/today": Access(VS),
+    "POST /api/v1/pickups/<scan_id>/confirm": own(PS, "pickup_scan"),
+
+    # --- enterprise admins -----------------------------------------------------------------------
+    "GET /enterprise": Access(EA),
+    "POST /enterprise/alerts/<int:alert_id>/acknowledge": own(EA, "alert"),
+    "POST /enterprise/roster/<int:worker_id>/confirm": own(EA, "roster_pending"),
+    "POST /enterprise/roster/<int:worker_id>/remove": own(EA, "roster_leaving"),
+    "GET /enterprise/workers/<int:worker_id>/departure": own(EA, "roster_worker"),
+    "POST /enterprise/workers/<int:worker_id>/departure": own(EA, "roster_worker"),
+    "GET /enterprise/complaints": Access(EA),
+    "GET /enterprise/complaints/<int:complaint_id>": own(EA, "complaint"),
+    "GET /enterprise/production": Access(EA),
+    "POST /enterprise/production": Access(EA),
+    "GET /enterprise/retention": Access(EA),
+    "POST /enterprise/retention/apply": Access(EA),
+    "GET /enterprise/training": Access(EA),
+    "POST /enterprise/training/claim": Access(EA),
+    "GET /enterprise/training/courses/new": Access(EA),
+    "POST /enterprise/training/courses/new": Access(EA),
+    "GET /enterprise/training/courses/<code>": own(EA, "enterprise_course"),
+    "GET /enterprise/training/courses/<code>/edit": own(EA, "enterprise_course"),
+    "POST /enterprise/training/courses/<code>/edit": own(EA, "enterprise_course"),
+    "POST /enterprise/training/courses/<code>/completions": own(EA, "enterprise_course"),
+    "GET /api/v1/enterprise/retention": Access(EA),
+    "POST /api/v1/enterprise/subsidy-application": Access(EA),
+
+    # --- carriers --------------------------------------------------------------------------------
+    "GET /carrier/claims": Access(C),
+    "POST /carrier/claims/export": Access(C, reveals=True),
+    "POST /carrier/claims/results": Access(C),
+    "GET /api/v1/carrier/claims": Access(C),
+    "POST /api/v1/carrier/claims/export": Access(C, reveals=True),
+    "POST /api/v1/carrier/claims/results": Access(C),
+
+    # --- officials -------------------------------------------------------------------------------
+    "GET /health/alerts": Access(OFFICIAL),
+    "GET /admin/benefits/activities": Access(OFFICIAL),
+    "GET /admin/benefits/activities/new": Access(OFFICIAL),
+    "POST /admin/benefits/activities/new": Access(OFFICIAL),
+    "GET /admin/benefits/activities/<public_id>": Access(OFFICIAL, "activity"),
+    "GET /admin/benefits/activities/<public_id>/edit": Access(OFFICIAL, "activity"),
+    "POST /admin/benefits/activities/<public_id>/edit": Access(OFFICIAL, "activity"),
+    "GET /admin/benefits/activities/<public_id>/poster": Access(OFFICIAL, "activity"),
+    "GET /admin/benefits/complaints": Access(OFFICIAL),
+    "GET /admin/benefits/complaints/<int:complaint_id>": Access(OFFICIAL, "complaint_any"),
+    "POST /admin/benefits/complaints/<int:complaint_id>": Access(OFFICIAL, "complaint_any"),
+    "POST /admin/benefits/complaints/<int:complaint_id>/contact": Access(OFFICIAL, "complaint_any", reveals=True),
+    "GET /admin/benefits/data-bonus": Access(OFFICIAL),
+    "GET /admin/benefits/points": Access(OFFICIAL),
+    "POST /admin/benefits/points/export": Access(OFFICIAL),
+    "GET /admin/benefits/services": Access(OFFICIAL),
+    "GET /admin/benefits/services/new": Access(OFFICIAL),
+    "POST /admin/benefits/services/new": Access(OFFICIAL),
+    "GET /admin/benefits/services/<int:listing_id>/edit": Access(OFFICIAL, "service_listing"),
+    "POST /admin/benefits/services/<int:listing_id>/edit": Access(OFFICIAL, "service_listing"),
+    "POST /admin/benefits/services/<int:listing_id>/withdraw": Access(OFFICIAL, "service_listing"),
+    "GET /admin/benefits/training": Access(OFFICIAL),
+    "GET /admin/benefits/training/claims/<int:claim_id>": Access(OFFICIAL, "training_claim"),
+    "POST /admin/benefits/training/claims/<int:claim_id>": Access(OFFICIAL, "training_claim"),
+    "GET /admin/benefits/training/courses/new": Access(OFFICIAL),
+    "POST /admin/benefits/training/courses/new": Access(OFFICIAL),
+    "GET /admin/benefits/training/courses/<code>": Access(OFFICIAL, "course"),
+    "GET /admin/benefits/training/courses/<code>/edit": Access(OFFICIAL, "course"),
+    "POST /admin/benefits/training/courses/<code>/edit": Access(OFFICIAL, "course"),
+    "GET /manage/venues": Access(OFFICIAL),
+    "POST /manage/venues": Access(OFFICIAL),
+    "GET /manage/venues/<code>": Access(OFFICIAL, "venue"),
+    "POST /manage/venues/<code>": Access(OFFICIAL, "venue"),
+    "POST /manage/venues/<code>/generate": Access(OFFICIAL, "venue"),
+    "POST /manage/venues/<code>/hours": Access(OFFICIAL, "venue"),
+    "POST /manage/venues/<code>/hours/<int:hours_id>/delete": Access(OFFICIAL, "venue_hours"),
+    "POST /manage/venues/<code>/slots": Access(OFFICIAL, "venue"),
+    "GET /manage/slots/<int:slot_id>": Access(OFFICIAL, "slot"),
+    "POST /manage/slots/<int:slot_id>/capacity": Access(OFFICIAL, "slot"),
+    "POST /manage/slots/<int:slot_id>/close": Access(OFFICIAL, "slot"),
+    "GET /official/residence": Access(OFFICIAL),
+    "GET /official/residence/applications": Access(OFFICIAL),
+    "POST /official/residence/applications/<int:application_id>": Access(OFFICIAL, "application"),
+    "GET /official/residence/enterprises": Access(OFFICIAL),
+    "GET /official/residence/production": Access(OFFICIAL),
+    "POST /official/residence/production/<int:declaration_id>": Access(OFFICIAL, "declaration"),
+    "GET /official/residence/sms": Access(OFFICIAL),
+    "GET /official/residence/workers": Access(OFFICIAL),
+    "GET /api/v1/residence/headcounts": Access(OFFICIAL),
+    "GET /api/v1/residence/snapshot": Access(OFFICIAL),
+
+    # --- the officials' desk (admin room) --------------------------------------------------------
+    "GET /admin": Access(OFFICIAL),
+    "GET /admin/audit": Access(OFFICIAL),
+    "GET /admin/programme": Access(OFFICIAL),
+    "GET /admin/exports": Access(OFFICIAL),
+    "POST /admin/exports/<name>": Access(OFFICIAL, "dataset"),
+    "GET /admin/exports/<name>/full": Access(OFFICIAL, "dataset"),
+    "POST /admin/exports/<name>/full": Access(OFFICIAL, "dataset", reveals=True),
+}
