@@ -6,9 +6,10 @@ side."""
 import pytest
 
 from tests.admin.builders import make_claim, make_point
-from tests.builders import PASSWORD, make_user, make_worker
+from tests.builders import make_user, make_worker
 from tests.conftest import ARTIFACTS, at
 from tests.residence.builders import bulk_workers, make_site
+from tests.support.browser import log_in
 from wzcheckin.accounts.models import Role
 from wzcheckin.benefits.models import ClaimStatus
 from wzcheckin.core import context
@@ -18,14 +19,6 @@ from wzcheckin.residence.cutoff import run_snapshot
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 CHARTS = ["chart-registrations", "chart-scans", "chart-districts", "chart-tiers", "chart-welfare", "chart-data-bonus"]
-
-
-def log_in(page, server, phone):
-    page.goto(server.base_url + "/login")
-    page.get_by_label("手机号").fill(phone)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def page_width(page) -> int:

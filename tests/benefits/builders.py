@@ -5,15 +5,25 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pytest
+
 from tests.builders import BUILD_TIME, unique
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits import training
+from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import Attendance, Enrolment
 
 # The smallest valid PNG (1×1, transparent) and a JPEG header: detected by content, not by name.
 PNG_BYTES = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6300010000000500010d0a2db40000000049454e44ae426082")
+
+
+def refusal(call) -> BenefitRefused:
+    """The :class:`BenefitRefused` that ``call()`` raises (the test fails if it raises none)."""
+    with pytest.raises(BenefitRefused) as caught:
+        call()
+    return caught.value
 
 
 def make_course(session, *, enterprise=None, mode: str = "offline", class_hours: int = 80,

@@ -6,14 +6,12 @@ import io
 import re
 from datetime import date, timedelta
 
-import pytest
 import sqlalchemy as sa
 
-from tests.benefits.builders import PNG_BYTES, make_activity
+from tests.benefits.builders import PNG_BYTES, make_activity, refusal
 from tests.builders import make_worker
 from tests.conftest import at, csrf_token_from
 from wzcheckin.benefits import activities as acts
-from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import ActivityCheckin, ActivityPhoto
 from wzcheckin.codes.keys import load_keyring
 from wzcheckin.codes.passes import current_pass
@@ -22,12 +20,6 @@ from wzcheckin.programme import EvidenceSection
 from wzcheckin.residence.evidence import window_statuses
 
 NOW = at("2021-02-12 10:00")
-
-
-def refusal(call) -> BenefitRefused:
-    with pytest.raises(BenefitRefused) as caught:
-        call()
-    return caught.value
 
 
 def test_poster_checkin_once_with_the_code_or_its_link(db, vault, programme):

@@ -3,20 +3,14 @@ page; correcting the carrier of a ported number."""
 
 import pytest
 
+from tests.benefits.builders import refusal
 from tests.builders import make_id_number, make_phone, make_user, make_worker
 from tests.conftest import at, csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.benefits import data_bonus as bonus
-from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import ClaimStatus
 
 NOW = at("2021-02-05 10:00")
-
-
-def refusal(call) -> BenefitRefused:
-    with pytest.raises(BenefitRefused) as caught:
-        call()
-    return caught.value
 
 
 def test_a_retained_worker_claims_once_for_the_registered_number(db, vault, programme):

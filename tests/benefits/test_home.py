@@ -4,8 +4,9 @@ and the 24 h hotline — in Chinese and English, and on a 360-px phone in real C
 
 import pytest
 
-from tests.builders import PASSWORD, make_id_number, make_phone, make_worker
+from tests.builders import make_id_number, make_phone, make_worker
 from tests.conftest import ARTIFACTS, at, csrf_token_from
+from tests.support.browser import log_in
 from wzcheckin.benefits.data_bonus import claim_data_bonus
 from wzcheckin.benefits.points import award_points
 
@@ -69,10 +70,7 @@ def test_home_page_on_a_360px_phone_in_chinese(gunicorn_server, server_app, phon
     db.session.commit()
     server = gunicorn_server(workers=1)
     page = phone_page
-    page.goto(server.base_url + "/login")
-    page.get_by_label("手机号").fill(phone)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    log_in(page, server, phone)
     page.wait_for_url("**/me")
 
     assert page.get_by_role("heading", name="您好，张*").is_visible() or page.get_by_text("张*").first.is_visible()

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from tests.builders import make_user, make_worker
 from tests.conftest import at, csrf_token_from
-from wzcheckin.accounts.models import Role
+from wzcheckin.accounts.models import Role, Worker
 from wzcheckin.benefits.models import PointsEntry
-from wzcheckin.benefits.points import award_points, points_balance, points_history
+from wzcheckin.benefits.points import award_points, award_points_bulk, points_balance, points_history
 
 NOW = at("2021-03-01 00:00")
 
@@ -47,6 +47,23 @@ def test_a_concurrent_twin_award_loses_on_the_unique_key_without_breaking_the_tr
     assert raised
     assert award(db, worker, "after-the-twin") is not None  # the outer transaction is still usable
     assert points_balance(db, worker.id) == 10
+
+
+def test_a_bulk_award_writes_what_award_points_writes_and_skips_keys_already_awarded(db, vault, programme):
+    workers = [make_worker(db, vault, programme) for _ in range(3)]
+    award(db, workers[0], f"bulk:{workers[0].id}")
+    ids = sa.select(Worker.id).where(Worker.id.in_([w.id for w in workers]))
+
+    def bulk():
+        return award_points_bulk(db, ids, amount=5, reason="residence_permit_stay", source="cutoff",
+                                 award_key_prefix="bulk:", now=NOW, description="留温过年新居民积分")
+
+    assert bulk() == 2
+    assert bulk() == 0                                            # the same keys again: nothing
+    entries = db.scalars(sa.select(PointsEntry).order_by(PointsEntry.worker_id)).all()
+    assert [(e.worker_id, e.award_key) for e in entries] == [(w.id, f"bulk:{w.id}") for w in workers]
+    assert {(e.amount, e.reason, e.source, e.description, e.created_at, e.created_by_user_id) for e in entries} == {
+        (5, "residence_permit_stay", "cutoff", "留温过年新居民积分", NOW, None)}
 
 
 def test_the_worker_sees_the_history(client, db, vault, programme, login_as):

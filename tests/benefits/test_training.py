@@ -9,13 +9,12 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from tests.benefits.builders import attend, enrol_directly, make_course
+from tests.benefits.builders import attend, enrol_directly, make_course, refusal
 from tests.builders import make_enterprise, make_phone, make_worker
 from tests.conftest import at, csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import FormErrors, create_or_update_staff, issue_api_token
 from wzcheckin.benefits import training
-from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import Attendance, Enrolment, SubsidyClaimStatus, TrainingSubsidyClaim
 from wzcheckin.codes.keys import load_keyring
 from wzcheckin.codes.passes import current_pass
@@ -28,12 +27,6 @@ FEB = date(2021, 2, 1)
 
 def day(n: int) -> date:
     return FEB + timedelta(days=n - 1)
-
-
-def refusal(call) -> BenefitRefused:
-    with pytest.raises(BenefitRefused) as caught:
-        call()
-    return caught.value
 
 
 # --- the subsidy arithmetic ---------------------------------------------------------------------

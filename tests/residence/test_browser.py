@@ -5,9 +5,10 @@ screen."""
 import pytest
 import sqlalchemy as sa
 
-from tests.builders import PASSWORD, make_user
+from tests.builders import make_user
 from tests.conftest import ARTIFACTS, at
 from tests.residence.builders import bulk_workers, make_site
+from tests.support.browser import log_in
 from wzcheckin.accounts.models import Role
 from wzcheckin.core import context
 from wzcheckin.extensions import db
@@ -15,14 +16,6 @@ from wzcheckin.residence.cutoff import run_snapshot
 from wzcheckin.residence.models import SubsidyApplication
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
-
-
-def log_in(page, server, phone):
-    page.goto(server.base_url + "/login")
-    page.get_by_label("手机号").fill(phone)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def fits(page, name):

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from playwright.sync_api import expect
 
-from tests.builders import PASSWORD, make_phone
+from tests.builders import make_phone
 from tests.conftest import ARTIFACTS
+from tests.support.browser import log_in
 from tests.support.qr import decode_qr
 from tests.venues.builders import make_booker, make_slot, make_venue
 from wzcheckin.codes import tokens
@@ -39,10 +40,7 @@ def test_a_worker_books_a_library_slot_on_a_phone_and_sees_a_scannable_code(
     server = gunicorn_server()
     page = phone_page
 
-    page.goto(server.base_url + "/login")
-    page.get_by_label("手机号").fill(phone)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    log_in(page, server, phone)
     page.wait_for_url("**/me")
     page.get_by_role("link", name="场馆预约").first.click()
     page.wait_for_url("**/venues")

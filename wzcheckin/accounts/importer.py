@@ -7,12 +7,13 @@ from datetime import date, datetime
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.services import (
+    CleanWorkerDetails,
     FormErrors,
     WorkerDetails,
     clean_worker_details,
     upsert_roster_worker,
 )
-from wzcheckin.core.csv_import import ImportReport, RowError, iter_rows, parse_yes_no
+from wzcheckin.core.csv_import import ImportReport, describe_field_errors, import_rows, parse_yes_no
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.programme import Programme
 
@@ -43,45 +44,20 @@ def _row_details(row: dict[str, str]) -> WorkerDetails:
 def import_workers(session: Session, vault: PersonalDataVault, programme: Programme, text: str,
                    now: datetime, progress=None) -> ImportReport:
     """All or nothing: validate every line (including duplicates within the file), then write."""
-    report = ImportReport()
     today = programme.local_date(now)
-    cleaned = []
-    seen_ids: dict[str, int] = {}
-    seen_phones: dict[str, int] = {}
-    for line, row in iter_rows(text, WORKER_COLUMNS):
-        if "__error__" in row:
-            report.errors.append(RowError(line, row["__error__"]))
-            continue
+
+    def parse(row: dict[str, str]) -> CleanWorkerDetails:
         try:
-            details = _row_details(row)
-            clean = clean_worker_details(session, details, today, require_employer=True)
-        except ValueError as exc:
-            report.errors.append(RowError(line, str(exc)))
-            continue
+            return clean_worker_details(session, _row_details(row), today, require_employer=True)
         except FormErrors as exc:
-            report.errors.append(RowError(line, "; ".join(f"{k}: {v}" for k, v in exc.errors.items())))
-            continue
-        if clean.id_number in seen_ids:
-            report.errors.append(RowError(line, f"id_number: repeats line {seen_ids[clean.id_number]}"))
-            continue
-        if clean.phone in seen_phones:
-            report.errors.append(RowError(line, f"phone: repeats line {seen_phones[clean.phone]}"))
-            continue
-        seen_ids[clean.id_number] = line
-        seen_phones[clean.phone] = line
-        cleaned.append((line, clean))
-    if report.errors:
-        return report
-    for index, (line, clean) in enumerate(cleaned, start=1):
+            raise ValueError(describe_field_errors(exc.errors)) from None
+
+    def upsert(clean: CleanWorkerDetails) -> bool:
         try:
-            _worker, created = upsert_roster_worker(session, vault, programme, clean, now)
+            return upsert_roster_worker(session, vault, programme, clean, now)[1]
         except FormErrors as exc:
-            report.errors.append(RowError(line, "; ".join(f"{k}: {v}" for k, v in exc.errors.items())))
-            continue
-        if created:
-            report.created += 1
-        else:
-            report.updated += 1
-        if progress:
-            progress(index)
-    return report
+            raise ValueError(describe_field_errors(exc.errors)) from None
+
+    return import_rows(text, WORKER_COLUMNS, parse, upsert,
+                       unique=[("id_number", lambda clean: clean.id_number), ("phone", lambda clean: clean.phone)],
+                       progress=progress)

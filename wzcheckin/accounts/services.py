@@ -168,6 +168,16 @@ def clean_worker_details(session: Session, details: WorkerDetails, today: date,
     )
 
 
+def retained_worker_problem(worker: Worker) -> str | None:
+    """Why a worker is not a retained worker from outside Wenzhou, whom the data bonus (P1) and
+    the welfare pack (P3) are for: ``not_pledged``, ``home_hukou``; None when they are one."""
+    if not worker.has_pledged:
+        return "not_pledged"
+    if worker.hukou_is_home:
+        return "home_hukou"
+    return None
+
+
 def _apply_worker_details(worker: Worker, clean: CleanWorkerDetails, vault: PersonalDataVault,
                           programme: Programme, now: datetime) -> None:
     worker.name = clean.name

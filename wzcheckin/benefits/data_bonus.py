@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import Worker
+from wzcheckin.accounts.services import retained_worker_problem
 from wzcheckin.benefits.csv_out import write_csv
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import ClaimStatus, DataBonusClaim
@@ -30,16 +31,6 @@ CARRIERS = ("china_mobile", "china_unicom", "china_telecom")
 EXPORT_HEADER = ("claim_id", "name", "phone", "gigabytes", "carrier", "claimed_at")
 RESULTS_HEADER = ("claim_id", "result", "reason")
 MAX_REASON_LENGTH = 200
-
-
-def ineligibility(worker: Worker) -> str | None:
-    """Why the worker may not claim (``not_pledged``, ``home_hukou``), or None: a retained
-    worker is one who pledged to stay and whose household registration is outside Wenzhou."""
-    if not worker.has_pledged:
-        return "not_pledged"
-    if worker.hukou_is_home:
-        return "home_hukou"
-    return None
 
 
 def find_claim(session: Session, worker_id: int) -> DataBonusClaim | None:
@@ -66,7 +57,7 @@ def claim_data_bonus(session: Session, vault: PersonalDataVault, programme: Prog
                      now: datetime, carrier: str | None = None) -> DataBonusClaim:
     """Claim once. ``carrier`` overrides the one derived from the number's prefix (a ported
     number); it is required when the prefix is not one of the three carriers'."""
-    problem = ineligibility(worker)
+    problem = retained_worker_problem(worker)
     if problem is not None:
         raise BenefitRefused("not_eligible", status=403, why=problem)
     chosen = _check_carrier(carrier)
@@ -120,7 +111,7 @@ def change_carrier(session: Session, worker: Worker, carrier: str, now: datetime
 def claim_json(claim: DataBonusClaim | None, worker: Worker | None = None) -> dict:
     """The claim as the worker sees it (``GET /api/v1/me``'s ``data_bonus``)."""
     if claim is None:
-        status = "not_eligible" if worker is not None and ineligibility(worker) else "not_claimed"
+        status = "not_eligible" if worker is not None and retained_worker_problem(worker) else "not_claimed"
         return {"status": status}
     return {
         "status": str(claim.status),

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import create_or_update_staff
+from wzcheckin.accounts.services import create_or_update_staff, retained_worker_problem
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits import directory, training
 from wzcheckin.benefits.data_bonus import claim_data_bonus, find_claim
@@ -101,7 +101,7 @@ def _services(session, programme, now) -> None:
 def _claims_and_complaint(session, vault, programme, now, demo) -> None:
     # A few data-bonus claims so the carriers' desks have work; the first worker claims himself.
     for worker in demo.workers[2:12]:
-        if worker.has_pledged and not worker.hukou_is_home and find_claim(session, worker.id) is None:
+        if retained_worker_problem(worker) is None and find_claim(session, worker.id) is None:
             claim_data_bonus(session, vault, programme, worker, now)
     worker = demo.workers[3]
     if session.scalar(sa.select(WageComplaint.id).where(WageComplaint.worker_id == worker.id)) is None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits.models import ServiceKind, ServiceListing
-from wzcheckin.core.csv_import import ImportReport, RowError, iter_rows
+from wzcheckin.core.csv_import import ImportReport, describe_field_errors, import_rows
 
 SERVICE_COLUMNS = ("kind", "name", "district", "address", "hours", "contact", "opens_on", "closes_on", "notes")
 _LIMITS = {"name": 200, "district": 50, "address": 200, "hours": 200, "contact": 50, "notes": 2000}
@@ -93,38 +93,23 @@ def withdraw_service(session: Session, listing: ServiceListing, now: datetime, a
 def import_services(session: Session, text: str, now: datetime, progress=None) -> ImportReport:
     """``wzcheckin import services``: all or nothing; a listing with the same kind, name and
     district is updated, not duplicated."""
-    report = ImportReport()
-    parsed: list[dict] = []
-    seen: dict[tuple, int] = {}
-    for line, row in iter_rows(text, SERVICE_COLUMNS):
-        if "__error__" in row:
-            report.errors.append(RowError(line, row["__error__"]))
-            continue
+
+    def parse(row: dict[str, str]) -> dict:
         try:
-            values = clean_service(ServiceInput(**row))
+            return clean_service(ServiceInput(**row))
         except FormErrors as exc:
-            report.errors.append(RowError(line, "; ".join(f"{k}: {v}" for k, v in exc.errors.items())))
-            continue
-        key = (values["kind"], values["name"], values["district"])
-        if key in seen:
-            report.errors.append(RowError(line, f"repeats line {seen[key]}"))
-            continue
-        seen[key] = line
-        parsed.append(values)
-    if report.errors:
-        return report
-    for index, values in enumerate(parsed, start=1):
+            raise ValueError(describe_field_errors(exc.errors)) from None
+
+    def upsert(values: dict) -> bool:
         existing = session.scalar(sa.select(ServiceListing).where(
             ServiceListing.kind == values["kind"], ServiceListing.name == values["name"],
             ServiceListing.district == values["district"]))
         save_service(session, values, now, listing=existing)
-        if existing is None:
-            report.created += 1
-        else:
-            report.updated += 1
-        if progress:
-            progress(index)
-    return report
+        return existing is None
+
+    return import_rows(text, SERVICE_COLUMNS, parse, upsert,
+                       unique=[(None, lambda values: (values["kind"], values["name"], values["district"]))],
+                       progress=progress)
 
 
 def browse_services(session: Session, *, district: str | None = None, kind: str | None = None,

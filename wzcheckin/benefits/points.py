@@ -34,6 +34,40 @@ def award_points(session: Session, *, worker_id: int, amount: int, reason: str, 
     return entry
 
 
+def award_points_bulk(session: Session, worker_ids: sa.Select, *, amount: int, reason: str, source: str,
+                      award_key_prefix: str, now: datetime, description: str = "") -> int:
+    """:func:`award_points` for every worker ``worker_ids`` selects, in one statement; returns how
+    many entries were written.
+
+    ``worker_ids`` is a ``SELECT`` of one column of worker ids (with its own ``WHERE``); each
+    worker's award key is ``award_key_prefix`` followed by the worker id, and the entries are the
+    ones :func:`award_points` writes for that key (same reason, source, description and time, no
+    ``created_by``). A worker whose key is already in the ledger is skipped, so running it again
+    awards nothing twice. It is one ``INSERT … SELECT … WHERE NOT EXISTS`` because one
+    :func:`award_points` call costs a few round trips (measured ~2.4 ms on PostgreSQL: twelve
+    minutes for 300,000 awards, against the cutoff's two-minute budget); awarding by the chunk
+    (a ``WHERE`` on a range of ids) keeps each transaction short.
+
+    Concurrency: the UNIQUE award_key decides, as for :func:`award_points`, but without a
+    savepoint per entry: if another transaction writes one of the same keys meanwhile, the
+    whole statement fails on the UNIQUE index and the caller's transaction rolls back, nothing
+    half-written. Callers that may run twice at once take a lock first (the cutoff locks its
+    snapshot row).
+    """
+    worker_id = worker_ids.selected_columns[0]
+    award_key = sa.literal(award_key_prefix).concat(sa.cast(worker_id, sa.String))
+    rows = (
+        worker_ids.add_columns(sa.literal(amount), sa.literal(reason), sa.literal(description), sa.literal(source),
+                               award_key, sa.literal(now, type_=PointsEntry.created_at.type))
+        .where(sa.not_(sa.exists().where(PointsEntry.award_key == award_key)))
+    )
+    return session.connection().execute(
+        sa.insert(PointsEntry).from_select(
+            ["worker_id", "amount", "reason", "description", "source", "award_key", "created_at"], rows),
+        execution_options={"preserve_rowcount": True},
+    ).rowcount
+
+
 def points_balance(session: Session, worker_id: int) -> int:
     return session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.amount), 0)).where(PointsEntry.worker_id == worker_id)

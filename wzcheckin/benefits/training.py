@@ -36,7 +36,7 @@ from wzcheckin.benefits.models import (
     TrainingSubsidyClaim,
 )
 from wzcheckin.benefits.money import FEN_PER_YUAN, fen_floor, parse_yuan
-from wzcheckin.core.csv_import import ImportReport, RowError, iter_rows
+from wzcheckin.core.csv_import import ImportReport, describe_field_errors, import_rows
 from wzcheckin.core.identity import InvalidIdentifier, mask_name, parse_credit_code, parse_id_number
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.db import is_unique_violation
@@ -228,40 +228,25 @@ def save_course(session: Session, clean: CleanCourse, now: datetime, *, course: 
 
 def import_courses(session: Session, text: str, now: datetime, progress=None) -> ImportReport:
     """``wzcheckin import courses``: all or nothing; re-importing a code updates it."""
-    report = ImportReport()
-    parsed: list[CleanCourse] = []
-    seen: dict[str, int] = {}
-    for line, row in iter_rows(text, COURSE_COLUMNS):
-        if "__error__" in row:
-            report.errors.append(RowError(line, row["__error__"]))
-            continue
-        data = CourseInput(**{column: row[column] for column in COURSE_COLUMNS})
+
+    def parse(row: dict[str, str]) -> CleanCourse:
         try:
-            clean = clean_course(session, data)
+            return clean_course(session, CourseInput(**{column: row[column] for column in COURSE_COLUMNS}))
         except FormErrors as exc:
-            report.errors.append(RowError(line, "; ".join(f"{name}: {code}" for name, code in exc.errors.items())))
-            continue
-        if clean.code in seen:
-            report.errors.append(RowError(line, f"code: repeats line {seen[clean.code]}"))
-            continue
+            raise ValueError(describe_field_errors(exc.errors)) from None
+
+    def mode_unchanged(clean: CleanCourse) -> None:
         existing = find_course(session, clean.code)
         if existing is not None and existing.mode is not clean.mode:
-            report.errors.append(RowError(line, "mode: a course's mode cannot change once created"))
-            continue
-        seen[clean.code] = line
-        parsed.append(clean)
-    if report.errors:
-        return report
-    for index, clean in enumerate(parsed, start=1):
+            raise ValueError("mode: a course's mode cannot change once created")
+
+    def upsert(clean: CleanCourse) -> bool:
         existing = find_course(session, clean.code)
         save_course(session, clean, now, course=existing)
-        if existing is None:
-            report.created += 1
-        else:
-            report.updated += 1
-        if progress:
-            progress(index)
-    return report
+        return existing is None
+
+    return import_rows(text, COURSE_COLUMNS, parse, upsert, unique=[("code", lambda clean: clean.code)],
+                       check=mode_unchanged, progress=progress)
 
 
 def courses_for_worker(session: Session, worker: Worker, programme: Programme, now: datetime,
@@ -370,54 +355,42 @@ def upload_completions(session: Session, vault: PersonalDataVault, programme: Pr
                        text: str, now: datetime) -> ImportReport:
     """An online course's completions (``id_number,completed_on``), uploaded by the organising
     enterprise. All or nothing. An employee not yet enrolled is enrolled by the upload."""
-    report = ImportReport()
     today = programme.local_date(now)
-    parsed: list[tuple[Worker, date]] = []
-    seen: dict[int, int] = {}
-    for line, row in iter_rows(text, COMPLETION_COLUMNS):
-        if "__error__" in row:
-            report.errors.append(RowError(line, row["__error__"]))
-            continue
+
+    def parse(row: dict[str, str]) -> tuple[Worker, date]:
         try:
             id_number = parse_id_number(row["id_number"], today=today).value
         except InvalidIdentifier as exc:
-            report.errors.append(RowError(line, f"id_number: {exc.code}"))
-            continue
+            raise ValueError(f"id_number: {exc.code}") from None
         try:
             completed_on = _parse_date(row["completed_on"])
         except ValueError as exc:
-            report.errors.append(RowError(line, f"completed_on: {exc}"))
-            continue
+            raise ValueError(f"completed_on: {exc}") from None
         if completed_on < course.starts_on or completed_on > today:
-            report.errors.append(RowError(line, f"completed_on: must lie between the course start "
-                                                f"({course.starts_on}) and today ({today})"))
-            continue
+            raise ValueError(f"completed_on: must lie between the course start ({course.starts_on}) and today ({today})")
         worker = find_worker_by_id_number(session, vault, id_number)
         if worker is None:
-            report.errors.append(RowError(line, "id_number: no registered worker has this ID number"))
-            continue
+            raise ValueError("id_number: no registered worker has this ID number")
         enrolled = find_enrolment(session, course.id, worker.id) is not None
         if not enrolled and (course.enterprise_id is None or worker.enterprise_id != course.enterprise_id):
-            report.errors.append(RowError(line, "id_number: not enrolled, and not an employee of the organiser"))
-            continue
-        if worker.id in seen:
-            report.errors.append(RowError(line, f"id_number: repeats line {seen[worker.id]}"))
-            continue
-        seen[worker.id] = line
-        parsed.append((worker, completed_on))
-    if report.errors:
-        return report
-    for worker, completed_on in parsed:
+            raise ValueError("id_number: not enrolled, and not an employee of the organiser")
+        return worker, completed_on
+
+    def record(completion: tuple[Worker, date]) -> bool:
+        worker, completed_on = completion
         enrolment = find_enrolment(session, course.id, worker.id)
-        if enrolment is None:
+        created = enrolment is None
+        if created:
             enrolment = Enrolment(course_id=course.id, worker_id=worker.id, enrolled_at=now, enrolled_via="upload")
             session.add(enrolment)
-            report.created += 1
-        else:
-            report.updated += 1
         enrolment.completed_on = completed_on
         enrolment.completion_recorded_at = now
-    session.flush()
+        return created
+
+    report = import_rows(text, COMPLETION_COLUMNS, parse, record,
+                         unique=[("id_number", lambda completion: completion[0].id)])
+    if report.ok:
+        session.flush()
     return report
 
 

@@ -1,14 +1,16 @@
 """Reading the CSV files officials and enterprises upload (UTF-8, with or without the BOM that
 Excel writes). Every bad line is reported with its line number and reason; callers write
-nothing when any line is bad."""
+nothing when any line is bad. :func:`import_rows` is the row loop every importer shares; the
+importers keep their own columns, validation and upsert in their rooms."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 MAX_FIELD_LENGTH = 1000
 
@@ -98,3 +100,85 @@ def parse_yes_no(value: str) -> bool:
 
 
 ProgressFn = Callable[[int], None]
+
+
+def describe_field_errors(errors: Mapping[str, str]) -> str:
+    """A line's field errors (``FormErrors.errors``) as a report line says them:
+    ``name: required; district: too_long``."""
+    return "; ".join(f"{name}: {code}" for name, code in errors.items())
+
+
+Row = TypeVar("Row")
+
+
+def import_rows(text: str, columns: Iterable[str], parse: Callable[[dict[str, str]], Row],
+                upsert: Callable[[Row], bool], *,
+                unique: Sequence[tuple[str | None, Callable[[Row], Hashable]]] = (),
+                check: Callable[[Row], None] | None = None,
+                check_file: Callable[[list[tuple[int, Row]]], list[RowError]] | None = None,
+                progress: ProgressFn | None = None) -> ImportReport:
+    """Import a CSV file all or nothing: validate every line, then write them all.
+
+    1. Each line of ``columns`` (see :func:`iter_rows`) is turned into a row by ``parse(row)``,
+       which raises ``ValueError`` whose text is the line's reason (``"name: required"``).
+    2. A line may not repeat an earlier one: ``unique`` holds (field, key function) pairs, tried
+       in order; a repeat is reported as ``"<field>: repeats line N"`` (``"repeats line N"`` when
+       the field is None).
+    3. ``check(row)``, if given, judges the line further (raise ``ValueError``); a line it refuses
+       is not remembered for the repeat check.
+    4. ``check_file([(line, row), ...])``, if given and every line was good, judges the file as a
+       whole and returns the errors it finds.
+    5. Only then is each row written by ``upsert(row)``, which returns True when it created
+       something and False when it updated, or raises ``ValueError`` naming the line's fault;
+       ``progress(n)`` is called after the n-th row is written.
+
+    Every bad line is in ``report.errors`` with its number. When the report is not ``ok`` the
+    caller must keep nothing (the CLI's unit of work rolls back); nothing is written when any
+    line fails steps 1–4.
+    """
+    report = ImportReport()
+    rows: list[tuple[int, Row]] = []
+    seen: list[dict[Hashable, int]] = [{} for _ in unique]
+    for line, raw in iter_rows(text, columns):
+        if "__error__" in raw:
+            report.errors.append(RowError(line, raw["__error__"]))
+            continue
+        try:
+            row = parse(raw)
+        except ValueError as exc:
+            report.errors.append(RowError(line, str(exc)))
+            continue
+        keys = [key(row) for _field, key in unique]
+        repeat = next(((name, earlier[value]) for (name, _key), earlier, value in zip(unique, seen, keys, strict=True)
+                       if value in earlier), None)
+        if repeat is not None:
+            name, first_line = repeat
+            report.errors.append(RowError(line, f"{name}: repeats line {first_line}" if name
+                                          else f"repeats line {first_line}"))
+            continue
+        if check is not None:
+            try:
+                check(row)
+            except ValueError as exc:
+                report.errors.append(RowError(line, str(exc)))
+                continue
+        for earlier, value in zip(seen, keys, strict=True):
+            earlier[value] = line
+        rows.append((line, row))
+    if not report.errors and check_file is not None:
+        report.errors.extend(check_file(rows))
+    if report.errors:
+        return report
+    for index, (line, row) in enumerate(rows, start=1):
+        try:
+            created = upsert(row)
+        except ValueError as exc:
+            report.errors.append(RowError(line, str(exc)))
+            continue
+        if created:
+            report.created += 1
+        else:
+            report.updated += 1
+        if progress:
+            progress(index)
+    return report

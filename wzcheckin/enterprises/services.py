@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import Role, User
 from wzcheckin.accounts.services import _new_user, find_user_by_phone
-from wzcheckin.core.csv_import import ImportReport, RowError, iter_rows, parse_yes_no
+from wzcheckin.core.csv_import import ImportReport, RowError, import_rows, parse_yes_no
 from wzcheckin.core.identity import InvalidIdentifier, mask_phone, parse_credit_code, parse_phone
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.enterprises.models import Enterprise, Ownership
@@ -104,38 +104,13 @@ def upsert_enterprise(session: Session, vault: PersonalDataVault, data: Enterpri
 def import_enterprises(session: Session, vault: PersonalDataVault, text: str, now: datetime,
                        progress=None) -> ImportReport:
     """All or nothing: parse every line first; write only when none is bad."""
-    report = ImportReport()
-    parsed: list[tuple[int, EnterpriseRow]] = []
-    seen: dict[str, int] = {}
-    for line, row in iter_rows(text, ENTERPRISE_COLUMNS):
-        if "__error__" in row:
-            report.errors.append(RowError(line, row["__error__"]))
-            continue
-        try:
-            data = parse_enterprise_row(row)
-        except ValueError as exc:
-            report.errors.append(RowError(line, str(exc)))
-            continue
-        if data.credit_code in seen:
-            report.errors.append(RowError(line, f"credit_code: repeats line {seen[data.credit_code]}"))
-            continue
-        seen[data.credit_code] = line
-        parsed.append((line, data))
-    if report.errors:
-        return report
-    phone_owners = _phone_conflicts(session, vault, parsed)
-    if phone_owners:
-        report.errors.extend(phone_owners)
-        return report
-    for index, (_line, data) in enumerate(parsed, start=1):
-        _enterprise, created = upsert_enterprise(session, vault, data, now)
-        if created:
-            report.created += 1
-        else:
-            report.updated += 1
-        if progress:
-            progress(index)
-    return report
+    return import_rows(
+        text, ENTERPRISE_COLUMNS, parse_enterprise_row,
+        lambda data: upsert_enterprise(session, vault, data, now)[1],
+        unique=[("credit_code", lambda data: data.credit_code)],
+        check_file=lambda parsed: _phone_conflicts(session, vault, parsed),
+        progress=progress,
+    )
 
 
 def _phone_conflicts(session: Session, vault: PersonalDataVault,

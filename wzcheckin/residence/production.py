@@ -26,6 +26,7 @@ from wzcheckin.core.audit import record_audit
 from wzcheckin.db import is_unique_violation
 from wzcheckin.enterprises.models import Enterprise
 from wzcheckin.programme import Programme
+from wzcheckin.residence.decisions import clean_reason, record_decision
 from wzcheckin.residence.errors import ResidenceError
 from wzcheckin.residence.models import DeclarationStatus, ProductionDeclaration
 
@@ -165,12 +166,9 @@ def declare_production(session: Session, programme: Programme, *, enterprise: En
 
 def decide_declaration(session: Session, programme: Programme, *, declaration: ProductionDeclaration, approve: bool,
                        reason: str | None, actor: User, now: datetime, ip: str | None = None) -> ProductionDeclaration:
-    """An official approves (only what the rule allows) or rejects with a reason."""
-    reason = (reason or "").strip()
-    if not approve and not reason:
-        raise ResidenceError("reason_required", field="reason")
-    if len(reason) > 500:
-        raise ResidenceError("reason_too_long", field="reason")
+    """An official approves (only what the rule allows) or rejects with a reason
+    (``decisions.record_decision``: a conditional UPDATE, audited)."""
+    reason = clean_reason(reason, required=not approve)
     if approve:
         # Judged again from the stored figures: the rule, not the stored flag, decides.
         figures = OutputFigures(declaration.output_previous_year_yuan, declaration.output_q3_yuan,
@@ -178,16 +176,7 @@ def decide_declaration(session: Session, programme: Programme, *, declaration: P
         if not judge(programme, declaration.enterprise, figures).eligible:
             raise ResidenceError("not_eligible")
     status = DeclarationStatus.APPROVED if approve else DeclarationStatus.REJECTED
-    changed = session.execute(
-        sa.update(ProductionDeclaration)
-        .where(ProductionDeclaration.id == declaration.id, ProductionDeclaration.status == DeclarationStatus.DECLARED)
-        .values(status=status, decided_at=now, decided_by_user_id=actor.id, decision_reason=reason)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        raise ResidenceError("already_decided")
-    session.refresh(declaration)
-    record_audit(session, at=now, actor=actor, action=f"residence.production.{status.value}",
-                 target_type="production_declaration", target_id=declaration.id,
-                 details={"reason": reason, "amount_yuan": declaration.amount_yuan}, ip=ip)
+    record_decision(session, declaration, status, pending=DeclarationStatus.DECLARED, reason=reason, actor=actor,
+                    now=now, audit_action=f"residence.production.{status.value}", target_type="production_declaration",
+                    ip=ip)
     return declaration

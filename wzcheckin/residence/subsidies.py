@@ -14,6 +14,7 @@ from wzcheckin.core.audit import record_audit
 from wzcheckin.db import is_unique_violation
 from wzcheckin.enterprises.models import Enterprise
 from wzcheckin.programme import Programme
+from wzcheckin.residence.decisions import clean_reason, record_decision
 from wzcheckin.residence.errors import ResidenceError
 from wzcheckin.residence.models import (
     ApplicationStatus,
@@ -23,8 +24,6 @@ from wzcheckin.residence.models import (
     SnapshotPhase,
     SubsidyApplication,
 )
-
-MAX_REASON_LENGTH = 500
 
 
 def official_snapshot(session: Session, programme: Programme, *, complete_only: bool = True) -> Snapshot | None:
@@ -78,33 +77,14 @@ def apply_for_subsidy(session: Session, programme: Programme, *, enterprise: Ent
     return application
 
 
-def _clean_reason(reason: str | None, *, required: bool) -> str:
-    reason = (reason or "").strip()
-    if required and not reason:
-        raise ResidenceError("reason_required", field="reason")
-    if len(reason) > MAX_REASON_LENGTH:
-        raise ResidenceError("reason_too_long", field="reason")
-    return reason
-
-
 def decide_application(session: Session, *, application: SubsidyApplication, approve: bool, reason: str | None,
                        actor: User, now: datetime, ip: str | None = None) -> SubsidyApplication:
     """Approve or reject (a rejection needs a reason). Concurrency: a conditional UPDATE on the
-    status, so two officials deciding at once cannot both win."""
-    reason = _clean_reason(reason, required=not approve)
+    status, so two officials deciding at once cannot both win (``decisions.record_decision``)."""
+    reason = clean_reason(reason, required=not approve)
     status = ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
-    changed = session.execute(
-        sa.update(SubsidyApplication)
-        .where(SubsidyApplication.id == application.id, SubsidyApplication.status == ApplicationStatus.APPLIED)
-        .values(status=status, decided_at=now, decided_by_user_id=actor.id, decision_reason=reason)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        raise ResidenceError("already_decided")
-    session.refresh(application)
-    record_audit(session, at=now, actor=actor, action=f"residence.subsidy.{status.value}",
-                 target_type="subsidy_application", target_id=application.id,
-                 details={"reason": reason, "amount_yuan": application.amount_yuan}, ip=ip)
+    record_decision(session, application, status, pending=ApplicationStatus.APPLIED, reason=reason, actor=actor,
+                    now=now, audit_action=f"residence.subsidy.{status.value}", target_type="subsidy_application", ip=ip)
     return application
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wzcheckin.core.csv_import import ImportReport, RowError, iter_rows
+from wzcheckin.core.csv_import import ImportReport, import_rows
 from wzcheckin.programme import Programme
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 from wzcheckin.venues.errors import VenueError, english_message
@@ -103,36 +103,18 @@ def upsert_venue(session: Session, data: VenueRow, now: datetime) -> tuple[Venue
 
 def import_venues(session: Session, text: str, now: datetime, progress=None) -> ImportReport:
     """``wzcheckin import venues``: all or nothing; every bad line named; re-importing updates."""
-    report = ImportReport()
-    parsed: list[VenueRow] = []
-    seen: dict[str, int] = {}
-    for line, row in iter_rows(text, VENUE_COLUMNS):
-        if "__error__" in row:
-            report.errors.append(RowError(line, row["__error__"]))
-            continue
-        try:
-            data = parse_venue_row(row)
-        except VenueError as exc:
-            value = row.get(exc.field or "", "")
-            report.errors.append(RowError(line, f"{exc.field}: {english_message(exc)}"
-                                          + (f" (got {value!r})" if exc.code == "kind_unknown" else "")))
-            continue
-        if data.code in seen:
-            report.errors.append(RowError(line, f"code: repeats line {seen[data.code]}"))
-            continue
-        seen[data.code] = line
-        parsed.append(data)
-    if report.errors:
-        return report
-    for index, data in enumerate(parsed, start=1):
-        _venue, created = upsert_venue(session, data, now)
-        if created:
-            report.created += 1
-        else:
-            report.updated += 1
-        if progress:
-            progress(index)
-    return report
+    return import_rows(text, VENUE_COLUMNS, _parse_venue_line, lambda data: upsert_venue(session, data, now)[1],
+                       unique=[("code", lambda data: data.code)], progress=progress)
+
+
+def _parse_venue_line(row: dict[str, str]) -> VenueRow:
+    """:func:`parse_venue_row` for a CSV line: a refusal becomes the line's reason, in English."""
+    try:
+        return parse_venue_row(row)
+    except VenueError as exc:
+        value = row.get(exc.field or "", "")
+        raise ValueError(f"{exc.field}: {english_message(exc)}"
+                         + (f" (got {value!r})" if exc.code == "kind_unknown" else "")) from None
 
 
 # --- slots ------------------------------------------------------------------------------------

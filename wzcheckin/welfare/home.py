@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from wzcheckin.accounts.services import retained_worker_problem
 from wzcheckin.core.home import HomePanel
-from wzcheckin.welfare.services import eligibility_problem, handout_for_worker, points_with_stock
+from wzcheckin.welfare.services import handout_for_worker, points_with_stock
 
 
 def panel(session, worker, programme, now):
     handout = handout_for_worker(session, worker.id)
     return HomePanel("welfare/_home_pack.html", {
         "handout": handout,
-        "problem": eligibility_problem(worker) if handout is None else None,
+        "problem": retained_worker_problem(worker) if handout is None else None,
         "points": points_with_stock(session) if handout is None else [],
     }, order=30)
 

@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User, Worker
-from wzcheckin.core.csv_import import ImportReport, RowError, iter_rows
+from wzcheckin.accounts.services import retained_worker_problem
+from wzcheckin.core.csv_import import ImportReport, import_rows
 from wzcheckin.db import is_unique_violation
 from wzcheckin.enterprises.models import Enterprise
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind
@@ -123,39 +124,13 @@ def upsert_pickup_point(session: Session, data: PickupPointRow, now: datetime) -
 
 def import_pickup_points(session: Session, text: str, now: datetime, progress=None) -> ImportReport:
     """All or nothing: parse every line first; write only when none is bad."""
-    report = ImportReport()
-    parsed: list[tuple[int, PickupPointRow]] = []
-    seen: dict[str, int] = {}
-    for line, row in iter_rows(text, PICKUP_POINT_COLUMNS):
-        if "__error__" in row:
-            report.errors.append(RowError(line, row["__error__"]))
-            continue
-        try:
-            data = parse_pickup_point_row(row)
-        except ValueError as exc:
-            report.errors.append(RowError(line, str(exc)))
-            continue
-        if data.code in seen:
-            report.errors.append(RowError(line, f"code: repeats line {seen[data.code]}"))
-            continue
-        seen[data.code] = line
-        parsed.append((line, data))
-    if report.errors:
-        return report
-    for index, (line, data) in enumerate(parsed, start=1):
-        try:
-            with session.begin_nested():
-                _point, created = upsert_pickup_point(session, data, now)
-        except ValueError as exc:
-            report.errors.append(RowError(line, str(exc)))
-            continue
-        if created:
-            report.created += 1
-        else:
-            report.updated += 1
-        if progress:
-            progress(index)
-    return report
+
+    def upsert(data: PickupPointRow) -> bool:
+        with session.begin_nested():  # a refused stock change takes only its own line back
+            return upsert_pickup_point(session, data, now)[1]
+
+    return import_rows(text, PICKUP_POINT_COLUMNS, parse_pickup_point_row, upsert,
+                       unique=[("code", lambda data: data.code)], progress=progress)
 
 
 def point_for_checkpoint(session: Session, checkpoint: Checkpoint) -> PickupPoint | None:
@@ -163,15 +138,6 @@ def point_for_checkpoint(session: Session, checkpoint: Checkpoint) -> PickupPoin
 
 
 # --- hand-outs ------------------------------------------------------------------------------
-
-def eligibility_problem(worker: Worker) -> str | None:
-    """P3 is for workers who pledged to stay and whose household registration is elsewhere."""
-    if not worker.has_pledged:
-        return "not_pledged"
-    if worker.hukou_is_home:
-        return "home_hukou"
-    return None
-
 
 def handout_for_worker(session: Session, worker_id: int) -> PackHandout | None:
     return session.scalar(sa.select(PackHandout).where(PackHandout.worker_id == worker_id))
@@ -186,7 +152,7 @@ def hand_out_pack(session: Session, *, point: PickupPoint, worker: Worker, staff
                   at: datetime) -> PackHandout:
     """Give ``worker`` their one pack at ``point``, or raise :class:`PackRefused`
     (``not_eligible``, ``already_collected``, ``out_of_stock``). Flushes; never commits."""
-    problem = eligibility_problem(worker)
+    problem = retained_worker_problem(worker)  # P3 is for retained workers from outside Wenzhou
     if problem is not None:
         raise PackRefused("not_eligible", {"why": problem})
     # Fast path: the answer for the usual second visit, without touching the stock row.

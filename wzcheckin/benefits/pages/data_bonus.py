@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
+from wzcheckin.accounts.services import retained_worker_problem
 from wzcheckin.benefits import data_bonus as bonus
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.forms import (
@@ -46,7 +47,7 @@ def _data_bonus_page(form=None, status: int = 200):
     derived = bonus.derived_carrier(worker, context.vault(), programme)
     form = form or DataBonusForm(carrier=(claim.carrier if claim else derived))
     return render_template("benefits/data_bonus.html", worker=worker, claim=claim, derived=derived, form=form,
-                           problem=bonus.ineligibility(worker), gigabytes=programme.data_bonus.gigabytes,
+                           problem=retained_worker_problem(worker), gigabytes=programme.data_bonus.gigabytes,
                            action_form=ActionForm()), status
 
 
