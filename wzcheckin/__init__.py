@@ -84,6 +84,9 @@ def _init_extensions(app: Flask) -> None:
     ) or str(PACKAGE_DIR / "translations")
     babel.init_app(app, locale_selector=select_locale)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # A moving window: "10 per minute" means any 60 s, so a burst straddling a minute boundary
+    # cannot get 20 log-in attempts through as a fixed window would allow.
+    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     limiter.init_app(app)
     compress.init_app(app)
     init_security_headers(app)
