@@ -130,8 +130,14 @@ def resolve_worker_pass(ctx: ScanContext) -> Worker:
 
 
 def find_scan(session: Session, scan_id: str) -> Scan | None:
-    # Hot path: every upload asks. Its checkpoint is the caller's own, already loaded.
-    return session.scalar(sa.select(Scan).where(Scan.scan_id == scan_id).options(lazyload(Scan.checkpoint)))
+    # Hot path: every upload asks, and nearly every answer is "none". A Core query for the key
+    # alone costs a fraction of an ORM entity query; the row is loaded only for a replay. Its
+    # checkpoint is the caller's own, already loaded.
+    scans = Scan.__table__
+    scan_pk = session.execute(sa.select(scans.c.id).where(scans.c.scan_id == scan_id)).scalar()
+    if scan_pk is None:
+        return None
+    return session.get(Scan, scan_pk, options=[lazyload(Scan.checkpoint)])
 
 
 def new_scan_id() -> str:

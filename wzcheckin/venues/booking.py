@@ -246,10 +246,11 @@ def _book_locked(session: Session, programme: Programme, worker: Worker, slot: S
     return reservation
 
 
-def find_reservation(session: Session, public_id: str) -> Reservation | None:
+def find_reservation(session: Session, public_id: str, *options) -> Reservation | None:
+    """The reservation a code names; ``options`` are loader options for what the caller reads next."""
     if not isinstance(public_id, str) or len(public_id) != 16:
         return None
-    return session.scalar(sa.select(Reservation).where(Reservation.public_id == public_id.lower()))
+    return session.scalar(sa.select(Reservation).where(Reservation.public_id == public_id.lower()).options(*options))
 
 
 def cancel(session: Session, programme: Programme, reservation: Reservation, now: datetime) -> Reservation:

@@ -12,6 +12,7 @@ the slot: the worker was there. An accepted redemption is presence evidence (SPE
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core.identity import mask_name
@@ -42,7 +43,9 @@ def reservation_subject(ctx: ScanContext, reservation: Reservation) -> dict:
 def redeem_reservation(ctx: ScanContext) -> Outcome:
     if ctx.claims.kind is not TokenKind.RESERVATION:
         raise ScanRefused("wrong_kind", details={"kind": ctx.claims.kind.label})
-    reservation = find_reservation(ctx.session, ctx.claims.subject)
+    # Hot path: the worker (and their account) in the same query; slot and venue are few and
+    # usually already in the session.
+    reservation = find_reservation(ctx.session, ctx.claims.subject, joinedload(Reservation.worker))
     if reservation is None:
         raise ScanRefused("invalid_token")
     worker, slot = reservation.worker, reservation.slot

@@ -20,6 +20,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.accounts.services import retained_worker_problem
@@ -155,27 +156,26 @@ def hand_out_pack(session: Session, *, point: PickupPoint, worker: Worker, staff
     problem = retained_worker_problem(worker)  # P3 is for retained workers from outside Wenzhou
     if problem is not None:
         raise PackRefused("not_eligible", {"why": problem})
-    # Fast path: the answer for the usual second visit, without touching the stock row.
-    existing = handout_for_worker(session, worker.id)
-    if existing is not None:
-        raise _already_collected(existing)
     try:
         with session.begin_nested():
-            # Stock: conditional UPDATE; rowcount 0 means none left (or a racer took the last).
+            # Stock: conditional UPDATE; no row back means none left (or a racer took the last).
+            # RETURNING hands the new figures to the loaded point without a second SELECT.
             taken = session.execute(
                 sa.update(PickupPoint)
                 .where(PickupPoint.id == point.id, PickupPoint.stock > 0)
                 .values(stock=PickupPoint.stock - 1, handed_out=PickupPoint.handed_out + 1,
                         updated_at=at)
+                .returning(PickupPoint.stock, PickupPoint.handed_out)
                 .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount != 1:
+            ).one_or_none()
+            if taken is None:
                 raise PackRefused("out_of_stock")
             handout = PackHandout(worker_id=worker.id, pickup_point_id=point.id, scan_id=scan_id,
                                   staff_user_id=staff.id, handed_out_at=at)
             session.add(handout)
-            # One per worker: a concurrent twin at any point fails here on UNIQUE(worker_id), and
-            # the savepoint takes its stock decrement back with it.
+            # One per worker: a second visit, or a concurrent twin at any point, fails here on
+            # UNIQUE(worker_id), and the savepoint takes its stock decrement back with it. (No
+            # look-up first: nearly every scan here is a first visit.)
             session.flush()
     except sa.exc.IntegrityError as exc:
         if not is_unique_violation(exc):
@@ -184,7 +184,14 @@ def hand_out_pack(session: Session, *, point: PickupPoint, worker: Worker, staff
         if winner is None:
             raise
         raise _already_collected(winner) from None
-    session.refresh(point)
+    except PackRefused:
+        # Out of stock, but the worker may already have their pack (from another point): say so.
+        existing = handout_for_worker(session, worker.id)
+        if existing is not None:
+            raise _already_collected(existing) from None
+        raise
+    for name, value in zip(("stock", "handed_out"), taken, strict=True):
+        set_committed_value(point, name, value)
     return handout
 
 

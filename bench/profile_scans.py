@@ -1,0 +1,86 @@
+"""Profile one scan kind in-process: ``python -m bench.profile_scans [gate|pickup|venue] [-n 2000]``.
+
+Builds a fresh SQLite database like the wrk scenarios, then posts ``n`` scans through Flask's
+test client under cProfile and prints the median time per scan and the costliest functions
+(``--sort cumulative|tottime``, ``--limit 25``). No gunicorn and no network: this shows where the app's own time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+
+from bench.__main__ import WORK, Databases, _prepare_single_use, app_on, log
+from tests.support.servers import run_cli
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("kind", choices=["gate", "pickup", "venue"], nargs="?", default="gate")
+    parser.add_argument("-n", type=int, default=2000)
+    parser.add_argument("--backend", default="sqlite", choices=["sqlite", "postgresql"])
+    parser.add_argument("--sort", default="cumulative", help="pstats order: cumulative, tottime, …")
+    parser.add_argument("--limit", type=int, default=25)
+    args = parser.parse_args(argv)
+    from contextlib import ExitStack
+
+    from sqlalchemy import select
+
+    from bench import world
+    from wzcheckin.accounts.models import Role
+    from wzcheckin.scanning.models import Checkpoint
+
+    with ExitStack() as stack:
+        url = Databases(stack).new(args.backend)
+        run_cli(url, "init")
+        now = datetime.now(UTC)
+        with app_on(url) as (app, session, vault, _programme):
+            enterprise = world.add_enterprise(session, vault, 1, now)
+            session.commit()
+            gate = session.scalar(select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref))
+            gate_bearer = world.staff_token(session, vault, Role.GATEKEEPER, gate, now, 1)
+            session.commit()
+            worker_ids, public_ids = world.add_workers(session, vault, args.n, [enterprise.id], now)
+            single_use = _prepare_single_use(session, vault, url, args.backend, public_ids, worker_ids, now)
+            tokens, bearer = {
+                "gate": (world.pass_tokens(session, vault, public_ids), gate_bearer),
+                "pickup": single_use["welfare-pack pickup"],
+                "venue": single_use["venue redemption"],
+            }[args.kind]
+            session.commit()
+            session.remove() if hasattr(session, "remove") else None
+            client = app.test_client()
+            headers = {"Authorization": f"Bearer {bearer}"}
+            extra = {"mask": True, "temperature": 36.5} if args.kind == "gate" else {}
+
+            def post(i: int) -> float:
+                started = time.perf_counter()
+                response = client.post("/api/v1/scans", headers=headers,
+                                       json={"token": tokens[i], "scan_id": f"profile-{i:08d}", **extra})
+                elapsed = time.perf_counter() - started
+                if response.status_code != 200 or response.json["result"] != "accepted":
+                    raise SystemExit(f"scan {i}: {response.status_code} {response.get_data(as_text=True)[:200]}")
+                return elapsed
+
+            warm = min(100, args.n // 10)
+            for i in range(warm):
+                post(i)
+            profiler = cProfile.Profile()
+            timings = []
+            profiler.enable()
+            for i in range(warm, args.n):
+                timings.append(post(i))
+            profiler.disable()
+    log(f"{args.kind} on {args.backend}: {len(timings)} scans, median {statistics.median(timings) * 1000:.2f} ms "
+        f"(under cProfile), in {WORK}")
+    pstats.Stats(profiler, stream=sys.stdout).sort_stats(args.sort).print_stats(args.limit)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
