@@ -344,6 +344,9 @@ def cutoff_figures(results: Results, backend: str, dbs: Databases, quick: bool) 
             info = city.build_city(session, vault, workers, progress=log)
         wall, rss, summary = run_measured(url, "cutoff", "run")
         confirmed = json.loads(summary)["workers"]["confirmed"]
+        if not 0.5 * workers < confirmed < workers:
+            # The city is built so that most, not all, stay: anything else measures nothing.
+            raise RuntimeError(f"the cutoff confirmed {confirmed} of {workers} workers: check bench/city.py")
         label = f"cutoff, {workers:,} workers / {info['scans']:,} scans"
         results.add(f"{label}: wall time", backend, wall, "s", note=f"confirmed={confirmed}")
         results.add(f"{label}: peak RSS", backend, rss, "MB")

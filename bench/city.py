@@ -21,9 +21,14 @@ def _series(dialect: str, name: str, first: int, last: int) -> str:
     return f"(WITH RECURSIVE s(x) AS (SELECT {first} UNION ALL SELECT x + 1 FROM s WHERE x < {last}) SELECT x FROM s) AS {name}"
 
 
+# Everyone registered before the holiday: the cutoff counts only workers and enterprises
+# registered before its instant (28 February 2021).
+REGISTERED = datetime(2021, 1, 20, 2, 0, tzinfo=UTC)
+
+
 def build_city(session, vault, workers: int, scans_per_worker: int = 30, enterprises: int = 200,
                progress=lambda message: None) -> dict:
-    now = datetime.now(UTC)
+    now = REGISTERED
     dialect = session.get_bind().dialect.name
     enterprise_ids = []
     for n in range(1, enterprises + 1):
@@ -34,7 +39,7 @@ def build_city(session, vault, workers: int, scans_per_worker: int = 30, enterpr
     session.commit()
     staff_id = session.execute(sa.text("SELECT max(id) FROM users")).scalar()
     first_enterprise = min(enterprise_ids)
-    stamp = "now()" if dialect == "postgresql" else "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+    stamp = ("TIMESTAMPTZ '2021-01-20 02:00:00+00'" if dialect == "postgresql" else "'2021-01-20 02:00:00.000000'")
     progress(f"  {workers} users…")
     session.execute(sa.text(
         "INSERT INTO users (role, phone_hash, phone_encrypted, phone_masked, display_name, failed_logins, created_at) "

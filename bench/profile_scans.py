@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         url = Databases(stack).new(args.backend)
         run_cli(url, "init")
         now = datetime.now(UTC)
-        with app_on(url) as (app, session, vault, _programme):
+        with app_on(url) as (_app, session, vault, _programme):
             enterprise = world.add_enterprise(session, vault, 1, now)
             session.commit()
             gate = session.scalar(select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref))
@@ -53,29 +53,33 @@ def main(argv: list[str] | None = None) -> int:
                 "venue": single_use["venue redemption"],
             }[args.kind]
             session.commit()
-            session.remove() if hasattr(session, "remove") else None
-            client = app.test_client()
-            headers = {"Authorization": f"Bearer {bearer}"}
-            extra = {"mask": True, "temperature": 36.5} if args.kind == "gate" else {}
+        # Requests outside any app context, as under gunicorn: each gets its own ``g`` (a pushed
+        # app context would keep the logged-in user between requests and hide the auth cost).
+        from tests.conftest import TEST_CONFIG
+        from wzcheckin import create_app
 
-            def post(i: int) -> float:
-                started = time.perf_counter()
-                response = client.post("/api/v1/scans", headers=headers,
-                                       json={"token": tokens[i], "scan_id": f"profile-{i:08d}", **extra})
-                elapsed = time.perf_counter() - started
-                if response.status_code != 200 or response.json["result"] != "accepted":
-                    raise SystemExit(f"scan {i}: {response.status_code} {response.get_data(as_text=True)[:200]}")
-                return elapsed
+        client = create_app({**TEST_CONFIG, "DATABASE_URL": url, "SQLALCHEMY_DATABASE_URI": url}).test_client()
+        headers = {"Authorization": f"Bearer {bearer}"}
+        extra = {"mask": True, "temperature": 36.5} if args.kind == "gate" else {}
 
-            warm = min(100, args.n // 10)
-            for i in range(warm):
-                post(i)
-            profiler = cProfile.Profile()
-            timings = []
-            profiler.enable()
-            for i in range(warm, args.n):
-                timings.append(post(i))
-            profiler.disable()
+        def post(i: int) -> float:
+            started = time.perf_counter()
+            response = client.post("/api/v1/scans", headers=headers,
+                                   json={"token": tokens[i], "scan_id": f"profile-{i:08d}", **extra})
+            elapsed = time.perf_counter() - started
+            if response.status_code != 200 or response.json["result"] != "accepted":
+                raise SystemExit(f"scan {i}: {response.status_code} {response.get_data(as_text=True)[:200]}")
+            return elapsed
+
+        warm = min(100, args.n // 10)
+        for i in range(warm):
+            post(i)
+        profiler = cProfile.Profile()
+        timings = []
+        profiler.enable()
+        for i in range(warm, args.n):
+            timings.append(post(i))
+        profiler.disable()
     log(f"{args.kind} on {args.backend}: {len(timings)} scans, median {statistics.median(timings) * 1000:.2f} ms "
         f"(under cProfile), in {WORK}")
     pstats.Stats(profiler, stream=sys.stdout).sort_stats(args.sort).print_stats(args.limit)

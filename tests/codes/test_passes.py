@@ -10,7 +10,7 @@ from tests.builders import make_user, make_worker
 from tests.conftest import at
 from wzcheckin.accounts.models import Role
 from wzcheckin.codes import tokens
-from wzcheckin.codes.keys import load_keyring, revoke_signing_key, rotate_signing_key
+from wzcheckin.codes.keys import KeyringCache, load_keyring, revoke_signing_key, rotate_signing_key
 from wzcheckin.codes.passes import PassRefused, current_pass, issue_paper_pass, resolve_pass
 from wzcheckin.codes.tokens import TokenError, TokenKind
 
@@ -110,3 +110,25 @@ def test_private_keys_are_stored_encrypted(db, vault):
 
     key = db.scalar(select(SigningKey))
     assert len(key.private_key_encrypted) > 64 and not all(c in "0123456789abcdef" for c in key.private_key_encrypted)
+
+
+def test_a_key_rotated_by_another_process_verifies_at_once(db, vault, programme):
+    """Two gunicorn workers (or hosts): one rotates and signs with the new key; the other, whose
+    keyring is younger than its one-minute refresh, reloads on the unknown key id — but no more
+    than once a second, so forged key ids cannot turn every scan into a keys-table read."""
+    worker = make_worker(db, vault, programme)
+    now = at("2021-02-01 10:00")
+    this_process = KeyringCache(unknown_key_reload=0)
+    cautious_process = KeyringCache(unknown_key_reload=3600)
+    stale = this_process.get(db, vault)
+    stale_too = cautious_process.get(db, vault)
+    db.commit()
+    rotate_signing_key(db, vault, now)
+    db.commit()
+    new_token = current_pass(worker, KeyringCache().get(db, vault), programme, now).token
+
+    assert stale.verify(new_token, now).subject == worker.public_id
+    assert this_process.get(db, vault).signing_key_id != stale.signing_key_id  # the reload is kept
+    with pytest.raises(TokenError, match="unknown_key"):  # reloaded under a second ago: refused
+        stale_too.verify(new_token, now)
+    assert cautious_process.get(db, vault) is stale_too

@@ -2,7 +2,9 @@
 
 Private keys are stored encrypted with the personal-data keys, so a database dump alone cannot
 forge passes. The keyring is cached per process and refreshed every minute, which is how a
-rotation made by one process reaches every gunicorn worker.
+rotation made by one process reaches every gunicorn worker. A token signed by a key the process
+has not loaded yet (rotated a moment ago by another process or host) makes it reload at once,
+at most once a second, so passes signed with a new key scan everywhere straight away.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -23,6 +26,8 @@ from wzcheckin.codes.models import SigningKey
 from wzcheckin.core.personal_data import PersonalDataVault
 
 KEYRING_TTL_SECONDS = 60
+# A forged key id must not make every scan read the keys table: reload at most this often.
+UNKNOWN_KEY_RELOAD_SECONDS = 1.0
 
 
 class NoSigningKey(RuntimeError):
@@ -87,6 +92,8 @@ class Keyring:
     verify_keys: dict[int, Ed25519PublicKey]
     signing_key_id: int | None
     signing_key: Ed25519PrivateKey | None
+    # Set by KeyringCache: a fresher keyring when a token names a key id this one lacks.
+    reload_for_unknown_key: Callable[[], Keyring | None] | None = None
 
     def sign(self, kind: tokens.TokenKind, subject: str, expires_at: datetime) -> str:
         if self.signing_key is None or self.signing_key_id is None:
@@ -94,7 +101,15 @@ class Keyring:
         return tokens.sign(self.signing_key, self.signing_key_id, kind, subject, expires_at)
 
     def verify(self, token: str, at: datetime) -> tokens.Claims:
-        return tokens.verify(token, self.verify_keys, at)
+        try:
+            return tokens.verify(token, self.verify_keys, at)
+        except tokens.TokenError as exc:
+            if exc.reason != "unknown_key" or self.reload_for_unknown_key is None:
+                raise
+            fresh = self.reload_for_unknown_key()
+            if fresh is None:
+                raise
+            return tokens.verify(token, fresh.verify_keys, at)
 
 
 def load_keyring(session: Session, vault: PersonalDataVault) -> Keyring:
@@ -111,10 +126,12 @@ def load_keyring(session: Session, vault: PersonalDataVault) -> Keyring:
 
 
 class KeyringCache:
-    """One keyring per process, reloaded after ``ttl`` seconds or on demand."""
+    """One keyring per process, reloaded after ``ttl`` seconds, on demand, or (at most once a
+    second) when a token names a key it does not have."""
 
-    def __init__(self, ttl: float = KEYRING_TTL_SECONDS):
+    def __init__(self, ttl: float = KEYRING_TTL_SECONDS, unknown_key_reload: float = UNKNOWN_KEY_RELOAD_SECONDS):
         self._ttl = ttl
+        self._unknown_key_reload = unknown_key_reload
         self._lock = threading.Lock()
         self._keyring: Keyring | None = None
         self._loaded_at = 0.0
@@ -123,9 +140,24 @@ class KeyringCache:
         if self._keyring is None or time.monotonic() - self._loaded_at > self._ttl:
             with self._lock:
                 if self._keyring is None or time.monotonic() - self._loaded_at > self._ttl:
-                    self._keyring = load_keyring(session, vault)
-                    self._loaded_at = time.monotonic()
+                    self._load(session, vault)
         return self._keyring
+
+    def _load(self, session: Session, vault: PersonalDataVault) -> Keyring:
+        # The reload reads through its own short session on the same engine: the keyring
+        # outlives the request whose session loaded it.
+        bind = session.get_bind()
+        self._keyring = replace(load_keyring(session, vault),
+                                reload_for_unknown_key=lambda: self._reload_for_unknown_key(bind, vault))
+        self._loaded_at = time.monotonic()
+        return self._keyring
+
+    def _reload_for_unknown_key(self, bind, vault: PersonalDataVault) -> Keyring | None:
+        with self._lock:
+            if time.monotonic() - self._loaded_at < self._unknown_key_reload:
+                return None
+            with Session(bind) as session:
+                return self._load(session, vault)
 
     def invalidate(self) -> None:
         with self._lock:

@@ -50,7 +50,13 @@ def init_security_headers(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=()")
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        personal = getattr(current_user, "is_authenticated", False) or g.get("personal_data")
+        # Any logged-in caller's answer is private. When the request already loaded its user, ask
+        # that object whether it is anonymous (no attribute read: after a rolled-back transaction
+        # ``is_authenticated`` would re-load the row, one more query for every refused request).
+        user = g.get("_login_user")
+        if user is None:
+            user = current_user
+        personal = not user.is_anonymous or g.get("personal_data")
         if personal and not request.path.startswith("/static/"):
             headers["Cache-Control"] = "no-store"
             headers.add("Vary", "Cookie")

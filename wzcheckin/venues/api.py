@@ -28,6 +28,7 @@ from wzcheckin.venues.booking import (
     find_reservation,
     join_waitlist,
     leave_waitlist,
+    refuse_if_full,
     reservation_code,
 )
 from wzcheckin.venues.errors import BookingRefused
@@ -184,6 +185,7 @@ def create_reservation():
         raise ApiError(422, "invalid_slot_id", _("slot_id: a positive integer"))
     programme = context.programme()
     try:
+        refuse_if_full(db.session, current_worker(), slot_id, clock.now())
         with unit_of_work(db.session):
             reservation = book(db.session, programme, current_worker(), slot_id, clock.now())
             answer = reservation_json(programme, reservation, with_code=True)

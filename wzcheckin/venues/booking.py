@@ -46,6 +46,7 @@ from wzcheckin.venues.models import (
     Reservation,
     ReservationStatus,
     Slot,
+    Venue,
     VenueNotice,
     WaitlistEntry,
     WaitlistStatus,
@@ -187,6 +188,25 @@ def _why_no_place(slot: Slot, now: datetime) -> BookingRefused:
 
 # --- booking ----------------------------------------------------------------------------------
 
+def refuse_if_full(session: Session, worker: Worker, slot_id: int, now: datetime) -> None:
+    """Before the unit of work: a lock-free look at the slot, so the crowd behind the last place
+    is answered ``slot_full`` (or ``already_booked``, for their own booking) without queueing for
+    the slot's lock. Only ever refuses, and only where :func:`book` would give the same answer
+    (an eligible worker, an open slot that has not started); ``book`` re-checks everything under
+    the lock. A place a cancellation frees a moment later goes to the waiting list first anyway."""
+    if ineligibility(worker) is not None:
+        return
+    slot = session.execute(
+        sa.select(Slot.venue_id).where(Slot.id == slot_id, Slot.taken >= Slot.capacity,
+                                       Slot.closed_at.is_(None), Slot.starts_at > now)
+    ).first()
+    if slot is None or not session.get(Venue, slot.venue_id).bookable:
+        return
+    if _active_reservation(session, worker.id, slot_id) is not None:
+        raise BookingRefused("already_booked")
+    raise BookingRefused("slot_full")
+
+
 def book(session: Session, programme: Programme, worker: Worker, slot_id: int, now: datetime) -> Reservation:
     """Book a place in a slot for a worker (the phone page and ``POST /api/v1/reservations``)."""
     check_eligible(worker)
@@ -206,6 +226,12 @@ def _book_locked(session: Session, programme: Programme, worker: Worker, slot: S
         raise BookingRefused("slot_closed")
     if slot.starts_at <= now:
         raise BookingRefused("slot_started")
+    if slot.taken >= slot.capacity:
+        # Fast refusal for the crowd behind the last place: the slot row is locked and fresh, so
+        # "full" is certain; only this worker's own booking here is worth saying instead.
+        if _active_reservation(session, worker.id, slot.id) is not None:
+            raise BookingRefused("already_booked")
+        raise BookingRefused("slot_full")
     if not _lock_worker(session, worker, wait=wait):
         raise _WorkerBusy
     if _active_reservation(session, worker.id, slot.id) is not None:

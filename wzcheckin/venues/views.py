@@ -159,6 +159,7 @@ def book_slot(slot_id: int):
         flash(_("The form expired; please submit it again."), "error")
         return redirect(_back(fallback))
     try:
+        booking.refuse_if_full(db.session, current_worker(), slot_id, clock.now())
         with unit_of_work(db.session):
             reservation = booking.book(db.session, context.programme(), current_worker(), slot_id, clock.now())
             public_id = reservation.public_id
