@@ -56,7 +56,7 @@ def build_city(session, vault, workers: int, scans_per_worker: int = 30, enterpr
         f"CASE WHEN u.id % 3 = 0 THEN 'placeholder' END, CASE WHEN u.id % 3 = 0 THEN {permit_date} END, "
         f"CASE WHEN u.id % 20 <> 0 THEN {stamp} END, {first_enterprise} + (u.id % {enterprises}), "
         f"(u.id % 10 <> 0), {stamp}, 'roster', {stamp}, {stamp} "
-        "FROM users u WHERE u.phone_hash LIKE 'city-%'"))
+        "FROM users u WHERE u.phone_hash LIKE 'city-%' ORDER BY u.id"))  # same ids on both databases
     session.commit()
     progress(f"  ~{workers * scans_per_worker} scans…")
     if dialect == "postgresql":
