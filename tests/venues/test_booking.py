@@ -81,6 +81,36 @@ def test_closed_started_unknown_and_landmark_slots_refuse(db, vault, programme):
         booking.book(db, programme, worker, 999_999, NOW)
 
 
+def test_the_lock_free_refusal_answers_only_as_the_locked_booking_would(db, vault, programme):
+    """``refuse_if_full`` runs before the unit of work: it may only refuse, and only with the
+    answer ``book`` would give under the lock."""
+    venue = make_venue(db)
+    full = make_slot(db, venue, at("2021-02-08 10:00"), capacity=1)
+    full_and_closed = make_slot(db, venue, at("2021-02-08 11:00"), capacity=1)
+    full_and_started = make_slot(db, venue, at("2021-02-08 08:00"), capacity=1)
+    holder, latecomer = make_booker(db, vault, programme), make_booker(db, vault, programme)
+    booking.book(db, programme, holder, full.id, NOW)
+    for slot in (full_and_closed, full_and_started):  # filled while they were still open
+        booking.book(db, programme, make_booker(db, vault, programme), slot.id, at("2021-02-07 09:00"))
+    booking.close_slot(db, programme, full_and_closed.id, "", NOW)
+    db.execute(sa.update(Slot).where(Slot.id == full_and_closed.id).values(taken=1))  # still counted full
+
+    with refused("slot_full"):
+        booking.refuse_if_full(db, latecomer, full.id, NOW)
+    with refused("already_booked"):
+        booking.refuse_if_full(db, holder, full.id, NOW)
+    # Where the locked path says something else, the lock-free look stays silent.
+    for slot, locked_answer in [(full_and_closed, "slot_closed"), (full_and_started, "slot_started")]:
+        booking.refuse_if_full(db, latecomer, slot.id, NOW)
+        with refused(locked_answer):
+            booking.book(db, programme, latecomer, slot.id, NOW)
+    booking.refuse_if_full(db, latecomer, 999_999, NOW)  # unknown: book() says slot_unknown
+    latecomer.pledged_at = None
+    booking.refuse_if_full(db, latecomer, full.id, NOW)  # not eligible: book() says not_eligible
+    db.execute(sa.update(Slot).where(Slot.id == full.id).values(capacity=2))
+    booking.refuse_if_full(db, make_booker(db, vault, programme), full.id, NOW)  # a place again: silent
+
+
 def test_one_booking_per_slot_and_per_venue_per_day(db, vault, programme):
     worker = make_booker(db, vault, programme)
     venue, other = make_venue(db), make_venue(db)
