@@ -198,31 +198,38 @@ def _db_time(backend: str, instant: datetime):
     return instant.replace(tzinfo=None).isoformat(sep=" ") if backend == "sqlite" else instant
 
 
-def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) -> None:
-    """Gate scans, replayed uploads, venue redemptions and pickups against the floor reference,
-    at 16 and 64 connections."""
+def build_scan_world(session, vault, url: str, backend: str, workers: int):
+    """One enterprise with its gatekeeper and ``workers`` workers: (the gatekeeper's API token,
+    a pass per worker, and the single-use codes of ``_prepare_single_use``)."""
     from sqlalchemy import select
 
     from bench import world
     from wzcheckin.accounts.models import Role
     from wzcheckin.scanning.models import Checkpoint
 
+    now = datetime.now(UTC)
+    enterprise = world.add_enterprise(session, vault, 1, now)
+    session.commit()
+    gate = session.scalar(select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref))
+    gate_token = world.staff_token(session, vault, Role.GATEKEEPER, gate, now, 1)
+    session.commit()
+    worker_ids, public_ids = world.add_workers(session, vault, workers, [enterprise.id], now)
+    gate_tokens = world.pass_tokens(session, vault, public_ids)
+    single_use = _prepare_single_use(session, vault, url, backend, public_ids, worker_ids, now)
+    return gate_token, gate_tokens, single_use
+
+
+def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) -> None:
+    """Gate scans, replayed uploads, venue redemptions and pickups against the floor reference,
+    at 16 and 64 connections."""
     workers = 16_000 if quick else 100_000  # enough distinct passes for every request of a run
     seconds = 3 if quick else 15
     warmup = 1 if quick else 2
     url = dbs.new(backend)
     run_cli(url, "init")
     log(f"[{backend}] building {workers} workers…")
-    now = datetime.now(UTC)
     with app_on(url) as (_app, session, vault, _programme):
-        enterprise = world.add_enterprise(session, vault, 1, now)
-        session.commit()
-        gate = session.scalar(select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref))
-        gate_token = world.staff_token(session, vault, Role.GATEKEEPER, gate, now, 1)
-        session.commit()
-        worker_ids, public_ids = world.add_workers(session, vault, workers, [enterprise.id], now)
-        gate_tokens = world.pass_tokens(session, vault, public_ids)
-        single_use = _prepare_single_use(session, vault, url, backend, public_ids, worker_ids, now)
+        gate_token, gate_tokens, single_use = build_scan_world(session, vault, url, backend, workers)
     files = {}
     half = workers // 2
     files["gate"] = WORK / f"gate-{backend}.txt"

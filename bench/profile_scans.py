@@ -13,9 +13,8 @@ import pstats
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 
-from bench.__main__ import WORK, Databases, _prepare_single_use, app_on, log
+from bench.__main__ import WORK, Databases, app_on, build_scan_world, log
 from tests.support.servers import run_cli
 
 
@@ -29,26 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from contextlib import ExitStack
 
-    from sqlalchemy import select
-
-    from bench import world
-    from wzcheckin.accounts.models import Role
-    from wzcheckin.scanning.models import Checkpoint
-
     with ExitStack() as stack:
         url = Databases(stack).new(args.backend)
         run_cli(url, "init")
-        now = datetime.now(UTC)
         with app_on(url) as (_app, session, vault, _programme):
-            enterprise = world.add_enterprise(session, vault, 1, now)
-            session.commit()
-            gate = session.scalar(select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref))
-            gate_bearer = world.staff_token(session, vault, Role.GATEKEEPER, gate, now, 1)
-            session.commit()
-            worker_ids, public_ids = world.add_workers(session, vault, args.n, [enterprise.id], now)
-            single_use = _prepare_single_use(session, vault, url, args.backend, public_ids, worker_ids, now)
+            gate_bearer, gate_tokens, single_use = build_scan_world(session, vault, url, args.backend, args.n)
             tokens, bearer = {
-                "gate": (world.pass_tokens(session, vault, public_ids), gate_bearer),
+                "gate": (gate_tokens, gate_bearer),
                 "pickup": single_use["welfare-pack pickup"],
                 "venue": single_use["venue redemption"],
             }[args.kind]
