@@ -24,17 +24,22 @@ def is_formula_like(text: str) -> bool:
     return text.startswith(FORMULA_START)
 
 
-def csv_cell(value) -> str | int | float:
-    if value is None:
-        return ""
+def plain_cell(value) -> str | int | float:
+    """What a file's cell holds, CSV or XLSX: yes/no, numbers as numbers, ISO dates, else text."""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):
         return value
     if isinstance(value, datetime | date):
         return value.isoformat()
-    text = str(value)
-    return "'" + text if is_formula_like(text) else text
+    return str(value)
+
+
+def csv_cell(value) -> str | int | float:
+    if value is None:
+        return ""
+    plain = plain_cell(value)
+    return "'" + plain if isinstance(plain, str) and is_formula_like(plain) else plain
 
 
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence], *, bom: bool = True) -> Iterator[bytes]:
@@ -76,14 +81,8 @@ def write_xlsx(title: str, header: Sequence[str], rows: Iterable[Sequence]) -> t
     def cell(value):
         if value is None:
             return None
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        if isinstance(value, int | float):
-            return value
-        if isinstance(value, datetime | date):
-            return value.isoformat()
-        text = str(value)
-        if not is_formula_like(text):
+        text = plain_cell(value)
+        if not isinstance(text, str) or not is_formula_like(text):
             return text
         typed = WriteOnlyCell(sheet, value=text)
         typed.data_type = "s"      # text, whatever openpyxl guessed from the "="

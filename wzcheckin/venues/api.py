@@ -6,7 +6,7 @@ Times are ISO 8601 in the programme's timezone (``2021-02-08T09:00:00+08:00``). 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import jsonify, request
 from flask_babel import gettext as _
@@ -18,6 +18,7 @@ from wzcheckin.api.errors import ApiError
 from wzcheckin.api.openapi import ERROR_SCHEMA
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker
+from wzcheckin.core.dates import parse_iso_day
 from wzcheckin.core.routing import MAX_ROW_ID
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
@@ -146,12 +147,8 @@ def venue_slots(code: str):
     if venue is None:
         raise ApiError(404, "venue_unknown", _("No such venue."))
     raw = request.args.get("date")
-    try:
-        day = date.fromisoformat(raw) if raw else programme.local_date(clock.now())
-    except ValueError:
-        day = None
-    # The first and last days of the calendar have no local-day bounds in UTC (an overflow).
-    if day is None or not date.min < day < date.max:
+    day = parse_iso_day(raw) if raw else programme.local_date(clock.now())
+    if day is None:
         raise ApiError(422, "invalid_date", _("date: a date as YYYY-MM-DD"))
     slots = slots_on(db.session, programme, [venue.id], day).get(venue.id, [])
     return jsonify({"venue": venue_json(programme, venue), "date": day.isoformat(),

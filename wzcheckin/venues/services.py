@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.core.csv_import import ImportReport, import_rows
+from wzcheckin.core.dates import parse_iso_day
 from wzcheckin.programme import Programme
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 from wzcheckin.venues.errors import VenueError, english_message
@@ -120,11 +121,8 @@ def _parse_venue_line(row: dict[str, str]) -> VenueRow:
 # --- slots ------------------------------------------------------------------------------------
 
 def parse_day(raw: str | None, field: str = "date") -> date:
-    try:
-        day = date.fromisoformat((raw or "").strip())
-    except ValueError:
-        raise VenueError("date_format", field) from None
-    if not date.min < day < date.max:  # the calendar's edges have no next day (an overflow, a 500)
+    day = parse_iso_day((raw or "").strip())
+    if day is None:
         raise VenueError("date_format", field)
     return day
 

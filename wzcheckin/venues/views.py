@@ -18,6 +18,7 @@ from wzcheckin.codes.qr import qr_svg
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_checkpoint, current_worker, roles_required
+from wzcheckin.core.dates import parse_iso_day
 from wzcheckin.core.navigation import NavItem, safe_next_url
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
@@ -125,10 +126,7 @@ def browse():
     worker = current_worker()
     programme, now = context.programme(), clock.now()
     dates = queries.booking_dates(programme, now)
-    try:
-        day = date.fromisoformat(request.args.get("date", ""))
-    except ValueError:
-        day = dates[0]
+    day = parse_iso_day(request.args.get("date"))
     if day not in dates:
         day = dates[0]
     all_districts = queries.districts(db.session)
@@ -271,12 +269,7 @@ def staff_today():
         abort(403)
     programme, now = context.programme(), clock.now()
     today = programme.local_date(now)
-    try:
-        day = date.fromisoformat(request.args.get("date", "")) if request.args.get("date") else today
-    except ValueError:
-        day = today
-    if not date.min < day < date.max:  # the calendar's first and last days have no neighbours (an overflow)
-        day = today
+    day = parse_iso_day(request.args.get("date")) or today
     slots = queries.slots_on(db.session, programme, [venue.id], day).get(venue.id, [])
     rows = queries.slot_counts(db.session, programme, slots, now)
     totals = {key: sum(getattr(row, key) for row in rows) for key in ("booked", "arrived", "no_show", "expected")}
