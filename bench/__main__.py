@@ -183,7 +183,8 @@ def _prepare_single_use(session, vault, url: str, backend: str, public_ids: list
         [{"p": p, "s": slot_id, "w": w, "now": _db_time(backend, now)} for p, w in zip(reservation_ids, worker_ids, strict=True)])
     session.commit()
     keyring = load_keyring(session, vault)
-    reservation_tokens = [keyring.sign(TokenKind.RESERVATION, p, ends + _td(hours=1)) for p in reservation_ids]
+    reservation_tokens = [keyring.sign(TokenKind.RESERVATION, p, ends + _td(hours=1), issued_at=now)
+                          for p in reservation_ids]
     venue = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == "venue:bench-hall"))
     point = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == "pickup:bench-point"))
     venue_staff = world.staff_token(session, vault, Role.VENUE_STAFF, venue, now, 2)

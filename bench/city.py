@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from bench import world
-from wzcheckin.accounts.models import Role
+from wzcheckin.accounts.facts import record_worker_facts_bulk
+from wzcheckin.accounts.models import Role, Worker
 from wzcheckin.scanning.models import Checkpoint
 
 
@@ -50,13 +51,17 @@ def build_city(session, vault, workers: int, scans_per_worker: int = 30, enterpr
     permit_date = "DATE '2022-06-30'" if dialect == "postgresql" else "'2022-06-30'"
     session.execute(sa.text(
         "INSERT INTO workers (user_id, public_id, name, id_number_hash, id_number_encrypted, id_number_tail, hukou, "
-        "hukou_is_home, residence_permit_no_encrypted, residence_permit_expiry, pledged_at, enterprise_id, "
+        "hukou_status, residence_permit_no_encrypted, residence_permit_expiry, pledged_at, enterprise_id, "
         "employment_confirmed, employment_confirmed_at, registered_via, created_at, updated_at) "
-        f"SELECT u.id, {hex_id}, '压测', 'city-id-' || u.id, 'placeholder', '0000', '', (u.id % 50 = 0), "
+        f"SELECT u.id, {hex_id}, '压测', 'city-id-' || u.id, 'placeholder', '0000', '', "
+        "CASE WHEN u.id % 50 = 0 THEN 'home' ELSE 'non_local' END, "
         f"CASE WHEN u.id % 3 = 0 THEN 'placeholder' END, CASE WHEN u.id % 3 = 0 THEN {permit_date} END, "
         f"CASE WHEN u.id % 20 <> 0 THEN {stamp} END, {first_enterprise} + (u.id % {enterprises}), "
         f"(u.id % 10 <> 0), {stamp}, 'roster', {stamp}, {stamp} "
         "FROM users u WHERE u.phone_hash LIKE 'city-%' ORDER BY u.id"))  # same ids on both databases
+    session.commit()
+    progress(f"  {workers} workers' facts…")
+    record_worker_facts_bulk(session, sa.select(Worker.id), now=now, source="bench")
     session.commit()
     progress(f"  ~{workers * scans_per_worker} scans…")
     if dialect == "postgresql":

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from wzcheckin.accounts.facts import record_worker_facts_bulk
 from wzcheckin.accounts.models import Role, User, Worker
 from wzcheckin.accounts.services import id_number_hash, issue_api_token, phone_hash
 from wzcheckin.codes.keys import load_keyring
@@ -74,12 +75,15 @@ def add_workers(session, vault, count: int, enterprise_ids: list[int], now: date
                 "user_id": ids[row["phone_hash"]], "public_id": public_id, "name": "压测工人",
                 "id_number_hash": id_number_hash(vault, number),
                 "id_number_encrypted": vault.encrypt(number), "id_number_tail": number[-4:], "hukou": "",
-                "hukou_is_home": False, "pledged_at": now, "enterprise_id": enterprise_ids[n % len(enterprise_ids)],
+                "hukou_status": "non_local", "pledged_at": now, "enterprise_id": enterprise_ids[n % len(enterprise_ids)],
                 "employment_confirmed": True, "employment_confirmed_at": now, "registered_via": "roster",
                 "created_at": now, "updated_at": now})
         session.execute(workers.insert(), worker_rows)
-        worker_ids.extend(session.scalars(sa.select(workers.c.id).where(
-            workers.c.public_id.in_([row["public_id"] for row in worker_rows]))).all())
+        batch_ids = session.scalars(sa.select(workers.c.id).where(
+            workers.c.public_id.in_([row["public_id"] for row in worker_rows]))).all()
+        worker_ids.extend(batch_ids)
+        record_worker_facts_bulk(session, sa.select(workers.c.id).where(workers.c.id.in_(batch_ids)), now=now,
+                                 source="bench")
         session.commit()
         progress(offset + size)
     return worker_ids, public_ids
@@ -98,7 +102,7 @@ def staff_token(session, vault, role: Role, checkpoint: Checkpoint | None, now: 
 def pass_tokens(session, vault, public_ids: list[str], lifetime: timedelta = timedelta(hours=2)) -> list[str]:
     keyring = load_keyring(session, vault)
     expires = datetime.now(UTC) + lifetime
-    return [keyring.sign(TokenKind.PASS, public_id, expires) for public_id in public_ids]
+    return [keyring.sign(TokenKind.PASS, public_id, expires, issued_at=expires - lifetime) for public_id in public_ids]
 
 
 def bulk_api_tokens(session, worker_ids: list[int], now: datetime) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import tomllib
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -17,8 +18,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from wzcheckin.core.regions import HomePlaces, PlaceReading, normalise_place
+
 Ownership = Literal["private", "state", "state_controlled", "foreign", "collective", "other"]
 CarrierCode = Literal["china_mobile", "china_unicom", "china_telecom"]
+
+
+class HukouStatus(StrEnum):
+    """A worker's household registration as the programme decides it (SPEC §3)."""
+
+    NON_LOCAL = "non_local"  # outside the home region: may count as retained
+    HOME = "home"            # the home region's own hukou: never counted
+    REVIEW = "review"        # declared hukou and ID number disagree: an official decides
 
 
 class ProgrammeError(RuntimeError):
@@ -46,8 +57,7 @@ class ProgrammeSection(_Strict):
     cutoff: datetime
     offline_scan_max_age_hours: Annotated[int, Field(ge=1, le=24 * 30)]
     scan_clock_skew_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
-    home_region_prefixes: Annotated[list[Annotated[str, Field(pattern=r"^\d{2,6}$")]], Field(min_length=1)]
-    home_region_names: list[str] = []
+    home_region_prefixes: Annotated[list[Annotated[str, Field(pattern=r"^[0-9]{2,6}$")]], Field(min_length=1)]
     hotline: str = ""
     pass_ttl_seconds: Annotated[int, Field(ge=30, le=3600)] = 300
     paper_pass_valid_days: Annotated[int, Field(ge=1, le=730)] = 120
@@ -87,6 +97,26 @@ class EvidenceWindow(_Strict):
 
 class EvidenceSection(_Strict):
     self_checkins_count: bool = False
+    # An offline upload received this long after its scan time still counts, but is flagged for
+    # the officials' review (a late upload is how backdated evidence arrives).
+    late_upload_flag_minutes: Annotated[int, Field(ge=1, le=24 * 60 * 30)] = 60
+
+
+class HukouSection(_Strict):
+    """The home region, read as place names (SPEC §3): its province, its city and the city's
+    county-level units, without 省/市/区/县; traditional forms are folded to these."""
+
+    province: Annotated[list[str], Field(min_length=1)]
+    city: Annotated[list[str], Field(min_length=1)]
+    counties: list[str] = []
+
+    @field_validator("province", "city", "counties")
+    @classmethod
+    def _plain_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not name.strip() or normalise_place(name) != name.strip().lower():
+                raise ValueError(f"{name!r}: give the simplified name without spaces or punctuation")
+        return [name.strip().lower() for name in names]
 
 
 class SubsidyTier(_Strict):
@@ -175,6 +205,7 @@ class Programme(_Strict):
     programme: ProgrammeSection
     evidence_windows: Annotated[list[EvidenceWindow], Field(min_length=1)]
     evidence: EvidenceSection = EvidenceSection()
+    hukou: HukouSection
     retention_subsidy: RetentionSubsidy
     production_reward: ProductionReward
     points: PointsSection
@@ -222,6 +253,13 @@ class Programme(_Strict):
     def local_date(self, instant: datetime) -> date:
         return instant.astimezone(self.tz).date()
 
+    @property
+    def cutoff_day(self) -> date:
+        """The last local day before the cutoff — "28 February" for a cutoff of 28 Feb 24:00 — the
+        day people are told, and the day a residence permit must still be valid on (P2: a permit
+        is valid through its expiry date)."""
+        return self.local_date(self.cutoff - timedelta(microseconds=1))
+
     def window_bounds(self, window: EvidenceWindow) -> tuple[datetime, datetime]:
         """[start, end) in UTC; the end never reaches past the cutoff."""
         return self.local_day_start(window.start), min(self.local_day_end(window.end), self.cutoff)
@@ -238,12 +276,19 @@ class Programme(_Strict):
     def is_home_region_id(self, id_number: str) -> bool:
         return any(id_number.startswith(prefix) for prefix in self.programme.home_region_prefixes)
 
-    def is_home_hukou(self, declared_hukou: str | None, id_number: str) -> bool:
-        """Wenzhou household registration? A declared hukou overrides the ID-number prefix."""
-        declared = (declared_hukou or "").strip()
-        if declared:
-            return any(name.lower() in declared.lower() for name in self.programme.home_region_names)
-        return self.is_home_region_id(id_number)
+    @cached_property
+    def home_places(self) -> HomePlaces:
+        return HomePlaces(tuple(self.hukou.province), tuple(self.hukou.city), tuple(self.hukou.counties))
+
+    def hukou_status(self, declared_hukou: str | None, id_number: str) -> HukouStatus:
+        """户籍 (SPEC §3): the ID number's region prefix decides; a declared hukou is read as a
+        place name, and when it disagrees with the prefix the worker is to be reviewed by an
+        official (neither counted nor excluded until then)."""
+        id_home = self.is_home_region_id(id_number)
+        reading = self.home_places.read(declared_hukou)
+        if reading is PlaceReading.BLANK or (reading is PlaceReading.HOME) == id_home:
+            return HukouStatus.HOME if id_home else HukouStatus.NON_LOCAL
+        return HukouStatus.REVIEW
 
     def carrier_for_phone(self, phone: str) -> str | None:
         for code, carrier in self.data_bonus.carriers.items():

@@ -151,7 +151,7 @@ def test_token_create_for_a_roster_worker_and_pass_issue(fresh_database, tmp_pat
     run_cli(fresh_database, "import", "workers", str(tmp_path / "w.csv"))
     assert run_cli(fresh_database, "token", "create", "--phone", phone).stdout.strip().startswith("wzt_")
     paper = run_cli(fresh_database, "pass", "issue", "--id-number", id_number.lower()).stdout.splitlines()[-1]
-    assert len(paper) == 132
+    assert len(paper) == 138
     missing = run_cli(fresh_database, "pass", "issue", "--id-number", make_unique_id_number(), check=False)
     assert missing.returncode == 1 and "no worker" in missing.stderr
 

@@ -100,7 +100,7 @@ def test_the_poster_page_prints_a_qr_link_that_checks_a_worker_in(client, db, va
     login_as(official)
     poster = client.get(f"/admin/benefits/activities/{activity.public_id}/poster")
     assert poster.status_code == 200 and "<svg" in poster.text and "非遗红包" in poster.text
-    link = re.search(r"http://[^\s<\"]+/c/[A-Z2-7]{132}", poster.text).group(0)
+    link = re.search(r"http://[^\s<\"]+/c/[A-Z2-7]{138}", poster.text).group(0)
     assert audit_entries("activity.poster")[0].target_id == activity.public_id
     path = link.split("localhost", 1)[-1]
 
@@ -112,7 +112,7 @@ def test_the_poster_page_prints_a_qr_link_that_checks_a_worker_in(client, db, va
     assert "非遗红包" in client.get("/activities").text
     again = client.post("/me/checkin", data={"csrf_token": csrf_token_from(landing.text), "code": link})
     assert again.status_code == 409 and "您已在本活动打过卡" in again.text
-    assert client.get("/c/" + "A" * 132).status_code == 404
+    assert client.get("/c/" + "A" * 138).status_code == 404
     api = client.post("/api/v1/me/checkins", json={"token": link},
                       headers={"X-CSRFToken": csrf_token_from(landing.text)})
     assert api.status_code == 409 and api.get_json()["error"]["code"] == "already_checked_in"

@@ -99,7 +99,7 @@ def test_keys_endpoint_is_public_and_cacheable(client, db):
     response = client.get("/api/v1/keys")
     assert response.status_code == 200
     body = response.get_json()
-    assert body["keys"][0]["alg"] == "Ed25519" and body["token_format"]["length"] == 132
+    assert body["keys"][0]["alg"] == "Ed25519" and body["token_format"]["length"] == 138
     assert "max-age" in response.headers["Cache-Control"]
 
 

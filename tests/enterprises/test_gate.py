@@ -103,7 +103,7 @@ def test_a_replayed_fever_scan_raises_no_second_alert(db, vault, programme, keyr
 
 def test_a_reservation_code_at_the_gate_is_the_wrong_kind(db, vault, programme, keyring):
     _enterprise, _gate, gatekeeper, _worker = gate_setup(db, vault, programme)
-    reservation = keyring.sign(TokenKind.RESERVATION, "00112233aabbccdd", NOW + timedelta(hours=1))
+    reservation = keyring.sign(TokenKind.RESERVATION, "00112233aabbccdd", NOW + timedelta(hours=1), issued_at=NOW)
     scan = scan_at_gate(db, keyring, programme, gatekeeper, reservation)
     assert (scan.result, scan.reason, scan.token_kind) == ("rejected", "wrong_kind", "reservation")
 

@@ -15,8 +15,10 @@ import sqlalchemy as sa
 
 from tests.builders import BUILD_TIME, gate_of, make_enterprise, make_user
 from tests.conftest import at
+from wzcheckin.accounts.facts import record_worker_facts_bulk
 from wzcheckin.accounts.models import Role, User, Worker
 from wzcheckin.enterprises.models import Ownership
+from wzcheckin.programme import HukouStatus
 from wzcheckin.residence.models import Departure
 from wzcheckin.scanning.models import Scan, ScanResult
 
@@ -60,7 +62,8 @@ def make_site(session, vault, *, ownership: Ownership = Ownership.PRIVATE, indus
 
 
 def bulk_workers(session, vault, site: Site | None, count: int, *, pledged: bool = True, hukou: str = "",
-                 hukou_is_home: bool = False, on_roster: bool = True, permit_expiry: date | None = None,
+                 hukou_status: HukouStatus = HukouStatus.NON_LOCAL, on_roster: bool = True,
+                 permit_expiry: date | None = date(2022, 1, 1),
                  permit: bool = False, windows: tuple[int, ...] = (0, 1, 2), scan_times=IN_WINDOW,
                  created_at: datetime = BUILD_TIME) -> list[int]:
     """``count`` workers of ``site`` (or none), each with one accepted gate scan in each window
@@ -84,7 +87,7 @@ def bulk_workers(session, vault, site: Site | None, count: int, *, pledged: bool
         workers.append({
             "user_id": user_ids[f"bulk-phone-{n}"], "public_id": f"b{n:015x}", "name": f"工人{n}",
             "id_number_hash": f"bulk-id-{n}", "id_number_encrypted": id_cipher, "id_number_tail": f"{n % 10000:04d}",
-            "hukou": hukou, "hukou_is_home": hukou_is_home, "residence_permit_no_encrypted": permit_cipher,
+            "hukou": hukou, "hukou_status": hukou_status, "residence_permit_no_encrypted": permit_cipher,
             "residence_permit_expiry": permit_expiry, "pledged_at": created_at if pledged else None,
             "enterprise_id": site.enterprise.id if site else None, "employment_confirmed": bool(site and on_roster),
             "employment_confirmed_at": created_at if site and on_roster else None, "registered_via": "roster",
@@ -93,6 +96,7 @@ def bulk_workers(session, vault, site: Site | None, count: int, *, pledged: bool
     session.execute(sa.insert(Worker), workers)
     ids = list(session.scalars(sa.select(Worker.id).where(
         Worker.id_number_hash.in_([w["id_number_hash"] for w in workers])).order_by(Worker.id)))
+    record_worker_facts_bulk(session, sa.select(Worker.id).where(Worker.id.in_(ids)), now=created_at, source="test")
     if site is not None and windows:
         scans = []
         for worker_id in ids:

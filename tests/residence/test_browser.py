@@ -45,6 +45,7 @@ def test_snapshot_and_application_pages_on_a_phone(server_database, gunicorn_ser
     page.get_by_role("link", name="全部员工").click()
     page.get_by_label("状态").select_option("missing_evidence")
     page.get_by_role("button", name="筛选").click()
+    page.wait_for_url("**reason=missing_evidence**")  # the filtered page, not the one before it
     assert page.locator(".roster-row").count() == 7
     assert fits(page, "official-workers")
     page.get_by_role("link", name="English").click()

@@ -67,7 +67,7 @@ def test_cutoff_run_twice_gives_the_same_report_and_awards_and_sends_nothing_twi
     first = last_json(wzcheckin(database_url, "cutoff", "run", clock_file=clock_file))
     assert first["kind"] == "official" and not first["resumed"] and not first["already_complete"]
     assert first["workers"] == {"total": 229, "confirmed": 220,
-                                "not_confirmed": {"not_pledged": 4, "wenzhou_hukou": 0, "departed": 0,
+                                "not_confirmed": {"not_pledged": 4, "wenzhou_hukou": 0, "hukou_review": 0, "departed": 0,
                                                   "missing_evidence": 5}}
     assert first["enterprises"]["by_tier"] == {"0": 1, "50": 1, "100": 1}
     assert first["total_amount_yuan"] == 150000

@@ -5,7 +5,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from tests.builders import make_user, make_worker
+from tests.builders import make_id_number, make_user, make_worker
 from tests.conftest import at
 from tests.residence.builders import add_departure, add_scan, make_site
 from wzcheckin.accounts.models import Role
@@ -29,7 +29,8 @@ def test_reminders_go_once_a_day_to_workers_missing_the_open_window_in_their_lan
     missing = make_worker(db, vault, programme, enterprise=site.enterprise)
     english = make_worker(db, vault, programme, enterprise=site.enterprise)
     english.user.language = "en"
-    home = make_worker(db, vault, programme, enterprise=site.enterprise, hukou="温州市鹿城区")
+    home = make_worker(db, vault, programme, enterprise=site.enterprise, hukou="温州市鹿城区",
+                       id_number=make_id_number("330302"))
     unpledged = make_worker(db, vault, programme, enterprise=site.enterprise, pledged=False)
     departed = make_worker(db, vault, programme, enterprise=site.enterprise)
     add_departure(db, departed, date(2021, 2, 12), recorded_at=at("2021-02-12 20:00"))

@@ -9,8 +9,10 @@ from tests.builders import make_enterprise, make_id_number, make_worker
 from tests.conftest import at
 from tests.residence.builders import add_departure, add_scan, bulk_workers, make_site
 from tests.residence.conftest import headcount, statuses
+from wzcheckin.accounts.facts import decide_hukou_review, record_worker_facts
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.enterprises.models import Ownership
+from wzcheckin.programme import HukouStatus
 from wzcheckin.residence.models import SmsMessage, Snapshot, SnapshotKind
 
 
@@ -92,40 +94,54 @@ def test_refused_scans_are_not_evidence(db, vault, programme, cutoff):
     assert (row.confirmed, row.reason, row.windows_missed) == (False, "missing_evidence", 0b010)
 
 
-def test_wenzhou_hukou_by_id_prefix_and_by_declaration_which_overrides(db, vault, programme, cutoff):
+def test_wenzhou_hukou_by_id_prefix_and_declarations_read_as_place_names(db, vault, programme, cutoff):
     site = make_site(db, vault)
     by_id = make_worker(db, vault, programme, enterprise=site.enterprise, id_number=make_id_number("330302"))
-    by_declaration = make_worker(db, vault, programme, enterprise=site.enterprise, hukou="浙江省温州市鹿城区")
-    by_english = make_worker(db, vault, programme, enterprise=site.enterprise, hukou="Lucheng, WENZHOU")
+    yueqing_id_and_place = make_worker(db, vault, programme, enterprise=site.enterprise,
+                                       id_number=make_id_number("330382"), hukou="浙江省乐清市")
+    declared_wenzhou = make_worker(db, vault, programme, enterprise=site.enterprise, hukou="浙江省温州市鹿城区")
     declared_elsewhere = make_worker(db, vault, programme, enterprise=site.enterprise,
                                      id_number=make_id_number("330381"), hukou="四川省成都市")
     other_zhejiang = make_worker(db, vault, programme, enterprise=site.enterprise, id_number=make_id_number("330102"))
-    everyone = (by_id, by_declaration, by_english, declared_elsewhere, other_zhejiang)
+    everyone = (by_id, yueqing_id_and_place, declared_wenzhou, declared_elsewhere, other_zhejiang)
     for worker in everyone:
         scan_all_windows(db, worker, site)
     rows = statuses(db, cutoff()["snapshot_id"])
     assert {w.id: rows[w.id].reason for w in everyone} == {
-        by_id.id: "wenzhou_hukou", by_declaration.id: "wenzhou_hukou", by_english.id: "wenzhou_hukou",
-        declared_elsewhere.id: "confirmed", other_zhejiang.id: "confirmed",
+        by_id.id: "wenzhou_hukou", yueqing_id_and_place.id: "wenzhou_hukou",
+        # The declaration and the ID number disagree: not counted until an official decides.
+        declared_wenzhou.id: "hukou_review", declared_elsewhere.id: "hukou_review",
+        other_zhejiang.id: "confirmed",
     }
-    assert headcount(db, rows[by_id.id].snapshot_id, site.enterprise.id).retained == 2
+    assert headcount(db, rows[by_id.id].snapshot_id, site.enterprise.id).retained == 1
 
 
-def test_the_declaration_is_judged_again_at_the_cutoff_not_trusted_from_registration(db, vault, programme, cutoff):
+def test_a_hukou_decision_counts_from_when_it_was_made_never_before(db, vault, programme, cutoff):
     site = make_site(db, vault)
-    worker = make_worker(db, vault, programme, enterprise=site.enterprise, hukou="温州市瓯海区")
-    worker.hukou_is_home = False   # a stale flag (written under another programme file, say)
-    scan_all_windows(db, worker, site)
-    assert statuses(db, cutoff()["snapshot_id"])[worker.id].reason == "wenzhou_hukou"
+    decided_before = make_worker(db, vault, programme, enterprise=site.enterprise, hukou="河南省周口市",
+                                 id_number=make_id_number("330304"))
+    decided_after = make_worker(db, vault, programme, enterprise=site.enterprise, hukou="河南省周口市",
+                                id_number=make_id_number("330304"))
+    for worker in (decided_before, decided_after):
+        scan_all_windows(db, worker, site)
+    decide_hukou_review(db, decided_before, decision=HukouStatus.NON_LOCAL, reason="户籍迁出证明已核验",
+                        decided_by_user_id=None, now=at("2021-02-25 10:00"))
+    decide_hukou_review(db, decided_after, decision=HukouStatus.NON_LOCAL, reason="户籍迁出证明已核验",
+                        decided_by_user_id=None, now=at("2021-03-02 10:00"))
+    rows = statuses(db, cutoff()["snapshot_id"])
+    assert rows[decided_before.id].reason == "confirmed"
+    assert rows[decided_after.id].reason == "hukou_review"
 
 
-def test_pledge_and_roster(db, vault, programme, cutoff):
+def test_pledge_and_roster_as_they_stood_at_the_cutoff(db, vault, programme, cutoff):
     site = make_site(db, vault)
     unpledged = make_worker(db, vault, programme, enterprise=site.enterprise, pledged=False)
     late_pledge = make_worker(db, vault, programme, enterprise=site.enterprise, pledged=False)
     late_pledge.pledged_at = programme.cutoff   # pledged only at the cutoff: too late
+    record_worker_facts(db, late_pledge, now=programme.cutoff, source="test")
     unconfirmed = make_worker(db, vault, programme, enterprise=site.enterprise)
     unconfirmed.employment_confirmed = False
+    record_worker_facts(db, unconfirmed, now=at("2021-02-01 09:00"), source="test")
     no_employer = make_worker(db, vault, programme)
     for worker in (unpledged, late_pledge, unconfirmed, no_employer):
         scan_all_windows(db, worker, site)
@@ -156,21 +172,26 @@ def test_departures_before_the_cutoff_count_after_or_withdrawn_do_not(db, vault,
     assert rows[left_after.id].confirmed
 
 
-def test_p2_points_need_a_permit_valid_on_the_cutoff_date_and_come_once(db, vault, programme, cutoff):
+def test_p2_points_need_a_permit_valid_through_28_february_with_a_known_expiry_and_come_once(
+        db, vault, programme, cutoff):
     site = make_site(db, vault)
     valid = make_worker(db, vault, programme, enterprise=site.enterprise, permit="ZJ3303001",
                         permit_expiry=date(2021, 3, 1))
-    no_expiry = make_worker(db, vault, programme, enterprise=site.enterprise, permit="ZJ3303002")
+    # Expiring on 28 Feb: valid through 28 Feb 24:00, which is the cutoff itself.
+    last_day = make_worker(db, vault, programme, enterprise=site.enterprise, permit="ZJ3303002",
+                           permit_expiry=date(2021, 2, 28))
+    # A blank expiry is not a valid permit: the worker is asked for it.
+    no_expiry = make_worker(db, vault, programme, enterprise=site.enterprise, permit="ZJ3303005")
     expired = make_worker(db, vault, programme, enterprise=site.enterprise, permit="ZJ3303003",
-                          permit_expiry=date(2021, 2, 28))
+                          permit_expiry=date(2021, 2, 27))
     no_permit = make_worker(db, vault, programme, enterprise=site.enterprise)
     not_confirmed = make_worker(db, vault, programme, enterprise=site.enterprise, permit="ZJ3303004", pledged=False)
-    for worker in (valid, no_expiry, expired, no_permit, not_confirmed):
+    for worker in (valid, last_day, no_expiry, expired, no_permit, not_confirmed):
         scan_all_windows(db, worker, site)
     first = cutoff()
     again = cutoff(now=at("2021-03-01 09:00"))
     entries = db.scalars(sa.select(PointsEntry)).all()
-    assert sorted(e.worker_id for e in entries) == sorted([valid.id, no_expiry.id])
+    assert sorted(e.worker_id for e in entries) == sorted([valid.id, last_day.id])
     assert {(e.amount, e.reason, e.source) for e in entries} == {(5, "residence_permit_stay", "cutoff")}
     assert first["points_awarded"] == again["points_awarded"] == 2
     assert first["this_run"]["points_awarded"] == 2 and again["this_run"]["points_awarded"] == 0

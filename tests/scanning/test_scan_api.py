@@ -93,19 +93,20 @@ def _corpus(db, vault, programme, keyring, worker):
     good = pass_token(worker, keyring, programme, now)
     raw = tokens._decode(good)
     altered_subject = tokens._encode(raw[:6] + bytes([raw[6] ^ 1]) + raw[7:])
-    altered_expiry = tokens._encode(raw[:14] + (int(now.timestamp()) + 10**6).to_bytes(4, "big") + raw[18:])
+    altered_expiry = tokens._encode(raw[:18] + (int(now.timestamp()) + 10**6).to_bytes(4, "big") + raw[22:])
     altered_signature = tokens._encode(raw[:-1] + bytes([raw[-1] ^ 0x80]))
     stranger_key = Ed25519PrivateKey.generate()
     forged_same_kid = tokens.sign(stranger_key, keyring.signing_key_id, TokenKind.PASS, worker.public_id,
-                                  now + timedelta(minutes=5))
-    forged_unknown_kid = tokens.sign(stranger_key, 7, TokenKind.PASS, worker.public_id, now + timedelta(minutes=5))
+                                  now + timedelta(minutes=5), issued_at=now)
+    forged_unknown_kid = tokens.sign(stranger_key, 7, TokenKind.PASS, worker.public_id, now + timedelta(minutes=5),
+                                     issued_at=now)
     expired = pass_token(worker, keyring, programme, now - timedelta(seconds=programme.programme.pass_ttl_seconds + 1))
     _paper, paper = issue_paper_pass(db, worker, keyring, programme, now)
     revoke_paper_passes(db, worker, now)
-    unknown_worker = keyring.sign(TokenKind.PASS, "0011223344556677", now + timedelta(minutes=5))
-    reservation = keyring.sign(TokenKind.RESERVATION, worker.public_id, now + timedelta(minutes=5))
-    poster = keyring.sign(TokenKind.POSTER, worker.public_id, now + timedelta(minutes=5))
-    wrong_version = tokens._encode(bytes([2]) + raw[1:])
+    unknown_worker = keyring.sign(TokenKind.PASS, "0011223344556677", now + timedelta(minutes=5), issued_at=now)
+    reservation = keyring.sign(TokenKind.RESERVATION, worker.public_id, now + timedelta(minutes=5), issued_at=now)
+    poster = keyring.sign(TokenKind.POSTER, worker.public_id, now + timedelta(minutes=5), issued_at=now)
+    wrong_version = tokens._encode(bytes([3]) + raw[1:])
     return [
         ("altered subject", altered_subject, "invalid_token"),
         ("altered expiry", altered_expiry, "invalid_token"),
@@ -119,7 +120,7 @@ def _corpus(db, vault, programme, keyring, worker):
         ("poster at a gate", poster, "wrong_kind"),
         ("another version", wrong_version, "invalid_token"),
         ("truncated", good[:-4], "invalid_token"),
-        ("not base32", "1" * 132, "invalid_token"),
+        ("not base32", "1" * 138, "invalid_token"),
         ("a URL", "https://example.com/?id=330302199001011234", "invalid_token"),
         ("empty-ish", "   ", "invalid_token"),
     ]

@@ -123,10 +123,10 @@ def test_offline_gate_scan_is_queued_then_lands_exactly_once(gunicorn_server, se
         "expired": current_pass(worker, seeded.keyring, seeded.programme, now - timedelta(hours=1)).token,
         "altered": tokens._encode(raw[:6] + bytes([raw[6] ^ 1]) + raw[7:]),
         "unknown key": tokens.sign(Ed25519PrivateKey.generate(), 7, tokens.TokenKind.PASS, worker.public_id,
-                                   now + timedelta(minutes=5)),
+                                   now + timedelta(minutes=5), issued_at=now),
         "garbage": "HELLO",
         "reservation": seeded.keyring.sign(tokens.TokenKind.RESERVATION, "0011223344556677",
-                                           now + timedelta(minutes=5)),
+                                           now + timedelta(minutes=5), issued_at=now),
     }
     session.commit()
     server = gunicorn_server(workers=2)

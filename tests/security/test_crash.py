@@ -58,7 +58,8 @@ def gate_scans(session, vault, keyring, now, count: int) -> tuple[list[tuple[dic
     scans, fevers = [], set()
     for n in range(count):
         when = now - timedelta(seconds=count - n)
-        token = keyring.sign(TokenKind.PASS, public_ids[workers[n % len(workers)]], when + timedelta(minutes=5))
+        token = keyring.sign(TokenKind.PASS, public_ids[workers[n % len(workers)]], when + timedelta(minutes=5),
+                             issued_at=when)
         scan_id = uuid.uuid4().hex
         fever = n % 8 == 0
         if fever:

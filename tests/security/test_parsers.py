@@ -163,7 +163,7 @@ def test_anything_accepted_as_a_phone_is_a_mainland_mobile(text):
 KEY = Ed25519PrivateKey.generate()
 KEYS = {3: KEY.public_key()}
 NOW = datetime(2021, 2, 5, 1, 0, tzinfo=UTC)
-VALID = tokens.sign(KEY, 3, TokenKind.PASS, "0123456789abcdef", NOW + timedelta(minutes=5))
+VALID = tokens.sign(KEY, 3, TokenKind.PASS, "0123456789abcdef", NOW + timedelta(minutes=5), issued_at=NOW)
 BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 

@@ -190,7 +190,7 @@ def test_key_rotation_reencrypts_every_value_resumes_after_a_kill_and_lets_the_o
     only_new = {"WZCHECKIN_DATA_KEYS": NEW_KEY}
     assert stored_values(url, NEW_KEY) == before
     paper = run_cli(url, "pass", "issue", "--id-number", people[0][0], env=only_new)
-    assert len(paper.stdout.strip().splitlines()[-1]) == 132
+    assert len(paper.stdout.strip().splitlines()[-1]) == 138
     from wzcheckin import create_app
     from wzcheckin.extensions import db
 

@@ -88,7 +88,7 @@ def test_late_scans_during_the_cutoff_run_never_enter_the_snapshot(gunicorn_serv
     server = gunicorn_server(workers=2, threads=4, env=env)
 
     def scan(worker_id: int, when, n: int) -> tuple[dict, dict]:
-        token = keyring.sign(TokenKind.PASS, public_ids[worker_id], when + timedelta(minutes=5))
+        token = keyring.sign(TokenKind.PASS, public_ids[worker_id], when + timedelta(minutes=5), issued_at=when)
         return headers[n % len(headers)], {"token": token, "scan_id": uuid.uuid4().hex, "mask": True,
                                            "temperature": 36.5, "scanned_at": when.isoformat()}
 

@@ -19,7 +19,7 @@ SUBJECT = "0123456789abcdef"
 
 
 def make(kind=TokenKind.PASS, expires=NOW + timedelta(minutes=5), key=KEY, key_id=7, subject=SUBJECT):
-    return tokens.sign(key, key_id, kind, subject, expires)
+    return tokens.sign(key, key_id, kind, subject, expires, issued_at=expires - timedelta(minutes=5))
 
 
 def test_a_signed_token_verifies_and_carries_its_claims():
@@ -33,7 +33,7 @@ def test_a_signed_token_verifies_and_carries_its_claims():
 
 
 def test_tokens_carry_no_identifying_numbers():
-    raw = base64.b32decode(make() + "====")
+    raw = tokens._decode(make())
     assert b"3303" not in raw and b"138" not in raw
     assert bytes.fromhex(SUBJECT) in raw
 
@@ -67,14 +67,14 @@ def test_every_altered_character_is_detected():
 
 
 def test_changing_the_kind_breaks_the_signature():
-    raw = bytearray(base64.b32decode(make(kind=TokenKind.RESERVATION) + "===="))
+    raw = bytearray(tokens._decode(make(kind=TokenKind.RESERVATION)))
     raw[1] = int(TokenKind.PASS)
     tampered = base64.b32encode(bytes(raw)).decode().rstrip("=")
     with pytest.raises(TokenError, match="invalid_token"):
         tokens.verify(tampered, KEYS, NOW)
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "A" * 132, "a" * 5000, "1" * 132, make()[:-1], make() + "A",
+@pytest.mark.parametrize("bad", ["", "   ", "A" * 138, "a" * 5000, "1" * 138, make()[:-1], make() + "A",
                                  "ÄÖÜ" * 44, None, 12345])
 def test_malformed_input_is_invalid_not_a_crash(bad):
     with pytest.raises(TokenError, match="invalid_token"):
@@ -92,7 +92,18 @@ def test_verify_never_crashes(text):
 
 
 def test_unknown_version_is_refused():
-    raw = bytearray(base64.b32decode(make() + "===="))
-    raw[0] = 2
+    raw = bytearray(tokens._decode(make()))
+    raw[0] = 1  # the earlier layout, without an issue time
     with pytest.raises(TokenError, match="invalid_token"):
         tokens.verify(base64.b32encode(bytes(raw)).decode().rstrip("="), KEYS, NOW)
+
+
+def test_a_token_carries_when_it_was_issued():
+    claims = tokens.verify(make(expires=NOW + timedelta(minutes=5)), KEYS, NOW)
+    assert claims.issued_at == NOW
+    assert claims.expires_at == NOW + timedelta(minutes=5)
+
+
+def test_a_token_that_expires_before_it_is_issued_is_never_made():
+    with pytest.raises(ValueError):
+        tokens.sign(KEY, 7, TokenKind.PASS, SUBJECT, NOW, issued_at=NOW)

@@ -117,7 +117,7 @@ def test_redemption_over_http_through_the_scan_api(client, db, vault, programme,
     assert first.get_json() | {"scanned_at": None} == {
         "scan_id": "http-venue-0001", "result": "accepted", "reason": "redeemed",
         "message": "Reservation valid: welcome.", "subject": first.get_json()["subject"], "scanned_at": None,
-        "replayed": False}
+        "replayed": False, "final": True}
     assert first.get_json()["subject"]["venue"] == "瓯海区图书馆"
     replay = client.post("/api/v1/scans", json={"token": token, "scan_id": "http-venue-0001"}, headers=headers)
     assert replay.get_json()["replayed"] is True and replay.get_json()["result"] == "accepted"

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from tests.builders import make_enterprise, make_worker
+from tests.builders import make_enterprise, make_unique_id_number, make_worker
 from tests.conftest import at
 from tests.scanning.builders import bearer, pass_token, post_scan
 from tests.welfare.builders import make_pickup_point, make_pickup_staff
@@ -76,7 +76,7 @@ def test_not_eligible_without_a_pledge_or_with_a_wenzhou_hukou(client, db, vault
     point = make_pickup_point(db, stock=5)
     staff = make_pickup_staff(db, vault, point)
     no_pledge = make_worker(db, vault, programme, pledged=False)
-    local = make_worker(db, vault, programme, hukou="浙江省温州市鹿城区")
+    local = make_worker(db, vault, programme, hukou="浙江省温州市鹿城区", id_number=make_unique_id_number("330302"))
     assert local.hukou_is_home
     answers = {}
     headers = bearer(db, staff, NOW)

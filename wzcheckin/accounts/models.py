@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from wzcheckin.db import Base, UTCDateTime, enum_column
+from wzcheckin.core.facts import EffectiveDated
+from wzcheckin.db import Base, BigIntPK, UTCDateTime, enum_column
+from wzcheckin.programme import HukouStatus
 
 
 class Role(StrEnum):
@@ -121,8 +123,11 @@ class Worker(Base):
     id_number_tail: Mapped[str] = mapped_column(sa.String(4))
     # Declared hukou (free text); blank means "derived from the ID number".
     hukou: Mapped[str] = mapped_column(sa.String(100), default="")
-    # Decided when the record is written, from the declared hukou or the ID prefix (SPEC §3).
-    hukou_is_home: Mapped[bool] = mapped_column(default=False)
+    # 户籍 as the programme decides it (``Programme.hukou_status``): from the ID number's prefix
+    # and the declared hukou read as a place name; "review" until an official decides. Decided
+    # when the record is written: the ID number is encrypted, so the cutoff cannot read its prefix.
+    hukou_status: Mapped[HukouStatus] = mapped_column(enum_column(HukouStatus, "hukou_status", 12),
+                                                      default=HukouStatus.NON_LOCAL)
     residence_permit_no_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     residence_permit_expiry: Mapped[date | None] = mapped_column(sa.Date)
     # 留温承诺: when the worker pledged to stay; None if they have not.
@@ -139,6 +144,10 @@ class Worker(Base):
     enterprise = relationship("Enterprise", lazy="joined")
 
     @property
+    def hukou_is_home(self) -> bool:
+        return self.hukou_status is HukouStatus.HOME
+
+    @property
     def has_pledged(self) -> bool:
         return self.pledged_at is not None
 
@@ -147,6 +156,48 @@ class Worker(Base):
         return self.residence_permit_no_encrypted is not None
 
     def residence_permit_valid_on(self, day: date) -> bool:
-        return self.has_residence_permit and (
-            self.residence_permit_expiry is None or self.residence_permit_expiry >= day
-        )
+        """P2: a permit is valid through its expiry date; one without a known expiry is not
+        (the worker is asked for it)."""
+        return self.has_residence_permit and self.residence_permit_expiry is not None \
+            and self.residence_permit_expiry >= day
+
+
+class WorkerFacts(EffectiveDated, Base):
+    """登记事实: one version of the facts about a worker that money is decided from — the
+    pledge, the hukou, the residence permit and the employer's roster — true over
+    [valid_from, valid_to). The cutoff reads the version that held at its instant, so a change
+    recorded afterwards never alters that decision (SPEC §3). Written by ``accounts.facts``."""
+
+    __tablename__ = "worker_facts"
+    __table_args__ = (
+        sa.Index("ix_worker_facts_worker_from", "worker_id", "valid_from"),
+        # One open version per worker: two changes at once cannot both open one.
+        sa.Index("uq_worker_facts_open_worker", "worker_id", unique=True,
+                 sqlite_where=sa.text("valid_to IS NULL"), postgresql_where=sa.text("valid_to IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"))
+    pledged: Mapped[bool] = mapped_column()
+    hukou_declared: Mapped[str] = mapped_column(sa.String(100))
+    hukou_status: Mapped[HukouStatus] = mapped_column(enum_column(HukouStatus, "hukou_status", 12))
+    permit_held: Mapped[bool] = mapped_column()
+    permit_expiry: Mapped[date | None] = mapped_column(sa.Date)
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"))
+    employment_confirmed: Mapped[bool] = mapped_column()
+
+
+class HukouReview(Base):
+    """户籍复核: an official's decision on a worker whose declared hukou and ID number disagree,
+    with the reason. The decision holds for the declaration it was made on; a new declaration
+    is read afresh."""
+
+    __tablename__ = "hukou_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"), index=True)
+    hukou_declared: Mapped[str] = mapped_column(sa.String(100))
+    decision: Mapped[HukouStatus] = mapped_column(enum_column(HukouStatus, "hukou_status", 12))
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from wzcheckin.accounts.facts import record_worker_facts, reviewed_status
 from wzcheckin.accounts.models import ApiToken, Role, User, UserSession, Worker
 from wzcheckin.codes.keys import new_public_id
 from wzcheckin.core.identity import (
@@ -173,16 +174,18 @@ def retained_worker_problem(worker: Worker) -> str | None:
     the welfare pack (P3) are for: ``not_pledged``, ``home_hukou``; None when they are one."""
     if not worker.has_pledged:
         return "not_pledged"
+    # A hukou still to be reviewed is not refused benefits in kind: only the money waits for the
+    # official's decision (the headcount and points read the decided status).
     if worker.hukou_is_home:
         return "home_hukou"
     return None
 
 
-def _apply_worker_details(worker: Worker, clean: CleanWorkerDetails, vault: PersonalDataVault,
+def _apply_worker_details(session: Session, worker: Worker, clean: CleanWorkerDetails, vault: PersonalDataVault,
                           programme: Programme, now: datetime) -> None:
     worker.name = clean.name
     worker.hukou = clean.hukou
-    worker.hukou_is_home = programme.is_home_hukou(clean.hukou, clean.id_number)
+    worker.hukou_status = reviewed_status(session, worker, programme.hukou_status(clean.hukou, clean.id_number))
     worker.residence_permit_no_encrypted = (
         vault.encrypt(clean.residence_permit_no) if clean.residence_permit_no else None
     )
@@ -243,9 +246,10 @@ def register_worker(session: Session, vault: PersonalDataVault, programme: Progr
         enterprise=clean.enterprise, employment_confirmed=False, registered_via="self",
         created_at=now,
     )
-    _apply_worker_details(worker, clean, vault, programme, now)
+    _apply_worker_details(session, worker, clean, vault, programme, now)
     session.add_all([user, worker])
     session.flush()  # the UNIQUE hashes catch a concurrent duplicate here; callers map it
+    record_worker_facts(session, worker, now=now, source="registration", recorded_by_user_id=user.id)
     return worker
 
 
@@ -280,14 +284,17 @@ def upsert_roster_worker(session: Session, vault: PersonalDataVault, programme: 
         worker.enterprise = clean.enterprise
         worker.employment_confirmed = clean.enterprise is not None
         worker.employment_confirmed_at = now if clean.enterprise is not None else None
-    _apply_worker_details(worker, clean, vault, programme, now)
+    _apply_worker_details(session, worker, clean, vault, programme, now)
     session.flush()
+    record_worker_facts(session, worker, now=now, source="roster_import")
     return worker, created
 
 
 def activate_worker(session: Session, vault: PersonalDataVault, programme: Programme,
-                    id_number_raw: str, phone_raw: str, password: str, now: datetime) -> Worker:
-    """A roster-imported worker sets a password, proving who they are with ID + phone."""
+                    id_number_raw: str, phone_raw: str, password: str, now: datetime, *,
+                    pledge: bool = False) -> Worker:
+    """A roster-imported worker sets a password, proving who they are with ID + phone, and
+    may pledge to stay (留温承诺) as they do."""
     errors: dict[str, str] = {}
     id_number = phone = ""
     try:
@@ -309,7 +316,10 @@ def activate_worker(session: Session, vault: PersonalDataVault, programme: Progr
             or worker.user.is_activated):
         raise FormErrors({"form": "activation_mismatch"})
     worker.user.password_hash = hash_password(password)
-    session.flush()
+    if pledge and worker.pledged_at is None:
+        worker.pledged_at = now
+        worker.updated_at = now
+    record_worker_facts(session, worker, now=now, source="activation", recorded_by_user_id=worker.user_id)
     return worker
 
 

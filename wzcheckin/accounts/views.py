@@ -155,9 +155,8 @@ def activate():
                     raise FormErrors({"password_confirm": "password_mismatch"})
                 now = clock.now()
                 worker = activate_worker(db.session, context.vault(), context.programme(),
-                                         form.id_number.data, form.phone.data, form.password.data or "", now)
-                if form.pledge.data and worker.pledged_at is None:
-                    worker.pledged_at = now
+                                         form.id_number.data, form.phone.data, form.password.data or "", now,
+                                         pledge=bool(form.pledge.data))
         except FormErrors as exc:
             _attach_errors(form, exc.errors)
         if worker is not None:

@@ -123,7 +123,8 @@ def checkin_counts(session: Session, activity_ids: list[int]) -> dict[int, int]:
 
 def poster_token(activity: Activity, keyring: Keyring, programme: Programme) -> str:
     """The poster's code: valid until the activity's last day ends (local time)."""
-    return keyring.sign(TokenKind.POSTER, activity.public_id, programme.local_day_end(activity.ends_on))
+    return keyring.sign(TokenKind.POSTER, activity.public_id, programme.local_day_end(activity.ends_on),
+                        issued_at=activity.created_at)
 
 
 def token_from_text(text: str | None) -> str | None:

@@ -42,8 +42,9 @@ def public_keys():
         "token_format": {
             "encoding": "base32 (RFC 4648, no padding)",
             "length": TOKEN_LENGTH,
-            "layout": "version u8 | kind u8 | kid u32 | subject 8 bytes | expires u32 unix"
-                      " | Ed25519 signature 64 bytes",
+            "version": 2,
+            "layout": "version u8 | kind u8 | kid u32 | subject 8 bytes | issued u32 unix | expires u32 unix"
+                      " | Ed25519 signature 64 bytes over the first 22",
             "kinds": {kind.label: int(kind) for kind in TokenKind},
         },
     })

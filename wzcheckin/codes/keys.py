@@ -95,10 +95,10 @@ class Keyring:
     # Set by KeyringCache: a fresher keyring when a token names a key id this one lacks.
     reload_for_unknown_key: Callable[[], Keyring | None] | None = None
 
-    def sign(self, kind: tokens.TokenKind, subject: str, expires_at: datetime) -> str:
+    def sign(self, kind: tokens.TokenKind, subject: str, expires_at: datetime, *, issued_at: datetime) -> str:
         if self.signing_key is None or self.signing_key_id is None:
             raise NoSigningKey("no signing key: run `wzcheckin init`")
-        return tokens.sign(self.signing_key, self.signing_key_id, kind, subject, expires_at)
+        return tokens.sign(self.signing_key, self.signing_key_id, kind, subject, expires_at, issued_at=issued_at)
 
     def verify(self, token: str, at: datetime) -> tokens.Claims:
         try:

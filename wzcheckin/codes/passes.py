@@ -33,7 +33,7 @@ class IssuedPass:
 def current_pass(worker: Worker, keyring: Keyring, programme: Programme, now: datetime) -> IssuedPass:
     """A fresh rotating pass, valid for the programme's pass TTL from ``now``."""
     expires_at = now + timedelta(seconds=programme.programme.pass_ttl_seconds)
-    return IssuedPass(keyring.sign(TokenKind.PASS, worker.public_id, expires_at), expires_at)
+    return IssuedPass(keyring.sign(TokenKind.PASS, worker.public_id, expires_at, issued_at=now), expires_at)
 
 
 def issue_paper_pass(session: Session, worker: Worker, keyring: Keyring, programme: Programme,
@@ -51,7 +51,8 @@ def issue_paper_pass(session: Session, worker: Worker, keyring: Keyring, program
     )
     session.add(paper)
     session.flush()
-    return paper, IssuedPass(keyring.sign(TokenKind.PAPER_PASS, paper.public_id, expires_at), expires_at)
+    return paper, IssuedPass(keyring.sign(TokenKind.PAPER_PASS, paper.public_id, expires_at, issued_at=now),
+                             expires_at)
 
 
 def revoke_paper_passes(session: Session, worker: Worker, now: datetime) -> int:

@@ -1,14 +1,15 @@
 """Signed codes (SPEC §4): compact Ed25519-signed tokens for QR codes.
 
-Layout (82 bytes, base32 without padding → 132 characters of A–Z2–7, which QR encodes in its
+Layout (86 bytes, base32 without padding → 138 characters of A–Z2–7, which QR encodes in its
 dense alphanumeric mode):
 
-    version  u8      1
+    version  u8      2
     kind     u8      TokenKind
     key_id   u32     which signing key (published at /api/v1/keys)
     subject  8 B     opaque id: a worker's public_id, a paper pass, a reservation ...
+    issued   u32     Unix seconds: when the code was made (a scan before it is no evidence)
     expires  u32     Unix seconds
-    sig      64 B    Ed25519 over the 18 bytes above
+    sig      64 B    Ed25519 over the 22 bytes above
 
 A token carries no ID or phone number. Verification needs only the public keys, so a scanner
 can check it offline; state (revocation, single use) is checked by the server.
@@ -26,12 +27,12 @@ from enum import IntEnum
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-VERSION = 1
-_HEADER = struct.Struct(">BBI8sI")
-SIGNED_LENGTH = _HEADER.size  # 18
+VERSION = 2
+_HEADER = struct.Struct(">BBI8sII")
+SIGNED_LENGTH = _HEADER.size  # 22
 SIGNATURE_LENGTH = 64
 TOKEN_BYTES = SIGNED_LENGTH + SIGNATURE_LENGTH
-TOKEN_LENGTH = 132  # characters
+TOKEN_LENGTH = 138  # characters
 MAX_INPUT_LENGTH = 256  # refuse anything longer before decoding
 
 
@@ -59,6 +60,7 @@ class Claims:
     kind: TokenKind
     key_id: int
     subject: str  # 16 lower-case hex characters
+    issued_at: datetime
     expires_at: datetime
 
 
@@ -72,12 +74,15 @@ def _decode(text: str) -> bytes:
 
 
 def sign(private_key: Ed25519PrivateKey, key_id: int, kind: TokenKind, subject: str,
-         expires_at: datetime) -> str:
+         expires_at: datetime, *, issued_at: datetime) -> str:
     subject_bytes = bytes.fromhex(subject)
     if len(subject_bytes) != 8:
         raise ValueError("a subject is 8 bytes (16 hex characters)")
-    expires = int(expires_at.timestamp())
-    header = _HEADER.pack(VERSION, int(kind), key_id, subject_bytes, expires)
+    # Whole seconds: issued rounds down and expires up never widen the validity a caller asked for.
+    issued, expires = int(issued_at.timestamp()), int(expires_at.timestamp())
+    if expires <= issued:
+        raise ValueError("a code must expire after it is issued")
+    header = _HEADER.pack(VERSION, int(kind), key_id, subject_bytes, issued, expires)
     return _encode(header + private_key.sign(header))
 
 
@@ -97,14 +102,15 @@ def parse(token: str) -> tuple[Claims, bytes, bytes]:
     if len(raw) != TOKEN_BYTES or _encode(raw) != text:
         raise TokenError("invalid_token")
     signed, signature = raw[:SIGNED_LENGTH], raw[SIGNED_LENGTH:]
-    version, kind, key_id, subject, expires = _HEADER.unpack(signed)
-    if version != VERSION:
+    version, kind, key_id, subject, issued, expires = _HEADER.unpack(signed)
+    if version != VERSION or expires <= issued:
         raise TokenError("invalid_token")
     try:
         token_kind = TokenKind(kind)
     except ValueError:
         raise TokenError("invalid_token") from None
-    claims = Claims(token_kind, key_id, subject.hex(), datetime.fromtimestamp(expires, UTC))
+    claims = Claims(token_kind, key_id, subject.hex(), datetime.fromtimestamp(issued, UTC),
+                    datetime.fromtimestamp(expires, UTC))
     return claims, signed, signature
 
 

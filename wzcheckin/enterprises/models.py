@@ -9,6 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from wzcheckin.core.facts import EffectiveDated, supersede
 from wzcheckin.db import Base, UTCDateTime, enum_column
 
 
@@ -40,6 +41,38 @@ class Enterprise(Base):
     @property
     def gate_ref(self) -> str:
         return f"gate:{self.credit_code}"
+
+
+class EnterpriseFacts(EffectiveDated, Base):
+    """One version of the facts about an enterprise that money is decided from — ownership (P7
+    pays private enterprises, P8 excludes state-owned ones), whether it is industrial (P8), and
+    the name and district its headcount is reported under — true over [valid_from, valid_to).
+    The cutoff reads the version that held at its instant."""
+
+    __tablename__ = "enterprise_facts"
+    __table_args__ = (
+        sa.Index("ix_enterprise_facts_enterprise_from", "enterprise_id", "valid_from"),
+        # One open version per enterprise (two changes at once cannot both open one).
+        sa.Index("uq_enterprise_facts_open_enterprise", "enterprise_id", unique=True,
+                 sqlite_where=sa.text("valid_to IS NULL"), postgresql_where=sa.text("valid_to IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"))
+    ownership: Mapped[Ownership] = mapped_column(enum_column(Ownership, "ownership"))
+    industrial: Mapped[bool] = mapped_column()
+    name: Mapped[str] = mapped_column(sa.String(200))
+    district: Mapped[str] = mapped_column(sa.String(50))
+
+
+def record_enterprise_facts(session, enterprise: Enterprise, *, now: datetime, source: str,
+                            recorded_by_user_id: int | None = None) -> bool:
+    """A new version of the enterprise's facts from the row as it is now (none when unchanged)."""
+    session.flush()
+    return supersede(session, EnterpriseFacts, {"enterprise_id": enterprise.id},
+                     {"ownership": Ownership(enterprise.ownership), "industrial": bool(enterprise.industrial),
+                      "name": enterprise.name, "district": enterprise.district},
+                     now=now, source=source, recorded_by_user_id=recorded_by_user_id)
 
 
 class HealthAlert(Base):

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wzcheckin.accounts.facts import record_worker_facts
 from wzcheckin.accounts.models import Worker
 from wzcheckin.enterprises.models import Enterprise
 
@@ -24,22 +25,25 @@ def roster_worker(session: Session, enterprise: Enterprise, worker_id: int) -> W
     return worker
 
 
-def confirm_employee(session: Session, enterprise: Enterprise, worker_id: int, now: datetime) -> Worker:
+def confirm_employee(session: Session, enterprise: Enterprise, worker_id: int, now: datetime,
+                     by_user_id: int | None = None) -> Worker:
     worker = roster_worker(session, enterprise, worker_id)
     if not worker.employment_confirmed:
         worker.employment_confirmed = True
         worker.employment_confirmed_at = now
         worker.updated_at = now
-    session.flush()
+    record_worker_facts(session, worker, now=now, source="roster_confirm", recorded_by_user_id=by_user_id)
     return worker
 
 
-def remove_employee(session: Session, enterprise: Enterprise, worker_id: int, now: datetime) -> Worker:
-    """Takes the worker off the roster: they no longer count for this enterprise's headcount."""
+def remove_employee(session: Session, enterprise: Enterprise, worker_id: int, now: datetime,
+                    by_user_id: int | None = None) -> Worker:
+    """Takes the worker off the roster from ``now``: they no longer count for this enterprise's
+    headcount at any later instant (an earlier decision is not touched: facts are versioned)."""
     worker = roster_worker(session, enterprise, worker_id)
     worker.enterprise_id = None
     worker.employment_confirmed = False
     worker.employment_confirmed_at = None
     worker.updated_at = now
-    session.flush()
+    record_worker_facts(session, worker, now=now, source="roster_remove", recorded_by_user_id=by_user_id)
     return worker

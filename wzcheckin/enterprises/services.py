@@ -14,7 +14,7 @@ from wzcheckin.accounts.services import _new_user, find_user_by_phone
 from wzcheckin.core.csv_import import ImportReport, RowError, import_rows, parse_yes_no
 from wzcheckin.core.identity import InvalidIdentifier, mask_phone, parse_credit_code, parse_phone
 from wzcheckin.core.personal_data import PersonalDataVault
-from wzcheckin.enterprises.models import Enterprise, Ownership
+from wzcheckin.enterprises.models import Enterprise, Ownership, record_enterprise_facts
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 
 ENTERPRISE_COLUMNS = ("credit_code", "name", "district", "ownership", "industrial", "admin_phone")
@@ -75,7 +75,7 @@ def upsert_enterprise(session: Session, vault: PersonalDataVault, data: Enterpri
     enterprise.ownership = data.ownership
     enterprise.industrial = data.industrial
     enterprise.updated_at = now
-    session.flush()
+    record_enterprise_facts(session, enterprise, now=now, source="import")
 
     gate = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref))
     if gate is None:

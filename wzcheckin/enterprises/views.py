@@ -97,7 +97,7 @@ def _roster_action(worker_id: int, action: str):
     change = confirm_employee if action == "confirm" else remove_employee
     try:
         with unit_of_work(db.session):
-            worker = change(db.session, enterprise, worker_id, clock.now())
+            worker = change(db.session, enterprise, worker_id, clock.now(), by_user_id=current_user.id)
             _audit(f"roster.{action}", target_type="worker", target_id=worker.id,
                    details={"enterprise": enterprise.credit_code})
             name = worker.name

@@ -1,20 +1,17 @@
 """Residence room: the rules of residence confirmation (SPEC §3) as SQL, applied in bulk.
 
-A worker is **confirmed retained** as of an instant when: pledged before it; household
-registration outside Wenzhou; at least one piece of evidence (an accepted staff scan, or a self
-check-in where the programme says so) in every evidence window, strictly before the instant;
-and no departure on a day that began before it. Everything is read "as of" the instant (pledges,
-roster confirmations, departures recorded before it), so the same instant always gives the same
-answer, however often and however interrupted the run.
+A worker is **confirmed retained** as of an instant when, by the facts as they stood then: they
+had pledged; their household registration was outside Wenzhou (not Wenzhou, and not waiting for
+an official's review); they have at least one piece of evidence (an accepted staff scan, or a
+self check-in where the programme says so) in every evidence window, scanned and received
+strictly before the instant; and no departure on a day that began before it.
 
-Hukou, decided again here from stored fields rather than trusted from registration time: a
-declared hukou (plain text) is Wenzhou when it names one of ``home_region_names``, elsewhere
-when it names anything else; a blank declaration falls back to the ID-number prefix. The ID
-number is encrypted, so its prefix cannot be read in SQL: ``workers.hukou_is_home`` holds the
-prefix decision made when the number was written (by ``programme.is_home_hukou``), a non-secret
-flag. Re-deriving it from the ciphertext would mean decrypting every ID in Python at the cutoff
-(and handing the scheduler the data keys for it) to answer a question whose inputs — the number
-and the prefixes — do not change during a programme.
+Every input is read **as of** the instant, never live: the worker's pledge, hukou, permit and
+employer come from the version of ``WorkerFacts`` that held then, ownership from
+``EnterpriseFacts``, departures by when they were recorded and withdrawn, evidence by when it
+was received. So the same instant always gives the same answer, however often, however
+interrupted the run, and whatever was changed afterwards (a roster re-import, a hukou review):
+later facts reach a decision only through a numbered correction.
 
 These functions only flush; ``cutoff.py`` runs them step by step, each in its own transaction.
 Memory stays flat: statuses are computed by ``INSERT … SELECT`` per chunk of worker ids, the
@@ -30,9 +27,10 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wzcheckin.accounts.models import Worker
-from wzcheckin.enterprises.models import Enterprise
-from wzcheckin.programme import Programme
+from wzcheckin.accounts.models import Worker, WorkerFacts
+from wzcheckin.core.facts import true_at
+from wzcheckin.enterprises.models import Enterprise, EnterpriseFacts
+from wzcheckin.programme import HukouStatus, Programme
 from wzcheckin.residence import reasons
 from wzcheckin.residence.evidence import evidence_rows
 from wzcheckin.residence.models import Departure, EnterpriseHeadcount, SnapshotKind, WorkerStatus
@@ -48,7 +46,6 @@ class Rules:
     required_mask: int              # the windows a worker must have evidence in
     last_departure_day: date        # a departure on or before this local date counts
     permit_day: date                # the residence permit must be valid on this local date (P2)
-    home_names: tuple[str, ...]
 
     def parameters(self, programme: Programme) -> dict:
         return {
@@ -63,7 +60,7 @@ class Rules:
             ],
             "self_checkins_count": programme.evidence.self_checkins_count,
             "home_region_prefixes": list(programme.programme.home_region_prefixes),
-            "home_region_names": list(self.home_names),
+            "hukou": programme.hukou.model_dump(),
             "last_departure_day": self.last_departure_day.isoformat(),
             "permit_valid_on": self.permit_day.isoformat(),
             "retention_subsidy": programme.retention_subsidy.model_dump(),
@@ -86,23 +83,10 @@ def rules_for(programme: Programme, as_of: datetime, kind: SnapshotKind) -> Rule
         required_mask=required,
         # A departure on day D counts when D began before the instant.
         last_departure_day=programme.local_date(as_of - timedelta(microseconds=1)),
-        # "Valid at the cutoff": on the local date of the cutoff instant (1 March for 28 Feb 24:00).
-        permit_day=programme.local_date(programme.cutoff),
-        home_names=tuple(programme.programme.home_region_names),
+        # P2 "valid at the cutoff": valid on the last local day before it — a permit expiring on
+        # 28 Feb is valid through 28 Feb 24:00, the cutoff itself.
+        permit_day=programme.cutoff_day,
     )
-
-
-def home_hukou(home_names: tuple[str, ...] | list[str]) -> sa.ColumnElement[bool]:
-    """SQL: Wenzhou household registration? The declared hukou when there is one (naming a home
-    region: yes; naming anything else: no), else the ID-prefix flag written at registration.
-    Mirrors ``Programme.is_home_hukou``."""
-    worker = Worker
-    if home_names:
-        names_home = sa.or_(*[sa.func.lower(worker.hukou).contains(name.lower(), autoescape=True)
-                              for name in home_names])
-    else:
-        names_home = sa.false()
-    return sa.case((sa.func.trim(worker.hukou) != "", names_home), else_=worker.hukou_is_home)
 
 
 def evidence_flags(programme: Programme, rules: Rules, worker_filter) -> sa.Subquery:
@@ -138,13 +122,15 @@ def status_select(programme: Programme, rules: Rules, *, worker_range: tuple[int
         def select_workers(column):
             return sa.and_(column > after, column <= up_to)
     elif enterprise_id is not None:
+        # The enterprise's workers at the instant (the roster then, not now).
         def select_workers(column):
-            return column.in_(sa.select(Worker.id).where(Worker.enterprise_id == enterprise_id))
+            return column.in_(sa.select(WorkerFacts.worker_id).where(WorkerFacts.enterprise_id == enterprise_id,
+                                                                      true_at(WorkerFacts, as_of)))
     else:
         raise ValueError("status_select needs worker_range or enterprise_id")
     flags = evidence_flags(programme, rules, select_workers)
     satisfied = sa.func.coalesce(flags.c.satisfied, 0)
-    home = home_hukou(rules.home_names)
+    facts = WorkerFacts
 
     departed_on = (
         sa.select(sa.func.min(Departure.departed_on))
@@ -155,22 +141,24 @@ def status_select(programme: Programme, rules: Rules, *, worker_range: tuple[int
                Departure.departed_on <= rules.last_departure_day)
         .scalar_subquery()
     )
+    # The facts as they stood at the instant: no version then (none recorded yet) counts nobody.
     inner = (
         sa.select(
             worker.id.label("worker_id"),
-            worker.enterprise_id.label("enterprise_id"),
-            sa.and_(worker.enterprise_id.is_not(None), worker.employment_confirmed == sa.true(),
-                    sa.or_(worker.employment_confirmed_at.is_(None), worker.employment_confirmed_at < as_of),
-                    ).label("on_roster"),
-            sa.and_(worker.pledged_at.is_not(None), worker.pledged_at < as_of).label("pledged"),
-            home.label("home"),
+            facts.enterprise_id.label("enterprise_id"),
+            sa.func.coalesce(sa.and_(facts.enterprise_id.is_not(None), facts.employment_confirmed == sa.true()),
+                             False).label("on_roster"),
+            sa.func.coalesce(facts.pledged == sa.true(), False).label("pledged"),
+            sa.func.coalesce(facts.hukou_status, HukouStatus.REVIEW.value).label("hukou"),
             departed_on.label("departed_on"),
             satisfied.label("satisfied"),
-            sa.and_(worker.residence_permit_no_encrypted.is_not(None),
-                    sa.or_(worker.residence_permit_expiry.is_(None),
-                           worker.residence_permit_expiry >= rules.permit_day)).label("permit_valid"),
+            # P2: a permit with a known expiry on or after the last day before the cutoff; a
+            # blank expiry is not valid (the worker is asked for it).
+            sa.func.coalesce(sa.and_(facts.permit_held == sa.true(), facts.permit_expiry.is_not(None),
+                                     facts.permit_expiry >= rules.permit_day), False).label("permit_valid"),
         )
         .select_from(worker)
+        .outerjoin(facts, sa.and_(facts.worker_id == worker.id, true_at(facts, as_of)))
         .outerjoin(flags, flags.c.worker_id == worker.id)
         .where(worker.created_at < as_of, select_workers(worker.id))
         # OFFSET 0 keeps PostgreSQL from inlining the subquery into the expressions below, which
@@ -180,14 +168,16 @@ def status_select(programme: Programme, rules: Rules, *, worker_range: tuple[int
     )
     required = rules.required_mask
     has_all = inner.c.satisfied.bitwise_and(required) == required
+    non_local = inner.c.hukou == HukouStatus.NON_LOCAL.value
     reason = sa.case(
         (sa.not_(inner.c.pledged), reasons.NOT_PLEDGED),
-        (inner.c.home, reasons.WENZHOU_HUKOU),
+        (inner.c.hukou == HukouStatus.HOME.value, reasons.WENZHOU_HUKOU),
+        (sa.not_(non_local), reasons.HUKOU_REVIEW),
         (inner.c.departed_on.is_not(None), reasons.DEPARTED),
         (sa.not_(has_all), reasons.MISSING_EVIDENCE),
         else_=reasons.CONFIRMED if rules.strict else reasons.ON_TRACK,
     )
-    confirmed = sa.and_(inner.c.pledged, sa.not_(inner.c.home), inner.c.departed_on.is_(None), has_all)
+    confirmed = sa.and_(inner.c.pledged, non_local, inner.c.departed_on.is_(None), has_all)
     return sa.select(
         inner.c.worker_id,
         inner.c.enterprise_id,
@@ -246,9 +236,15 @@ def write_headcounts(session: Session, programme: Programme, snapshot_id: int, a
         .group_by(status.enterprise_id)
         .subquery()
     )
+    facts = EnterpriseFacts
+    # Ownership, industry, name and district as they stood at the instant (P7 pays private
+    # enterprises only; budgets are counted by district).
     rows = session.execute(
-        sa.select(Enterprise.id, Enterprise.credit_code, Enterprise.name, Enterprise.district, Enterprise.ownership,
-                  Enterprise.industrial, sa.func.coalesce(counts.c.roster, 0), sa.func.coalesce(counts.c.retained, 0))
+        sa.select(Enterprise.id, Enterprise.credit_code, sa.func.coalesce(facts.name, Enterprise.name),
+                  sa.func.coalesce(facts.district, Enterprise.district),
+                  sa.func.coalesce(facts.ownership, "other"), sa.func.coalesce(facts.industrial, False),
+                  sa.func.coalesce(counts.c.roster, 0), sa.func.coalesce(counts.c.retained, 0))
+        .outerjoin(facts, sa.and_(facts.enterprise_id == Enterprise.id, true_at(facts, as_of)))
         .outerjoin(counts, counts.c.enterprise_id == Enterprise.id)
         .where(Enterprise.created_at < as_of)
         .order_by(Enterprise.id)

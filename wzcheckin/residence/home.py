@@ -5,6 +5,7 @@ official snapshot)."""
 from __future__ import annotations
 
 from wzcheckin.core.home import HomePanel
+from wzcheckin.programme import HukouStatus
 from wzcheckin.residence.departures import active_departure
 from wzcheckin.residence.evidence import window_statuses
 from wzcheckin.residence.queries import worker_status
@@ -31,6 +32,10 @@ def panel(session, worker, programme, now):
         "snapshot": snapshot,
         "status": status,
         "departure": active_departure(session, worker.id),
+        # Told on their page: not counted until an official decides (SPEC §3).
+        "hukou_review": worker.hukou_status is HukouStatus.REVIEW,
+        # P2 needs a permit valid at the cutoff: one without an expiry on file is not.
+        "permit_expiry_missing": worker.has_residence_permit and worker.residence_permit_expiry is None,
     }
     return HomePanel("residence/_home_evidence.html", context, order=20)
 

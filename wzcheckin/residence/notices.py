@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.enterprises.models import Enterprise
-from wzcheckin.programme import EvidenceWindow, Programme
-from wzcheckin.residence.confirmation import home_hukou
+from wzcheckin.programme import EvidenceWindow, HukouStatus, Programme
 from wzcheckin.residence.evidence import evidence_exists
 from wzcheckin.residence.models import Departure, EnterpriseHeadcount, SmsMessage, SmsStatus
 
@@ -40,7 +39,7 @@ def p7_notice_body(programme: Programme, *, enterprise_name: str, retained: int,
                  "cutoff (%(cutoff)s); your enterprise qualifies for a retention subsidy of %(amount)s yuan. "
                  "Log in to apply online. Hotline 0577-%(hotline)s",
                  name=enterprise_name, retained=retained, amount=amount,
-                 cutoff=format_date(programme.local_date(programme.cutoff), "medium"),
+                 cutoff=format_date(programme.cutoff_day, "medium"),
                  hotline=programme.programme.hotline)
 
 
@@ -108,7 +107,7 @@ def queue_evidence_reminders(session: Session, programme: Programme, now: dateti
                   body, sa.literal(SmsStatus.QUEUED.value), sa.literal(0),
                   sa.literal(now, type_=SmsMessage.created_at.type))
         .join(User, User.id == Worker.user_id)
-        .where(Worker.pledged_at.is_not(None), sa.not_(home_hukou(programme.programme.home_region_names)),
+        .where(Worker.pledged_at.is_not(None), Worker.hukou_status != HukouStatus.HOME,
                sa.not_(departed), sa.not_(evidence_exists(programme, Worker.id, start, min(now, programme.cutoff))),
                User.disabled_at.is_(None), sa.not_(already))
     )

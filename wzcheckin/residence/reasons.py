@@ -16,11 +16,12 @@ CONFIRMED = "confirmed"
 ON_TRACK = "on_track"
 NOT_PLEDGED = "not_pledged"
 WENZHOU_HUKOU = "wenzhou_hukou"
+HUKOU_REVIEW = "hukou_review"
 DEPARTED = "departed"
 MISSING_EVIDENCE = "missing_evidence"
 
 # Checked in this order: a worker's status names the first rule they fail.
-REASON_ORDER = (NOT_PLEDGED, WENZHOU_HUKOU, DEPARTED, MISSING_EVIDENCE)
+REASON_ORDER = (NOT_PLEDGED, WENZHOU_HUKOU, HUKOU_REVIEW, DEPARTED, MISSING_EVIDENCE)
 RETAINED_REASONS = (CONFIRMED, ON_TRACK)
 ALL_REASONS = (CONFIRMED, ON_TRACK, *REASON_ORDER)
 
@@ -29,6 +30,7 @@ REASON_LABELS = {
     ON_TRACK: _l("On track so far"),
     NOT_PLEDGED: _l("No pledge to stay"),
     WENZHOU_HUKOU: _l("Wenzhou household registration"),
+    HUKOU_REVIEW: _l("Household registration to be reviewed"),
     DEPARTED: _l("Recorded as having left Wenzhou"),
     MISSING_EVIDENCE: _l("No staff scan in a required period"),
 }
@@ -60,6 +62,9 @@ def reason_text(programme: Programme, code: str, *, windows_missed: int = 0, dep
     if code == WENZHOU_HUKOU:
         return _("Not counted: household registration in Wenzhou (the programme is for workers from "
                  "elsewhere).")
+    if code == HUKOU_REVIEW:
+        return _("Not counted yet: the declared household registration and the ID number disagree; an "
+                 "official will review it.")
     if code == DEPARTED:
         when = format_date(departed_on, "medium") if departed_on else "?"
         return _("Not confirmed: recorded as having left Wenzhou on %(date)s.", date=when)

@@ -57,6 +57,9 @@ SCAN_RESPONSE = {
         "subject": {"type": ["object", "null"]},
         "scanned_at": {"type": "string"},
         "replayed": {"type": "boolean"},
+        # false: refused by the server's clock (scan_in_future) and not stored — keep the scan
+        # queued and send the same scan_id again later; it will be judged anew.
+        "final": {"type": "boolean"},
     },
 }
 
@@ -110,7 +113,7 @@ def parse_scan_request(body: dict) -> ScanInput:
                      mask=mask, temperature=temperature, device=device, symptoms=bool(symptoms))
 
 
-def scan_answer(scan, replayed: bool) -> dict:
+def scan_answer(scan, replayed: bool, final: bool = True) -> dict:
     return {
         "scan_id": scan.scan_id,
         "result": str(scan.result),
@@ -119,6 +122,7 @@ def scan_answer(scan, replayed: bool) -> dict:
         "subject": scan.subject,
         "scanned_at": scan.scanned_at.isoformat(),
         "replayed": replayed,
+        "final": final,
     }
 
 
@@ -148,4 +152,4 @@ def post_scan():
         if first.staff_user_id != staff.id:
             raise ApiError(409, "scan_id_conflict", _("This scan_id was used by another account.")) from None
         return jsonify(scan_answer(first, replayed=True))
-    return jsonify(scan_answer(recorded.scan, recorded.replayed))
+    return jsonify(scan_answer(recorded.scan, recorded.replayed, recorded.final))

@@ -21,6 +21,8 @@ REASON_MESSAGES = {
     "wrong_kind": _l("This kind of code is not accepted here."),
     "scan_too_old": _l("This queued scan is too old to be accepted (over %(max_age_hours)s hours)."),
     "scan_in_future": _l("The scanner's clock is ahead: check the date and time on the device."),
+    "scanned_at_outside_code": _l("The scan time lies outside the time this code was valid: not accepted."),
+    "before_registration": _l("The scan time is before this worker was registered: not accepted."),
     "checkpoint_unavailable": _l("This checkpoint cannot accept scans yet."),
     # gates
     "not_employee": _l("Not an employee of this enterprise: register as a visitor."),

@@ -74,6 +74,9 @@ class Scan(Base):
     result: Mapped[ScanResult] = mapped_column(enum_column(ScanResult, "scan_result", 8))
     reason: Mapped[str] = mapped_column(sa.String(32))
     is_evidence: Mapped[bool] = mapped_column(default=False)
+    # Received more than the programme's ``late_upload_flag_minutes`` after it was scanned: still
+    # evidence when valid, but shown to the officials reviewing payouts (SPEC §3).
+    late_upload: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     mask: Mapped[bool | None] = mapped_column()
     temperature: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
     # What the scanner showed about the subject (masked name, booking time...) and the values

@@ -3,8 +3,12 @@
 ``record_scan`` is the one path every staff scan takes, whatever the checkpoint:
 
 1. a ``scan_id`` seen before returns the first answer and records nothing (idempotent upload);
-2. the claimed scan time must lie within the programme's offline window and not in the future;
-3. the token's signature and expiry are judged at the scan time;
+2. the claimed scan time must lie within the programme's offline window and not in the future —
+   a scan "in the future" is judged by the server's clock, which may be the one that is wrong,
+   so that refusal is answered but never stored: a replay of the same ``scan_id`` is judged anew;
+3. the token's signature and expiry are judged at the scan time, and the scan time must lie
+   within the code's validity (from its issue time, less the allowed clock skew for codes shown on
+   a phone, to its expiry): one code cannot be stamped into another evidence window;
 4. the checkpoint kind's handler decides what the scan means (gate entry, venue redemption,
    welfare-pack pickup, training attendance) and makes its change in the same transaction;
 5. the scan is recorded, accepted or refused, with the answer given — that row is the evidence.
@@ -28,7 +32,7 @@ from sqlalchemy.orm import Session, lazyload
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.codes.keys import Keyring
 from wzcheckin.codes.passes import PASS_KINDS, PassRefused, resolve_pass
-from wzcheckin.codes.tokens import Claims, TokenError
+from wzcheckin.codes.tokens import Claims, TokenError, TokenKind
 from wzcheckin.core.identity import mask_name
 from wzcheckin.programme import Programme
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanResult
@@ -46,6 +50,10 @@ class ScanInputError(ValueError):
 
 class ScanIdConflict(Exception):
     """The scan_id was already used by another staff account."""
+
+
+# Refusals that depend on the server's own clock: answered, never stored as the answer to replay.
+NOT_FINAL_REASONS = frozenset({"scan_in_future"})
 
 
 class ScanRefused(Exception):
@@ -119,14 +127,32 @@ def worker_subject(worker: Worker) -> dict:
     }
 
 
+def admit_subject(ctx: ScanContext, worker: Worker, subject: dict | None = None) -> Worker:
+    """A scan dated before the worker was registered (or entered on a roster) proves nothing:
+    every handler calls this as soon as it knows whose code it is, before changing anything."""
+    if ctx.scanned_at < worker.created_at:
+        raise ScanRefused("before_registration", worker=worker, subject=subject)
+    return worker
+
+
 def resolve_worker_pass(ctx: ScanContext) -> Worker:
     """For handlers that take a worker's pass (phone or paper): the worker, or a refusal."""
     if ctx.claims.kind not in PASS_KINDS:
         raise ScanRefused("wrong_kind", details={"kind": ctx.claims.kind.label})
     try:
-        return resolve_pass(ctx.session, ctx.claims)
+        worker = resolve_pass(ctx.session, ctx.claims)
     except PassRefused as exc:
         raise ScanRefused(exc.reason) from None
+    return admit_subject(ctx, worker)
+
+
+def code_valid_from(claims: Claims, programme: Programme) -> datetime:
+    """The earliest scan time a code can prove anything at: its issue time, less the allowed
+    clock skew for codes shown on a phone (a device clock a little behind the server's). A paper
+    pass is printed by the server: nothing before its issue time."""
+    if claims.kind is TokenKind.PAPER_PASS:
+        return claims.issued_at
+    return claims.issued_at - timedelta(seconds=programme.programme.scan_clock_skew_seconds)
 
 
 def find_scan(session: Session, scan_id: str) -> Scan | None:
@@ -157,6 +183,7 @@ class RecordedScan:
     scan: Scan
     replayed: bool = False
     extra: dict = field(default_factory=dict)
+    final: bool = True  # False: a refusal by the server's clock, not stored; send it again later
 
 
 def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: ScanInput,
@@ -186,6 +213,8 @@ def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: 
             # An unknown key id is as good as a forgery to the person at the gate.
             raise ScanRefused("invalid_token" if exc.reason == "unknown_key" else exc.reason) from None
         token_kind = claims.kind.label
+        if scanned_at < code_valid_from(claims, programme):
+            raise ScanRefused("scanned_at_outside_code")
         handler = HANDLERS.get(checkpoint.kind)
         if handler is None:
             raise ScanRefused("checkpoint_unavailable")
@@ -198,13 +227,16 @@ def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: 
         worker, details = refusal.worker, refusal.details
         subject = refusal.subject or (worker_subject(worker) if worker is not None else None)
 
+    late = now - scanned_at > timedelta(minutes=programme.evidence.late_upload_flag_minutes)
     scan = Scan(
         scan_id=scan_id, checkpoint_id=checkpoint.id, staff_user_id=staff.id,
         device=(data.device or None) and data.device[:64], scanned_at=scanned_at, received_at=now,
         token_kind=token_kind, worker_id=worker.id if worker is not None else None,
         result=result, reason=reason, is_evidence=bool(result is ScanResult.ACCEPTED and is_evidence),
-        mask=data.mask, temperature=data.temperature, subject=subject, details=details,
+        mask=data.mask, temperature=data.temperature, subject=subject, details=details, late_upload=late,
     )
+    if reason in NOT_FINAL_REASONS:
+        return RecordedScan(scan, final=False)  # answered, not stored: a replay is judged again
     session.add(scan)
     session.flush()  # a concurrent twin with the same scan_id fails here on the UNIQUE index
     return RecordedScan(scan)

@@ -319,7 +319,9 @@ def reservation_code(keyring: Keyring, programme: Programme, reservation: Reserv
     """The signed QR code of a booking (kind ``reservation``): it carries only the booking's
     opaque public id and expires when the booking can no longer be redeemed."""
     expires_at = redeemable_until(programme, reservation.slot)
-    return ReservationCode(keyring.sign(TokenKind.RESERVATION, reservation.public_id, expires_at), expires_at)
+    # Issued when booked: a scan dated before the booking is no evidence of a visit.
+    token = keyring.sign(TokenKind.RESERVATION, reservation.public_id, expires_at, issued_at=reservation.created_at)
+    return ReservationCode(token, expires_at)
 
 
 # --- the waiting list -------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core.identity import mask_name
 from wzcheckin.scanning.models import CheckpointKind
-from wzcheckin.scanning.services import Outcome, ScanContext, ScanRefused, handles
+from wzcheckin.scanning.services import Outcome, ScanContext, ScanRefused, admit_subject, handles
 from wzcheckin.venues.booking import early_grace, find_reservation, redeemable_until
 from wzcheckin.venues.models import Reservation, ReservationStatus
 from wzcheckin.venues.services import describe_slot
@@ -57,6 +57,7 @@ def redeem_reservation(ctx: ScanContext) -> Outcome:
 
     if worker.user.disabled_at is not None:
         raise refuse("revoked")
+    admit_subject(ctx, worker, subject)
     if slot.venue.checkpoint_id != ctx.checkpoint.id:
         raise refuse("wrong_venue")
     if reservation.status is ReservationStatus.CANCELLED:

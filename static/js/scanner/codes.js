@@ -1,12 +1,12 @@
 // Verifying signed codes on the device, so the scanner answers through a signal drop.
-// Token layout (wzcheckin/codes/tokens.py, /api/v1/keys): base32 without padding, 132
-// characters → 82 bytes: version u8 | kind u8 | kid u32 | subject 8 B | expires u32 | Ed25519
-// signature 64 B over the first 18 bytes. Only the public keys are needed; revocation and
+// Token layout (wzcheckin/codes/tokens.py, /api/v1/keys): base32 without padding, 138
+// characters → 86 bytes: version u8 (2) | kind u8 | kid u32 | subject 8 B | issued u32 |
+// expires u32 | Ed25519 signature 64 B over the first 22 bytes. Only the public keys are needed; revocation and
 // single use are the server's to judge when the scan is uploaded.
 var WZCodes = (function () {
   "use strict";
   var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  var TOKEN_LENGTH = 132, SIGNED_LENGTH = 18, TOKEN_BYTES = 82;
+  var TOKEN_LENGTH = 138, SIGNED_LENGTH = 22, TOKEN_BYTES = 86;
 
   function base32Decode(text) {
     var bits = 0, value = 0, out = [];
@@ -43,13 +43,14 @@ var WZCodes = (function () {
     var raw = base32Decode(text);
     if (!raw || raw.length !== TOKEN_BYTES) return null;
     var view = new DataView(raw.buffer);
-    if (view.getUint8(0) !== 1) return null;
+    if (view.getUint8(0) !== 2) return null;
     return {
       text: text,
       kind: view.getUint8(1),
       kid: view.getUint32(2),
       subject: hex(raw.subarray(6, 14)),
-      expires: view.getUint32(14),
+      issued: view.getUint32(14),
+      expires: view.getUint32(18),
       signed: raw.slice(0, SIGNED_LENGTH),
       signature: raw.slice(SIGNED_LENGTH)
     };

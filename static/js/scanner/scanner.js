@@ -185,6 +185,8 @@
     }).then(function (response) {
       clearTimeout(timer);
       return response.json().catch(function () { return null; }).then(function (data) {
+        // final === false: refused by the server's clock and not stored; keep it queued, send again.
+        if (response.ok && data && data.result && data.final === false) { setSession(true); throw { kind: "retry" }; }
         if (response.ok && data && data.result) { setSession(true); return data; }
         var error = (data && data.error) || {};
         if (response.status === 401) { setSession(false); throw { kind: "session" }; }
