@@ -48,7 +48,7 @@ def test_an_unknown_prefix_needs_a_carrier_and_only_the_three_carriers_exist(db,
 def test_only_pledged_workers_from_outside_wenzhou_may_claim(db, vault, programme):
     unpledged = make_worker(db, vault, programme, pledged=False)
     local_by_id = make_worker(db, vault, programme, id_number=make_id_number("330302"))
-    local_by_declaration = make_worker(db, vault, programme, hukou="浙江省温州市瓯海区")
+    local_by_declaration = make_worker(db, vault, programme, hukou="浙江省温州市瓯海区", id_number=make_id_number("330304"))
     for worker, why in [(unpledged, "not_pledged"), (local_by_id, "home_hukou"), (local_by_declaration, "home_hukou")]:
         refused = refusal(lambda w=worker: bonus.claim_data_bonus(db, vault, programme, w, NOW))
         assert (refused.code, refused.details["why"], refused.status) == ("not_eligible", why, 403)

@@ -41,6 +41,7 @@ class Rules:
     """The rules of one run, as of one instant."""
 
     as_of: datetime
+    known_at: datetime              # evidence received after this was not known to the decision
     strict: bool                    # every window must have evidence (a preview: every closed one)
     bounds: tuple[tuple[datetime, datetime], ...]  # [start, end) per window, clipped to as_of
     required_mask: int              # the windows a worker must have evidence in
@@ -50,6 +51,7 @@ class Rules:
     def parameters(self, programme: Programme) -> dict:
         return {
             "as_of": self.as_of.isoformat(),
+            "known_at": self.known_at.isoformat(),
             "programme_cutoff": programme.cutoff.isoformat(),
             "programme_file": programme.source_path.rsplit("/", 1)[-1],
             "strict": self.strict,
@@ -67,7 +69,10 @@ class Rules:
         }
 
 
-def rules_for(programme: Programme, as_of: datetime, kind: SnapshotKind) -> Rules:
+def rules_for(programme: Programme, as_of: datetime, kind: SnapshotKind, known_at: datetime | None = None) -> Rules:
+    """The rules of a decision as of ``as_of`` (the policy instant: facts as they stood then),
+    knowing what had been received by ``known_at`` (default: ``as_of``; a cutoff run passes the
+    instant it began, kept in its snapshot, so a resumed run knows exactly the same)."""
     strict = kind is not SnapshotKind.PREVIEW
     bounds = []
     required = 0
@@ -78,6 +83,7 @@ def rules_for(programme: Programme, as_of: datetime, kind: SnapshotKind) -> Rule
             required |= 1 << index
     return Rules(
         as_of=as_of,
+        known_at=max(known_at or as_of, as_of),
         strict=strict,
         bounds=tuple(bounds),
         required_mask=required,
@@ -94,7 +100,7 @@ def evidence_flags(programme: Programme, rules: Rules, worker_filter) -> sa.Subq
     the evidence of the workers selected by ``worker_filter(worker_id_column)``, grouped by worker
     — an index range scan of ``ix_scans_evidence_worker_time`` per chunk of worker ids, so the
     whole cutoff reads each scan once."""
-    evidence = evidence_rows(programme, rules.as_of).subquery("ev")
+    evidence = evidence_rows(programme, rules.as_of, rules.known_at).subquery("ev")
     terms = [
         sa.func.max(sa.case((sa.and_(evidence.c.at >= start, evidence.c.at < end), 1 << index), else_=0))
         for index, (start, end) in enumerate(rules.bounds) if start < end

@@ -85,8 +85,11 @@ def run_snapshot(session: Session, programme: Programme, *, as_of: datetime, now
                           "(evidence may still come in)")
     if kind is SnapshotKind.OFFICIAL and as_of != programme.cutoff:
         raise CutoffError("not_the_cutoff", "an official snapshot is as of the programme's cutoff")
-    rules = rules_for(programme, as_of, kind)
+    rules = rules_for(programme, as_of, kind, known_at=now)
     snapshot_id, created = _begin(session, programme, rules, kind, now, started_by)
+    # What the decision knew is fixed when its run began: a resumed run knows the very same.
+    started_at = session.scalar(sa.select(Snapshot.started_at).where(Snapshot.id == snapshot_id))
+    rules = rules_for(programme, as_of, kind, known_at=started_at)
     this_run = {"statuses_written": 0, "points_awarded": 0, "sms_queued": 0}
     resumed = already_complete = False
     first = True
@@ -125,7 +128,7 @@ def run_snapshot(session: Session, programme: Programme, *, as_of: datetime, now
 
 
 def _rules_differ(stored: dict, current: dict) -> bool:
-    ignore = {"programme_file"}
+    ignore = {"programme_file", "known_at"}
     return {k: v for k, v in stored.items() if k not in ignore} != {k: v for k, v in current.items() if k not in ignore}
 
 

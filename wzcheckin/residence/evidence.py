@@ -3,10 +3,12 @@ enterprise roster and the worker's home. The cutoff applies the same rules in bu
 (``confirmation.py``) through :func:`evidence_exists`.
 
 Evidence is an accepted staff scan (``Scan.is_evidence``, judged when it was uploaded: within the
-code's validity, not before the worker's registration, within the offline limit) scanned — and
-received — strictly before the cutoff or the as-of instant; a worker's own check-ins count only
-when the programme file says so (``[evidence] self_checkins_count``). An upload received after
-the instant was not known then, so a decision as of that instant never sees it.
+code's validity, not before the worker's registration, within the offline limit) scanned strictly
+before the cutoff or the as-of instant; a worker's own check-ins count only when the programme
+file says so (``[evidence] self_checkins_count``). A decision also names the instant it knew
+things at (``known_at``: when the cutoff run began): an offline upload received after that was not
+known to it, so a resumed run or a recomputation of the same decision never sees it — it reaches
+the money only through a correction.
 """
 
 from __future__ import annotations
@@ -49,12 +51,15 @@ def _staff_evidence():
     return Scan.is_evidence == sa.true()
 
 
-def evidence_rows(programme: Programme, as_of: datetime | None = None) -> sa.Select:
-    """(worker_id, at) of every piece of evidence before the cutoff (or ``as_of``, if earlier)."""
+def evidence_rows(programme: Programme, as_of: datetime | None = None, known_at: datetime | None = None) -> sa.Select:
+    """(worker_id, at) of every piece of evidence before the cutoff (or ``as_of``, if earlier),
+    received by ``known_at`` when given."""
     limit = _as_of(programme, as_of)
     staff = sa.select(Scan.worker_id.label("worker_id"), Scan.scanned_at.label("at")).where(
-        _staff_evidence(), Scan.scanned_at < limit, Scan.received_at < limit
+        _staff_evidence(), Scan.scanned_at < limit
     )
+    if known_at is not None:
+        staff = staff.where(Scan.received_at <= known_at)
     if not programme.evidence.self_checkins_count:
         return staff
     from wzcheckin.benefits.models import ActivityCheckin  # a worker's own check-ins (P5)
@@ -69,7 +74,7 @@ def evidence_exists(programme: Programme, worker_id, start: datetime, end: datet
     """SQL: does the worker (a column or value) have evidence in [start, end)? One index probe
     per source, correlated to ``worker_id``; the caller clips ``end`` to its as-of instant."""
     staff = sa.exists().where(Scan.worker_id == worker_id, _staff_evidence(),
-                              Scan.scanned_at >= start, Scan.scanned_at < end, Scan.received_at < end)
+                              Scan.scanned_at >= start, Scan.scanned_at < end)
     if not programme.evidence.self_checkins_count:
         return staff
     from wzcheckin.benefits.models import ActivityCheckin

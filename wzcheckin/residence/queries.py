@@ -202,7 +202,7 @@ def enterprise_preview(session: Session, programme: Programme, enterprise: Enter
     """What the cutoff would decide for this enterprise's workers if it ran now, with windows
     still open not counted against anyone: its projected headcount and tier (P7)."""
     as_of = min(now, programme.cutoff)
-    rules = rules_for(programme, as_of, SnapshotKind.PREVIEW)
+    rules = rules_for(programme, as_of, SnapshotKind.PREVIEW, known_at=now)
     statuses = status_select(programme, rules, enterprise_id=enterprise.id).subquery("st")
     rows = session.execute(
         sa.select(statuses, Worker.name, Worker.id_number_tail)
