@@ -13,7 +13,7 @@ from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import create_or_update_staff, retained_worker_problem
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits import directory, training
-from wzcheckin.benefits.data_bonus import claim_data_bonus, find_claim
+from wzcheckin.benefits.data_bonus import claim_blocker, claim_data_bonus, find_claim
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import Activity, ServiceListing, WageComplaint
 from wzcheckin.benefits.rights import ComplaintInput, file_complaint, handle_complaint
@@ -101,7 +101,8 @@ def _services(session, programme, now) -> None:
 def _claims_and_complaint(session, vault, programme, now, demo) -> None:
     # A few data-bonus claims so the carriers' desks have work; the first worker claims himself.
     for worker in demo.workers[2:12]:
-        if retained_worker_problem(worker) is None and find_claim(session, worker.id) is None:
+        if retained_worker_problem(worker) is None and find_claim(session, worker.id) is None \
+                and claim_blocker(session, programme, worker, now) is None:  # a demo outside the claim window
             claim_data_bonus(session, vault, programme, worker, now)
     worker = demo.workers[3]
     if session.scalar(sa.select(WageComplaint.id).where(WageComplaint.worker_id == worker.id)) is None:

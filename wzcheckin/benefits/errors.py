@@ -30,6 +30,9 @@ MESSAGES = {
     "carrier_unknown": _l("Choose China Mobile, China Unicom or China Telecom."),
     "not_claimed": _l("You have not claimed the data bonus yet."),
     "claim_settled": _l("This claim has been fulfilled; it can no longer be changed."),
+    "claim_not_open": _l("The data bonus can be claimed from %(opens)s."),
+    "claim_window_closed": _l("The data bonus could be claimed until %(closes)s; the claim period is over."),
+    "departed": _l("You recorded leaving Wenzhou: the data bonus is for workers who stay."),
     # training
     "course_closed": _l("This course has ended."),
     "course_full": _l("This course is full."),
