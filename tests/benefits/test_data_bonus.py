@@ -200,7 +200,8 @@ def test_the_api_refuses_outside_the_window_and_after_a_departure_with_409_and_t
     assert client.get("/api/v1/me").get_json()["data_bonus"] == {"status": "not_claimed",
                                                                   "blocked_by": "claim_window_closed"}
     home = client.get("/me").text
-    assert 'id="claim-blocked"' in home and "领取" not in home.split('id="data-bonus"')[1].split("</section>")[0]
+    card = home.split('id="data-bonus"')[1].split("</section>")[0]
+    assert "领取截止于 2021-02-28" in card and "立即领取" not in card
     set_clock("2021-01-11 20:00")
     early = client.post("/api/v1/me/data-bonus", headers={"X-CSRFToken": token})
     assert early.status_code == 409 and early.get_json()["error"]["code"] == "claim_not_open"

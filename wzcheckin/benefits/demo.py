@@ -32,7 +32,8 @@ def _courses(session, vault, programme, now, demo) -> None:
                              credit_code=first.credit_code, district=first.district,
                              address="瓯海区娄桥工业园区培训楼3楼", starts_on=period.project_period_start,
                              ends_on=period.project_period_start + timedelta(days=4),
-                             capacity="40", description="每天8课时，共5天；凭通行码扫码签到。"),
+                             capacity="40", description="每天8课时，共5天；凭通行码扫码签到。",
+                             sessions="\n".join(f"{period.project_period_start + timedelta(days=n)} 8" for n in range(5))),
         training.CourseInput(code="WZ-EC-ONLINE", title="电子商务运营（线上）", mode="online",
                              provider="浙江人才网络学院", class_hours="24", cost_yuan="600",
                              credit_code=first.credit_code, district="",
@@ -42,7 +43,8 @@ def _courses(session, vault, programme, now, demo) -> None:
                              provider="鹿城区职工服务中心", class_hours="6", cost_yuan="0", credit_code="",
                              district="鹿城区", address="鹿城区人民西路职工活动中心", starts_on=date(2021, 2, 13),
                              ends_on=date(2021, 2, 14),
-                             capacity="30", description="城市公益课程，所有留温员工可报名。"),
+                             capacity="30", description="城市公益课程，所有留温员工可报名。",
+                             sessions="2021-02-13 3\n2021-02-14 3"),
     ]
     for data in rows:
         clean = training.clean_course(session, data)
