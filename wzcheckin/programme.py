@@ -156,7 +156,16 @@ class Carrier(_Strict):
 
 class DataBonusSection(_Strict):
     gigabytes: Annotated[int, Field(ge=1, le=1000)]
+    # The claim window, local dates, both inclusive: a claim outside it is refused.
+    claim_opens: ProgrammeDate
+    claim_closes: ProgrammeDate
     carriers: dict[CarrierCode, Carrier]
+
+    @model_validator(mode="after")
+    def _window_ordered(self) -> DataBonusSection:
+        if self.claim_closes < self.claim_opens:
+            raise ValueError(f"claim_closes ({self.claim_closes}) is before claim_opens ({self.claim_opens})")
+        return self
 
 
 class WelfarePackSection(_Strict):
@@ -171,17 +180,40 @@ class VenuesSection(_Strict):
     no_show_limit: Annotated[int, Field(ge=1, le=100)] = 2
     no_show_window_days: Annotated[int, Field(ge=1, le=365)] = 14
     suspension_days: Annotated[int, Field(ge=0, le=365)] = 7
-    scenic_spot_discount_percent: Annotated[int, Field(ge=0, le=100)] = 50
+    # 国有景区优惠: an entry discount per venue code (``[venues.discounts] jiangxinyu = 30``), for
+    # scenic spots only; a venue not named here shows no discount at all.
+    discounts: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{2,40}$")], Annotated[int, Field(ge=1, le=100)]] = {}
+
+    @field_validator("discounts")
+    @classmethod
+    def _codes_as_imported(cls, discounts: dict[str, int]) -> dict[str, int]:
+        """Venue codes are stored lower-cased; two spellings of one code are a mistake."""
+        lowered = {code.lower(): percent for code, percent in discounts.items()}
+        if len(lowered) != len(discounts):
+            raise ValueError("a venue code is named twice (codes are not case-sensitive)")
+        return lowered
 
 
 class TrainingSection(_Strict):
     online_subsidy_rate: Annotated[float, Field(gt=0, le=1)]
     online_deadline: ProgrammeDate
+    # The most of an official-approved online course cost per person the rate applies to.
+    online_cost_cap_yuan_per_person: Annotated[int, Field(ge=0, le=1_000_000)]
     project_yuan_per_class_hour: Annotated[int, Field(ge=0)]
     project_cap_yuan_per_person: Annotated[int, Field(ge=0)]
     project_period_start: ProgrammeDate
     project_period_end: ProgrammeDate
+    # Last local day on which completions are uploaded and the enterprise's claim is submitted.
+    claim_deadline: ProgrammeDate
     sessions_offered: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _dates_ordered(self) -> TrainingSection:
+        if self.project_period_end < self.project_period_start:
+            raise ValueError("project_period_end is before project_period_start")
+        if self.claim_deadline < max(self.online_deadline, self.project_period_end):
+            raise ValueError("claim_deadline is before the training it pays for ends")
+        return self
 
 
 class ActivitiesSection(_Strict):

@@ -35,3 +35,34 @@ def audit_entries(db):
         return list(db.scalars(sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
 
     return read
+
+
+@pytest.fixture
+def set_clock(app, tmp_path):
+    """Put the test app on a simulated clock: ``set_clock("2021-02-05 10:00")`` (local time);
+    it starts inside the data-bonus claim window."""
+    from tests.conftest import at
+    from wzcheckin.clock import SimulatedClock
+
+    clock = SimulatedClock(tmp_path / "app-clock")
+    original = app.extensions["wzcheckin.clock"]
+    app.extensions["wzcheckin.clock"] = clock
+
+    def set_to(text: str) -> None:
+        clock.set(at(text))
+
+    set_to("2021-02-05 10:00")
+    yield set_to
+    app.extensions["wzcheckin.clock"] = original
+
+
+@pytest.fixture
+def claim_window_env(tmp_path):
+    """The environment that puts a gunicorn server on a simulated clock inside the data-bonus
+    claim window (the simulated clock is allowed in development mode only)."""
+    from tests.conftest import at
+    from wzcheckin.clock import SimulatedClock
+
+    path = tmp_path / "server-clock"
+    SimulatedClock(path).set(at("2021-02-05 10:00"), running=True)
+    return {"WZCHECKIN_DEV": "1", "WZCHECKIN_SIMULATED_CLOCK_FILE": str(path)}

@@ -28,12 +28,12 @@ def seed_worker_with_token(server_app) -> tuple[int, str]:
     return worker.id, token
 
 
-def test_twenty_simultaneous_claims_give_exactly_one(gunicorn_server, server_app):
+def test_twenty_simultaneous_claims_give_exactly_one(gunicorn_server, server_app, claim_window_env):
     from wzcheckin.benefits.models import DataBonusClaim
     from wzcheckin.extensions import db
 
     worker_id, token = seed_worker_with_token(server_app)
-    server = gunicorn_server(workers=2)
+    server = gunicorn_server(workers=2, env=claim_window_env)
     barrier = Barrier(ATTEMPTS)
 
     def claim(_n):

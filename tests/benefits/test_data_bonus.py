@@ -72,7 +72,7 @@ def test_the_worker_corrects_the_carrier_until_the_claim_is_fulfilled(db, vault,
     assert refusal(lambda: bonus.change_carrier(db, other, "china_mobile", NOW)).code == "not_claimed"
 
 
-def test_api_claim_is_201_then_409_already_claimed(client, db, vault, programme, login_as):
+def test_api_claim_is_201_then_409_already_claimed(client, db, vault, programme, login_as, set_clock):
     worker = make_worker(db, vault, programme, phone=make_phone("186"))
     db.commit()
     login_as(worker.user)
@@ -92,7 +92,7 @@ def test_api_claim_is_201_then_409_already_claimed(client, db, vault, programme,
     assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "carrier_unknown"
 
 
-def test_api_refusals(client, db, vault, programme, login_as):
+def test_api_refusals(client, db, vault, programme, login_as, set_clock):
     worker = make_worker(db, vault, programme, pledged=False)
     official = make_user(db, vault, Role.OFFICIAL)
     db.commit()
@@ -112,7 +112,8 @@ def test_api_refusals(client, db, vault, programme, login_as):
     assert client.post("/api/v1/me/data-bonus", headers={"X-CSRFToken": token}).status_code in (403,)
 
 
-def test_the_page_claims_with_a_chosen_carrier_and_shows_the_status(client, db, vault, programme, login_as):
+def test_the_page_claims_with_a_chosen_carrier_and_shows_the_status(client, db, vault, programme, login_as,
+                                                                    set_clock):
     worker = make_worker(db, vault, programme, phone=make_phone("139"))
     db.commit()
     login_as(worker.user)
@@ -145,3 +146,70 @@ def test_standing_reports_each_status(db, vault, programme):
     for status in ClaimStatus:
         claim.status = status
         assert standing(db, worker, programme, NOW)["data_bonus"]["status"] == status.value
+
+
+# --- the claim window and departures ----------------------------------------------------------------
+
+def test_the_data_bonus_is_claimed_only_inside_the_programmes_claim_window(db, vault, programme):
+    rules = programme.data_bonus
+    assert (rules.claim_opens.isoformat(), rules.claim_closes.isoformat()) == ("2021-01-12", "2021-02-28")
+    early, first_day, last_day, late = (make_worker(db, vault, programme) for _ in range(4))
+    too_early = refusal(lambda: bonus.claim_data_bonus(db, vault, programme, early, at("2021-01-11 23:59")))
+    assert (too_early.code, too_early.status, too_early.details["opens"]) == ("claim_not_open", 409, "2021-01-12")
+    assert bonus.claim_data_bonus(db, vault, programme, first_day, at("2021-01-12 00:00")).status is ClaimStatus.PENDING
+    assert bonus.claim_data_bonus(db, vault, programme, last_day, at("2021-02-28 23:59")).status is ClaimStatus.PENDING
+    closed = refusal(lambda: bonus.claim_data_bonus(db, vault, programme, late, at("2021-03-01 00:00")))
+    assert (closed.code, closed.status, closed.details["closes"]) == ("claim_window_closed", 409, "2021-02-28")
+    assert bonus.find_claim(db, early.id) is None and bonus.find_claim(db, late.id) is None
+
+
+def test_a_worker_with_a_recorded_departure_cannot_claim_until_it_is_withdrawn(db, vault, programme):
+    from datetime import date
+
+    from wzcheckin.residence.models import Departure
+
+    worker = make_worker(db, vault, programme)
+    departure = Departure(worker_id=worker.id, departed_on=date(2021, 2, 3), note="", recorded_at=at("2021-02-03 18:00"),
+                          recorded_by_user_id=worker.user_id, recorded_by_role="worker")
+    db.add(departure)
+    db.flush()
+    refused = refusal(lambda: bonus.claim_data_bonus(db, vault, programme, worker, NOW))
+    assert (refused.code, refused.status) == ("departed", 409)
+    assert bonus.find_claim(db, worker.id) is None
+    departure.withdrawn_at = at("2021-02-04 09:00")  # recorded by mistake, withdrawn
+    db.flush()
+    assert bonus.claim_data_bonus(db, vault, programme, worker, NOW).status is ClaimStatus.PENDING
+
+
+def test_the_api_refuses_outside_the_window_and_after_a_departure_with_409_and_the_code(client, db, vault, programme,
+                                                                                         login_as, set_clock):
+    from datetime import date
+
+    from wzcheckin.residence.models import Departure
+
+    worker, leaver = make_worker(db, vault, programme), make_worker(db, vault, programme)
+    db.add(Departure(worker_id=leaver.id, departed_on=date(2021, 2, 3), note="", recorded_at=at("2021-02-03 18:00"),
+                     recorded_by_user_id=leaver.user_id, recorded_by_role="worker"))
+    db.commit()
+    login_as(worker.user)
+    token = csrf_token_from(client.get("/me/data-bonus").text)
+    set_clock("2021-03-01 08:00")
+    closed = client.post("/api/v1/me/data-bonus", headers={"X-CSRFToken": token})
+    assert closed.status_code == 409 and closed.get_json()["error"]["code"] == "claim_window_closed"
+    assert "2021-02-28" in closed.get_json()["error"]["message"]
+    assert client.get("/api/v1/me").get_json()["data_bonus"] == {"status": "not_claimed",
+                                                                  "blocked_by": "claim_window_closed"}
+    home = client.get("/me").text
+    card = home.split('id="data-bonus"')[1].split("</section>")[0]
+    assert "领取截止于 2021-02-28" in card and "立即领取" not in card
+    set_clock("2021-01-11 20:00")
+    early = client.post("/api/v1/me/data-bonus", headers={"X-CSRFToken": token})
+    assert early.status_code == 409 and early.get_json()["error"]["code"] == "claim_not_open"
+    set_clock("2021-02-05 10:00")
+    login_as(leaver.user)
+    token = csrf_token_from(client.get("/me/data-bonus").text)
+    departed = client.post("/api/v1/me/data-bonus", headers={"X-CSRFToken": token})
+    assert departed.status_code == 409 and departed.get_json()["error"]["code"] == "departed"
+    assert client.get("/api/v1/me/data-bonus").get_json() == {"status": "not_claimed", "blocked_by": "departed"}
+    db.rollback()
+    assert bonus.find_claim(db, worker.id) is None and bonus.find_claim(db, leaver.id) is None

@@ -27,7 +27,7 @@ def test_me_api_has_the_benefits_keys(client, db, vault, programme, login_as):
     assert client.get("/api/v1/me").get_json()["data_bonus"] == {"status": "not_eligible"}
 
 
-def test_home_page_at_a_glance_in_both_languages(client, db, vault, programme, login_as):
+def test_home_page_at_a_glance_in_both_languages(client, db, vault, programme, login_as, set_clock):
     worker = make_worker(db, vault, programme)
     db.commit()
     login_as(worker.user)
@@ -57,7 +57,7 @@ def test_unpledged_worker_sees_why_and_no_claim_button(client, db, vault, progra
 
 @pytest.mark.browser
 @pytest.mark.server
-def test_home_page_on_a_360px_phone_in_chinese(gunicorn_server, server_app, phone_page):
+def test_home_page_on_a_360px_phone_in_chinese(gunicorn_server, server_app, phone_page, claim_window_env):
     from wzcheckin import clock
     from wzcheckin.core import context
     from wzcheckin.extensions import db
@@ -68,7 +68,7 @@ def test_home_page_on_a_360px_phone_in_chinese(gunicorn_server, server_app, phon
     award_points(db.session, worker_id=worker.id, amount=5, reason="residence_permit_stay", source="cutoff",
                  award_key=f"p2:{worker.id}", now=clock.now())
     db.session.commit()
-    server = gunicorn_server(workers=1)
+    server = gunicorn_server(workers=1, env=claim_window_env)
     page = phone_page
     log_in(page, server, phone)
     page.wait_for_url("**/me")

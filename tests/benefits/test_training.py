@@ -1,21 +1,22 @@
-"""Skills training (P6): courses, enrolment and its refusals, attendance by a staff scan at the
-course's checkpoint (presence evidence), completion upload, and the training subsidy at its
-boundaries — 95 % of the cost, the online deadline day, 25 ¥ per class hour capped at 2,000 ¥."""
+"""Skills training (P6): courses and their class sessions, enrolment and its refusals, attendance
+by a staff scan at the course's checkpoint (presence evidence), completion upload, invoices and the
+costs officials approve, and the training subsidy at its boundaries — 95 % of the approved cost
+capped per person, the online deadline day, the claim deadline, 25 ¥ per attended class hour
+capped at 2,000 ¥ a person."""
 
 import io
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from tests.benefits.builders import attend, enrol_directly, make_course, refusal
-from tests.builders import make_enterprise, make_phone, make_worker
+from tests.benefits.builders import PDF_BYTES, PNG_BYTES, approve_cost, attend, enrol_directly, make_course, refusal
+from tests.builders import BUILD_TIME, make_enterprise, make_phone, make_worker
 from tests.conftest import at, csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import FormErrors, create_or_update_staff, issue_api_token
 from wzcheckin.benefits import training
-from wzcheckin.benefits.models import Attendance, Enrolment, SubsidyClaimStatus, TrainingSubsidyClaim
+from wzcheckin.benefits.models import Attendance, Enrolment, InvoiceStatus, SubsidyClaimStatus, TrainingSubsidyClaim
 from wzcheckin.codes.keys import load_keyring
 from wzcheckin.codes.passes import current_pass
 from wzcheckin.residence.evidence import window_statuses
@@ -29,22 +30,161 @@ def day(n: int) -> date:
     return FEB + timedelta(days=n - 1)
 
 
-# --- the subsidy arithmetic ---------------------------------------------------------------------
+# --- the subsidy arithmetic: online training ---------------------------------------------------------
 
-def test_online_subsidy_is_95_percent_of_the_cost_rounded_down_and_ends_on_the_deadline_day(db, vault, programme):
+def test_online_subsidy_is_95_percent_of_the_official_approved_cost_for_completions_dated_inside_the_programme(
+        db, vault, programme):
     enterprise = make_enterprise(db, vault)
-    course = make_course(db, enterprise=enterprise, mode="online", cost_yuan="333.33", starts_on=day(1),
+    course = make_course(db, enterprise=enterprise, mode="online", cost_yuan="400", starts_on=date(2021, 1, 12),
                          ends_on=day(28))
-    on_deadline, late, unfinished = (make_worker(db, vault, programme, enterprise=enterprise) for _ in range(3))
+    approve_cost(db, programme, course, proposed_yuan="400", approved_yuan="333.33")
+    on_deadline, late, before_start, unfinished = (make_worker(db, vault, programme, enterprise=enterprise)
+                                                   for _ in range(4))
     enrol_directly(db, course, on_deadline, completed_on=programme.training.online_deadline)       # 28 Feb: counts
     enrol_directly(db, course, late, completed_on=programme.training.online_deadline + timedelta(days=1))
+    enrol_directly(db, course, before_start, completed_on=programme.programme.starts - timedelta(days=1))
     enrol_directly(db, course, unfinished)
     breakdown = training.compute_training_subsidy(db, programme, enterprise.id)
     [line] = breakdown.online
-    # 333.33 ¥ × 0.95 = 316.6635 ¥ → 316.66 ¥: never rounded up.
-    assert (line.per_person_fen, line.completed, line.counted, line.late) == (31666, 2, 1, 1)
+    # 333.33 ¥ (approved, not the 400 ¥ the enterprise proposed) × 0.95 = 316.6635 ¥ → 316.66 ¥: never rounded up.
+    assert (line.cost_status, line.approved_cost_fen, line.cost_per_person_fen) == ("approved", 33333, 33333)
+    assert (line.per_person_fen, line.completed, line.counted, line.late) == (31666, 3, 1, 2)
     assert line.amount_fen == breakdown.online_fen == breakdown.total_fen == 31666
     assert breakdown.rules["online_subsidy_rate"] == "0.95"
+
+
+def test_an_online_course_earns_nothing_until_an_official_approves_a_cost_against_its_invoice(db, vault, programme):
+    enterprise = make_enterprise(db, vault)
+    course = make_course(db, enterprise=enterprise, mode="online", cost_yuan="800", starts_on=day(1), ends_on=day(28))
+    enrol_directly(db, course, make_worker(db, vault, programme, enterprise=enterprise), completed_on=day(20))
+
+    def line():
+        return training.compute_training_subsidy(db, programme, enterprise.id).online[0]
+
+    assert (line().cost_status, line().amount_fen) == ("no_invoice", 0)  # the enterprise's own price: nothing
+    assert refusal(lambda: training.submit_subsidy_claim(db, programme, enterprise, at("2021-03-02 10:00"))).code == \
+        "nothing_to_claim"
+    invoice = training.upload_invoice(db, programme, course, training.InvoiceInput(
+        invoice_no="04400211", amount_yuan="8000", cost_yuan="800", data=PDF_BYTES), at("2021-03-01 10:00"))
+    assert (line().cost_status, line().proposed_cost_fen, line().amount_fen) == ("submitted", 80000, 0)
+    training.review_invoice(db, invoice.id, approve=False, cost_yuan="", note="发票抬头不符", now=at("2021-03-02 10:00"))
+    assert (line().cost_status, line().amount_fen) == ("rejected", 0)
+    again = training.upload_invoice(db, programme, course, training.InvoiceInput(
+        invoice_no="04400212", amount_yuan="8000", cost_yuan="800", data=PDF_BYTES), at("2021-03-03 10:00"))
+    training.review_invoice(db, again.id, approve=True, cost_yuan="750", note="", now=at("2021-03-04 10:00"))
+    assert (line().cost_status, line().per_person_fen, line().amount_fen) == ("approved", 71250, 71250)
+    # A newer invoice supersedes the approved one: nothing counts until it is approved in turn.
+    training.upload_invoice(db, programme, course, training.InvoiceInput(
+        invoice_no="04400213", amount_yuan="9000", cost_yuan="900", data=PDF_BYTES), at("2021-03-05 10:00"))
+    assert (line().cost_status, line().amount_fen) == ("submitted", 0)
+    assert refusal(lambda: training.review_invoice(db, again.id, approve=True, cost_yuan="900", note="",
+                                                   now=at("2021-03-05 11:00"))).code == "invoice_superseded"
+
+
+def test_fraud_an_online_course_an_enterprise_priced_at_100000_yuan_a_person_is_capped_per_person(db, vault, programme):
+    """The ¥4,750,000 claim: 50 completions of an online course the enterprise priced at ¥100,000
+    a person (50 × 100,000 × 95 %). The subsidy is computed from the official-approved cost,
+    at most the programme's cap per person (1,000 ¥): 50 × 950 ¥ = 47,500 ¥."""
+    assert programme.training.online_cost_cap_yuan_per_person == 1000
+    enterprise = make_enterprise(db, vault)
+    course = make_course(db, enterprise=enterprise, mode="online", cost_yuan="100000", starts_on=day(1),
+                         ends_on=day(28))
+    for _ in range(50):
+        enrol_directly(db, course, make_worker(db, vault, programme, enterprise=enterprise), completed_on=day(25))
+    assert training.compute_training_subsidy(db, programme, enterprise.id).total_fen == 0  # no approved cost
+    approve_cost(db, programme, course, proposed_yuan="100000")  # even an official approving the whole price
+    [line] = training.compute_training_subsidy(db, programme, enterprise.id).online
+    assert (line.approved_cost_fen, line.cost_per_person_fen, line.capped) == (10_000_000, 100_000, True)
+    assert (line.per_person_fen, line.counted, line.amount_fen) == (95_000, 50, 4_750_000)  # 47,500 ¥
+    claim = training.submit_subsidy_claim(db, programme, enterprise, at("2021-03-02 10:00"))
+    assert claim.amount_fen == 4_750_000 and claim.amount_fen < 475_000_000
+
+
+def test_completions_dated_outside_the_programme_or_uploaded_after_the_claim_deadline_are_refused(db, vault, programme):
+    enterprise = make_enterprise(db, vault)
+    course = make_course(db, enterprise=enterprise, mode="online", starts_on=date(2020, 12, 1), ends_on=day(28))
+    worker = make_worker(db, vault, programme, enterprise=enterprise)
+    id_number = vault.decrypt(worker.id_number_encrypted)
+    deadline = programme.training.claim_deadline
+    assert deadline == date(2021, 3, 31)
+
+    def upload(completed_on: str, when):
+        return training.upload_completions(db, vault, programme, course, f"id_number,completed_on\n{id_number},"
+                                           f"{completed_on}\n", when)
+
+    last_day = at("2021-03-31 23:59")
+    for outside in ("2021-01-11", "2021-03-01"):  # before the programme; after the online deadline
+        report = upload(outside, last_day)
+        assert not report.ok and "completed_on: must lie between 2021-01-12 and 2021-02-28" in str(report.errors[0])
+    after = refusal(lambda: upload("2021-02-20", at("2021-04-01 00:00")))
+    assert (after.code, after.details["deadline"]) == ("claim_deadline_passed", "2021-03-31")
+    assert training.find_enrolment(db, course.id, worker.id) is None
+    assert upload("2021-02-20", last_day).ok  # on the deadline day
+    enrolment = training.find_enrolment(db, course.id, worker.id)
+    assert enrolment.completion_recorded_at == last_day
+    approve_cost(db, programme, course, proposed_yuan="500", now=at("2021-03-02 10:00"))
+    assert training.compute_training_subsidy(db, programme, enterprise.id).online[0].counted == 1
+    # A completion written after the deadline (by any other route) is never counted.
+    enrolment.completion_recorded_at = at("2021-04-01 00:00")
+    db.flush()
+    [line] = training.compute_training_subsidy(db, programme, enterprise.id).online
+    assert (line.completed, line.counted, line.late, line.amount_fen) == (1, 0, 1, 0)
+
+
+def test_invoices_are_checked_and_only_officials_set_the_approved_cost(db, vault, programme):
+    enterprise = make_enterprise(db, vault)
+    online = make_course(db, enterprise=enterprise, mode="online", starts_on=day(1), ends_on=day(28))
+    city_online = make_course(db, mode="online", starts_on=day(1), ends_on=day(28))
+    offline = make_course(db, enterprise=enterprise, class_hours=8, starts_on=day(12), ends_on=day(12))
+    now = at("2021-03-01 10:00")
+
+    def upload(course=online, **fields):
+        values = {"invoice_no": "04400211", "amount_yuan": "8000", "cost_yuan": "800", "data": PDF_BYTES, **fields}
+        return training.upload_invoice(db, programme, course, training.InvoiceInput(**values), now)
+
+    for course in (offline, city_online):
+        assert refusal(lambda c=course: upload(c)).code == "invoice_online_only"
+    for fields, errors in [
+        ({"data": b"<html><script>alert(1)</script>"}, {"file": "invoice_type"}),
+        ({"data": b""}, {"file": "invoice_required"}),
+        ({"data": b"%PDF-" + b"0" * training.INVOICE_MAX_BYTES}, {"file": "invoice_too_large"}),
+        ({"invoice_no": "04 4<>"}, {"invoice_no": "invoice_no_format"}),
+        ({"cost_yuan": "9000"}, {"cost_yuan": "cost_above_invoice"}),
+        ({"cost_yuan": "0"}, {"cost_yuan": "out_of_range"}),
+        ({"cost_yuan": "100000.01", "amount_yuan": "200000"}, {"cost_yuan": "out_of_range"}),
+    ]:
+        with pytest.raises(FormErrors) as caught:
+            upload(**fields)
+        assert caught.value.errors == errors
+    assert refusal(lambda: training.upload_invoice(db, programme, online, training.InvoiceInput(
+        invoice_no="1", amount_yuan="1", cost_yuan="1", data=PDF_BYTES), at("2021-04-01 00:00"))).code == \
+        "claim_deadline_passed"
+    invoice = upload(data=PNG_BYTES)
+    assert (invoice.content_type, invoice.size, invoice.status) == ("image/png", len(PNG_BYTES), InvoiceStatus.SUBMITTED)
+    above = refusal(lambda: training.review_invoice(db, invoice.id, approve=True, cost_yuan="800.01", note="", now=now))
+    assert (above.code, above.field) == ("approved_above_proposed", "cost_yuan")
+    no_reason = refusal(lambda: training.review_invoice(db, invoice.id, approve=False, cost_yuan="", note=" ", now=now))
+    assert (no_reason.code, no_reason.field) == ("reason_required", "note")
+    approved = training.review_invoice(db, invoice.id, approve=True, cost_yuan="640", note="按市场价核定", now=now)
+    assert (approved.status, approved.approved_cost_per_person_fen) == (InvoiceStatus.APPROVED, 64000)
+    assert refusal(lambda: training.review_invoice(db, invoice.id, approve=False, cost_yuan="", note="x",
+                                                   now=now)).code == "already_reviewed"
+
+
+# --- the subsidy arithmetic: project-based training ---------------------------------------------------
+
+def test_a_16_hour_course_over_four_fully_attended_days_pays_400_yuan(db, vault, programme):
+    """Each class session carries its hours: four 4-hour sessions fully attended are 16 hours ×
+    25 ¥ = 400 ¥, however many calendar days the course's dates span (spreading 16 hours over the
+    18 days 11–28 Feb paid 88.88 ¥)."""
+    enterprise = make_enterprise(db, vault)
+    course = make_course(db, enterprise=enterprise, class_hours=16, starts_on=day(11), ends_on=day(28),
+                         sessions="2021-02-15 4\n2021-02-16 4\n2021-02-22 4\n2021-02-23 4")
+    worker = make_worker(db, vault, programme, enterprise=enterprise)
+    attend(db, enrol_directly(db, course, worker), day(15), day(16), day(22), day(23))
+    [person] = training.compute_training_subsidy(db, programme, enterprise.id).project
+    assert (person.hours, person.gross_fen, person.amount_fen, person.capped) == ("16", 40000, 40000, False)
+    assert [(c.days, c.hours) for c in person.courses] == [(4, "16")]
 
 
 @pytest.mark.parametrize(("hours", "expected_fen", "capped"), [
@@ -52,26 +192,26 @@ def test_online_subsidy_is_95_percent_of_the_cost_rounded_down_and_ends_on_the_d
     (80, 200000, False),   # exactly the cap
     (81, 200000, True),    # 2,025 ¥ → capped at 2,000 ¥
 ])
-def test_project_subsidy_is_25_yuan_per_class_hour_capped_at_2000_per_person(db, vault, programme, hours,
-                                                                            expected_fen, capped):
+def test_project_training_pays_25_yuan_per_attended_class_hour_at_most_2000_yuan_a_person(db, vault, programme, hours,
+                                                                                         expected_fen, capped):
     enterprise = make_enterprise(db, vault)
-    course = make_course(db, enterprise=enterprise, class_hours=hours, starts_on=day(11), ends_on=day(11))
+    course = make_course(db, enterprise=enterprise, class_hours=hours, starts_on=day(11), ends_on=day(20))
     worker = make_worker(db, vault, programme, enterprise=enterprise)
-    attend(db, enrol_directly(db, course, worker), day(11))
+    attend(db, enrol_directly(db, course, worker), *[day(n) for n in range(11, 21)])
     [person] = training.compute_training_subsidy(db, programme, enterprise.id).project
     assert (person.hours, person.amount_fen, person.capped) == (str(hours), expected_fen, capped)
     assert person.gross_fen == hours * 2500
 
 
-def test_the_cap_is_per_person_across_courses_and_only_project_period_days_count(db, vault, programme):
+def test_the_cap_is_per_person_across_courses_and_only_sessions_in_the_project_period_count(db, vault, programme):
     enterprise = make_enterprise(db, vault)
-    # 10 days, 60 hours: 6 h a day; the first day (10 Feb) is before the project period (11–28 Feb).
+    # 10 daily sessions of 6 h; the first (10 Feb) is before the project period (11–28 Feb).
     long = make_course(db, enterprise=enterprise, class_hours=60, starts_on=day(10), ends_on=day(19))
     short = make_course(db, enterprise=enterprise, class_hours=30, starts_on=day(27), ends_on=day(28))
     one, two = (make_worker(db, vault, programme, enterprise=enterprise) for _ in range(2))
-    attend(db, enrol_directly(db, long, one), *[day(n) for n in range(10, 20)])   # 9 counted days: 54 h
+    attend(db, enrol_directly(db, long, one), *[day(n) for n in range(10, 20)])   # 9 counted sessions: 54 h
     attend(db, enrol_directly(db, short, one), day(27), day(28))                   # 30 h (28 Feb counts)
-    attend(db, enrol_directly(db, long, two), day(10), day(11))                    # 1 counted day: 6 h
+    attend(db, enrol_directly(db, long, two), day(10), day(11))                    # 1 counted session: 6 h
     breakdown = training.compute_training_subsidy(db, programme, enterprise.id)
     people = {p.worker_id: p for p in breakdown.project}
     assert people[one.id].hours == "84" and people[one.id].gross_fen == 210000 and people[one.id].amount_fen == 200000
@@ -80,14 +220,49 @@ def test_the_cap_is_per_person_across_courses_and_only_project_period_days_count
     assert breakdown.project_fen == breakdown.total_fen == 215000
 
 
-def test_fractional_hours_are_never_rounded_up(db, vault, programme):
+def test_a_day_without_a_class_session_earns_nothing(db, vault, programme):
     enterprise = make_enterprise(db, vault)
-    course = make_course(db, enterprise=enterprise, class_hours=10, starts_on=day(12), ends_on=day(14))  # 3⅓ h/day
+    course = make_course(db, enterprise=enterprise, class_hours=10, starts_on=day(12), ends_on=day(14),
+                         sessions="2021-02-12 4; 2021-02-14 6")
     worker = make_worker(db, vault, programme, enterprise=enterprise)
-    attend(db, enrol_directly(db, course, worker), day(12))
+    attend(db, enrol_directly(db, course, worker), day(12), day(13))  # 13 Feb: no session that day
     [person] = training.compute_training_subsidy(db, programme, enterprise.id).project
-    assert person.hours == "3.33" and person.amount_fen == 8333  # 83.333… ¥ → 83.33 ¥
-    assert Decimal(person.amount_fen) / 100 < Decimal("10") / 3 * 25
+    assert (person.hours, person.amount_fen) == ("4", 10000)
+
+
+def test_class_sessions_are_validated_and_an_attended_one_keeps_its_hours(db, vault, programme):
+    base = {"code": "WZ-S-1", "title": "电工", "mode": "offline", "provider": "市培训中心", "class_hours": "8",
+            "cost_yuan": "0", "address": "人民路", "starts_on": "2021-02-15", "ends_on": "2021-02-16"}
+    for sessions, code in [("", "required"), ("2021-02-15 four", "session_format"), ("2021-02-30 8", "session_format"),
+                           ("2021-02-15 0", "session_hours"), ("2021-02-15 25", "session_hours"),
+                           ("2021-02-15 4; 2021-02-15 4", "session_repeated"),
+                           ("2021-02-14 4; 2021-02-15 4", "session_outside_course"),
+                           ("2021-02-15 4; 2021-02-16 5", "session_hours_total")]:
+        with pytest.raises(FormErrors) as caught:
+            training.clean_course(db, training.CourseInput(**base, sessions=sessions))
+        assert caught.value.errors == {"sessions": code}, sessions
+    clean = training.clean_course(db, training.CourseInput(**base, sessions="2021-02-15:4\n2021-02-16=4"))
+    course = training.save_course(db, clean, BUILD_TIME)
+    attend(db, enrol_directly(db, course, make_worker(db, vault, programme)), day(15))
+    moved = training.clean_course(db, training.CourseInput(**base, sessions="2021-02-15 2; 2021-02-16 6"))
+    with pytest.raises(FormErrors) as caught:
+        training.save_course(db, moved, BUILD_TIME, course=course)
+    assert caught.value.errors == {"sessions": "session_attended"}
+    kept = training.clean_course(db, training.CourseInput(**{**base, "class_hours": "7"},
+                                                          sessions="2021-02-15 4; 2021-02-16 3"))
+    training.save_course(db, kept, BUILD_TIME, course=course)
+    assert training.sessions_text(training.course_sessions(db, course.id)) == "2021-02-15 4\n2021-02-16 3"
+
+
+def test_sessions_held_are_counted_against_the_100_promised(db, vault, programme):
+    assert programme.training.sessions_offered == 100
+    course = make_course(db, class_hours=12, starts_on=day(10), ends_on=day(12))  # sessions 10, 11 and 12 Feb
+    other = make_course(db, class_hours=4, starts_on=day(11), ends_on=day(11))
+    one, two = make_worker(db, vault, programme), make_worker(db, vault, programme)
+    attend(db, enrol_directly(db, course, one), day(10), day(11))   # 10 Feb: before the project period
+    attend(db, enrol_directly(db, course, two), day(11))            # the same session again
+    enrol_directly(db, other, one)                                  # nobody came
+    assert training.sessions_held(db, programme) == 1
 
 
 def test_another_enterprises_and_city_courses_do_not_count(db, vault, programme):
@@ -215,7 +390,8 @@ def test_attendance_scan_is_presence_evidence(db, vault, programme, class_scanne
 
 def test_attendance_refusals_and_walk_ins(db, vault, programme, class_scanner):
     enterprise = make_enterprise(db, vault)
-    course = make_course(db, enterprise=enterprise, starts_on=day(11), ends_on=day(12), capacity="1")
+    course = make_course(db, enterprise=enterprise, class_hours=8, starts_on=day(11), ends_on=day(13), capacity="1",
+                         sessions="2021-02-11 4; 2021-02-13 4")
     staff = class_scanner(course)
     outsider = make_worker(db, vault, programme, enterprise=make_enterprise(db, vault))
     refused = scan(db, vault, programme, staff, outsider, at("2021-02-11 09:00"))
@@ -228,14 +404,18 @@ def test_attendance_refusals_and_walk_ins(db, vault, programme, class_scanner):
                 at("2021-02-11 09:10"))
     assert full.reason == "course_full"
     too_early = scan(db, vault, programme, staff, walk_in, at("2021-02-10 23:59"))
-    assert (too_early.reason, too_early.details["ends_on"]) == ("no_class_today", "2021-02-12")
+    assert (too_early.reason, too_early.details["ends_on"]) == ("no_class_today", "2021-02-13")
+    no_session = scan(db, vault, programme, staff, walk_in, at("2021-02-12 09:00"))  # inside the dates, no class
+    assert (no_session.result, no_session.reason, no_session.is_evidence) == (ScanResult.REJECTED, "no_class_today",
+                                                                             False)
+    assert scan(db, vault, programme, staff, walk_in, at("2021-02-13 09:00")).reason == "attendance_recorded"
 
 
 def test_attendance_through_the_scan_api(client, db, vault, programme, class_scanner):
     from wzcheckin import clock
 
     today = programme.local_date(clock.now())
-    course = make_course(db, starts_on=today - timedelta(days=1), ends_on=today + timedelta(days=1))
+    course = make_course(db, class_hours=6, starts_on=today - timedelta(days=1), ends_on=today + timedelta(days=1))
     worker = make_worker(db, vault, programme)
     token = issue_api_token(db, class_scanner(course), clock.now())
     db.commit()
@@ -250,7 +430,7 @@ def test_attendance_through_the_scan_api(client, db, vault, programme, class_sca
 
 # --- completions and pages -------------------------------------------------------------------------
 
-def test_completion_upload_is_all_or_nothing(client, db, vault, programme, login_as):
+def test_completion_upload_is_all_or_nothing(client, db, vault, programme, login_as, set_clock):
     from tests.builders import make_user
 
     enterprise = make_enterprise(db, vault)
@@ -261,6 +441,7 @@ def test_completion_upload_is_all_or_nothing(client, db, vault, programme, login
     outsider = make_worker(db, vault, programme, enterprise=make_enterprise(db, vault))
     db.commit()
     ids = {w.id: vault.decrypt(w.id_number_encrypted) for w in (employee, outsider)}
+    set_clock("2021-03-05 10:00")
     login_as(admin)
     url = f"/enterprise/training/courses/{course.code}"
 
@@ -281,10 +462,15 @@ def test_completion_upload_is_all_or_nothing(client, db, vault, programme, login
     assert good.status_code == 302
     db.rollback()
     assert db.scalar(sa.select(Enrolment.completed_on)) == date(2021, 2, 28)
+    set_clock("2021-04-01 08:00")  # after the claim deadline: refused, nothing changes
+    late = upload(f"id_number,completed_on\n{ids[employee.id]},2021-02-27\n")
+    assert late.status_code == 409 and "2021-03-31" in late.text
+    db.rollback()
+    assert db.scalar(sa.select(Enrolment.completed_on)) == date(2021, 2, 28)
 
 
 def test_enterprise_claims_and_an_official_reviews_through_the_pages(client, db, vault, programme, login_as,
-                                                                     official, audit_entries):
+                                                                     official, audit_entries, set_clock):
     from tests.builders import make_user
 
     enterprise, other = make_enterprise(db, vault), make_enterprise(db, vault)
@@ -294,6 +480,7 @@ def test_enterprise_claims_and_an_official_reviews_through_the_pages(client, db,
     theirs = make_course(db, enterprise=other)
     attend(db, enrol_directly(db, course, make_worker(db, vault, programme, enterprise=enterprise)), day(12))
     db.commit()
+    set_clock("2021-03-02 10:00")
     login_as(admin)
     page = client.get("/enterprise/training")
     assert page.status_code == 200 and "<strong>200 ¥</strong>" in page.text  # 8 h × 25 ¥
@@ -321,6 +508,8 @@ def test_enterprise_claims_and_an_official_reviews_through_the_pages(client, db,
 
 def test_courses_are_created_in_pages_and_imported_from_csv(app, client, db, vault, programme, login_as, official,
                                                             runner, tmp_path, audit_entries):
+    """Offline courses carry their class sessions (the form's field, the file's optional
+    ``sessions`` column); a file without the column still imports online courses."""
     enterprise = make_enterprise(db, vault)
     db.commit()
     login_as(official)
@@ -331,13 +520,20 @@ def test_courses_are_created_in_pages_and_imported_from_csv(app, client, db, vau
     ok = client.post("/admin/benefits/training/courses/new", data={
         "csrf_token": csrf_token_from(form.text), "code": "WZ-WELD-1", "title": "焊工", "mode": "offline",
         "provider": "温州技师学院", "class_hours": "40", "cost_yuan": "800", "credit_code": enterprise.credit_code,
-        "district": "瓯海区", "address": "娄桥", "starts_on": "2021-02-15", "ends_on": "2021-02-19"})
+        "district": "瓯海区", "address": "娄桥", "starts_on": "2021-02-15", "ends_on": "2021-02-19",
+        "sessions": "2021-02-15 8\n2021-02-16 8\n2021-02-17 8\n2021-02-18 8\n2021-02-19 8"})
     assert ok.status_code == 302 and audit_entries("training.course_create")[0].target_id == "WZ-WELD-1"
+    db.rollback()
+    assert [(s.day.day, s.class_hours) for s in training.course_sessions(db, training.find_course(db, "WZ-WELD-1").id)] \
+        == [(15, 8), (16, 8), (17, 8), (18, 8), (19, 8)]
+    edit = client.get("/admin/benefits/training/courses/WZ-WELD-1/edit").text
+    assert "2021-02-19 8" in edit
 
     path = tmp_path / "courses.csv"
-    header = ",".join(training.COURSE_COLUMNS)
+    header = ",".join((*training.COURSE_COLUMNS, "sessions"))
     path.write_text(f"\ufeff{header}\nWZ-WELD-1,焊工（更新）,offline,温州技师学院,48,800,{enterprise.credit_code},瓯海区,娄桥,"
-                    f"2021-02-15,2021-02-20,\nCITY-2,电工,offline,市培训中心,8,0,,鹿城区,人民路,2021-02-12,2021-02-12,30\n",
+                    f"2021-02-15,2021-02-20,,2021-02-15 8;2021-02-16 8;2021-02-17 8;2021-02-18 8;2021-02-19 8;2021-02-20 8\n"
+                    f"CITY-2,电工,offline,市培训中心,8,0,,鹿城区,人民路,2021-02-12,2021-02-12,30,2021-02-12 8\n",
                     encoding="utf-8")
     with app.app_context():
         result = runner.invoke(args=["import", "courses", str(path)])
@@ -346,13 +542,19 @@ def test_courses_are_created_in_pages_and_imported_from_csv(app, client, db, vau
     db.rollback()
     assert training.find_course(db, "WZ-WELD-1").class_hours == 48
     assert db.scalar(sa.select(Checkpoint.kind).where(Checkpoint.ref == "training:CITY-2")) is CheckpointKind.TRAINING
-    path.write_text(f"{header}\nCITY-3,,online,x,1,1,,,,2021-02-12,2021-02-12,\nWZ-WELD-1,焊工,online,x,1,1,,,,"
-                    f"2021-02-12,2021-02-12,\n", encoding="utf-8")
+    path.write_text(f"{header}\nCITY-3,,online,x,1,1,,,,2021-02-12,2021-02-12,,\nWZ-WELD-1,焊工,online,x,1,1,,,,"
+                    f"2021-02-12,2021-02-12,,\n", encoding="utf-8")
     with app.app_context():
         failed = runner.invoke(args=["import", "courses", str(path)])
     assert failed.exit_code == 1 and "line 2: title: required" in failed.output and "line 3: mode" in failed.output
     db.rollback()
     assert training.find_course(db, "CITY-3") is None
+    old_header = ",".join(training.COURSE_COLUMNS)  # a file from before sessions: online lines import
+    path.write_text(f"{old_header}\nCITY-4,在线课,online,x,4,0,,,,2021-02-12,2021-02-20,\n"
+                    f"CITY-5,电工,offline,x,8,0,,鹿城区,人民路,2021-02-12,2021-02-12,\n", encoding="utf-8")
+    with app.app_context():
+        old = runner.invoke(args=["import", "courses", str(path)])
+    assert old.exit_code == 1 and "line 3: sessions: required" in old.output and "line 2" not in old.output
 
 
 def test_workers_browse_and_enrol_on_a_phone_page(client, db, vault, programme, login_as):
@@ -361,7 +563,7 @@ def test_workers_browse_and_enrol_on_a_phone_page(client, db, vault, programme, 
     today = programme.local_date(clock.now())
     worker = make_worker(db, vault, programme)
     course = make_course(db, starts_on=today, ends_on=today + timedelta(days=3))
-    hidden = make_course(db, enterprise=make_enterprise(db, vault), starts_on=today, ends_on=today)
+    hidden = make_course(db, enterprise=make_enterprise(db, vault), class_hours=8, starts_on=today, ends_on=today)
     db.commit()
     login_as(worker.user)
     listing = client.get("/training")
@@ -373,3 +575,56 @@ def test_workers_browse_and_enrol_on_a_phone_page(client, db, vault, programme, 
     assert "已报名" in client.get(f"/training/{course.code}").text
     api = client.get("/api/v1/courses").get_json()["courses"]
     assert [c["code"] for c in api] == [course.code] and api[0]["enrolled"] == 1
+
+
+def test_the_enterprise_attaches_an_invoice_and_an_official_approves_the_cost_through_the_pages(
+        client, db, vault, programme, login_as, official, audit_entries, set_clock):
+    from tests.builders import make_user
+
+    enterprise = make_enterprise(db, vault)
+    admin = make_user(db, vault, Role.ENTERPRISE_ADMIN,
+                      checkpoint=db.scalar(sa.select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref)))
+    course = make_course(db, enterprise=enterprise, mode="online", cost_yuan="100000", starts_on=day(1),
+                         ends_on=day(28))
+    for _ in range(2):
+        enrol_directly(db, course, make_worker(db, vault, programme, enterprise=enterprise), completed_on=day(20))
+    db.commit()
+    set_clock("2021-03-02 10:00")
+    login_as(admin)
+    url = f"/enterprise/training/courses/{course.code}"
+    page = client.get(url)
+    assert 'id="invoice-upload"' in page.text and "发票" in page.text
+
+    def attach(data: bytes, cost="100000"):
+        return client.post(url + "/invoice", content_type="multipart/form-data", data={
+            "csrf_token": csrf_token_from(page.text), "invoice_no": "04400211", "amount_yuan": "200000",
+            "cost_yuan": cost, "file": (io.BytesIO(data), "invoice.pdf")})
+
+    html_file = attach(b"<html><body>not an invoice</body></html>")
+    assert html_file.status_code == 422 and "PDF" in html_file.text
+    assert attach(PDF_BYTES).status_code == 302
+    [uploaded] = audit_entries("training.invoice_upload")
+    invoice_id = int(uploaded.target_id)
+    assert client.get(f"/admin/benefits/training/invoices/{invoice_id}").status_code == 403  # not an official
+    assert "<strong>0 ¥</strong>" in client.get("/enterprise/training").text  # nothing until approved
+
+    login_as(official)
+    roster = client.get(f"/admin/benefits/training/courses/{course.code}")
+    assert 'id="invoice-review"' in roster.text
+    download = client.get(f"/admin/benefits/training/invoices/{invoice_id}")
+    assert download.status_code == 200 and download.data == PDF_BYTES and download.mimetype == "application/pdf"
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert len(audit_entries("training.invoice_view")) == 1
+    token = csrf_token_from(roster.text)
+    above = client.post(f"/admin/benefits/training/invoices/{invoice_id}",
+                        data={"csrf_token": token, "decision": "approve", "cost_yuan": "100000.01"})
+    assert above.status_code == 422 and 'id="invoice-review"' in above.text
+    done = client.post(f"/admin/benefits/training/invoices/{invoice_id}",
+                       data={"csrf_token": token, "decision": "approve", "cost_yuan": "100000"})
+    assert done.status_code == 302
+    assert audit_entries("training.invoice_approve")[0].details["approved_fen"] == 10_000_000
+
+    login_as(admin)
+    # 2 completions × 95 % of min(100,000 ¥ approved, 1,000 ¥ cap) = 1,900 ¥, not 190,000 ¥.
+    assert "<strong>1,900 ¥</strong>" in client.get("/enterprise/training").text

@@ -142,6 +142,7 @@ ACCESS: dict[str, Access] = {
     "GET /enterprise/training/courses/<code>/edit": own(EA, "enterprise_course"),
     "POST /enterprise/training/courses/<code>/edit": own(EA, "enterprise_course"),
     "POST /enterprise/training/courses/<code>/completions": own(EA, "enterprise_course"),
+    "POST /enterprise/training/courses/<code>/invoice": own(EA, "enterprise_course"),
     "GET /api/v1/enterprise/retention": Access(EA),
     "POST /api/v1/enterprise/subsidy-application": Access(EA),
 
@@ -181,6 +182,8 @@ ACCESS: dict[str, Access] = {
     "GET /admin/benefits/training/courses/new": Access(OFFICIAL),
     "POST /admin/benefits/training/courses/new": Access(OFFICIAL),
     "GET /admin/benefits/training/courses/<code>": Access(OFFICIAL, "course"),
+    "GET /admin/benefits/training/invoices/<int:invoice_id>": Access(OFFICIAL, "invoice"),
+    "POST /admin/benefits/training/invoices/<int:invoice_id>": Access(OFFICIAL, "invoice"),
     "GET /admin/benefits/training/courses/<code>/edit": Access(OFFICIAL, "course"),
     "POST /admin/benefits/training/courses/<code>/edit": Access(OFFICIAL, "course"),
     "GET /manage/venues": Access(OFFICIAL),

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 
-from tests.benefits.builders import PNG_BYTES, enrol_directly, make_activity, make_course
+from tests.benefits.builders import PNG_BYTES, approve_cost, enrol_directly, make_activity, make_course
 from tests.builders import gate_of, make_enterprise, make_phone, make_unique_id_number, make_user, make_worker
 from tests.venues.builders import make_slot, make_venue, make_venue_staff
 from tests.welfare.builders import make_pickup_point, make_pickup_staff
@@ -130,6 +130,8 @@ def _build_side(session, vault, programme, keyring, name: str, now: datetime) ->
     for a_full in full:
         booking.book(session, programme, other_booker, a_full.id, now)
         waiting.append(booking.join_waitlist(session, programme, worker, a_full.id, now))
+    # The data bonus is claimed inside its claim window, before the departure (which would refuse it).
+    claim = claim_data_bonus(session, vault, programme, worker, IN_FEBRUARY)
     session.add(Departure(worker_id=worker.id, departed_on=date(2021, 2, 9), note="", recorded_at=IN_FEBRUARY,
                           recorded_by_user_id=worker.user_id, recorded_by_role="worker"))
 
@@ -142,7 +144,6 @@ def _build_side(session, vault, programme, keyring, name: str, now: datetime) ->
     assert pickup.scan.reason == "pack_handed_out", pickup.scan.reason
 
     carrier = make_user(session, vault, Role.CARRIER, carrier=words["carrier"])
-    claim = claim_data_bonus(session, vault, programme, worker, now)
 
     complaint = rights.file_complaint(session, worker, rights.ComplaintInput(
         credit_code=enterprise.credit_code, months="2", amount_yuan="3000",
@@ -153,6 +154,7 @@ def _build_side(session, vault, programme, keyring, name: str, now: datetime) ->
     course = make_course(session, enterprise=enterprise, mode="online", starts_on=date(2021, 1, 20))
     course.title = words["course"]
     enrol_directly(session, course, worker, completed_on=date(2021, 2, 4))
+    invoice = approve_cost(session, programme, course, proposed_yuan="500", now=IN_FEBRUARY)  # an official's cost
     alert = HealthAlert(enterprise_id=enterprise.id, checkpoint_id=gate.id, worker_id=worker.id, reason="fever",
                         temperature=38, symptoms=False, person_masked=words["worker"][0] + "*",
                         raised_by_user_id=gatekeeper.id, raised_at=now)
@@ -174,6 +176,7 @@ def _build_side(session, vault, programme, keyring, name: str, now: datetime) ->
         "roster_worker": {"worker_id": worker.id},
         "alert": {"alert_id": alert.id},
         "enterprise_course": {"code": course.code},
+        "invoice": {"invoice_id": invoice.id},
         "pickup_scan": {"scan_id": pickup.scan.scan_id},
     }
     phone = vault.decrypt(worker.user.phone_encrypted)
@@ -234,6 +237,7 @@ def build_world(session, vault, programme, keyring) -> World:
         "service_listing": {"listing_id": listing.id},
         "training_claim": {"claim_id": claim.id},
         "course": {"code": course_b},
+        "invoice": sides["B"].params["invoice"],
         "activity": {"public_id": landmark.public_id},
         "poster": {"code": acts.poster_token(landmark, keyring, programme)},
         "application": {"application_id": application.id},

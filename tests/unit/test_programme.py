@@ -88,3 +88,38 @@ def test_the_app_refuses_to_start_with_a_bad_programme(tmp_path):
     with pytest.raises(ProgrammeError, match="fever_c"):
         create_app({**TEST_CONFIG, "PROGRAMME_PATH": str(bad), "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
                     "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
+
+
+def test_the_new_benefit_keys_of_the_shipped_programme():
+    programme = load_programme(DEFAULT_PROGRAMME)
+    assert programme.training.online_cost_cap_yuan_per_person == 1000
+    assert programme.training.claim_deadline.isoformat() == "2021-03-31"
+    assert programme.training.sessions_offered == 100
+    assert (programme.data_bonus.claim_opens.isoformat(), programme.data_bonus.claim_closes.isoformat()) == \
+        ("2021-01-12", "2021-02-28")
+    assert programme.venues.discounts == {}  # the source gives no scenic-spot discount figure
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("suspension_days = 7", "suspension_days = 7\nscenic_spot_discount_percent = 50"),
+     "unknown key 'venues.scenic_spot_discount_percent'"),
+    (("[venues.discounts]\n", "[venues.discounts]\njiangxinyu = 0\n"), "venues.discounts.jiangxinyu"),
+    (("[venues.discounts]\n", "[venues.discounts]\njiangxinyu = 101\n"), "venues.discounts.jiangxinyu"),
+    (("[venues.discounts]\n", "[venues.discounts]\n\"江心屿\" = 30\n"), "venues.discounts"),
+    (("[venues.discounts]\n", "[venues.discounts]\njiangxinyu = 30\nJiangXinYu = 20\n"), "named twice"),
+    (("claim_closes = 2021-02-28", "claim_closes = 2021-01-01"), "claim_closes (2021-01-01) is before claim_opens"),
+    (("claim_opens = 2021-01-12", ""), "missing key 'data_bonus.claim_opens'"),
+    (("online_cost_cap_yuan_per_person = 1000", ""), "missing key 'training.online_cost_cap_yuan_per_person'"),
+    (("claim_deadline = 2021-03-31", "claim_deadline = 2021-02-27"), "claim_deadline is before the training"),
+])
+def test_a_bad_benefit_key_names_the_key(edit, message):
+    old, new = edit
+    assert old in SHIPPED
+    with pytest.raises(ProgrammeError) as error:
+        parse_programme(SHIPPED.replace(old, new, 1), "officials-2022.toml")
+    assert message in str(error.value)
+
+
+def test_a_discount_is_looked_up_by_the_venue_code_as_imported():
+    programme = parse_programme(SHIPPED.replace("[venues.discounts]\n", "[venues.discounts]\nJiangXinYu = 30\n", 1))
+    assert programme.venues.discounts == {"jiangxinyu": 30}

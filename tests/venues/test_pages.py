@@ -49,7 +49,11 @@ def test_a_worker_browses_books_sees_the_code_and_cancels(client, db, vault, pro
     assert page.status_code == 200
     html = page.text
     assert "温州市图书馆" in html and "江心屿景区" in html and "瓯海区图书馆" not in html
-    assert "剩 5 个" in html and "免费入场" in html and "留温员工门票优惠 50%" in html
+    assert "剩 5 个" in html and "免费入场" in html
+    # The shipped programme sets no scenic-spot discount: none is shown, and the spot is not free.
+    scenic_card = html[html.index('id="venue-' + scenic.code + '"'):]
+    scenic_card = scenic_card[:scenic_card.index("</article>")]
+    assert "优惠" not in html and "免费入场" not in scenic_card
     assert "打卡点，无需预约。" in html  # the landmark has no slots and no booking button
 
     booked = client.post(f"/venues/slots/{slot.id}/book",
@@ -232,3 +236,26 @@ def test_a_waiting_list_booking_is_announced_on_my_bookings(client, db, vault, p
     html = client.get("/me/bookings").text
     assert "有名额空出：已为您预约 温州博物馆" in html
     assert html.count("出示预约码") == 1
+
+
+def test_a_scenic_spot_shows_a_discount_only_where_the_programme_file_sets_one(client, db, vault, programme_file,
+                                                                              login_as):
+    from wzcheckin.venues.queries import entry_discount_percent
+
+    programme = programme_file(("[venues.discounts]\n", "[venues.discounts]\nJiangXinYu = 30\nwz-library = 50\n"))
+    discounted = make_venue(db, code="jiangxinyu", name="江心屿景区", kind=VenueKind.SCENIC_SPOT)
+    plain = make_venue(db, code="yandang", name="雁荡山风景名胜区", kind=VenueKind.SCENIC_SPOT)
+    library = make_venue(db, code="wz-library", name="温州市图书馆")  # free already: a figure for it is ignored
+    assert [entry_discount_percent(programme, v) for v in (discounted, plain, library)] == [30, None, None]
+    slot = make_slot(db, discounted, day_at(1, 10), capacity=5)
+    worker = make_booker(db, vault, programme)
+    db.commit()
+    login_as(worker.user)
+
+    html = client.get(f"/venues?date={local_day(1).isoformat()}").text
+    assert html.count("留温员工门票优惠") == 1 and "留温员工门票优惠 30%" in html
+    api = {v["code"]: v["discount_percent"] for v in client.get("/api/v1/venues").get_json()["venues"]}
+    assert api == {"jiangxinyu": 30, "yandang": None, "wz-library": None}
+    booked = client.post(f"/venues/slots/{slot.id}/book", data={"csrf_token": csrf_token_from(html)})
+    reservation = client.get(booked.headers["Location"]).text
+    assert "留温员工门票优惠 30%" in reservation and "免费入场" not in reservation

@@ -38,6 +38,8 @@ CLAIM_SCHEMA = {
         "id": {"type": "integer"}, "carrier": {"type": "string"}, "gigabytes": {"type": "integer"},
         "phone": {"type": "string"}, "claimed_at": {"type": "string", "format": "date-time"},
         "reason": {"type": ["string", "null"]},
+        # not claimed, and a claim now would be refused with this code
+        "blocked_by": {"enum": ["claim_not_open", "claim_window_closed", "departed"]},
     },
 }
 COURSE_MODES = ["online", "offline"]
@@ -104,8 +106,9 @@ def claim_data_bonus():
 @api_route("/me/data-bonus", methods=["GET"], roles=(Role.WORKER,), tag="worker",
            summary="The worker's data-bonus claim and its status", responses={200: CLAIM_SCHEMA})
 def get_data_bonus():
-    worker = current_worker()
-    return jsonify(bonus.claim_json(bonus.find_claim(db.session, worker.id), worker))
+    from wzcheckin.benefits.home import data_bonus_standing
+
+    return jsonify(data_bonus_standing(db.session, current_worker(), context.programme(), clock.now()))
 
 
 @api_route("/me/data-bonus", methods=["PATCH"], roles=(Role.WORKER,), tag="worker",

@@ -1,6 +1,10 @@
 """Benefits room, the data bonus (P1, 赠送流量): a retained worker claims the programme's free
 local data once, for their registered number; the carrier delivers it and reports back.
 
+A claim is taken only inside the programme's claim window (``[data_bonus] claim_opens`` …
+``claim_closes``, local dates, inclusive) and never from a worker with a recorded departure
+(离温: the data is for workers who stay).
+
 Concurrency: one claim per worker is the UNIQUE ``worker_id`` of ``data_bonus_claims``. The
 insert runs in a savepoint, so a concurrent twin (PostgreSQL makes it wait for the first to
 commit, then refuses it; SQLite serialises the two with BEGIN IMMEDIATE and the second sees the
@@ -26,6 +30,7 @@ from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.routing import MAX_ROW_ID
 from wzcheckin.db import UTCDateTime, is_unique_violation
 from wzcheckin.programme import Programme
+from wzcheckin.residence.departures import active_departure
 
 CARRIERS = ("china_mobile", "china_unicom", "china_telecom")
 EXPORT_HEADER = ("claim_id", "name", "phone", "gigabytes", "carrier", "claimed_at")
@@ -53,16 +58,46 @@ def _check_carrier(carrier: str | None) -> str | None:
     return carrier
 
 
+def claim_window_problem(programme: Programme, now: datetime) -> BenefitRefused | None:
+    """``claim_not_open`` before ``claim_opens``, ``claim_window_closed`` after ``claim_closes``."""
+    rules, today = programme.data_bonus, programme.local_date(now)
+    if today < rules.claim_opens:
+        return BenefitRefused("claim_not_open", opens=rules.claim_opens.isoformat())
+    if today > rules.claim_closes:
+        return BenefitRefused("claim_window_closed", closes=rules.claim_closes.isoformat())
+    return None
+
+
+def claim_blocker(session: Session, programme: Programme, worker: Worker, now: datetime) -> BenefitRefused | None:
+    """Why an eligible worker without a claim cannot claim now: outside the claim window, or
+    ``departed`` (an active recorded departure, read through the residence room's query)."""
+    outside = claim_window_problem(programme, now)
+    if outside is not None:
+        return outside
+    if active_departure(session, worker.id) is not None:
+        return BenefitRefused("departed")
+    return None
+
+
 def claim_data_bonus(session: Session, vault: PersonalDataVault, programme: Programme, worker: Worker,
                      now: datetime, carrier: str | None = None) -> DataBonusClaim:
-    """Claim once. ``carrier`` overrides the one derived from the number's prefix (a ported
-    number); it is required when the prefix is not one of the three carriers'."""
+    """Claim once, inside the claim window, while no departure is recorded. ``carrier``
+    overrides the one derived from the number's prefix (a ported number); it is required when
+    the prefix is not one of the three carriers'.
+
+    A departure recorded at the same moment as the claim is not serialised against it (they are
+    different rows): the claim is refused when the departure committed first, and a claim that
+    committed first stays, as it would had the worker left the day after claiming.
+    """
     problem = retained_worker_problem(worker)
     if problem is not None:
         raise BenefitRefused("not_eligible", status=403, why=problem)
     chosen = _check_carrier(carrier)
     if find_claim(session, worker.id) is not None:
         raise BenefitRefused("already_claimed")
+    blocker = claim_blocker(session, programme, worker, now)
+    if blocker is not None:
+        raise blocker
     phone = worker_phone(worker, vault)
     derived = programme.carrier_for_phone(phone)
     chosen = chosen or derived
@@ -108,11 +143,17 @@ def change_carrier(session: Session, worker: Worker, carrier: str, now: datetime
     return claim
 
 
-def claim_json(claim: DataBonusClaim | None, worker: Worker | None = None) -> dict:
-    """The claim as the worker sees it (``GET /api/v1/me``'s ``data_bonus``)."""
+def claim_json(claim: DataBonusClaim | None, worker: Worker | None = None,
+               blocker: BenefitRefused | None = None) -> dict:
+    """The claim as the worker sees it (``GET /api/v1/me``'s ``data_bonus``). Not claimed and
+    not claimable now: ``blocked_by`` names the refusal a claim would get (``claim_not_open``,
+    ``claim_window_closed``, ``departed``)."""
     if claim is None:
-        status = "not_eligible" if worker is not None and retained_worker_problem(worker) else "not_claimed"
-        return {"status": status}
+        if worker is not None and retained_worker_problem(worker):
+            return {"status": "not_eligible"}
+        if blocker is not None:
+            return {"status": "not_claimed", "blocked_by": blocker.code}
+        return {"status": "not_claimed"}
     return {
         "status": str(claim.status),
         "id": claim.id,

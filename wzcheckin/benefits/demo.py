@@ -13,7 +13,7 @@ from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import create_or_update_staff, retained_worker_problem
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits import directory, training
-from wzcheckin.benefits.data_bonus import claim_data_bonus, find_claim
+from wzcheckin.benefits.data_bonus import claim_blocker, claim_data_bonus, find_claim
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import Activity, ServiceListing, WageComplaint
 from wzcheckin.benefits.rights import ComplaintInput, file_complaint, handle_complaint
@@ -32,7 +32,8 @@ def _courses(session, vault, programme, now, demo) -> None:
                              credit_code=first.credit_code, district=first.district,
                              address="瓯海区娄桥工业园区培训楼3楼", starts_on=period.project_period_start,
                              ends_on=period.project_period_start + timedelta(days=4),
-                             capacity="40", description="每天8课时，共5天；凭通行码扫码签到。"),
+                             capacity="40", description="每天8课时，共5天；凭通行码扫码签到。",
+                             sessions="\n".join(f"{period.project_period_start + timedelta(days=n)} 8" for n in range(5))),
         training.CourseInput(code="WZ-EC-ONLINE", title="电子商务运营（线上）", mode="online",
                              provider="浙江人才网络学院", class_hours="24", cost_yuan="600",
                              credit_code=first.credit_code, district="",
@@ -42,7 +43,8 @@ def _courses(session, vault, programme, now, demo) -> None:
                              provider="鹿城区职工服务中心", class_hours="6", cost_yuan="0", credit_code="",
                              district="鹿城区", address="鹿城区人民西路职工活动中心", starts_on=date(2021, 2, 13),
                              ends_on=date(2021, 2, 14),
-                             capacity="30", description="城市公益课程，所有留温员工可报名。"),
+                             capacity="30", description="城市公益课程，所有留温员工可报名。",
+                             sessions="2021-02-13 3\n2021-02-14 3"),
     ]
     for data in rows:
         clean = training.clean_course(session, data)
@@ -101,7 +103,8 @@ def _services(session, programme, now) -> None:
 def _claims_and_complaint(session, vault, programme, now, demo) -> None:
     # A few data-bonus claims so the carriers' desks have work; the first worker claims himself.
     for worker in demo.workers[2:12]:
-        if retained_worker_problem(worker) is None and find_claim(session, worker.id) is None:
+        if retained_worker_problem(worker) is None and find_claim(session, worker.id) is None \
+                and claim_blocker(session, programme, worker, now) is None:  # a demo outside the claim window
             claim_data_bonus(session, vault, programme, worker, now)
     worker = demo.workers[3]
     if session.scalar(sa.select(WageComplaint.id).where(WageComplaint.worker_id == worker.id)) is None:

@@ -52,6 +52,23 @@ class CourseForm(FlaskForm):
     ends_on = DateField(_l("Last day"), validators=[Optional()])
     capacity = StringField(_l("Places (blank: no limit)"), render_kw={"inputmode": "numeric"})
     description = TextAreaField(_l("Description"), render_kw={"maxlength": "2000", "rows": "3"})
+    sessions = TextAreaField(_l("Class sessions (offline courses): one per line, the date and its class hours"),
+                             render_kw={"rows": "4", "maxlength": "8000", "placeholder": "2021-02-15 4"})
+
+
+class InvoiceForm(FlaskForm):
+    invoice_no = StringField(_l("Invoice number"), render_kw={"maxlength": "40", "autocomplete": "off"})
+    amount_yuan = StringField(_l("Invoice total (yuan)"), render_kw={"inputmode": "decimal", "maxlength": "16"})
+    cost_yuan = StringField(_l("Proposed cost per person (yuan)"), render_kw={"inputmode": "decimal", "maxlength": "12"})
+    file = FileField(_l("The invoice (PDF, JPEG or PNG, at most 5 MB)"),
+                     render_kw={"accept": "application/pdf,image/jpeg,image/png"})
+
+
+class InvoiceReviewForm(FlaskForm):
+    decision = RadioField(_l("Decision"), choices=[SelectChoice("approve", _l("Approve")),
+                                                   SelectChoice("reject", _l("Reject"))])
+    cost_yuan = StringField(_l("Approved cost per person (yuan)"), render_kw={"inputmode": "decimal", "maxlength": "12"})
+    note = TextAreaField(_l("Note (required to reject)"), render_kw={"maxlength": "2000", "rows": "2"})
 
 
 class ReviewForm(FlaskForm):

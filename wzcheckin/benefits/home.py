@@ -4,17 +4,20 @@ services and rights; plus where to get a scan for each evidence window."""
 
 from __future__ import annotations
 
-from wzcheckin.benefits.data_bonus import claim_json, find_claim
+from wzcheckin.benefits.data_bonus import claim_blocker, claim_json, find_claim
 from wzcheckin.benefits.points import points_balance
 from wzcheckin.core.home import HomePanel
 
 
-def data_bonus_standing(session, worker) -> dict:
-    return claim_json(find_claim(session, worker.id), worker)
+def data_bonus_standing(session, worker, programme, now) -> dict:
+    claim = find_claim(session, worker.id)
+    blocker = claim_blocker(session, programme, worker, now) if claim is None else None
+    return claim_json(claim, worker, blocker)
 
 
 def standing(session, worker, programme, now):
-    return {"points": points_balance(session, worker.id), "data_bonus": data_bonus_standing(session, worker)}
+    return {"points": points_balance(session, worker.id),
+            "data_bonus": data_bonus_standing(session, worker, programme, now)}
 
 
 def _glance(session, worker, programme, now) -> dict:
@@ -67,10 +70,11 @@ def panel(session, worker, programme, now):
                   if e.course.ends_on >= programme.local_date(now)]
     return HomePanel("benefits/_home_benefits.html", {
         "glance": _glance(session, worker, programme, now),
-        "data_bonus": data_bonus_standing(session, worker),
+        "data_bonus": data_bonus_standing(session, worker, programme, now),
         "points": points_balance(session, worker.id),
         "enrolments": enrolments[:3],
         "gigabytes": programme.data_bonus.gigabytes,
+        "bonus_window": (programme.data_bonus.claim_opens.isoformat(), programme.data_bonus.claim_closes.isoformat()),
         "links": _links(),
         "cutoff_text": _cutoff_text(programme),
     }, order=5)

@@ -83,7 +83,10 @@ class CourseMode(StrEnum):
 
 class Course(Base):
     """A training course. Offline courses have a checkpoint ``training:<code>`` where venue staff
-    scan attendance; an enterprise-organised course earns that enterprise the subsidy."""
+    scan attendance, and their class sessions (:class:`ClassSession`), each carrying its hours;
+    an enterprise-organised course earns that enterprise the subsidy. ``cost_per_person_fen`` is
+    the listed (for an enterprise: proposed) cost; an online course's subsidy uses only the cost
+    an official approved against its invoice (:class:`CourseInvoice`)."""
 
     __tablename__ = "training_courses"
 
@@ -109,12 +112,53 @@ class Course(Base):
     enterprise = relationship("Enterprise", lazy="joined")
 
     @property
-    def class_days(self) -> int:
-        return (self.ends_on - self.starts_on).days + 1
-
-    @property
     def checkpoint_ref(self) -> str:
         return f"training:{self.code}"
+
+
+class ClassSession(Base):
+    """一次课: one class of an offline (project-based) course on a local day, with the class hours
+    it carries. Attending it earns those hours; a day without a session earns nothing."""
+
+    __tablename__ = "training_class_sessions"
+    __table_args__ = (sa.UniqueConstraint("course_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("training_courses.id"))
+    day: Mapped[date] = mapped_column(sa.Date)
+    class_hours: Mapped[int] = mapped_column()
+
+
+class InvoiceStatus(StrEnum):
+    SUBMITTED = "submitted"    # waiting for an official
+    APPROVED = "approved"      # an official approved a cost per person against it
+    REJECTED = "rejected"      # with the official's reason
+
+
+class CourseInvoice(Base):
+    """培训费发票: the organising enterprise's invoice for an online course, with the cost per
+    person it proposes. An official (人社局) approves a cost per person against it, or rejects it.
+    Append-only: a new upload supersedes the earlier ones, and only the latest invoice's approval
+    counts. The file is served back only with the type detected from its bytes, as a download."""
+
+    __tablename__ = "training_course_invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(sa.ForeignKey("training_courses.id"), index=True)
+    invoice_no: Mapped[str] = mapped_column(sa.String(40))
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)                    # the invoice's total
+    proposed_cost_per_person_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    content_type: Mapped[str] = mapped_column(sa.String(32))
+    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uploaded_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    status: Mapped[InvoiceStatus] = mapped_column(enum_column(InvoiceStatus, "course_invoice_status", 12))
+    approved_cost_per_person_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    review_note: Mapped[str] = mapped_column(sa.Text, default="")
 
 
 class Enrolment(Base):

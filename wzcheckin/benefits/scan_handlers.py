@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import Course
-from wzcheckin.benefits.training import record_attendance
+from wzcheckin.benefits.training import record_attendance, session_on
 from wzcheckin.scanning.messages import REASON_MESSAGES
 from wzcheckin.scanning.models import CheckpointKind
 from wzcheckin.scanning.services import (
@@ -23,7 +23,7 @@ from wzcheckin.scanning.services import (
 
 # Reason codes of this handler (stable API); "attendance_recorded" is the scanning room's.
 REASON_MESSAGES.update({
-    "no_class_today": _l("No class of this course today (%(starts_on)s to %(ends_on)s)."),
+    "no_class_today": _l("No class session of this course today (the course runs %(starts_on)s to %(ends_on)s)."),
     "not_enrolled": _l("Not enrolled: this course is for the organising enterprise's employees."),
     "course_full": _l("This course is full: the worker is not enrolled."),
 })
@@ -37,7 +37,9 @@ def training_attendance(ctx: ScanContext) -> Outcome:
         raise ScanRefused("checkpoint_unavailable", worker=worker)
     subject = {**worker_subject(worker), "course": course.title}
     day = ctx.programme.local_date(ctx.scanned_at)
-    if not course.starts_on <= day <= course.ends_on:
+    # Attendance is of a class session: a day without one (inside the course's dates or not)
+    # records nothing, so no hours are ever earned on a day the class did not meet.
+    if session_on(ctx.session, course.id, day) is None:
         raise ScanRefused("no_class_today", worker=worker, subject=subject,
                           details={"course": course.code, "starts_on": course.starts_on.isoformat(),
                                    "ends_on": course.ends_on.isoformat()})

@@ -1,21 +1,27 @@
-"""Benefits room, skills training (P6, 职业技能培训): courses, enrolment, attendance at offline
-classes (a staff scan at the checkpoint ``training:<code>``), completion of online courses
-(uploaded by the organising enterprise), and the enterprise's training-subsidy claim.
+"""Benefits room, skills training (P6, 职业技能培训): courses, their class sessions, enrolment,
+attendance at offline classes (a staff scan at the checkpoint ``training:<code>``), completion of
+online courses (uploaded by the organising enterprise), online-course invoices and the costs
+officials approve against them, and the enterprise's training-subsidy claim.
 
 The subsidy rules come from the programme file's ``[training]`` section:
 
-* online training completed on or before ``online_deadline``: ``online_subsidy_rate`` (95 %) of
-  the actual cost per person, rounded down to the fen ("不超过实际培训费用95%");
-* project-based (offline) training inside ``project_period_start`` … ``project_period_end``:
-  ``project_yuan_per_class_hour`` (25 ¥) per person per class hour attended, at most
-  ``project_cap_yuan_per_person`` (2,000 ¥) per person across all of the enterprise's courses.
+* online training: the cost per person is the one an official (人社局) approved against the
+  course's latest invoice — never the enterprise's own price — at most
+  ``online_cost_cap_yuan_per_person``; the subsidy is ``online_subsidy_rate`` (95 %) of it,
+  rounded down to the fen ("不超过实际培训费用95%"), for each completion dated inside the
+  programme (``[programme] starts`` … ``online_deadline``) and uploaded by ``claim_deadline``;
+* project-based (offline) training: each class session carries its own class hours; attending a
+  session inside ``project_period_start`` … ``project_period_end`` earns its hours at
+  ``project_yuan_per_class_hour`` (25 ¥) per person, at most ``project_cap_yuan_per_person``
+  (2,000 ¥) per person across all of the enterprise's courses. Hours are whole: nothing is
+  spread over calendar days.
 
-An attended class day earns ``class_hours / class_days`` hours (a course's hours spread evenly
-over its days), never more than the course's hours.
+Completions are uploaded, invoices attached and the claim submitted by ``claim_deadline``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -29,9 +35,12 @@ from wzcheckin.accounts.services import FormErrors, find_worker_by_id_number
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import (
     Attendance,
+    ClassSession,
     Course,
+    CourseInvoice,
     CourseMode,
     Enrolment,
+    InvoiceStatus,
     SubsidyClaimStatus,
     TrainingSubsidyClaim,
 )
@@ -47,9 +56,18 @@ from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{2,40}$")
 COURSE_COLUMNS = ("code", "title", "mode", "provider", "class_hours", "cost_yuan", "credit_code", "district",
                   "address", "starts_on", "ends_on", "capacity")
+# An offline course's class sessions: "2021-02-15 4; 2021-02-16 4" (a day and its class hours).
+# Optional in a courses file, so a file written before sessions existed still reads.
+SESSIONS_COLUMN = "sessions"
 COMPLETION_COLUMNS = ("id_number", "completed_on")
 MAX_CLASS_HOURS = 1000
+MAX_SESSION_HOURS = 24      # a physical bound (hours in a day), not a policy figure
+MAX_SESSIONS = 366
 MAX_COST_YUAN = 100_000
+MAX_INVOICE_YUAN = 100_000_000
+INVOICE_MAX_BYTES = 5 * 1024 * 1024
+INVOICE_NO_PATTERN = re.compile(r"^[A-Za-z0-9\-]{1,40}$")
+_SESSION_PATTERN = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*(?:\s|:|=)\s*(\d{1,3})$")
 
 
 # --- courses ------------------------------------------------------------------------------------
@@ -71,6 +89,7 @@ class CourseInput:
     ends_on: str | date | None = None
     capacity: str = ""
     description: str = ""
+    sessions: str = ""
 
 
 @dataclass
@@ -88,6 +107,38 @@ class CleanCourse:
     ends_on: date
     capacity: int | None
     description: str
+    sessions: list[tuple[date, int]] = field(default_factory=list)
+
+
+def parse_sessions(text: str) -> list[tuple[date, int]]:
+    """"2021-02-15 4; 2021-02-16 4" (or one per line) → [(day, class hours), ...] in day order.
+    Raises ValueError with a field-error code."""
+    entries = [part.strip() for part in re.split(r"[;\n]", text or "") if part.strip()]
+    if not entries:
+        raise ValueError("required")
+    if len(entries) > MAX_SESSIONS:
+        raise ValueError("out_of_range")
+    sessions: dict[date, int] = {}
+    for entry in entries:
+        match = _SESSION_PATTERN.match(entry)
+        if match is None:
+            raise ValueError("session_format")
+        try:
+            day = date.fromisoformat(match.group(1))
+        except ValueError:
+            raise ValueError("session_format") from None
+        hours = int(match.group(2))
+        if not 1 <= hours <= MAX_SESSION_HOURS:
+            raise ValueError("session_hours")
+        if day in sessions:
+            raise ValueError("session_repeated")
+        sessions[day] = hours
+    return sorted(sessions.items())
+
+
+def sessions_text(sessions) -> str:
+    """The form's text for a course's sessions (rows with ``day`` and ``class_hours``)."""
+    return "\n".join(f"{s.day.isoformat()} {s.class_hours}" for s in sessions)
 
 
 def _parse_date(value: str | date | None) -> date:
@@ -147,6 +198,8 @@ def clean_course(session: Session, data: CourseInput, *, fixed_enterprise: Enter
     take("ends_on", lambda: _parse_date(data.ends_on))
     take("description", lambda: _text(data.description, 2000, required=False))
     take("capacity", lambda: None if not (data.capacity or "").strip() else _parse_int(data.capacity, 1, 100_000))
+    if values.get("mode") is CourseMode.OFFLINE:
+        take("sessions", lambda: parse_sessions(data.sessions))
     enterprise = fixed_enterprise
     if fixed_enterprise is None and (data.credit_code or "").strip():
         try:
@@ -160,6 +213,13 @@ def clean_course(session: Session, data: CourseInput, *, fixed_enterprise: Enter
         errors["ends_on"] = "date_order"
     if values.get("mode") is CourseMode.OFFLINE and not values.get("address") and "address" not in errors:
         errors["address"] = "required"
+    sessions = values.get("sessions") or []
+    if sessions and "sessions" not in errors:
+        if "starts_on" in values and "ends_on" in values and any(
+                not values["starts_on"] <= day <= values["ends_on"] for day, _hours in sessions):
+            errors["sessions"] = "session_outside_course"
+        elif "class_hours" in values and sum(hours for _day, hours in sessions) != values["class_hours"]:
+            errors["sessions"] = "session_hours_total"
     if errors:
         raise FormErrors(errors)
     return CleanCourse(
@@ -167,6 +227,7 @@ def clean_course(session: Session, data: CourseInput, *, fixed_enterprise: Enter
         class_hours=values["class_hours"], cost_per_person_fen=values["cost_yuan"], enterprise=enterprise,
         district=values["district"], address=values["address"], starts_on=values["starts_on"],
         ends_on=values["ends_on"], capacity=values["capacity"], description=values["description"],
+        sessions=sessions,
     )
 
 
@@ -190,9 +251,43 @@ def find_course(session: Session, code: str) -> Course | None:
     return session.scalar(sa.select(Course).where(Course.code == code))
 
 
+def course_sessions(session: Session, course_id: int) -> list[ClassSession]:
+    return list(session.scalars(sa.select(ClassSession).where(ClassSession.course_id == course_id)
+                                .order_by(ClassSession.day)))
+
+
+def session_on(session: Session, course_id: int, day: date) -> ClassSession | None:
+    return session.scalar(sa.select(ClassSession).where(ClassSession.course_id == course_id, ClassSession.day == day))
+
+
+def _attended_session_days(session: Session, course_id: int) -> set[date]:
+    return set(session.scalars(
+        sa.select(Attendance.day).join(Enrolment, Enrolment.id == Attendance.enrolment_id)
+        .where(Enrolment.course_id == course_id).distinct()))
+
+
+def _replace_sessions(session: Session, course: Course, wanted: list[tuple[date, int]]) -> None:
+    """Make the course's sessions ``wanted``. A session somebody attended keeps its day and its
+    hours (the attendance was earned on them); raises FormErrors ``session_attended`` else."""
+    existing = {s.day: s for s in course_sessions(session, course.id)}
+    wanted_hours = dict(wanted)
+    attended = _attended_session_days(session, course.id) if existing else set()
+    if any(day in attended and wanted_hours.get(day) != row.class_hours for day, row in existing.items()):
+        raise FormErrors({"sessions": "session_attended"})
+    for day, row in existing.items():
+        if day not in wanted_hours:
+            session.delete(row)
+        else:
+            row.class_hours = wanted_hours[day]
+    for day, hours in wanted:
+        if day not in existing:
+            session.add(ClassSession(course_id=course.id, day=day, class_hours=hours))
+    session.flush()
+
+
 def save_course(session: Session, clean: CleanCourse, now: datetime, *, course: Course | None = None) -> Course:
     """Create a course (``course`` None) or update one; its code never changes. An offline
-    course gets its attendance checkpoint ``training:<code>``."""
+    course gets its attendance checkpoint ``training:<code>`` and its class sessions."""
     if course is None:
         if find_course(session, clean.code) is not None:
             raise FormErrors({"code": "code_taken"})
@@ -222,6 +317,7 @@ def save_course(session: Session, clean: CleanCourse, now: datetime, *, course: 
         checkpoint.district = course.district
         session.flush()
         course.checkpoint_id = checkpoint.id
+        _replace_sessions(session, course, clean.sessions)
     session.flush()
     return course
 
@@ -229,9 +325,11 @@ def save_course(session: Session, clean: CleanCourse, now: datetime, *, course: 
 def import_courses(session: Session, text: str, now: datetime, progress=None) -> ImportReport:
     """``wzcheckin import courses``: all or nothing; re-importing a code updates it."""
 
+    columns = _course_columns(text)
+
     def parse(row: dict[str, str]) -> CleanCourse:
         try:
-            return clean_course(session, CourseInput(**{column: row[column] for column in COURSE_COLUMNS}))
+            return clean_course(session, CourseInput(**{column: row[column] for column in columns}))
         except FormErrors as exc:
             raise ValueError(describe_field_errors(exc.errors)) from None
 
@@ -242,11 +340,21 @@ def import_courses(session: Session, text: str, now: datetime, progress=None) ->
 
     def upsert(clean: CleanCourse) -> bool:
         existing = find_course(session, clean.code)
-        save_course(session, clean, now, course=existing)
+        try:
+            save_course(session, clean, now, course=existing)
+        except FormErrors as exc:
+            raise ValueError(describe_field_errors(exc.errors)) from None
         return existing is None
 
-    return import_rows(text, COURSE_COLUMNS, parse, upsert, unique=[("code", lambda clean: clean.code)],
+    return import_rows(text, columns, parse, upsert, unique=[("code", lambda clean: clean.code)],
                        check=mode_unchanged, progress=progress)
+
+
+def _course_columns(text: str) -> tuple[str, ...]:
+    """The courses file's columns: with ``sessions`` when its header names it."""
+    first_line = (text or "").lstrip("\ufeff").split("\n", 1)[0]
+    named = {column.strip().strip('"').lower() for column in first_line.split(",")}
+    return (*COURSE_COLUMNS, SESSIONS_COLUMN) if SESSIONS_COLUMN in named else COURSE_COLUMNS
 
 
 def courses_for_worker(session: Session, worker: Worker, programme: Programme, now: datetime,
@@ -351,11 +459,27 @@ def record_attendance(session: Session, programme: Programme, course: Course, wo
     return attendance, True
 
 
+def claim_deadline_problem(programme: Programme, now: datetime) -> BenefitRefused | None:
+    """``claim_deadline_passed`` after the programme's ``[training] claim_deadline`` (local day)."""
+    deadline = programme.training.claim_deadline
+    if programme.local_date(now) > deadline:
+        return BenefitRefused("claim_deadline_passed", deadline=deadline.isoformat())
+    return None
+
+
 def upload_completions(session: Session, vault: PersonalDataVault, programme: Programme, course: Course,
                        text: str, now: datetime) -> ImportReport:
     """An online course's completions (``id_number,completed_on``), uploaded by the organising
-    enterprise. All or nothing. An employee not yet enrolled is enrolled by the upload."""
+    enterprise by the claim deadline (else ``claim_deadline_passed``). All or nothing. Each
+    completion is dated inside the programme and the course: from the later of the programme's
+    start and the course's first day to the earlier of ``online_deadline`` and today. An
+    employee not yet enrolled is enrolled by the upload."""
+    late = claim_deadline_problem(programme, now)
+    if late is not None:
+        raise late
     today = programme.local_date(now)
+    first_day = max(course.starts_on, programme.programme.starts)
+    last_day = min(today, programme.training.online_deadline)
 
     def parse(row: dict[str, str]) -> tuple[Worker, date]:
         try:
@@ -366,8 +490,9 @@ def upload_completions(session: Session, vault: PersonalDataVault, programme: Pr
             completed_on = _parse_date(row["completed_on"])
         except ValueError as exc:
             raise ValueError(f"completed_on: {exc}") from None
-        if completed_on < course.starts_on or completed_on > today:
-            raise ValueError(f"completed_on: must lie between the course start ({course.starts_on}) and today ({today})")
+        if not first_day <= completed_on <= last_day:
+            raise ValueError(f"completed_on: must lie between {first_day} and {last_day} (inside the programme and "
+                             f"the course, by the online deadline, not in the future)")
         worker = find_worker_by_id_number(session, vault, id_number)
         if worker is None:
             raise ValueError("id_number: no registered worker has this ID number")
@@ -394,25 +519,159 @@ def upload_completions(session: Session, vault: PersonalDataVault, programme: Pr
     return report
 
 
+# --- online-course invoices and approved costs ------------------------------------------------------
+
+_INVOICE_SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+INVOICE_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def detect_invoice_type(data: bytes) -> str | None:
+    """PDF, JPEG or PNG by the file's first bytes; anything else (HTML, SVG, ...) is refused."""
+    return next((content_type for signature, content_type in _INVOICE_SIGNATURES if data.startswith(signature)), None)
+
+
+@dataclass
+class InvoiceInput:
+    """An invoice as typed in the enterprise's form (text) with the uploaded file's bytes."""
+
+    invoice_no: str = ""
+    amount_yuan: str = ""
+    cost_yuan: str = ""          # the cost per person the enterprise proposes
+    data: bytes | None = None
+
+
+def latest_invoice(session: Session, course_id: int) -> CourseInvoice | None:
+    return session.scalar(sa.select(CourseInvoice).where(CourseInvoice.course_id == course_id)
+                          .order_by(CourseInvoice.id.desc()).limit(1))
+
+
+def course_invoices(session: Session, course_id: int) -> list[CourseInvoice]:
+    return list(session.scalars(sa.select(CourseInvoice).where(CourseInvoice.course_id == course_id)
+                                .order_by(CourseInvoice.id.desc())))
+
+
+def upload_invoice(session: Session, programme: Programme, course: Course, data: InvoiceInput, now: datetime,
+                   actor=None) -> CourseInvoice:
+    """The organising enterprise attaches the invoice of an online course and proposes a cost
+    per person; it waits for an official. A new invoice supersedes the earlier ones (and their
+    approval). Refusals: ``invoice_online_only``, ``claim_deadline_passed``, field errors."""
+    if course.mode is not CourseMode.ONLINE or course.enterprise_id is None:
+        raise BenefitRefused("invoice_online_only", status=422)
+    late = claim_deadline_problem(programme, now)
+    if late is not None:
+        raise late
+    errors: dict[str, str] = {}
+    invoice_no = (data.invoice_no or "").strip()
+    if not invoice_no:
+        errors["invoice_no"] = "required"
+    elif not INVOICE_NO_PATTERN.match(invoice_no):
+        errors["invoice_no"] = "invoice_no_format"
+    amounts: dict[str, int] = {}
+    for name, text, maximum in (("amount_yuan", data.amount_yuan, MAX_INVOICE_YUAN),
+                                ("cost_yuan", data.cost_yuan, MAX_COST_YUAN)):
+        try:
+            amounts[name] = parse_yuan(text, maximum_yuan=maximum)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    if amounts.get("cost_yuan") == 0:
+        errors["cost_yuan"] = "out_of_range"
+    elif len(amounts) == 2 and amounts["cost_yuan"] > amounts["amount_yuan"]:
+        errors["cost_yuan"] = "cost_above_invoice"
+    if not data.data:
+        errors["file"] = "invoice_required"
+    elif len(data.data) > INVOICE_MAX_BYTES:
+        errors["file"] = "invoice_too_large"
+    elif detect_invoice_type(data.data) is None:
+        errors["file"] = "invoice_type"
+    if errors:
+        raise FormErrors(errors)
+    invoice = CourseInvoice(
+        course_id=course.id, invoice_no=invoice_no, amount_fen=amounts["amount_yuan"],
+        proposed_cost_per_person_fen=amounts["cost_yuan"], content_type=detect_invoice_type(data.data),
+        size=len(data.data), sha256=hashlib.sha256(data.data).hexdigest(), data=data.data, uploaded_at=now,
+        uploaded_by_user_id=getattr(actor, "id", None), status=InvoiceStatus.SUBMITTED, review_note="")
+    session.add(invoice)
+    session.flush()
+    return invoice
+
+
+def review_invoice(session: Session, invoice_id: int, *, approve: bool, cost_yuan: str, note: str, now: datetime,
+                   actor=None) -> CourseInvoice:
+    """An official (人社局) approves a cost per person against the invoice — at most the cost the
+    enterprise proposed — or rejects it with a reason. Only the course's latest invoice may be
+    reviewed (``invoice_superseded``).
+
+    Concurrency: a conditional UPDATE on ``status = 'submitted'`` — of two reviewers at once, the
+    second finds nothing to update (``already_reviewed``). An invoice uploaded while this one is
+    approved supersedes it: only the latest invoice's approval ever counts.
+    """
+    invoice = session.get(CourseInvoice, invoice_id)
+    if invoice is None:
+        raise BenefitRefused("not_found", status=404)
+    latest = latest_invoice(session, invoice.course_id)
+    if latest is not None and latest.id != invoice.id:
+        raise BenefitRefused("invoice_superseded")
+    note = (note or "").strip()
+    if len(note) > 2000:
+        raise BenefitRefused("too_long", status=422, field="note")
+    approved_fen = None
+    if approve:
+        try:
+            approved_fen = parse_yuan(cost_yuan, maximum_yuan=MAX_COST_YUAN)
+        except ValueError as exc:
+            raise BenefitRefused(str(exc), status=422, field="cost_yuan") from None
+        if approved_fen > invoice.proposed_cost_per_person_fen:
+            raise BenefitRefused("approved_above_proposed", status=422, field="cost_yuan")
+    elif not note:
+        raise BenefitRefused("reason_required", status=422, field="note")
+    result = session.execute(
+        sa.update(CourseInvoice)
+        .where(CourseInvoice.id == invoice.id, CourseInvoice.status == InvoiceStatus.SUBMITTED)
+        .values(status=InvoiceStatus.APPROVED if approve else InvoiceStatus.REJECTED,
+                approved_cost_per_person_fen=approved_fen, reviewed_at=now,
+                reviewed_by_user_id=getattr(actor, "id", None), review_note=note)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise BenefitRefused("already_reviewed")
+    session.refresh(invoice)
+    return invoice
+
+
+def approved_cost_fen(invoice: CourseInvoice | None) -> int | None:
+    """The official-approved cost per person, from the course's latest invoice; None else."""
+    if invoice is None or invoice.status is not InvoiceStatus.APPROVED:
+        return None
+    return invoice.approved_cost_per_person_fen
+
+
 # --- the training subsidy -------------------------------------------------------------------------
 
 @dataclass
 class OnlineCourseLine:
     code: str
     title: str
-    cost_per_person_fen: int
+    cost_status: str          # the latest invoice's status: "approved", "submitted", "rejected", or "no_invoice"
+    proposed_cost_fen: int | None   # what the enterprise proposed with its invoice
+    approved_cost_fen: int | None   # what an official approved (None: nothing counts yet)
+    cost_per_person_fen: int  # the cost the rate applies to: approved, at most the programme's cap
+    capped: bool              # the approved cost was above the cap
     per_person_fen: int       # rate × cost, rounded down
     completed: int            # completions recorded
-    counted: int              # ... on or before the deadline
-    late: int                 # ... after it (not subsidised)
+    counted: int              # ... dated inside the programme, uploaded by the claim deadline
+    late: int                 # ... not counted (dated or uploaded too late)
     amount_fen: int
 
 
 @dataclass
 class ProjectCourseHours:
     code: str
-    days: int                 # attended class days inside the project period
-    hours: str                # Decimal as text, e.g. "8" or "3.33"
+    days: int                 # attended class sessions inside the project period
+    hours: str                # their class hours (whole hours, as text)
 
 
 @dataclass
@@ -440,71 +699,88 @@ class SubsidyBreakdown:
         return asdict(self)
 
 
-def _hours_text(value: Decimal) -> str:
-    """Hours for display: up to two decimals, trailing zeros dropped."""
-    quantised = value.quantize(Decimal("0.01"))
-    text = format(quantised, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def compute_training_subsidy(session: Session, programme: Programme, enterprise_id: int) -> SubsidyBreakdown:
     """The enterprise's training subsidy with its breakdown, by the programme's rules."""
     rules = programme.training
     rate = Decimal(str(rules.online_subsidy_rate))  # the TOML float 0.95 → exactly Decimal("0.95")
-    per_hour_fen = Decimal(rules.project_yuan_per_class_hour * FEN_PER_YUAN)
-    cap_fen = Decimal(rules.project_cap_yuan_per_person * FEN_PER_YUAN)
+    online_cap_fen = rules.online_cost_cap_yuan_per_person * FEN_PER_YUAN
+    per_hour_fen = rules.project_yuan_per_class_hour * FEN_PER_YUAN
+    cap_fen = rules.project_cap_yuan_per_person * FEN_PER_YUAN
+    uploaded_by = programme.local_day_end(rules.claim_deadline)
     breakdown = SubsidyBreakdown(rules={
         "online_subsidy_rate": str(rate), "online_deadline": rules.online_deadline.isoformat(),
+        "online_cost_cap_yuan_per_person": rules.online_cost_cap_yuan_per_person,
+        "programme_starts": programme.programme.starts.isoformat(),
         "project_yuan_per_class_hour": rules.project_yuan_per_class_hour,
         "project_cap_yuan_per_person": rules.project_cap_yuan_per_person,
         "project_period_start": rules.project_period_start.isoformat(),
         "project_period_end": rules.project_period_end.isoformat(),
+        "claim_deadline": rules.claim_deadline.isoformat(),
     })
     courses = list(session.scalars(sa.select(Course).where(Course.enterprise_id == enterprise_id)
                                    .order_by(Course.code)))
 
     for course in (c for c in courses if c.mode is CourseMode.ONLINE):
-        completions = list(session.scalars(
-            sa.select(Enrolment.completed_on).where(Enrolment.course_id == course.id,
-                                                    Enrolment.completed_on.is_not(None))))
-        counted = sum(1 for day in completions if day <= rules.online_deadline)
-        per_person = fen_floor(Decimal(course.cost_per_person_fen) * rate)
-        line = OnlineCourseLine(course.code, course.title, course.cost_per_person_fen, per_person, len(completions),
-                                counted, len(completions) - counted, per_person * counted)
+        invoice = latest_invoice(session, course.id)
+        approved = approved_cost_fen(invoice)
+        cost = min(approved, online_cap_fen) if approved is not None else 0
+        per_person = fen_floor(Decimal(cost) * rate)
+        completions = session.execute(
+            sa.select(Enrolment.completed_on, Enrolment.completion_recorded_at)
+            .where(Enrolment.course_id == course.id, Enrolment.completed_on.is_not(None))).all()
+        counted = sum(1 for day, recorded_at in completions
+                      if programme.programme.starts <= day <= rules.online_deadline
+                      and recorded_at is not None and recorded_at < uploaded_by)
+        line = OnlineCourseLine(
+            course.code, course.title, str(invoice.status) if invoice else "no_invoice",
+            invoice.proposed_cost_per_person_fen if invoice else None, approved, cost,
+            approved is not None and approved > online_cap_fen, per_person, len(completions), counted,
+            len(completions) - counted, per_person * counted)
         breakdown.online.append(line)
         breakdown.online_fen += line.amount_fen
 
+    # Each attended session earns its own class hours; a day without a session earns nothing.
     people: dict[int, dict] = {}
-    for course in (c for c in courses if c.mode is CourseMode.OFFLINE):
-        first = max(course.starts_on, rules.project_period_start)
-        last = min(course.ends_on, rules.project_period_end)
-        if last < first:
-            continue
-        per_day = Decimal(course.class_hours) / Decimal(course.class_days)
+    offline = [c for c in courses if c.mode is CourseMode.OFFLINE]
+    for course in offline:
         rows = session.execute(
-            sa.select(Enrolment.worker_id, sa.func.count(Attendance.id))
+            sa.select(Enrolment.worker_id, sa.func.count(Attendance.id), sa.func.sum(ClassSession.class_hours))
             .join(Attendance, Attendance.enrolment_id == Enrolment.id)
-            .where(Enrolment.course_id == course.id, Attendance.day >= first, Attendance.day <= last)
+            .join(ClassSession, sa.and_(ClassSession.course_id == Enrolment.course_id,
+                                        ClassSession.day == Attendance.day))
+            .where(Enrolment.course_id == course.id, Attendance.day >= rules.project_period_start,
+                   Attendance.day <= rules.project_period_end)
             .group_by(Enrolment.worker_id)
         )
-        for worker_id, days in rows:
-            hours = min(per_day * days, Decimal(course.class_hours))
-            person = people.setdefault(worker_id, {"hours": Decimal(0), "courses": []})
-            person["hours"] += hours
-            person["courses"].append(ProjectCourseHours(course.code, days, _hours_text(hours)))
+        for worker_id, sessions, hours in rows:
+            person = people.setdefault(worker_id, {"hours": 0, "courses": []})
+            person["hours"] += int(hours)
+            person["courses"].append(ProjectCourseHours(course.code, sessions, str(int(hours))))
     if people:
         workers = {w.id: w for w in session.scalars(sa.select(Worker).where(Worker.id.in_(list(people))))}
         for worker_id in sorted(people):
             person = people[worker_id]
             gross = person["hours"] * per_hour_fen
-            amount = fen_floor(min(gross, cap_fen))
+            amount = min(gross, cap_fen)
             worker = workers[worker_id]
             breakdown.project.append(ProjectPersonLine(
                 worker_id, mask_name(worker.name), worker.id_number_tail, person["courses"],
-                _hours_text(person["hours"]), fen_floor(gross), amount, gross > cap_fen))
+                str(person["hours"]), gross, amount, gross > cap_fen))
             breakdown.project_fen += amount
     breakdown.total_fen = breakdown.online_fen + breakdown.project_fen
     return breakdown
+
+
+def sessions_held(session: Session, programme: Programme) -> int:
+    """Class sessions held in the project period: those somebody attended (a staff scan) — shown
+    against the ``sessions_offered`` the programme promised."""
+    rules = programme.training
+    held = (sa.select(ClassSession.id)
+            .join(Enrolment, Enrolment.course_id == ClassSession.course_id)
+            .join(Attendance, sa.and_(Attendance.enrolment_id == Enrolment.id, Attendance.day == ClassSession.day))
+            .where(ClassSession.day >= rules.project_period_start, ClassSession.day <= rules.project_period_end)
+            .distinct())
+    return session.scalar(sa.select(sa.func.count()).select_from(held.subquery())) or 0
 
 
 def active_claim(session: Session, enterprise_id: int) -> TrainingSubsidyClaim | None:
@@ -520,11 +796,15 @@ def enterprise_claims(session: Session, enterprise_id: int) -> list[TrainingSubs
 
 def submit_subsidy_claim(session: Session, programme: Programme, enterprise: Enterprise, now: datetime,
                          actor=None) -> TrainingSubsidyClaim:
-    """The enterprise admin submits the claim as computed now (the breakdown is frozen).
+    """The enterprise admin submits the claim as computed now (the breakdown is frozen), by the
+    programme's claim deadline (``claim_deadline_passed`` after it).
 
     Concurrency: a partial UNIQUE index allows one claim per enterprise that is not rejected;
     the insert's savepoint turns a concurrent twin into ``claim_exists``.
     """
+    late = claim_deadline_problem(programme, now)
+    if late is not None:
+        raise late
     if active_claim(session, enterprise.id) is not None:
         raise BenefitRefused("claim_exists")
     breakdown = compute_training_subsidy(session, programme, enterprise.id)

@@ -34,7 +34,7 @@ from wzcheckin.venues.booking import (
 )
 from wzcheckin.venues.errors import BookingRefused
 from wzcheckin.venues.models import Reservation, Slot, Venue, VenueKind
-from wzcheckin.venues.queries import browse_venues, slots_on, worker_bookings
+from wzcheckin.venues.queries import browse_venues, entry_discount_percent, slots_on, worker_bookings
 from wzcheckin.venues.services import find_venue
 
 TIME = {"type": "string", "format": "date-time"}
@@ -84,8 +84,7 @@ def venue_json(programme: Programme, venue: Venue) -> dict:
     return {
         "code": venue.code, "name": venue.name, "kind": str(venue.kind), "district": venue.district,
         "address": venue.address, "bookable": venue.bookable,
-        "discount_percent": programme.venues.scenic_spot_discount_percent
-        if venue.kind is VenueKind.SCENIC_SPOT else None,
+        "discount_percent": entry_discount_percent(programme, venue),
     }
 
 

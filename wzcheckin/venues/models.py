@@ -47,6 +47,11 @@ class Venue(Base):
     def bookable(self) -> bool:
         return VenueKind(self.kind).bookable
 
+    @property
+    def free_entry(self) -> bool:
+        """Free by booking (P4); a scenic spot is not free, it may be discounted."""
+        return self.bookable and VenueKind(self.kind) is not VenueKind.SCENIC_SPOT
+
 
 class OpeningHours(Base):
     """Recurring opening hours: on the given weekdays, slots of ``slot_minutes`` from ``opens``

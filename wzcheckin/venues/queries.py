@@ -25,6 +25,14 @@ from wzcheckin.venues.models import (
 BOOKING_HORIZON_DAYS = 14  # how far ahead the browse page offers dates
 
 
+def entry_discount_percent(programme: Programme, venue: Venue) -> int | None:
+    """国有景区优惠: the programme file's discount for this scenic spot (``[venues.discounts]``),
+    or None. No figure is ever assumed: a scenic spot the file does not name shows none."""
+    if VenueKind(venue.kind) is not VenueKind.SCENIC_SPOT:
+        return None
+    return programme.venues.discounts.get(venue.code.lower())
+
+
 def districts(session: Session) -> list[str]:
     return list(session.scalars(sa.select(Venue.district).distinct().order_by(Venue.district)))
 

@@ -103,12 +103,6 @@ def notice_text(notice) -> str:
     return str(NOTICE_TEXTS.get(notice.kind, notice.kind)) % params
 
 
-def discount_percent(venue: Venue) -> int | None:
-    if venue.kind is VenueKind.SCENIC_SPOT:
-        return context.programme().venues.scenic_spot_discount_percent
-    return None
-
-
 def _flash_refusal(exc: VenueError) -> None:
     flash(exc.message(), "error")
 
@@ -143,7 +137,7 @@ def browse():
         districts=all_districts, district=district, kind=kind, kinds=KIND_LABELS, now=now,
         not_eligible=WHY_NOT_ELIGIBLE.get(why) if why else None,
         suspended_until=booking.suspended_until(db.session, programme, worker.id, now),
-        discount=programme.venues.scenic_spot_discount_percent, form=ActionForm(),
+        discounts={v.id: queries.entry_discount_percent(programme, v) for v in venues}, form=ActionForm(),
         here=request.full_path.rstrip("?"),
     )
 
@@ -236,7 +230,7 @@ def reservation(public_id: str):
     return render_template(
         "venues/reservation.html", reservation=found, slot=found.slot, venue=found.slot.venue, now=now,
         code=code, svg=qr_svg(code.token, title=_("Booking code")) if code else None,
-        discount=discount_percent(found.slot.venue), form=ActionForm(),
+        discount=queries.entry_discount_percent(programme, found.slot.venue), form=ActionForm(),
         can_cancel=found.status is ReservationStatus.BOOKED and found.slot.starts_at > now,
         early_grace=programme.venues.early_grace_minutes, late_grace=programme.venues.late_grace_minutes,
     )
@@ -274,7 +268,7 @@ def staff_today():
     rows = queries.slot_counts(db.session, programme, slots, now)
     totals = {key: sum(getattr(row, key) for row in rows) for key in ("booked", "arrived", "no_show", "expected")}
     return render_template("venues/staff_today.html", venue=venue, day=day, today=today, rows=rows, totals=totals,
-                           now=now, discount=discount_percent(venue), timedelta_day=timedelta(days=1))
+                           now=now, timedelta_day=timedelta(days=1))
 
 
 # --- officials --------------------------------------------------------------------------------
@@ -338,7 +332,7 @@ def _venue_page(venue: Venue, status: int = 200, **forms):
         hours_form=forms.get("hours_form") or HoursForm(formdata=None),
         generate_form=forms.get("generate_form") or GenerateForm(formdata=None),
         day_form=forms.get("day_form") or DaySlotsForm(formdata=None),
-        action_form=ActionForm(formdata=None), discount=discount_percent(venue),
+        action_form=ActionForm(formdata=None), discount=queries.entry_discount_percent(programme, venue),
     ), status
 
 

@@ -109,5 +109,5 @@ def _benefit_status(status: str | None) -> str:
 
 
 @bp.app_template_global("benefit_message")
-def _benefit_message(code: str) -> str:
-    return refusal_message(code)
+def _benefit_message(code: str, **params) -> str:
+    return refusal_message(code, **params)

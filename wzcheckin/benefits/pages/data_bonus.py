@@ -46,9 +46,10 @@ def _data_bonus_page(form=None, status: int = 200):
     claim = bonus.find_claim(db.session, worker.id)
     derived = bonus.derived_carrier(worker, context.vault(), programme)
     form = form or DataBonusForm(carrier=(claim.carrier if claim else derived))
+    blocker = bonus.claim_blocker(db.session, programme, worker, clock.now()) if claim is None else None
     return render_template("benefits/data_bonus.html", worker=worker, claim=claim, derived=derived, form=form,
                            problem=retained_worker_problem(worker), gigabytes=programme.data_bonus.gigabytes,
-                           action_form=ActionForm()), status
+                           blocker=refusal_text(blocker) if blocker else None, action_form=ActionForm()), status
 
 
 @bp.get("/me/data-bonus")

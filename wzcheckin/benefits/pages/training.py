@@ -4,7 +4,7 @@ subsidy claims to review) and the organising enterprise's page (courses, complet
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,10 +13,17 @@ from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits import training
 from wzcheckin.benefits.errors import BenefitRefused
-from wzcheckin.benefits.forms import ActionForm, CourseForm, ReviewForm, UploadForm
-from wzcheckin.benefits.models import Course, CourseMode, Enrolment, SubsidyClaimStatus, TrainingSubsidyClaim
+from wzcheckin.benefits.forms import ActionForm, CourseForm, InvoiceForm, InvoiceReviewForm, ReviewForm, UploadForm
+from wzcheckin.benefits.models import (
+    Course,
+    CourseInvoice,
+    CourseMode,
+    Enrolment,
+    SubsidyClaimStatus,
+    TrainingSubsidyClaim,
+)
 from wzcheckin.benefits.money import fen_to_yuan
-from wzcheckin.benefits.pages.base import attach_errors, audit, bp, flash_refusal, uploaded_text
+from wzcheckin.benefits.pages.base import attach_errors, audit, bp, flash_refusal, refusal_text, uploaded_text
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
 from wzcheckin.core.csv_import import CsvFormatError
@@ -97,7 +104,7 @@ def _course_input(form: CourseForm):
         provider=form.provider.data or "", class_hours=form.class_hours.data or "", cost_yuan=form.cost_yuan.data or "",
         credit_code=form.credit_code.data or "", district=form.district.data or "", address=form.address.data or "",
         starts_on=form.starts_on.data, ends_on=form.ends_on.data, capacity=form.capacity.data or "",
-        description=form.description.data or "",
+        description=form.description.data or "", sessions=form.sessions.data or "",
     )
 
 
@@ -115,6 +122,7 @@ def _fill_course_form(form: CourseForm, course: Course) -> None:
     form.ends_on.data = course.ends_on
     form.capacity.data = str(course.capacity) if course.capacity else ""
     form.description.data = course.description
+    form.sessions.data = training.sessions_text(training.course_sessions(db.session, course.id))
 
 
 def _course_form_view(*, course: Course | None, enterprise, done_endpoint: str):
@@ -156,6 +164,18 @@ def _roster(course: Course):
     return enrolments, training.attended_days(db.session, [e.id for e in enrolments])
 
 
+def _roster_page(course: Course, *, back: str, status: int = 200, **extra):
+    """The course's page for officials and its organiser: roster, class sessions, invoices."""
+    enrolments, days = _roster(course)
+    programme = context.programme()
+    return render_template(
+        "benefits/course_roster.html", course=course, enrolments=enrolments, days=days, back=back,
+        sessions=training.course_sessions(db.session, course.id),
+        invoices=training.course_invoices(db.session, course.id) if course.mode is CourseMode.ONLINE else [],
+        online_cap_yuan=programme.training.online_cost_cap_yuan_per_person,
+        claim_deadline=programme.training.claim_deadline, **extra), status
+
+
 # --- officials ---------------------------------------------------------------------------------
 
 @bp.get("/admin/benefits/training")
@@ -165,8 +185,11 @@ def training_desk():
     claims = list(db.session.scalars(sa.select(TrainingSubsidyClaim).order_by(
         sa.case((TrainingSubsidyClaim.status == SubsidyClaimStatus.SUBMITTED, 0), else_=1),
         TrainingSubsidyClaim.id.desc()).limit(200)))
+    programme = context.programme()
     return render_template("benefits/training_desk.html", courses=courses, claims=claims,
-                           taken=training.enrolment_counts(db.session, [c.id for c in courses]))
+                           taken=training.enrolment_counts(db.session, [c.id for c in courses]),
+                           sessions_held=training.sessions_held(db.session, programme),
+                           sessions_offered=programme.training.sessions_offered)
 
 
 @bp.route("/admin/benefits/training/courses/new", methods=["GET", "POST"])
@@ -183,11 +206,67 @@ def course_edit(code: str):
 
 @bp.get("/admin/benefits/training/courses/<code>")
 @roles_required(Role.OFFICIAL)
-def course_roster(code: str):
+def course_roster(code: str, review_form=None, status: int = 200):
     course = _course_or_404(code)
-    enrolments, days = _roster(course)
-    return render_template("benefits/course_roster.html", course=course, enrolments=enrolments, days=days,
-                           upload_form=None, back=url_for("benefits.training_desk"))
+    return _roster_page(course, back=url_for("benefits.training_desk"), status=status, upload_form=None,
+                        review_form=review_form or InvoiceReviewForm(formdata=None))
+
+
+def _invoice_or_404(invoice_id: int) -> CourseInvoice:
+    invoice = db.session.get(CourseInvoice, invoice_id)
+    if invoice is None:
+        abort(404)
+    return invoice
+
+
+@bp.get("/admin/benefits/training/invoices/<int:invoice_id>")
+@roles_required(Role.OFFICIAL)
+def invoice_file(invoice_id: int):
+    """The invoice file, as a download with the type detected from its bytes at upload."""
+    invoice = _invoice_or_404(invoice_id)
+    with unit_of_work(db.session):
+        audit("training.invoice_view", target_type="course_invoice", target_id=invoice.id)
+    invoice = _invoice_or_404(invoice_id)
+    response = Response(invoice.data, mimetype=invoice.content_type)
+    extension = training.INVOICE_EXTENSIONS.get(invoice.content_type, "bin")
+    response.headers["Content-Disposition"] = f'attachment; filename="invoice-{invoice.id}.{extension}"'
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/admin/benefits/training/invoices/<int:invoice_id>")
+@roles_required(Role.OFFICIAL)
+def invoice_review(invoice_id: int):
+    """An official approves a cost per person against the invoice, or rejects it."""
+    invoice = _invoice_or_404(invoice_id)
+    course = db.session.get(Course, invoice.course_id)
+    form = InvoiceReviewForm()
+    if not form.validate_on_submit():
+        form.form_errors.append(_("Choose approve or reject."))
+        db.session.rollback()
+        return course_roster(course.code, form, 400)
+    now = clock.now()
+    approve = form.decision.data == "approve"
+    try:
+        with unit_of_work(db.session):
+            reviewed = training.review_invoice(db.session, invoice.id, approve=approve, cost_yuan=form.cost_yuan.data or "",
+                                               note=form.note.data or "", now=now,
+                                               actor=current_user._get_current_object())
+            audit("training.invoice_approve" if approve else "training.invoice_reject",
+                  target_type="course_invoice", target_id=reviewed.id, now=now,
+                  details={"course": course.code, "proposed_fen": reviewed.proposed_cost_per_person_fen,
+                           "approved_fen": reviewed.approved_cost_per_person_fen,
+                           "note": (form.note.data or "")[:200]})
+    except BenefitRefused as refusal:
+        if refusal.field:
+            attach_errors(form, {refusal.field: refusal.code})
+            return course_roster(course.code, form, 422)
+        flash_refusal(refusal)
+    else:
+        flash(_("Cost approved.") if approve else _("Invoice rejected."), "success")
+    return redirect(url_for("benefits.course_roster", code=course.code))
 
 
 @bp.route("/admin/benefits/training/claims/<int:claim_id>", methods=["GET", "POST"])
@@ -261,12 +340,47 @@ def enterprise_course_edit(code: str):
 
 @bp.get("/enterprise/training/courses/<code>")
 @roles_required(Role.ENTERPRISE_ADMIN)
-def enterprise_course(code: str, upload_form=None, report=None, status: int = 200):
+def enterprise_course(code: str, upload_form=None, report=None, status: int = 200, invoice_form=None):
     course = _own_course(code)
-    enrolments, days = _roster(course)
-    form = upload_form or (UploadForm() if course.mode is CourseMode.ONLINE else None)
-    return render_template("benefits/course_roster.html", course=course, enrolments=enrolments, days=days,
-                           upload_form=form, report=report, back=url_for("benefits.enterprise_training")), status
+    online = course.mode is CourseMode.ONLINE
+    return _roster_page(course, back=url_for("benefits.enterprise_training"), status=status,
+                        upload_form=upload_form or (UploadForm() if online else None), report=report,
+                        invoice_form=invoice_form or (InvoiceForm(formdata=None) if online else None))
+
+
+@bp.post("/enterprise/training/courses/<code>/invoice")
+@roles_required(Role.ENTERPRISE_ADMIN)
+def enterprise_invoice(code: str):
+    """Attach the online course's invoice and propose a cost per person (officials approve)."""
+    course = _own_course(code)
+    if course.mode is not CourseMode.ONLINE:
+        abort(404)
+    form = InvoiceForm()
+    if not form.validate_on_submit():
+        form.form_errors.append(_("The form expired; please submit it again."))
+        return enterprise_course(code, status=400, invoice_form=form)
+    storage = form.file.data
+    data = storage.read(training.INVOICE_MAX_BYTES + 1) if storage is not None and getattr(storage, "filename", "") \
+        else None
+    now = clock.now()
+    try:
+        with unit_of_work(db.session):
+            invoice = training.upload_invoice(
+                db.session, context.programme(), course,
+                training.InvoiceInput(invoice_no=form.invoice_no.data or "", amount_yuan=form.amount_yuan.data or "",
+                                      cost_yuan=form.cost_yuan.data or "", data=data),
+                now, actor=current_user._get_current_object())
+            audit("training.invoice_upload", target_type="course_invoice", target_id=invoice.id, now=now,
+                  details={"course": course.code, "proposed_fen": invoice.proposed_cost_per_person_fen,
+                           "amount_fen": invoice.amount_fen, "size": invoice.size})
+    except FormErrors as exc:
+        attach_errors(form, exc.errors)
+        return enterprise_course(code, status=422, invoice_form=form)
+    except BenefitRefused as refusal:
+        flash_refusal(refusal)
+        return redirect(url_for("benefits.enterprise_course", code=course.code))
+    flash(_("Invoice attached: an official reviews the cost per person."), "success")
+    return redirect(url_for("benefits.enterprise_course", code=course.code))
 
 
 @bp.post("/enterprise/training/courses/<code>/completions")
@@ -298,6 +412,9 @@ def enterprise_completions(code: str):
                   details={"enrolled": report.created, "updated": report.updated})
     except _Rejected:
         return enterprise_course(code, form, report, status=400)
+    except BenefitRefused as refusal:  # after the claim deadline
+        form.file.errors = [refusal_text(refusal)]
+        return enterprise_course(code, form, status=409)
     except CsvFormatError as exc:
         form.file.errors = [str(exc)]
         return enterprise_course(code, form, status=400)
