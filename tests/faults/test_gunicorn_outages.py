@@ -148,7 +148,6 @@ def test_postgres_database_closed_to_connections(postgres_only, gunicorn_server,
             control.exec_driver_sql(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         admin.dispose()
     print("\nPostgreSQL closed to connections:\n" + tally.table())
-    print(server.log_text())
     assert not tally.failures, tally.failures
     assert_outage_answers(answered, "database_unavailable", retry_after="10")
     statuses = {(label, response.status_code) for label, _kind, response in answered}

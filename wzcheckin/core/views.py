@@ -35,7 +35,8 @@ def switch_language(code: str):
 @public
 def health():
     """200 when the database takes a committed write; 503 JSON with the outage's code and
-    ``Retry-After`` when it cannot (down, locked past the wait, disk full, read-only)."""
+    ``Retry-After`` when it cannot (down, locked past the wait, disk full, read-only). Says so
+    when this process saw the server's clock go backwards."""
     from wzcheckin import clock
     from wzcheckin.core.errors import log_outage, outage_headers, outage_message, stop_using_database
     from wzcheckin.core.health import record_heartbeat
@@ -55,7 +56,11 @@ def health():
         response.status_code = 503
         response.headers.update(outage_headers(code))
         return response
-    return jsonify(status="ok")
+    body = {"status": "ok"}
+    jump = clock.backwards_jump()
+    if jump is not None:  # this process saw the server's time go back (see clock.py)
+        body["clock_went_back"] = {"to": jump.to.isoformat(), "by_seconds": round(jump.by.total_seconds(), 1)}
+    return jsonify(body)
 
 
 @bp.get("/manifest.webmanifest")
