@@ -39,8 +39,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _configure_logging(app: Flask) -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Every log line carries its request's id (``X-Request-ID``, returned on every response)."""
+    from wzcheckin.core.logs import configure_logging, init_request_ids
+
+    configure_logging()
+    init_request_ids(app)
 
 
 def _load_programme(app: Flask) -> None:
@@ -71,7 +74,7 @@ def _init_extensions(app: Flask) -> None:
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(database_url))
     db.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, lock_timeout=app.config["DB_LOCK_TIMEOUT_SECONDS"])
     init_reporting(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
                      compare_type=True, render_item=render_migration_item)

@@ -112,6 +112,11 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "STAFF_IDLE_TIMEOUT_MINUTES": int(env.get("WZCHECKIN_STAFF_IDLE_MINUTES", "30")),
         "STAFF_ABSOLUTE_TIMEOUT_HOURS": int(env.get("WZCHECKIN_STAFF_ABSOLUTE_HOURS", "12")),
         "WORKER_SESSION_DAYS": int(env.get("WZCHECKIN_WORKER_SESSION_DAYS", "30")),
+        # A SQLite writer waits this long for the write lock, then the request is answered 503
+        # database_busy (keep it well under gunicorn's --timeout).
+        "DB_LOCK_TIMEOUT_SECONDS": float(env.get("WZCHECKIN_DB_LOCK_TIMEOUT_SECONDS", "10")),
+        # A database outage is logged once per kind per this many seconds (per process).
+        "OUTAGE_LOG_INTERVAL_SECONDS": float(env.get("WZCHECKIN_OUTAGE_LOG_INTERVAL_SECONDS", "60")),
     }
     if config["SIMULATED_CLOCK_FILE"] and not (dev_mode or testing):
         raise ConfigError(

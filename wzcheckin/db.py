@@ -15,6 +15,8 @@ Transactions and locking, in one place:
 from __future__ import annotations
 
 import random
+import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,8 +37,22 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_WRITE_OPTION = "wzcheckin_sqlite_write"
-SQLITE_BUSY_TIMEOUT_SECONDS = 30  # how long a writer waits for the write lock before giving up
+# How long a writer waits for the write lock before the request is answered 503 database_busy
+# (``WZCHECKIN_DB_LOCK_TIMEOUT_SECONDS``). Well under gunicorn's 30 s timeout, so the caller gets
+# an answer instead of a killed worker; a healthy write holds the lock for milliseconds.
+SQLITE_BUSY_TIMEOUT_SECONDS = 10.0
 SQLITE_LOCK_POLL_MS = 10           # SQLite's own busy wait per attempt (its sleeps stay short)
+# The WAL grows while a long reader pins an old snapshot; after the next complete checkpoint
+# SQLite truncates it back to this size instead of keeping the high-water mark on disk forever.
+SQLITE_JOURNAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5  # an unreachable host fails fast instead of hanging a worker
+POOL_TIMEOUT_SECONDS = 10             # waiting for a pooled connection, also under gunicorn's 30 s
+
+# Stable codes of a database outage (answered 503 with Retry-After, see core.errors).
+DATABASE_UNAVAILABLE = "database_unavailable"
+DATABASE_BUSY = "database_busy"
+DISK_FULL = "disk_full"
+DATABASE_READ_ONLY = "database_read_only"
 
 
 class Base(DeclarativeBase):
@@ -90,8 +106,9 @@ def render_migration_item(type_: str, obj, _autogen_context):
     return False
 
 
-def configure_engine(engine: Engine) -> None:
-    """Connection settings per backend; called once per engine at start-up."""
+def configure_engine(engine: Engine, *, lock_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS) -> None:
+    """Connection settings per backend; called once per engine at start-up. ``lock_timeout``:
+    how long a SQLite writer waits for the write lock before giving up (database_busy)."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -105,6 +122,7 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         # Short: BEGIN IMMEDIATE waits in the retry loop below, not in SQLite's coarse sleeps.
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_POLL_MS}")
+        cursor.execute(f"PRAGMA journal_size_limit={SQLITE_JOURNAL_SIZE_LIMIT_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -116,7 +134,7 @@ def configure_engine(engine: Engine) -> None:
         # SQLite's own busy handler sleeps 25–100 ms at a time once a wait gets long, which turns two
         # gunicorn workers contending for the lock into idle time; retrying every millisecond or
         # two (with jitter) hands the lock over as soon as it is free.
-        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+        deadline = time.monotonic() + lock_timeout
         pause = 0.0005
         while True:
             try:
@@ -132,7 +150,10 @@ def configure_engine(engine: Engine) -> None:
 def engine_options(database_url: str) -> dict:
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": SQLITE_LOCK_POLL_MS / 1000, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+    options = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "pool_timeout": POOL_TIMEOUT_SECONDS}
+    if database_url.startswith("postgresql"):
+        options["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+    return options
 
 
 @contextmanager
@@ -173,6 +194,113 @@ def is_unique_violation(error: sa.exc.IntegrityError) -> bool:
     return "UNIQUE constraint failed" in str(original)
 
 
+# SQLite's primary result codes (the low byte of ``sqlite_errorcode``) that mean the database
+# cannot serve just now, as opposed to a mistake in the statement (SQLITE_ERROR, constraint...).
+_SQLITE_OUTAGES = {
+    5: DATABASE_BUSY,          # SQLITE_BUSY: another connection holds the lock past our wait
+    6: DATABASE_BUSY,          # SQLITE_LOCKED
+    7: DATABASE_UNAVAILABLE,   # SQLITE_NOMEM
+    8: DATABASE_READ_ONLY,     # SQLITE_READONLY: read-only file or file system
+    10: DATABASE_UNAVAILABLE,  # SQLITE_IOERR: the storage failed a read or a write
+    11: DATABASE_UNAVAILABLE,  # SQLITE_CORRUPT
+    13: DISK_FULL,             # SQLITE_FULL: no space left (or max_page_count reached)
+    14: DATABASE_UNAVAILABLE,  # SQLITE_CANTOPEN
+    26: DATABASE_UNAVAILABLE,  # SQLITE_NOTADB
+}
+_SQLITE_MESSAGES = {  # when the driver gives no result code
+    "database is locked": DATABASE_BUSY,
+    "database table is locked": DATABASE_BUSY,
+    "database or disk is full": DISK_FULL,
+    "disk i/o error": DATABASE_UNAVAILABLE,
+    "attempt to write a readonly database": DATABASE_READ_ONLY,
+    "unable to open database file": DATABASE_UNAVAILABLE,
+}
+# PostgreSQL SQLSTATEs of an outage; classes 08 (connection) and 58 (system error) as a whole.
+_POSTGRES_OUTAGES = {
+    "53100": DISK_FULL,             # disk_full
+    "53300": DATABASE_BUSY,         # too_many_connections
+    "55P03": DATABASE_BUSY,         # lock_not_available (lock_timeout, NOWAIT)
+    "57014": DATABASE_BUSY,         # query_canceled (statement_timeout)
+    "25006": DATABASE_READ_ONLY,    # read_only_sql_transaction: a standby, or a failover under way
+    "57P01": DATABASE_UNAVAILABLE,  # admin_shutdown
+    "57P02": DATABASE_UNAVAILABLE,  # crash_shutdown
+    "57P03": DATABASE_UNAVAILABLE,  # cannot_connect_now (starting up, shutting down)
+    "53000": DATABASE_UNAVAILABLE,  # insufficient_resources
+    "53200": DATABASE_UNAVAILABLE,  # out_of_memory
+}
+
+
+def database_outage(error: BaseException | None) -> str | None:
+    """The stable code of the database outage behind ``error`` (``database_unavailable``,
+    ``database_busy``, ``disk_full``, ``database_read_only``), or None when ``error`` is not one
+    (a bug, a constraint, a bad statement). Looks through the exception's causes, since a failed
+    rollback can hide the error that made it."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        code = _outage_code(error)
+        if code is not None:
+            return code
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _outage_code(error: BaseException) -> str | None:
+    if isinstance(error, sa.exc.TimeoutError):  # no pooled connection came free in time
+        return DATABASE_BUSY
+    if isinstance(error, sa.exc.DBAPIError):
+        if error.connection_invalidated:  # SQLAlchemy recognised a lost connection
+            return DATABASE_UNAVAILABLE
+        # No statement: the error came while connecting (refused, database closed to new
+        # connections, server starting up...).
+        return _driver_outage_code(error.orig, connecting=error.statement is None)
+    return _driver_outage_code(error, connecting=False)
+
+
+def _driver_outage_code(error: BaseException | None, *, connecting: bool) -> str | None:
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is not None:
+            return _SQLITE_OUTAGES.get(code & 0xFF)
+        message = str(error).lower()
+        return next((outage for text, outage in _SQLITE_MESSAGES.items() if text in message), None)
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None or not isinstance(error, psycopg.Error):
+        return None
+    sqlstate = getattr(error, "sqlstate", None) or ""
+    if sqlstate in _POSTGRES_OUTAGES:
+        return _POSTGRES_OUTAGES[sqlstate]
+    if sqlstate[:2] in {"08", "58"} or connecting:
+        return DATABASE_UNAVAILABLE
+    if isinstance(error, psycopg.InterfaceError):  # the connection is closed or broken
+        return DATABASE_UNAVAILABLE
+    if isinstance(error, psycopg.OperationalError) and not sqlstate:  # libpq lost the server
+        return DATABASE_UNAVAILABLE
+    return None
+
+
+def describe_outage(error: BaseException) -> str:
+    """One short line for the log: the driver's error class, its code and the first line of its
+    message. Never the SQL statement or its parameters (they may hold personal data)."""
+    original = error
+    seen: set[int] = set()
+    while original is not None and id(original) not in seen:
+        seen.add(id(original))
+        if _outage_code(original) is not None:
+            break
+        original = original.__cause__ or original.__context__
+    original = original if original is not None else error
+    if isinstance(original, sa.exc.TimeoutError):
+        return "TimeoutError: no pooled connection came free in time"
+    driver_error = original.orig if isinstance(original, sa.exc.DBAPIError) else original
+    if driver_error is None:
+        return type(original).__name__
+    code = getattr(driver_error, "sqlstate", None) or getattr(driver_error, "sqlite_errorname", None)
+    lines = str(driver_error).strip().splitlines()
+    first_line = lines[0][:200] if lines else ""
+    return f"{type(driver_error).__name__}{f' [{code}]' if code else ''}: {first_line}"
+
+
 def init_reporting(app) -> None:
     """A second, read-only connection for heavy reports (a PostgreSQL read replica), when
     ``WZCHECKIN_REPORTING_DATABASE_URL`` is set; otherwise reports read the primary."""
@@ -183,7 +311,7 @@ def init_reporting(app) -> None:
     if not url:
         return
     engine = sa.create_engine(url, **engine_options(url))
-    configure_engine(engine)
+    configure_engine(engine, lock_timeout=app.config.get("DB_LOCK_TIMEOUT_SECONDS", SQLITE_BUSY_TIMEOUT_SECONDS))
     app.extensions["wzcheckin.reporting"] = sessionmaker(bind=engine)
 
     @app.teardown_appcontext

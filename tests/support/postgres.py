@@ -60,10 +60,7 @@ class TemporaryCluster:
     def start(self) -> str:
         self._run("initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                   "--locale=C.UTF-8", "--no-sync")
-        options = (f"-p {self.port} -k {self.tmp} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c full_page_writes=off -c synchronous_commit=off -c max_connections=200 "
-                   "-c shared_buffers=256MB")
-        self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-l", str(self.tmp / "log"), "-w", "start")
+        self.start_server()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with socket.socket() as sock:
@@ -71,6 +68,17 @@ class TemporaryCluster:
                     break
             time.sleep(0.1)
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start_server(self) -> None:
+        """Start (or start again, on the same port) the cluster's server."""
+        options = (f"-p {self.port} -k {self.tmp} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c full_page_writes=off -c synchronous_commit=off -c max_connections=200 "
+                   "-c shared_buffers=256MB")
+        self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-l", str(self.tmp / "log"), "-w", "start")
+
+    def stop_server(self) -> None:
+        """Stop the server but keep the cluster (its clients' connections are cut)."""
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):

@@ -3,6 +3,8 @@ code is stable, the message is in the caller's language."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, jsonify, request
 from flask_babel import lazy_gettext as _l
 
@@ -28,6 +30,7 @@ HTTP_CODES = {
     422: ("invalid", _l("Some values are not valid.")),
     429: ("rate_limited", _l("Too many requests; slow down and try again shortly.")),
     500: ("server_error", _l("Something went wrong on our side; it has been logged.")),
+    503: ("service_unavailable", _l("The service is unavailable just now. Please try again shortly.")),
 }
 
 
@@ -42,8 +45,11 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
-def init_api_errors(app: Flask) -> None:
+def init_api_errors(app: Flask, guard: Callable[[Callable], Callable] = lambda handler: handler) -> None:
+    """``guard`` wraps the handler (core.errors: answer a database outage met while rendering)."""
+
     @app.errorhandler(ApiError)
+    @guard
     def _api_error(error: ApiError):
         default_code, default_message = HTTP_CODES.get(error.status, ("error", ""))
         return error_response(error.status, error.code or default_code, error.message or default_message,

@@ -1,10 +1,11 @@
 """Languages: Chinese (zh_CN) first, English second. The choice comes from the language switch
-(a cookie), then the account's saved language, then Accept-Language, then zh_CN."""
+(a cookie), then the account's saved language, then Accept-Language, then zh_CN. An error page
+never loads the account for its language (see ``core.errors.stop_using_database``)."""
 
 from __future__ import annotations
 
 from babel import Locale
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -38,11 +39,18 @@ def selected_language() -> str:
     chosen = normalise_locale(request.cookies.get(LANGUAGE_COOKIE))
     if chosen:
         return chosen
-    user = current_user._get_current_object() if current_user else None
-    if user is not None and getattr(user, "is_authenticated", False):
-        saved = normalise_locale(getattr(user, "language", None))
+    if g.get("database_off"):
+        # The error path (core.errors.stop_using_database): never load the user to choose a
+        # language — with the database down that load fails again inside the error handler.
+        saved = normalise_locale(g.get("saved_language"))
         if saved:
             return saved
+    else:
+        user = current_user._get_current_object() if current_user else None
+        if user is not None and getattr(user, "is_authenticated", False):
+            saved = normalise_locale(getattr(user, "language", None))
+            if saved:
+                return saved
     best = request.accept_languages.best_match(["zh-CN", "zh", "en"], default="zh-CN")
     return normalise_locale(best) or "zh_CN"
 

@@ -1,4 +1,4 @@
-"""Core models: the audit log."""
+"""Core models: the audit log, the health heartbeat."""
 
 from __future__ import annotations
 
@@ -22,3 +22,14 @@ class AuditEntry(Base):
     target_id: Mapped[str | None] = mapped_column(sa.String(80))
     details: Mapped[dict | None] = mapped_column(sa.JSON)
     ip: Mapped[str | None] = mapped_column(sa.String(45))
+
+
+class HealthHeartbeat(Base):
+    """The one row ``/healthz`` rewrites on every call: a committed write is the only proof that
+    the database can still be written (a ``SELECT 1`` answers happily with the disk full)."""
+
+    __tablename__ = "health_heartbeat"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    beats: Mapped[int] = mapped_column(sa.BigInteger)

@@ -34,12 +34,33 @@ def switch_language(code: str):
 @bp.get("/healthz")
 @public
 def health():
-    from sqlalchemy import text
-
+    """200 when the database takes a committed write; 503 JSON with the outage's code and
+    ``Retry-After`` when it cannot (down, locked past the wait, disk full, read-only). Says so
+    when this process saw the server's clock go backwards."""
+    from wzcheckin import clock
+    from wzcheckin.core.errors import log_outage, outage_headers, outage_message, stop_using_database
+    from wzcheckin.core.health import record_heartbeat
+    from wzcheckin.db import database_outage, unit_of_work
     from wzcheckin.extensions import db
 
-    db.session.execute(text("SELECT 1"))
-    return jsonify(status="ok")
+    try:
+        with unit_of_work(db.session) as session:
+            record_heartbeat(session, clock.now())
+    except Exception as exc:
+        code = database_outage(exc)
+        if code is None:
+            raise
+        stop_using_database()
+        log_outage(code, exc)
+        response = jsonify(status="unavailable", error={"code": code, "message": outage_message(code)})
+        response.status_code = 503
+        response.headers.update(outage_headers(code))
+        return response
+    body = {"status": "ok"}
+    jump = clock.backwards_jump()
+    if jump is not None:  # this process saw the server's time go back (see clock.py)
+        body["clock_went_back"] = {"to": jump.to.isoformat(), "by_seconds": round(jump.by.total_seconds(), 1)}
+    return jsonify(body)
 
 
 @bp.get("/manifest.webmanifest")
