@@ -37,15 +37,21 @@ def true_at(model: type[EffectiveDated], instant: datetime) -> sa.ColumnElement[
     return sa.and_(model.valid_from < instant, sa.or_(model.valid_to.is_(None), model.valid_to >= instant))
 
 
+class FactConflict(Exception):
+    """Another transaction changed the same fact at the same time; nothing was written (retry)."""
+
+
 def supersede(session: Session, model: type[EffectiveDated], key: dict, values: dict, *,
               now: datetime, source: str, recorded_by_user_id: int | None = None) -> bool:
     """Make ``values`` the open version of the fact whose key columns hold ``key`` (e.g.
-    ``{"worker_id": 7}``): close the open version
-    at ``now`` and insert the new one — unless the open version already says the same, when
-    nothing is written. Returns whether a version was written.
+    ``{"worker_id": 7}``): close the open version at ``now`` and insert the new one — unless the
+    open version already says the same, when nothing is written. Returns whether a version was
+    written.
 
-    Concurrency: the fact table's partial UNIQUE index (one open version per key) makes the
-    second of two simultaneous changes fail on insert; its transaction rolls back whole.
+    Concurrency: the open version is closed by a conditional UPDATE (``… WHERE valid_to IS NULL``:
+    on PostgreSQL the row lock makes a concurrent closer wait, then find nothing to close), and the
+    fact table's partial UNIQUE index (one open version per key) refuses a second open version;
+    either way the loser gets :class:`FactConflict` and its transaction writes nothing.
     """
     match = [getattr(model, name) == value for name, value in key.items()]
     open_version = session.scalar(sa.select(model).where(*match, model.valid_to.is_(None)))
@@ -54,9 +60,16 @@ def supersede(session: Session, model: type[EffectiveDated], key: dict, values: 
             return False
         if open_version.valid_from > now:
             raise ValueError("a fact cannot change before its current version began")
-        open_version.valid_to = now
-        session.flush()  # close before opening: the partial UNIQUE index allows one open version
-    session.add(model(**key, **values, valid_from=now, valid_to=None, source=source,
-                      recorded_by_user_id=recorded_by_user_id))
-    session.flush()
+        closed = session.execute(
+            sa.update(model).where(model.id == open_version.id, model.valid_to.is_(None)).values(valid_to=now)
+            .execution_options(synchronize_session=False)).rowcount
+        if closed != 1:
+            raise FactConflict(f"{model.__tablename__} {key} changed concurrently")
+        session.expire(open_version)
+    try:
+        with session.begin_nested():
+            session.add(model(**key, **values, valid_from=now, valid_to=None, source=source,
+                              recorded_by_user_id=recorded_by_user_id))
+    except sa.exc.IntegrityError as exc:
+        raise FactConflict(f"{model.__tablename__} {key} changed concurrently") from exc
     return True
