@@ -180,6 +180,11 @@ class VenuesSection(_Strict):
     no_show_limit: Annotated[int, Field(ge=1, le=100)] = 2
     no_show_window_days: Annotated[int, Field(ge=1, le=365)] = 14
     suspension_days: Annotated[int, Field(ge=0, le=365)] = 7
+    # One person cannot be in two places at once: a booking overlapping another is refused.
+    refuse_overlapping: bool = True
+    # 错峰: an SMS reminder the day before a booking, at this local hour.
+    booking_reminders: bool = True
+    reminder_hour_day_before: Annotated[int, Field(ge=0, le=23)] = 18
     # 国有景区优惠: an entry discount per venue code (``[venues.discounts] jiangxinyu = 30``), for
     # scenic spots only; a venue not named here shows no discount at all.
     discounts: dict[Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{2,40}$")], Annotated[int, Field(ge=1, le=100)]] = {}

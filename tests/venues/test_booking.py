@@ -126,7 +126,7 @@ def test_one_booking_per_slot_and_per_venue_per_day(db, vault, programme):
     booking.book(db, programme, worker, next_day.id, NOW)
     booking.book(db, programme, worker, elsewhere.id, NOW)
     # The programme file may allow several visits a day.
-    relaxed = with_rules(programme, one_per_venue_per_day=False, max_active_bookings=5)
+    relaxed = with_rules(programme, one_per_venue_per_day=False, max_active_bookings=5, refuse_overlapping=False)
     booking.book(db, relaxed, worker, afternoon.id, NOW)
 
 

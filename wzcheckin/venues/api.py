@@ -24,6 +24,7 @@ from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.programme import Programme
 from wzcheckin.venues.booking import (
+    active_reservation,
     book,
     cancel,
     find_reservation,
@@ -33,7 +34,7 @@ from wzcheckin.venues.booking import (
     reservation_code,
 )
 from wzcheckin.venues.errors import BookingRefused
-from wzcheckin.venues.models import Reservation, Slot, Venue, VenueKind
+from wzcheckin.venues.models import Reservation, ReservationStatus, Slot, Venue, VenueKind
 from wzcheckin.venues.queries import browse_venues, entry_discount_percent, slots_on, worker_bookings
 from wzcheckin.venues.services import find_venue
 
@@ -66,6 +67,7 @@ RESERVATION_SCHEMA = {
         "status": {"enum": ["booked", "redeemed", "cancelled", "no_show"]},
         "starts_at": TIME, "ends_at": TIME, "venue": VENUE_SCHEMA,
         "token": {"type": "string"}, "expires_at": TIME, "source": {"type": "string"},
+        "replayed": {"type": "boolean"},  # true: a retried booking answered with the one it made
     },
 }
 BOOK_REQUEST = {
@@ -171,7 +173,8 @@ def my_reservations():
 @api_route("/reservations", methods=["POST"], roles=(Role.WORKER,), tag="venues",
            summary="Book a place in a slot (201), or 409 with slot_full, already_booked, "
                    "already_booked_that_day, limit_reached, suspended, not_eligible, slot_closed, slot_started",
-           request_schema=BOOK_REQUEST, responses={201: RESERVATION_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA})
+           request_schema=BOOK_REQUEST,
+           responses={201: RESERVATION_SCHEMA, 200: RESERVATION_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA})
 def create_reservation():
     body = json_body()
     slot_id = body.get("slot_id")
@@ -186,6 +189,13 @@ def create_reservation():
             reservation = book(db.session, programme, current_worker(), slot_id, clock.now())
             answer = reservation_json(programme, reservation, with_code=True)
     except BookingRefused as exc:
+        if exc.code == "already_booked":
+            # A retry after a lost 201 (the booking was stored, the answer never arrived): the
+            # booking it made, 200 instead of 201, rather than a refusal the phone cannot explain.
+            db.session.rollback()
+            existing = active_reservation(db.session, current_worker().id, slot_id)
+            if existing is not None and existing.status is ReservationStatus.BOOKED:
+                return jsonify({**reservation_json(programme, existing, with_code=True), "replayed": True}), 200
         raise refusal(exc) from None
     return jsonify(answer), 201
 

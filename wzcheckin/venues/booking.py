@@ -140,6 +140,21 @@ def _active_reservation(session: Session, worker_id: int, slot_id: int) -> Reser
     )
 
 
+def active_reservation(session: Session, worker_id: int, slot_id: int) -> Reservation | None:
+    """The worker's booking of this slot still in force (booked, or already redeemed)."""
+    return _active_reservation(session, worker_id, slot_id)
+
+
+def _overlapping(session: Session, worker_id: int, slot: Slot) -> bool:
+    """Another booking of the worker's (any venue) whose time overlaps this slot's."""
+    return session.scalar(
+        sa.select(sa.func.count(Reservation.id))
+        .join(Slot, Slot.id == Reservation.slot_id)
+        .where(Reservation.worker_id == worker_id, Reservation.status == ReservationStatus.BOOKED,
+               Slot.id != slot.id, Slot.starts_at < slot.ends_at, Slot.ends_at > slot.starts_at)
+    ) > 0
+
+
 def _booked_same_day(session: Session, programme: Programme, worker_id: int, slot: Slot) -> bool:
     day = programme.local_date(slot.starts_at)
     return session.scalar(
@@ -242,6 +257,8 @@ def _book_locked(session: Session, programme: Programme, worker: Worker, slot: S
     rules = programme.venues
     if rules.one_per_venue_per_day and _booked_same_day(session, programme, worker.id, slot):
         raise BookingRefused("already_booked_that_day")
+    if rules.refuse_overlapping and _overlapping(session, worker.id, slot):
+        raise BookingRefused("overlapping_booking")
     if _active_count(session, programme, worker.id, now) >= rules.max_active_bookings:
         raise BookingRefused("limit_reached", limit=rules.max_active_bookings)
 

@@ -40,6 +40,7 @@ MESSAGES = {
     "slot_started": _l("This slot has already started."),
     "already_booked": _l("You have already booked this slot."),
     "already_booked_that_day": _l("You already have a booking at this venue on that day."),
+    "overlapping_booking": _l("You already have a booking at that time: cancel it first."),
     "limit_reached": _l("You have %(limit)s upcoming bookings, the most allowed. Cancel one to book another."),
     "suspended": _l("Booking is suspended until %(until)s after repeated missed bookings."),
     "already_cancelled": _l("This booking was already cancelled."),

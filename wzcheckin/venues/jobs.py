@@ -3,15 +3,19 @@ of slots that have begun. Run by the scheduler process only (``wzcheckin.schedul
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import force_locale, format_datetime
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from wzcheckin.accounts.models import User, Worker
 from wzcheckin.programme import Programme
+from wzcheckin.residence.sms import queue_sms
 from wzcheckin.scheduling import JobSpec
 from wzcheckin.venues.booking import late_grace
-from wzcheckin.venues.models import Reservation, ReservationStatus, Slot, WaitlistEntry, WaitlistStatus
+from wzcheckin.venues.models import Reservation, ReservationStatus, Slot, Venue, WaitlistEntry, WaitlistStatus
 
 
 def mark_no_shows(session: Session, programme: Programme, now: datetime) -> dict:
@@ -41,6 +45,39 @@ def mark_no_shows(session: Session, programme: Programme, now: datetime) -> dict
     return {"no_shows": marked, "waitlist_expired": expired, "at": now.isoformat()}
 
 
+def reminder_body(programme: Programme, venue_name: str, starts_at: datetime, locale: str) -> str:
+    with force_locale(locale):
+        return _("[Stay in Wenzhou] Reminder: your booking at %(venue)s is tomorrow, %(when)s. Bring your "
+                 "booking code; cancel on your phone if you cannot come. Hotline 0577-%(hotline)s",
+                 venue=venue_name, when=format_datetime(starts_at, "short"), hotline=programme.programme.hotline)
+
+
+def remind_tomorrows_bookings(session: Session, programme: Programme, now: datetime) -> dict:
+    """The day before a booking, a text message to its worker (in their language). Idempotent:
+    one dedupe key per reservation (UNIQUE in the outbox), so a second run queues nothing."""
+    if not programme.venues.booking_reminders:
+        return {"queued": 0, "enabled": False}
+    tomorrow = programme.local_date(now) + timedelta(days=1)
+    start, end = programme.local_day_start(tomorrow), programme.local_day_end(tomorrow)
+    rows = session.execute(
+        sa.select(Reservation.id, Reservation.public_id, Reservation.worker_id, Slot.starts_at, Venue.name,
+                  User.phone_encrypted, User.phone_masked, User.language)
+        .join(Slot, Slot.id == Reservation.slot_id).join(Venue, Venue.id == Slot.venue_id)
+        .join(Worker, Worker.id == Reservation.worker_id).join(User, User.id == Worker.user_id)
+        .where(Reservation.status == ReservationStatus.BOOKED, Slot.starts_at >= start, Slot.starts_at < end,
+               Slot.closed_at.is_(None), User.disabled_at.is_(None))
+        .order_by(Reservation.id)
+    ).all()
+    queued = 0
+    for _id, public_id, worker_id, starts_at, venue_name, phone_encrypted, phone_masked, language in rows:
+        locale = "en" if language == "en" else "zh_CN"
+        message = queue_sms(session, dedupe_key=f"booking-reminder:{public_id}", kind="booking_reminder",
+                            body=reminder_body(programme, venue_name, starts_at, locale), now=now,
+                            recipient_encrypted=phone_encrypted, recipient_masked=phone_masked, worker_id=worker_id)
+        queued += message is not None
+    return {"queued": queued, "for": tomorrow.isoformat()}
+
+
 JOBS = [
     JobSpec(
         id="venues.no_shows",
@@ -49,5 +86,13 @@ JOBS = [
         trigger_args={"minutes": 10},
         description="Mark bookings not redeemed by their slot's end plus the late grace as no-shows; "
                     "end the waiting lists of slots that have begun.",
+    ),
+    JobSpec(
+        id="venues.booking_reminders",
+        func="wzcheckin.venues.jobs:remind_tomorrows_bookings",
+        trigger="cron",
+        trigger_args={"hour": "programme:venues.reminder_hour_day_before", "minute": 0},
+        description="SMS reminder the day before each booking",
+        misfire_grace_time=4 * 3600,
     ),
 ]
