@@ -90,6 +90,14 @@ def _init_extensions(app: Flask) -> None:
     # A moving window: "10 per minute" means any 60 s, so a burst straddling a minute boundary
     # cannot get 20 log-in attempts through as a fixed window would allow.
     app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    if app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
+        # Redis that fails safely: a dead or frozen Redis must cost a request a quarter of a second,
+        # never a gunicorn worker (redis-py waits for ever by default). While it is away, each
+        # process counts in memory (limits stay, per process) and logs it; when it answers again,
+        # counting moves back. The choice: keep limiting, never refuse service for Redis.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 0.25, "socket_connect_timeout": 0.25})
+        app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+        app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
     compress.init_app(app)
     init_security_headers(app)

@@ -4,6 +4,7 @@ default memory:// storage counts per process."""
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -67,3 +68,64 @@ def test_login_limit_is_shared_by_all_worker_processes(gunicorn_server, redis_ur
     # 10 per minute per address, counted once across both processes (memory:// would let up to
     # 16 through: 10 in each process).
     assert sorted(statuses) == [200] * 10 + [429] * 6
+
+
+def _login_answers(server, count: int, timeout: float = 10) -> list[tuple[int, float]]:
+    answers = []
+    with requests.Session() as http:
+        token = csrf_token_from(http.get(server.base_url + "/login", timeout=timeout).text)
+        for _ in range(count):
+            started = time.monotonic()
+            status = http.post(server.base_url + "/login", timeout=timeout, allow_redirects=False,
+                               data={"csrf_token": token, "phone": "13900000000",
+                                     "password": "not-the-password"}).status_code
+            answers.append((status, time.monotonic() - started))
+    return answers
+
+
+@pytest.mark.parametrize("fault", ["stopped", "frozen"])
+def test_without_redis_log_in_still_answers_and_limits_stay_in_memory(gunicorn_server, redis_server, fault):
+    """Redis killed or frozen (SIGSTOP): the log-in form still answers (a refused log-in, not a
+    500 or a hung worker), and the per-address limit still holds, counted in memory."""
+    process, url = redis_server
+    server = gunicorn_server(workers=1, env={"WZCHECKIN_RATELIMIT_DISABLED": "", "WZCHECKIN_RATELIMIT_STORAGE_URI": url})
+    assert {status for status, _ in _login_answers(server, 2)} == {200}  # wrong password: the form again
+    if fault == "stopped":
+        process.kill()
+        process.wait(timeout=10)
+    else:
+        process.send_signal(signal.SIGSTOP)
+    try:
+        answers = _login_answers(server, 12, timeout=30)
+    finally:
+        if fault == "frozen":
+            process.send_signal(signal.SIGCONT)
+    statuses = [status for status, _seconds in answers]
+    assert 500 not in statuses and set(statuses) <= {200, 429}
+    assert 429 in statuses  # 10 a minute per address, counted in memory while Redis is away
+    # Nobody waits for Redis's TCP timeout: a quarter-second socket timeout per try.
+    assert max(seconds for _status, seconds in answers) < 10
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("WZCHECKIN_REQUIRE_REDIS") == "1":
+            pytest.fail("redis-server is required (apt-get install redis-server) but not installed")
+        pytest.skip("redis-server not installed")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(tmp_path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield process, f"redis://127.0.0.1:{port}"
+    if process.poll() is None:
+        process.send_signal(signal.SIGCONT)
+        process.terminate()
+        process.wait(timeout=10)
