@@ -75,7 +75,8 @@ class Scan(Base):
     reason: Mapped[str] = mapped_column(sa.String(32))
     is_evidence: Mapped[bool] = mapped_column(default=False)
     mask: Mapped[bool | None] = mapped_column()
-    temperature: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    # The reading as given (°C, up to two decimals): never rounded before the fever check.
+    temperature: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
     # What the scanner showed about the subject (masked name, booking time...) and the values
     # its message was built from, so a replayed upload gets the very same answer.
     subject: Mapped[dict | None] = mapped_column(sa.JSON)
