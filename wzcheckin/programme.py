@@ -62,6 +62,9 @@ class ProgrammeSection(_Strict):
     pass_ttl_seconds: Annotated[int, Field(ge=30, le=3600)] = 300
     paper_pass_valid_days: Annotated[int, Field(ge=1, le=730)] = 120
     appeal_window_days: Annotated[int, Field(ge=0, le=3650)] = 90
+    # Working age, in completed years at ``starts``: younger or older registrants are refused.
+    min_working_age: Annotated[int, Field(ge=0, le=120)] = 16
+    max_working_age: Annotated[int, Field(ge=0, le=120)] = 70
 
     @field_validator("timezone")
     @classmethod

@@ -8,7 +8,7 @@ declaration and ID number disagree become "to be reviewed". Without the app's ke
 SQL run) the old flag is carried over instead.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-03 07:42:51.085782
 
 """
@@ -19,7 +19,7 @@ from flask import current_app, has_app_context
 
 # revision identifiers, used by Alembic.
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

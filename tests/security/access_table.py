@@ -204,6 +204,7 @@ ACCESS: dict[str, Access] = {
     "GET /official/residence/production": Access(OFFICIAL),
     "POST /official/residence/production/<int:declaration_id>": Access(OFFICIAL, "declaration"),
     "GET /official/residence/sms": Access(OFFICIAL),
+    "GET /official/residence/withdrawals": Access(OFFICIAL),
     "GET /official/residence/workers": Access(OFFICIAL),
     "GET /api/v1/residence/headcounts": Access(OFFICIAL),
     "GET /api/v1/residence/snapshot": Access(OFFICIAL),

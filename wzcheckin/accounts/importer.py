@@ -10,6 +10,7 @@ from wzcheckin.accounts.services import (
     CleanWorkerDetails,
     FormErrors,
     WorkerDetails,
+    WorkingAge,
     clean_worker_details,
     upsert_roster_worker,
 )
@@ -45,10 +46,12 @@ def import_workers(session: Session, vault: PersonalDataVault, programme: Progra
                    now: datetime, progress=None) -> ImportReport:
     """All or nothing: validate every line (including duplicates within the file), then write."""
     today = programme.local_date(now)
+    working_age = WorkingAge.of(programme)
 
     def parse(row: dict[str, str]) -> CleanWorkerDetails:
         try:
-            return clean_worker_details(session, _row_details(row), today, require_employer=True)
+            return clean_worker_details(session, _row_details(row), today, working_age=working_age,
+                                        require_employer=True)
         except FormErrors as exc:
             raise ValueError(describe_field_errors(exc.errors)) from None
 

@@ -19,6 +19,7 @@ from wzcheckin.accounts.facts import record_worker_facts, reviewed_status
 from wzcheckin.accounts.models import ApiToken, Role, User, UserSession, Worker
 from wzcheckin.codes.keys import new_public_id
 from wzcheckin.core.identity import (
+    IdNumber,
     InvalidIdentifier,
     mask_phone,
     parse_credit_code,
@@ -119,8 +120,26 @@ class CleanWorkerDetails:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class WorkingAge:
+    """Who may register or be on a roster: aged ``minimum`` to ``maximum`` (completed years,
+    both included) on ``on``, the programme's start; the age comes from the ID number."""
+
+    minimum: int
+    maximum: int
+    on: date
+
+    @classmethod
+    def of(cls, programme: Programme) -> WorkingAge:
+        section = programme.programme
+        return cls(section.min_working_age, section.max_working_age, section.starts)
+
+    def allows(self, id_number: IdNumber) -> bool:
+        return self.minimum <= id_number.age_on(self.on) <= self.maximum
+
+
 def clean_worker_details(session: Session, details: WorkerDetails, today: date,
-                         *, require_employer: bool = False) -> CleanWorkerDetails:
+                         *, working_age: WorkingAge, require_employer: bool = False) -> CleanWorkerDetails:
     """Validate every field; raise :class:`FormErrors` naming each bad one."""
     errors: dict[str, str] = {}
     name = (details.name or "").strip()
@@ -133,6 +152,8 @@ def clean_worker_details(session: Session, details: WorkerDetails, today: date,
     try:
         parsed_id = parse_id_number(details.id_number, today=today)
         id_number = parsed_id.value
+        if not working_age.allows(parsed_id):
+            errors["id_number"] = "age_out_of_range"
     except InvalidIdentifier as exc:
         errors["id_number"] = exc.code
     try:
@@ -225,7 +246,7 @@ def register_worker(session: Session, vault: PersonalDataVault, programme: Progr
     today = programme.local_date(now)
     errors: dict[str, str] = dict(form_errors or {})
     try:
-        clean = clean_worker_details(session, details, today)
+        clean = clean_worker_details(session, details, today, working_age=WorkingAge.of(programme))
     except FormErrors as exc:
         errors.update(exc.errors)
         clean = None
@@ -298,7 +319,11 @@ def activate_worker(session: Session, vault: PersonalDataVault, programme: Progr
     errors: dict[str, str] = {}
     id_number = phone = ""
     try:
-        id_number = parse_id_number(id_number_raw, today=programme.local_date(now)).value
+        parsed_id = parse_id_number(id_number_raw, today=programme.local_date(now))
+        id_number = parsed_id.value
+        # A roster imported before the bound existed may hold such a worker: they cannot join.
+        if not WorkingAge.of(programme).allows(parsed_id):
+            errors["id_number"] = "age_out_of_range"
     except InvalidIdentifier as exc:
         errors["id_number"] = exc.code
     try:

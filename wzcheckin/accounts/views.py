@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -39,13 +40,21 @@ NAV_ITEMS = [
 ]
 
 
+def _error_params() -> dict:
+    """What the messages may name: the programme's working-age bounds (``age_out_of_range``)."""
+    section = context.programme().programme
+    return {"min_age": section.min_working_age, "max_age": section.max_working_age,
+            "starts": format_date(section.starts, "long")}
+
+
 def _attach_errors(form, errors: dict[str, str]) -> None:
+    params = _error_params()
     for name, code in errors.items():
         field = getattr(form, name, None)
         if field is not None and name != "form":
-            field.errors = [*field.errors, field_error(code)]
+            field.errors = [*field.errors, field_error(code, **params)]
         else:
-            form.form_errors.append(field_error(code))
+            form.form_errors.append(field_error(code, **params))
 
 
 def _log_in(user) -> None:

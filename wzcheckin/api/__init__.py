@@ -4,6 +4,7 @@ OpenAPI document served at ``/api/v1/openapi.json``."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,7 +59,26 @@ def json_body() -> dict:
         raise ApiError(400, "invalid_json", _l("The body must be a JSON object."))
     if contains_nul(data):  # never meant, and PostgreSQL cannot store it
         raise ApiError(400, "invalid_characters", _l("The request contains a NUL character."))
+    if contains_non_finite(data):
+        raise ApiError(400, "non_finite_number", _l("Numbers must be finite: NaN and Infinity are not JSON."))
     return data
+
+
+def contains_non_finite(value) -> bool:
+    """True when a number anywhere in ``value`` is NaN or infinite. Python's JSON parser accepts
+    the non-standard literals ``NaN`` and ``Infinity`` (and reads ``1e999`` as infinity); such a
+    value cannot be compared or stored, so it is refused at the door as malformed JSON."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, summary: str,

@@ -75,7 +75,7 @@ def build_document() -> dict:
 
 def _error_statuses(op) -> list[int]:
     """What any operation may answer besides its own responses: 400 (a NUL character anywhere,
-    a malformed body), 429, 401/403 with roles, 404 with path parameters, 422 for a bad query
+    a malformed body, a NaN or infinite number), 429, 401/403 with roles, 404 with path parameters, 422 for a bad query
     parameter or body, 413 for a body over the limit (any write), 415 for a body of another type."""
     statuses = [400, 429]
     if op.roles is not None:

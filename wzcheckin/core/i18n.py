@@ -64,6 +64,11 @@ FIELD_ERRORS = {
     "id_format": _l("An ID number is 17 digits followed by a digit or X."),
     "id_birth_date": _l("The date of birth in this ID number is impossible."),
     "id_check": _l("The last character of this ID number does not match; please check it."),
+    "digits_not_ascii": _l("Type the number with the digits 0–9; digits of other scripts are not accepted."),
+    "age_out_of_range": _l(
+        "The programme is for people of working age: %(min_age)s to %(max_age)s years old on %(starts)s, "
+        "by the date of birth in the ID number."
+    ),
     "phone_format": _l("Enter an 11-digit mainland mobile number, e.g. 13812345678."),
     "phone_taken": _l("This phone number belongs to another account."),
     "credit_length": _l("A unified social credit code has 18 characters."),
@@ -96,6 +101,10 @@ FIELD_ERRORS = {
 }
 
 
-def field_error(code: str) -> str:
+def field_error(code: str, **params) -> str:
+    """The message of ``code``; ``params`` fill its placeholders (extra ones are ignored)."""
     message = FIELD_ERRORS.get(code)
-    return str(message) if message is not None else code
+    if message is None:
+        return code
+    text = str(message)
+    return text % params if params and "%(" in text else text

@@ -2,6 +2,12 @@
 unified social credit codes (GB 32100). Each parser normalises what phones and Excel produce
 (full-width digits, a lower-case x, spaces, a +86 prefix) and raises :class:`InvalidIdentifier`
 with a stable code that views translate.
+
+After normalisation only ASCII digits (and X) are accepted. In Python ``\\d`` and
+``str.isdigit`` match the digits of every script, and NFKC folds full-width digits but not
+Devanagari, Thai or Arabic-Indic ones: the same number written in another script would be a
+second, different value (a second account, a prefix test it escapes). So the patterns below
+spell ``[0-9]`` and other scripts' digits are refused with ``digits_not_ascii``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,11 @@ class InvalidIdentifier(ValueError):
         self.code = code
 
 
+def _is_foreign_digit(char: str) -> bool:
+    """A decimal digit of a script other than ASCII (Devanagari ३, Thai ๓, Arabic-Indic ٣...)."""
+    return not char.isascii() and unicodedata.decimal(char, None) is not None
+
+
 def _normalise(raw: str | None) -> str:
     if raw is None:
         return ""
@@ -27,14 +38,26 @@ def _normalise(raw: str | None) -> str:
         raise InvalidIdentifier("too_long")
     # NFKC folds full-width digits and letters (１２３Ｘ) to ASCII.
     text = unicodedata.normalize("NFKC", raw)
-    return re.sub(r"[\s\-]", "", text).upper()
+    value = re.sub(r"[\s\-]", "", text).upper()
+    if any(_is_foreign_digit(char) for char in value):
+        raise InvalidIdentifier("digits_not_ascii")
+    return value
+
+
+def fold_foreign_digits(value: str) -> str:
+    """Each decimal digit of any script as its ASCII digit (``३३०३`` → ``3303``).
+
+    Not for input — the parsers refuse such digits — but to repair values stored before they
+    did: the ASCII form is the canonical form of what was stored (:mod:`wzcheckin.core.renormalise`).
+    """
+    return "".join(str(unicodedata.decimal(char)) if _is_foreign_digit(char) else char for char in value)
 
 
 # --- 居民身份证号码 (GB 11643-1999) ---------------------------------------------------------
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CHARS = "10X98765432"
-_ID_PATTERN = re.compile(r"^[1-9]\d{16}[\dX]$")
+_ID_PATTERN = re.compile(r"^[1-9][0-9]{16}[0-9X]$")
 
 
 def id_check_character(first17: str) -> str:
@@ -58,12 +81,17 @@ class IdNumber:
     def birth_date(self) -> date:
         return date(int(self.value[6:10]), int(self.value[10:12]), int(self.value[12:14]))
 
+    def age_on(self, day: date) -> int:
+        """Age in completed years on ``day`` (a birthday on 29 February falls on 1 March)."""
+        born = self.birth_date
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
 
 def parse_id_number(raw: str | None, *, today: date | None = None) -> IdNumber:
     value = _normalise(raw)
     if not value:
         raise InvalidIdentifier("required")
-    if len(value) == 15 and value.isdigit():
+    if len(value) == 15 and value.isascii() and value.isdigit():
         raise InvalidIdentifier("id_15_digit")
     if len(value) != 18:
         raise InvalidIdentifier("id_length")
@@ -87,7 +115,7 @@ def mask_id_tail(tail: str) -> str:
 
 # --- 手机号码 (mainland mobile) ------------------------------------------------------------
 
-_PHONE_PATTERN = re.compile(r"^1[3-9]\d{9}$")
+_PHONE_PATTERN = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 def parse_phone(raw: str | None) -> str:
@@ -115,7 +143,7 @@ def mask_phone(phone: str) -> str:
 
 _CREDIT_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, Z, S, V
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_CREDIT_PATTERN = re.compile(rf"^[{_CREDIT_CHARSET}]{{2}}\d{{6}}[{_CREDIT_CHARSET}]{{10}}$")
+_CREDIT_PATTERN = re.compile(rf"^[{_CREDIT_CHARSET}]{{2}}[0-9]{{6}}[{_CREDIT_CHARSET}]{{10}}$")
 
 
 def credit_check_character(first17: str) -> str:

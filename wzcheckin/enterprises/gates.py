@@ -21,15 +21,24 @@ from wzcheckin.scanning.models import Checkpoint
 ENTRY_ALLOWED = "entry_allowed"
 ALERT_REASONS = frozenset({"fever", "symptoms"})
 TEMPERATURE_RANGE = (Decimal("30.0"), Decimal("45.0"))
+TEMPERATURE_MAX_DECIMALS = 2  # the columns hold two (Numeric(5, 2)): a reading is stored as given
+
+
+def format_temperature(value: Decimal) -> str:
+    """A reading as given, at least one decimal: 37.25 → "37.25", 38.10 → "38.1", 38 → "38.0"."""
+    normal = value.normalize()
+    return str(normal if normal.as_tuple().exponent < 0 else normal.quantize(Decimal("0.1")))
 
 
 def entry_refusal(programme: Programme, *, mask: bool | None, temperature: Decimal | None,
                   symptoms: bool) -> tuple[str, dict] | None:
     """The P9 checks, most serious first: fever and symptoms are refused *and reported* even
-    when another check also failed; then no mask; then checks not recorded at all."""
+    when another check also failed; then no mask; then checks not recorded at all.
+
+    The reading is compared as given, never rounded first: 37.25 is below 37.3, 37.3 is at it."""
     threshold = Decimal(str(programme.entry_checks.fever_celsius))
     if temperature is not None and temperature >= threshold:
-        return "fever", {"temperature": f"{temperature:.1f}"}
+        return "fever", {"temperature": format_temperature(temperature)}
     if symptoms:
         return "symptoms", {}
     mask_required = programme.entry_checks.mask_required
@@ -78,17 +87,20 @@ class VisitorDetails:
 
 
 def parse_temperature(raw: str | Decimal | float | None) -> Decimal:
-    """A body temperature in °C with one decimal; raises ValueError with a field-error code."""
+    """A body temperature in °C as given (at most two decimals, never rounded: the fever check
+    compares what the thermometer said); raises ValueError with a field-error code."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise ValueError("required")
     try:
-        value = Decimal(str(raw).strip().replace("，", ".").replace(",", ".")).quantize(Decimal("0.1"))
+        value = Decimal(str(raw).strip().replace("，", ".").replace(",", "."))
     except InvalidOperation:
         raise ValueError("temperature_format") from None
     if not value.is_finite():  # "NaN" parses, but cannot be compared (InvalidOperation: a 500)
         raise ValueError("temperature_format")
     if not TEMPERATURE_RANGE[0] <= value <= TEMPERATURE_RANGE[1]:
         raise ValueError("temperature_range")
+    if value.as_tuple().exponent < -TEMPERATURE_MAX_DECIMALS:
+        raise ValueError("temperature_precision")
     return value
 
 

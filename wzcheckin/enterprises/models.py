@@ -90,7 +90,8 @@ class HealthAlert(Base):
     visitor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visitor_registrations.id"))
     scan_id: Mapped[str | None] = mapped_column(sa.String(64))
     reason: Mapped[str] = mapped_column(sa.String(16))  # "fever" or "symptoms"
-    temperature: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    # The reading as given (°C, up to two decimals): never rounded before the fever check.
+    temperature: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
     symptoms: Mapped[bool] = mapped_column(default=False)
     # What the alert shows: the masked name only, never an ID or phone number.
     person_masked: Mapped[str] = mapped_column(sa.String(100))
@@ -124,7 +125,8 @@ class VisitorRegistration(Base):
     phone_masked: Mapped[str] = mapped_column(sa.String(16))
     reason: Mapped[str] = mapped_column(sa.String(200))
     mask: Mapped[bool] = mapped_column()
-    temperature: Mapped[Decimal] = mapped_column(sa.Numeric(4, 1))
+    # The reading as given (°C, up to two decimals): never rounded before the fever check.
+    temperature: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
     symptoms: Mapped[bool] = mapped_column(default=False)
     # "entry_allowed" or the refusal reason (no_mask, fever, symptoms), as at a scan.
     outcome: Mapped[str] = mapped_column(sa.String(32))

@@ -20,7 +20,7 @@ from wzcheckin.core.i18n import field_error
 from wzcheckin.core.navigation import NavItem
 from wzcheckin.db import unit_of_work
 from wzcheckin.enterprises.forms import ActionForm, VisitorForm
-from wzcheckin.enterprises.gates import VisitorDetails, acknowledge_alert, register_visitor
+from wzcheckin.enterprises.gates import VisitorDetails, acknowledge_alert, format_temperature, register_visitor
 from wzcheckin.enterprises.models import Enterprise, HealthAlert
 from wzcheckin.enterprises.queries import gate_day, health_alerts, roster, visitors_on
 from wzcheckin.enterprises.roster import NotOnRoster, confirm_employee, remove_employee
@@ -40,6 +40,7 @@ NAV_ITEMS = [
 FIELD_ERRORS = {
     "temperature_format": _l("Enter the temperature as a number, e.g. 36.5."),
     "temperature_range": _l("A body temperature is between 30 and 45 °C."),
+    "temperature_precision": _l("Enter the temperature as the thermometer shows it, with at most two decimals."),
 }
 
 
@@ -170,7 +171,7 @@ def visitor():
             if registered is not None:
                 return render_template("enterprises/visitor_result.html", visitor=registered, enterprise=enterprise,
                                        message=reason_message(registered.outcome,
-                                                              {"temperature": f"{registered.temperature:.1f}"}))
+                                                              {"temperature": format_temperature(registered.temperature)}))
         else:
             form.form_errors.append(_("The form expired; please submit it again."))
     return render_template("enterprises/visitor.html", form=form, enterprise=enterprise)
@@ -184,3 +185,9 @@ def health():
     districts = list(db.session.scalars(sa.select(Enterprise.district).distinct().order_by(Enterprise.district)))
     alerts = health_alerts(db.session, district=district, limit=300)
     return render_template("enterprises/health.html", alerts=alerts, districts=districts, district=district)
+
+
+@bp.app_template_filter("temperature_reading")
+def _temperature_reading(value) -> str:
+    """A stored reading as it was given (the column keeps two decimals: 38.10 shows as 38.1)."""
+    return format_temperature(value) if value is not None else ""

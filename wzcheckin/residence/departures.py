@@ -1,7 +1,12 @@
 """Residence room: departures (离温). A worker who leaves Wenzhou before the cutoff is not
 retained; the worker records it, or the enterprise admin for a worker on its roster. Every
 record and withdrawal is audited. Recording closes at the cutoff: the snapshot reads only
-departures recorded before it."""
+departures recorded before it.
+
+Withdrawing: the worker may withdraw any record about themself; an employer only a record its
+own enterprise made — a worker's own record stays (an employer gains a headcount by deleting
+one). A withdrawal is never a deletion: the row keeps who withdrew it and when, and the worker
+and officials are shown it (``queries.withdrawn_departures``, ``queries.withdrawal_page``)."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from wzcheckin.enterprises.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence.errors import ResidenceError
 from wzcheckin.residence.models import Departure
+from wzcheckin.scanning.models import Checkpoint
 
 MAX_NOTE_LENGTH = 200
 
@@ -77,7 +83,9 @@ def record_departure(session: Session, programme: Programme, *, worker: Worker, 
 
 def withdraw_departure(session: Session, programme: Programme, *, worker: Worker, actor: User, now: datetime,
                        enterprise: Enterprise | None = None, ip: str | None = None) -> Departure:
-    """Withdraw the worker's active departure (recorded in error, or the worker did not go).
+    """Withdraw the worker's active departure (recorded in error, or the worker did not go): the
+    worker any record about themself, an enterprise admin only its enterprise's own record
+    (``not_your_record``).
 
     Concurrency: a conditional UPDATE (still active) so two withdrawals cannot both succeed.
     """
@@ -87,6 +95,8 @@ def withdraw_departure(session: Session, programme: Programme, *, worker: Worker
     departure = active_departure(session, worker.id)
     if departure is None:
         raise ResidenceError("no_departure")
+    if actor.role is Role.ENTERPRISE_ADMIN and not recorded_by_enterprise(session, departure, enterprise):
+        raise ResidenceError("not_your_record")
     changed = session.execute(
         sa.update(Departure).where(Departure.id == departure.id, Departure.withdrawn_at.is_(None))
         .values(withdrawn_at=now, withdrawn_by_user_id=actor.id).execution_options(synchronize_session=False)
@@ -95,5 +105,17 @@ def withdraw_departure(session: Session, programme: Programme, *, worker: Worker
         raise ResidenceError("no_departure")
     session.refresh(departure)
     record_audit(session, at=now, actor=actor, action="residence.departure.withdraw", target_type="worker",
-                 target_id=worker.id, details={"departure": departure.id}, ip=ip)
+                 target_id=worker.id, details={"departure": departure.id, "recorded_by": departure.recorded_by_role},
+                 ip=ip)
     return departure
+
+
+def recorded_by_enterprise(session: Session, departure: Departure, enterprise: Enterprise | None) -> bool:
+    """Did an admin of ``enterprise`` record this departure? (Admins belong to an enterprise
+    through its gate checkpoint, so any admin of the same enterprise may correct its record.)"""
+    if enterprise is None or departure.recorded_by_role != str(Role.ENTERPRISE_ADMIN):
+        return False
+    recorder_enterprise = session.scalar(
+        sa.select(Checkpoint.enterprise_id).join(User, User.checkpoint_id == Checkpoint.id)
+        .where(User.id == departure.recorded_by_user_id))
+    return recorder_enterprise == enterprise.id

@@ -26,6 +26,7 @@ MESSAGES = {
     "departure_before_programme": _l("The date is before the programme began."),
     "already_departed": _l("A departure is already recorded for this worker."),
     "no_departure": _l("No departure is recorded."),
+    "not_your_record": _l("Your enterprise did not record this departure, so it cannot withdraw it: the worker's record stays."),
     "not_on_roster": _l("This worker is not on your enterprise's confirmed roster."),
     "no_snapshot": _l("There is no snapshot yet: the cutoff has not run."),
     "not_qualified": _l("Your enterprise does not qualify for the retention subsidy in the snapshot."),

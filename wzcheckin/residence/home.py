@@ -8,7 +8,7 @@ from wzcheckin.core.home import HomePanel
 from wzcheckin.programme import HukouStatus
 from wzcheckin.residence.departures import active_departure
 from wzcheckin.residence.evidence import window_statuses
-from wzcheckin.residence.queries import worker_status
+from wzcheckin.residence.queries import withdrawn_departures, worker_status
 from wzcheckin.residence.subsidies import official_snapshot
 
 
@@ -32,6 +32,7 @@ def panel(session, worker, programme, now):
         "snapshot": snapshot,
         "status": status,
         "departure": active_departure(session, worker.id),
+        "withdrawals": withdrawn_departures(session, worker.id),
         # Told on their page: not counted until an official decides (SPEC §3).
         "hukou_review": worker.hukou_status is HukouStatus.REVIEW,
         # P2 needs a permit valid at the cutoff: one without an expiry on file is not.
@@ -55,4 +56,10 @@ def standing(session, worker, programme, now):
         "confirmed": confirmed,
         "confirmation_reason": (status.reason if status is not None else "not_registered") if snapshot else None,
         "departure": {"departed_on": departure.departed_on.isoformat()} if departure else None,
+        # Shown to the worker: every withdrawal of a departure about them, and who made it.
+        "withdrawn_departures": [
+            {"departed_on": w.departed_on.isoformat(), "recorded_by": w.recorded_by,
+             "withdrawn_at": w.withdrawn_at.isoformat(), "withdrawn_by": w.withdrawn_by}
+            for w in withdrawn_departures(session, worker.id)
+        ],
     }

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from wzcheckin.accounts.models import Worker
+from wzcheckin.accounts.models import User, Worker
 from wzcheckin.enterprises.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence import reasons
@@ -16,6 +16,7 @@ from wzcheckin.residence.confirmation import rules_for, status_select
 from wzcheckin.residence.models import (
     ApplicationStatus,
     DeclarationStatus,
+    Departure,
     EnterpriseHeadcount,
     ProductionDeclaration,
     SmsMessage,
@@ -25,6 +26,7 @@ from wzcheckin.residence.models import (
     SubsidyApplication,
     WorkerStatus,
 )
+from wzcheckin.scanning.models import Checkpoint
 from wzcheckin.scheduling import JobRun
 
 HEADCOUNT_CSV_HEADER = ("credit_code", "name", "ownership", "retained", "tier", "amount_yuan")
@@ -273,3 +275,75 @@ def recent_job_runs(session: Session, limit: int = 20) -> list[JobRun]:
 
 
 REASON_CHOICES = reasons.ALL_REASONS
+
+
+# --- withdrawn departures ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A withdrawn departure as the worker and officials see it: who recorded it, who withdrew
+    it (role, and the enterprise of an admin) and when."""
+
+    departure_id: int
+    worker_id: int
+    worker_name: str
+    worker_id_tail: str
+    worker_enterprise: str | None
+    departed_on: date
+    recorded_at: datetime
+    recorded_by: str                    # a role: "worker" or "enterprise_admin"
+    withdrawn_at: datetime
+    withdrawn_by: str                   # a role
+    withdrawn_by_enterprise: str | None  # the enterprise of the admin who withdrew it
+
+    @property
+    def by_someone_else(self) -> bool:
+        """Withdrawn by someone other than the kind of person who recorded it (an employer
+        withdrawing a worker's own record, or a worker their employer's)."""
+        return self.withdrawn_by != self.recorded_by
+
+
+_withdrawer = aliased(User)
+
+
+def _withdrawals_select() -> sa.Select:
+    withdrawer = _withdrawer
+    withdrawer_gate = aliased(Checkpoint)
+    withdrawer_enterprise = aliased(Enterprise)
+    employer = aliased(Enterprise)
+    return (sa.select(Departure.id, Worker.id, Worker.name, Worker.id_number_tail, employer.name,
+                      Departure.departed_on, Departure.recorded_at, Departure.recorded_by_role,
+                      Departure.withdrawn_at, withdrawer.role, withdrawer_enterprise.name)
+            .join(Worker, Worker.id == Departure.worker_id)
+            .outerjoin(employer, employer.id == Worker.enterprise_id)
+            .join(withdrawer, withdrawer.id == Departure.withdrawn_by_user_id)
+            .outerjoin(withdrawer_gate, withdrawer_gate.id == withdrawer.checkpoint_id)
+            .outerjoin(withdrawer_enterprise, withdrawer_enterprise.id == withdrawer_gate.enterprise_id)
+            .where(Departure.withdrawn_at.is_not(None))
+            .order_by(Departure.withdrawn_at.desc(), Departure.id.desc()))
+
+
+def _withdrawal(row) -> Withdrawal:
+    return Withdrawal(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], str(row[9]), row[10])
+
+
+def withdrawn_departures(session: Session, worker_id: int) -> list[Withdrawal]:
+    """The worker's withdrawn departures, newest first: shown to the worker."""
+    return [_withdrawal(row) for row in session.execute(_withdrawals_select().where(Departure.worker_id == worker_id))]
+
+
+WITHDRAWN_BY_FILTERS = ("worker", "enterprise_admin", "someone_else")
+
+
+def withdrawal_page(session: Session, *, withdrawn_by: str | None = None, page: int = 1,
+                    per_page: int = 50) -> Page:
+    """Every withdrawn departure, newest first, for officials; ``withdrawn_by`` a role, or
+    ``someone_else`` (withdrawn by another kind of person than the one who recorded it)."""
+    query = _withdrawals_select()
+    if withdrawn_by == "someone_else":
+        query = query.where(sa.cast(_withdrawer.role, sa.String) != Departure.recorded_by_role)
+    elif withdrawn_by in ("worker", "enterprise_admin"):
+        query = query.where(_withdrawer.role == withdrawn_by)
+    result = _page(session, query, page, per_page)
+    result.items = [_withdrawal(row) for row in result.items]
+    return result

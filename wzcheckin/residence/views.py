@@ -17,7 +17,12 @@ from wzcheckin.core.navigation import NavItem
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.residence import production, queries, reasons
-from wzcheckin.residence.departures import active_departure, record_departure, withdraw_departure
+from wzcheckin.residence.departures import (
+    active_departure,
+    record_departure,
+    recorded_by_enterprise,
+    withdraw_departure,
+)
 from wzcheckin.residence.errors import ResidenceError
 from wzcheckin.residence.forms import ConfirmForm, DecisionForm, DepartureForm, PaidForm, ProductionForm
 from wzcheckin.residence.models import ProductionDeclaration, SmsStatus, SubsidyApplication
@@ -39,6 +44,7 @@ NAV_ITEMS = [
     NavItem((Role.OFFICIAL,), "residence.official_applications", _l("Subsidy applications"), order=41),
     NavItem((Role.OFFICIAL,), "residence.official_production", _l("Production reward"), order=42),
     NavItem((Role.OFFICIAL,), "residence.official_sms", _l("SMS outbox"), order=43),
+    NavItem((Role.OFFICIAL,), "residence.official_withdrawals", _l("Withdrawn departures"), order=44),
 ]
 
 PER_PAGE = 50
@@ -109,6 +115,7 @@ def worker_departure():
             return redirect(url_for("residence.worker_departure"))
     return render_template("residence/worker_departure.html", form=form, withdraw=withdraw,
                            departure=active_departure(db.session, worker.id),
+                           withdrawals=queries.withdrawn_departures(db.session, worker.id),
                            cutoff_passed=clock.now() >= context.programme().cutoff, worker=worker)
 
 
@@ -180,9 +187,11 @@ def enterprise_departure(worker_id: int):
         if message is not None:
             flash(message, "success")
             return redirect(url_for("residence.enterprise_retention"))
+    departure = active_departure(db.session, worker.id)
     return render_template("residence/enterprise_departure.html", worker=worker, form=form, withdraw=withdraw,
-                           departure=active_departure(db.session, worker.id),
-                           cutoff_passed=clock.now() >= context.programme().cutoff)
+                           departure=departure, cutoff_passed=clock.now() >= context.programme().cutoff,
+                           ours=departure is not None and recorded_by_enterprise(db.session, departure,
+                                                                                 current_enterprise()))
 
 
 def _production_labels(form: ProductionForm, programme) -> None:
@@ -384,6 +393,18 @@ def official_sms():
     page = queries.outbox_page(db.session, kind=kind, status=status, page=_page_number(), per_page=PER_PAGE)
     return render_template("residence/official_sms.html", page=page, kind=kind, status=status,
                            counts=outbox_counts(db.session), statuses=[s.value for s in SmsStatus])
+
+
+@bp.get("/official/residence/withdrawals")
+@roles_required(Role.OFFICIAL)
+def official_withdrawals():
+    """Every withdrawn departure: who recorded it, who withdrew it and when (issue 12: an
+    employer once withdrew a worker's own record 24 ms after it was made)."""
+    withdrawn_by = request.args.get("withdrawn_by") or None
+    if withdrawn_by not in (None, *queries.WITHDRAWN_BY_FILTERS):
+        withdrawn_by = None
+    page = queries.withdrawal_page(db.session, withdrawn_by=withdrawn_by, page=_page_number(), per_page=PER_PAGE)
+    return render_template("residence/official_withdrawals.html", page=page, withdrawn_by=withdrawn_by)
 
 
 # --- template helpers (namespaced: used by this room's templates) --------------------------------------

@@ -97,12 +97,18 @@ def parse_scan_request(body: dict) -> ScanInput:
     if temperature is not None:
         if isinstance(temperature, bool) or not isinstance(temperature, int | float):
             raise ScanInputError("invalid_temperature", _("temperature: a number in °C"))
+        # As given, never rounded: the fever check compares the reading itself (37.25 < 37.3).
+        # str() of a JSON float is its shortest form, so 37.25 arrives as Decimal("37.25").
         try:
-            temperature = Decimal(str(temperature)).quantize(Decimal("0.1"))
+            temperature = Decimal(str(temperature))
         except InvalidOperation:
             raise ScanInputError("invalid_temperature", _("temperature: a number in °C")) from None
+        if not temperature.is_finite():  # json_body refuses these first; never compare a NaN
+            raise ScanInputError("invalid_temperature", _("temperature: a number in °C"))
         if not Decimal("30") <= temperature <= Decimal("45"):
             raise ScanInputError("invalid_temperature", _("temperature: between 30 and 45 °C"))
+        if temperature.as_tuple().exponent < -2:  # stored as given: Numeric(5, 2)
+            raise ScanInputError("invalid_temperature", _("temperature: at most two decimals"))
     device = body.get("device")
     if device is not None and (not isinstance(device, str) or len(device) > 64):
         raise ScanInputError("invalid_device", _("device: at most 64 characters"))

@@ -78,7 +78,8 @@ class Scan(Base):
     # evidence when valid, but shown to the officials reviewing payouts (SPEC §3).
     late_upload: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     mask: Mapped[bool | None] = mapped_column()
-    temperature: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    # The reading as given (°C, up to two decimals): never rounded before the fever check.
+    temperature: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
     # What the scanner showed about the subject (masked name, booking time...) and the values
     # its message was built from, so a replayed upload gets the very same answer.
     subject: Mapped[dict | None] = mapped_column(sa.JSON)
