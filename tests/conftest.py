@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.support.cli import run_cli
 from tests.support.postgres import PostgresUnavailable, TemporaryCluster, create_database
-from tests.support.servers import TEST_ENV, GunicornServer, run_cli
+from tests.support.servers import TEST_ENV, GunicornServer
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -217,7 +218,7 @@ def at(text: str) -> datetime:
 
 @pytest.fixture
 def fresh_database(backend, new_database_url):
-    """A new database of the backend, migrated with the real ``wzcheckin init``."""
+    """A new database of the backend, migrated with the real ``wzcheckin init`` (in-process)."""
     url = new_database_url(backend)
     run_cli(url, "init")
     return url

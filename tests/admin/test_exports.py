@@ -227,16 +227,7 @@ def test_exports_are_posts_with_a_token_in_a_known_format(db, as_official):
 
 
 def test_the_command_line_exports_the_same_lists_and_audits_them(app, db, vault, programme, world, runner, tmp_path):
-    """``wzcheckin export`` (invoked in an app context, as the real command line runs it)."""
-    app_context = app.app_context()
-    app_context.push()
-    try:
-        check_command_line(db, runner, tmp_path)
-    finally:
-        app_context.pop()
-
-
-def check_command_line(db, runner, tmp_path):
+    """``wzcheckin export`` (its commands push their own app context, as the real command line's do)."""
     masked = runner.invoke(args=["export", "worker-statuses"])
     assert masked.exit_code == 0, masked.output
     assert "张*丰" in masked.stdout and ZHANG_ID not in masked.stdout

@@ -339,8 +339,7 @@ def test_courses_are_created_in_pages_and_imported_from_csv(app, client, db, vau
     path.write_text(f"\ufeff{header}\nWZ-WELD-1,焊工（更新）,offline,温州技师学院,48,800,{enterprise.credit_code},瓯海区,娄桥,"
                     f"2021-02-15,2021-02-20,\nCITY-2,电工,offline,市培训中心,8,0,,鹿城区,人民路,2021-02-12,2021-02-12,30\n",
                     encoding="utf-8")
-    with app.app_context():
-        result = runner.invoke(args=["import", "courses", str(path)])
+    result = runner.invoke(args=["import", "courses", str(path)])
     assert result.exit_code == 0, result.output
     assert '"created": 1, "updated": 1' in result.output
     db.rollback()
@@ -348,8 +347,7 @@ def test_courses_are_created_in_pages_and_imported_from_csv(app, client, db, vau
     assert db.scalar(sa.select(Checkpoint.kind).where(Checkpoint.ref == "training:CITY-2")) is CheckpointKind.TRAINING
     path.write_text(f"{header}\nCITY-3,,online,x,1,1,,,,2021-02-12,2021-02-12,\nWZ-WELD-1,焊工,online,x,1,1,,,,"
                     f"2021-02-12,2021-02-12,\n", encoding="utf-8")
-    with app.app_context():
-        failed = runner.invoke(args=["import", "courses", str(path)])
+    failed = runner.invoke(args=["import", "courses", str(path)])
     assert failed.exit_code == 1 and "line 2: title: required" in failed.output and "line 3: mode" in failed.output
     db.rollback()
     assert training.find_course(db, "CITY-3") is None

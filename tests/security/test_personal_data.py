@@ -31,8 +31,9 @@ from cryptography.fernet import Fernet
 
 from tests.builders import make_credit_code, make_phone, make_unique_id_number
 from tests.conftest import ROOT, TEST_CONFIG, csrf_token_from
+from tests.support.cli import run_cli
 from tests.support.postgres import find_bindir
-from tests.support.servers import TEST_ENV, run_cli
+from tests.support.servers import TEST_ENV
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.rekey import encrypted_columns
 
