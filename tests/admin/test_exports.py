@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 from tests.admin.builders import hand_out, make_claim, make_point, staff_for
 from tests.admin.conftest import audit_entries, csrf, post_export
 from tests.builders import make_worker
-from tests.conftest import at
 from tests.residence.builders import IN_WINDOW, add_scan, bulk_workers, make_site
+from tests.support.clock import at
 from wzcheckin.admin.exports import DATASETS
 from wzcheckin.benefits.models import ClaimStatus
 from wzcheckin.scanning.models import Checkpoint

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from tests.builders import make_user, make_worker
-from tests.conftest import at, csrf_token_from
+from tests.support.clock import at
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role, Worker
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.benefits.points import award_points, award_points_bulk, points_balance, points_history

@@ -5,7 +5,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from tests.builders import make_worker
-from tests.conftest import csrf_token_from
+from tests.support.web import csrf_token_from
 from wzcheckin.benefits import directory
 from wzcheckin.benefits.models import ServiceListing
 

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from tests.benefits.builders import attend, enrol_directly, make_course, refusal
 from tests.builders import make_enterprise, make_phone, make_worker
-from tests.conftest import at, csrf_token_from
+from tests.support.clock import at
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import FormErrors, create_or_update_staff, issue_api_token
 from wzcheckin.benefits import training

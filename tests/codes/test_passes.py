@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tests.builders import make_user, make_worker
-from tests.conftest import at
+from tests.support.clock import at
 from wzcheckin.accounts.models import Role
 from wzcheckin.clock import SimulatedClock
 from wzcheckin.codes import tokens

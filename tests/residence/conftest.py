@@ -11,9 +11,9 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROOT, at
 from tests.support.cli import invoke_cli
-from tests.support.servers import TEST_ENV
+from tests.support.clock import at
+from tests.support.servers import ROOT, TEST_ENV
 from wzcheckin.residence.models import EnterpriseHeadcount, WorkerStatus
 
 AFTER_CUTOFF = "2021-03-01 00:05"

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import make_phone
-from tests.conftest import at
 from tests.residence.builders import bulk_workers, make_site
 from tests.residence.conftest import wzcheckin
+from tests.support.clock import at
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.clock import SimulatedClock
 from wzcheckin.enterprises.models import Ownership

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from tests.builders import make_worker
-from tests.conftest import at
+from tests.support.clock import at
 from tests.welfare.builders import make_pickup_staff
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 from wzcheckin.welfare.models import PickupPoint
