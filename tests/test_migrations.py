@@ -1,19 +1,23 @@
 """Schema changes only through Alembic: an empty database upgrades to head, and the models
-match the migrations exactly (no pending autogenerate diff)."""
+match the migrations exactly (no pending autogenerate diff).
+
+The first test is the suite's one smoke test of the ``wzcheckin`` entry point as a process of its
+own, started outside the checkout (migrations are found from the package, not the working
+directory); every other command-line test runs the commands in-process."""
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from tests.support.servers import run_cli
+from tests.support.cli import run_cli, run_cli_process
 from wzcheckin.db import Base
 
 
-def test_empty_database_upgrades_to_head_and_matches_the_models(backend, new_database_url):
+def test_empty_database_upgrades_to_head_and_matches_the_models(backend, new_database_url, tmp_path):
     import wzcheckin.models  # noqa: F401 - the whole schema
 
     url = new_database_url(backend)
-    result = run_cli(url, "init")
+    result = run_cli_process(url, "init", cwd=tmp_path)
     assert '"database": "ready"' in result.stdout.splitlines()[-1]
     engine = sa.create_engine(url)
     with engine.connect() as connection:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from wzcheckin.config import PACKAGE_DIR, PROJECT_ROOT, load_config
+from wzcheckin.config import MIGRATIONS_DIR, PACKAGE_DIR, STATIC_DIR, TEMPLATES_DIR, load_config
 
 log = logging.getLogger("wzcheckin")
 
@@ -21,8 +21,8 @@ def create_app(config: dict | None = None) -> Flask:
     settings = load_config(config)
     app = Flask(
         __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(TEMPLATES_DIR),
+        static_folder=str(STATIC_DIR),
         instance_path=settings["INSTANCE_PATH"],
     )
     app.config.update(settings)
@@ -76,7 +76,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine, lock_timeout=app.config["DB_LOCK_TIMEOUT_SECONDS"])
     init_reporting(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True,
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
                      compare_type=True, render_item=render_migration_item)
 
     login_manager.init_app(app)

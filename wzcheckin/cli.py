@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
@@ -289,8 +289,28 @@ def build_groups() -> CliGroups:
 
 
 def register_commands(app: Flask) -> None:
-    for name, command in build_groups().root.commands.items():
+    """Every command on ``app.cli``, each carrying its app context as Flask expects.
+
+    ``wzcheckin`` (a FlaskGroup) pushes a context before it runs a command, but ``app.cli`` run
+    by itself, as ``app.test_cli_runner().invoke(...)`` runs it, pushes none: so every command,
+    the rooms' too, is wrapped in ``with_appcontext`` (which pushes one only when none is active),
+    as ``@app.cli.command`` would have done.
+    """
+    root = build_groups().root
+    _carry_app_context(root)
+    for name, command in root.commands.items():
         app.cli.add_command(command, name)
+
+
+def _carry_app_context(command: click.Command) -> None:
+    if isinstance(command, click.Group):
+        for subcommand in command.commands.values():
+            _carry_app_context(subcommand)
+    elif command.callback is not None and not getattr(command, "_carries_app_context", False):
+        # The command objects are module-level and shared by every app built in one process:
+        # wrap each once. ``with_appcontext`` loads the app of the invocation, not of this call.
+        command.callback = with_appcontext(command.callback)
+        command._carries_app_context = True
 
 
 def main() -> None:

@@ -15,6 +15,23 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
 DEFAULT_PROGRAMME = PACKAGE_DIR / "programmes" / "wenzhou-2021.toml"
 
+
+def shipped_folder(name: str) -> Path:
+    """``templates``, ``static`` or ``migrations``: at the top of a checkout (the design card's
+    layout), inside the package once installed from a wheel (setup.py maps them there).
+
+    The package is asked first: that folder exists only in an installed wheel, whereas the
+    directory above an installed package is site-packages, where another distribution may have
+    left a top-level folder of the same name.
+    """
+    installed = PACKAGE_DIR / name
+    return installed if installed.is_dir() else PROJECT_ROOT / name
+
+
+TEMPLATES_DIR = shipped_folder("templates")
+STATIC_DIR = shipped_folder("static")
+MIGRATIONS_DIR = shipped_folder("migrations")
+
 # DEVELOPMENT ONLY. Committed on purpose so `wzcheckin demo` runs on a fresh clone; never valid
 # in production because the app refuses to start with them unless WZCHECKIN_DEV=1.
 DEV_SECRET_KEY = "DEVELOPMENT-ONLY-secret-key-do-not-use-in-production"  # noqa: S105 - public on purpose

@@ -8,9 +8,9 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from tests.builders import make_enterprise, make_id_number, make_phone, make_worker
-from tests.conftest import csrf_token_from
 from tests.enterprises.test_gate import NOW
 from tests.scanning.builders import gate_setup
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.importer import WORKER_COLUMNS, import_workers
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.core.renormalise import renormalise_identifiers

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from tests.builders import make_enterprise, make_user, make_worker
-from tests.conftest import at
+from tests.support.clock import at
 from wzcheckin.accounts.models import Role
 from wzcheckin.benefits.points import award_points
 from wzcheckin.residence.evidence import window_statuses

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import PASSWORD, gate_of, make_enterprise, make_user, make_worker
-from tests.conftest import csrf_token_from
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role, User, UserSession
 from wzcheckin.accounts.services import LoginRefused, authenticate, disable_user
 
@@ -60,7 +60,7 @@ def test_wrong_password_and_unknown_phone_get_the_same_answer(client, db, vault,
 
 
 def test_five_failures_lock_the_account_for_fifteen_minutes(db, vault, programme):
-    from tests.conftest import at
+    from tests.support.clock import at
 
     worker = make_worker(db, vault, programme)
     db.commit()
@@ -77,7 +77,7 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(db, vault, programme
 
 
 def test_failures_spread_beyond_the_window_do_not_lock(db, vault, programme):
-    from tests.conftest import at
+    from tests.support.clock import at
 
     worker = make_worker(db, vault, programme)
     db.commit()
@@ -152,7 +152,7 @@ def test_pages_with_personal_data_are_not_cached(client, db, vault, programme, l
 
 
 def test_session_cookie_flags_in_production_config(tmp_path):
-    from tests.conftest import TEST_CONFIG
+    from tests.support.config import TEST_CONFIG
     from wzcheckin import create_app
 
     url = f"sqlite:///{tmp_path}/x.db"

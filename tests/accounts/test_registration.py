@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from tests.builders import make_enterprise, make_id_number, make_phone, make_unique_id_number, make_worker
-from tests.conftest import csrf_token_from
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import User, Worker
 
 

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import make_enterprise, make_id_number, make_phone, make_worker
-from tests.conftest import csrf_token_from
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.importer import WORKER_COLUMNS, import_workers
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.accounts.services import FormErrors, WorkerDetails, WorkingAge, clean_worker_details

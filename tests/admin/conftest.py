@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import make_user
-from tests.conftest import csrf_token_from
 from tests.residence.conftest import cutoff, set_clock  # noqa: F401 - the residence room's fixtures, shared
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.core.models import AuditEntry
 

@@ -6,7 +6,7 @@ import pytest
 
 from tests.admin.builders import make_checkpoint
 from tests.builders import PASSWORD, gate_of, make_enterprise, make_user, make_worker
-from tests.conftest import csrf_token_from
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.scanning.models import CheckpointKind
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from tests.builders import make_user
-from tests.conftest import TEST_CONFIG
+from tests.support.config import TEST_CONFIG
 from wzcheckin.accounts.models import Role
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.models import AuditEntry

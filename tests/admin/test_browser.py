@@ -7,9 +7,10 @@ import pytest
 
 from tests.admin.builders import make_claim, make_point
 from tests.builders import make_user, make_worker
-from tests.conftest import ARTIFACTS, at
 from tests.residence.builders import bulk_workers, make_site
 from tests.support.browser import log_in
+from tests.support.clock import at
+from tests.support.config import ARTIFACTS
 from wzcheckin.accounts.models import Role
 from wzcheckin.benefits.models import ClaimStatus
 from wzcheckin.core import context

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 
 from tests.admin.builders import add_scan, make_checkpoint, make_claim, make_point, staff_for
 from tests.builders import make_enterprise, make_worker
-from tests.conftest import at
 from tests.residence.builders import bulk_workers, make_site
+from tests.support.clock import at
 from wzcheckin.admin import stats
 from wzcheckin.benefits.models import ClaimStatus
 from wzcheckin.enterprises.models import Ownership

@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 from tests.admin.builders import hand_out, make_claim, make_point, staff_for
 from tests.admin.conftest import audit_entries, csrf, post_export
 from tests.builders import make_worker
-from tests.conftest import at
 from tests.residence.builders import IN_WINDOW, add_scan, bulk_workers, make_site
+from tests.support.clock import at
 from wzcheckin.admin.exports import DATASETS
 from wzcheckin.benefits.models import ClaimStatus
 from wzcheckin.scanning.models import Checkpoint
@@ -227,16 +227,7 @@ def test_exports_are_posts_with_a_token_in_a_known_format(db, as_official):
 
 
 def test_the_command_line_exports_the_same_lists_and_audits_them(app, db, vault, programme, world, runner, tmp_path):
-    """``wzcheckin export`` (invoked in an app context, as the real command line runs it)."""
-    app_context = app.app_context()
-    app_context.push()
-    try:
-        check_command_line(db, runner, tmp_path)
-    finally:
-        app_context.pop()
-
-
-def check_command_line(db, runner, tmp_path):
+    """``wzcheckin export`` (its commands push their own app context, as the real command line's do)."""
     masked = runner.invoke(args=["export", "worker-statuses"])
     assert masked.exit_code == 0, masked.output
     assert "张*丰" in masked.stdout and ZHANG_ID not in masked.stdout

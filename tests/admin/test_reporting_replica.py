@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.builders import make_user, make_worker
-from tests.conftest import TEST_CONFIG, csrf_token_from
+from tests.support.config import TEST_CONFIG
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.core.models import AuditEntry
 from wzcheckin.db import Base

@@ -41,7 +41,7 @@ def audit_entries(db):
 def set_clock(app, tmp_path):
     """Put the test app on a simulated clock: ``set_clock("2021-02-05 10:00")`` (local time);
     it starts inside the data-bonus claim window."""
-    from tests.conftest import at
+    from tests.support.clock import at
     from wzcheckin.clock import SimulatedClock
 
     clock = SimulatedClock(tmp_path / "app-clock")
@@ -60,7 +60,7 @@ def set_clock(app, tmp_path):
 def claim_window_env(tmp_path):
     """The environment that puts a gunicorn server on a simulated clock inside the data-bonus
     claim window (the simulated clock is allowed in development mode only)."""
-    from tests.conftest import at
+    from tests.support.clock import at
     from wzcheckin.clock import SimulatedClock
 
     path = tmp_path / "server-clock"

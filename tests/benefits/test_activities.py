@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from tests.benefits.builders import PNG_BYTES, make_activity, refusal
 from tests.builders import make_worker
-from tests.conftest import at, csrf_token_from
+from tests.support.clock import at
+from tests.support.web import csrf_token_from
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits.models import ActivityCheckin, ActivityPhoto
 from wzcheckin.codes.keys import load_keyring

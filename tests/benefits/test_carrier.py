@@ -8,7 +8,8 @@ import io
 import sqlalchemy as sa
 
 from tests.builders import make_phone, make_user, make_worker
-from tests.conftest import at, csrf_token_from
+from tests.support.clock import at
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import issue_api_token
 from wzcheckin.benefits import data_bonus as bonus

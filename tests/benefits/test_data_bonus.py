@@ -5,7 +5,8 @@ import pytest
 
 from tests.benefits.builders import refusal
 from tests.builders import make_id_number, make_phone, make_user, make_worker
-from tests.conftest import at, csrf_token_from
+from tests.support.clock import at
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.benefits import data_bonus as bonus
 from wzcheckin.benefits.models import ClaimStatus

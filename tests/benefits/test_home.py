@@ -5,8 +5,10 @@ and the 24 h hotline — in Chinese and English, and on a 360-px phone in real C
 import pytest
 
 from tests.builders import make_id_number, make_phone, make_worker
-from tests.conftest import ARTIFACTS, at, csrf_token_from
 from tests.support.browser import log_in
+from tests.support.clock import at
+from tests.support.config import ARTIFACTS
+from tests.support.web import csrf_token_from
 from wzcheckin.benefits.data_bonus import claim_data_bonus
 from wzcheckin.benefits.points import award_points
 

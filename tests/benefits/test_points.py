@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from tests.builders import make_user, make_worker
-from tests.conftest import at, csrf_token_from
+from tests.support.clock import at
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role, Worker
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.benefits.points import award_points, award_points_bulk, points_balance, points_history
@@ -117,8 +118,7 @@ def test_cli_points_export(app, runner, db, vault, programme):
     worker = make_worker(db, vault, programme)
     award(db, worker, "p2:cli")
     db.commit()
-    with app.app_context():  # as `wzcheckin` (a FlaskGroup) provides
-        result = runner.invoke(args=["points", "export"])
+    result = runner.invoke(args=["points", "export"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1].endswith(",5,residence_permit_stay,留温过年新居民积分,cutoff,"
                                                    "2021-03-01T00:00:00+08:00")

@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import make_enterprise, make_user, make_worker
-from tests.conftest import at, csrf_token_from
+from tests.support.clock import at
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits import rights

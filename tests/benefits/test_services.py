@@ -5,7 +5,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from tests.builders import make_worker
-from tests.conftest import csrf_token_from
+from tests.support.web import csrf_token_from
 from wzcheckin.benefits import directory
 from wzcheckin.benefits.models import ServiceListing
 
@@ -56,13 +56,11 @@ def test_import_services_is_all_or_nothing_and_reimport_updates(app, runner, db,
     path = tmp_path / "services.csv"
     path.write_text(f"{HEADER}\nmarket,娄桥菜场,瓯海区,中汇路,05:30–18:00,,2021-02-08,2021-02-20,\n"
                     f"shop,便利店,瓯海区,,,,,,\n", encoding="utf-8")
-    with app.app_context():
-        first = runner.invoke(args=["import", "services", str(path)])
+    first = runner.invoke(args=["import", "services", str(path)])
     assert first.exit_code == 0 and '"created": 2' in first.output
     path.write_text(f"{HEADER}\nmarket,娄桥菜场,瓯海区,中汇路,06:00–18:00,,,,\nspa,桑拿,瓯海区,,,,,,\n"
                     f"bus,,龙湾区,,,,,,\n", encoding="utf-8")
-    with app.app_context():
-        bad = runner.invoke(args=["import", "services", str(path)])
+    bad = runner.invoke(args=["import", "services", str(path)])
     assert bad.exit_code == 1
     assert "line 3: kind: choice_unknown" in bad.output and "line 4: name: required" in bad.output
     db.rollback()

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from tests.benefits.builders import PDF_BYTES, PNG_BYTES, approve_cost, attend, enrol_directly, make_course, refusal
 from tests.builders import BUILD_TIME, make_enterprise, make_phone, make_worker
-from tests.conftest import at, csrf_token_from
+from tests.support.clock import at
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import FormErrors, create_or_update_staff, issue_api_token
 from wzcheckin.benefits import training
@@ -535,8 +536,7 @@ def test_courses_are_created_in_pages_and_imported_from_csv(app, client, db, vau
                     f"2021-02-15,2021-02-20,,2021-02-15 8;2021-02-16 8;2021-02-17 8;2021-02-18 8;2021-02-19 8;2021-02-20 8\n"
                     f"CITY-2,电工,offline,市培训中心,8,0,,鹿城区,人民路,2021-02-12,2021-02-12,30,2021-02-12 8\n",
                     encoding="utf-8")
-    with app.app_context():
-        result = runner.invoke(args=["import", "courses", str(path)])
+    result = runner.invoke(args=["import", "courses", str(path)])
     assert result.exit_code == 0, result.output
     assert '"created": 1, "updated": 1' in result.output
     db.rollback()
@@ -544,8 +544,7 @@ def test_courses_are_created_in_pages_and_imported_from_csv(app, client, db, vau
     assert db.scalar(sa.select(Checkpoint.kind).where(Checkpoint.ref == "training:CITY-2")) is CheckpointKind.TRAINING
     path.write_text(f"{header}\nCITY-3,,online,x,1,1,,,,2021-02-12,2021-02-12,,\nWZ-WELD-1,焊工,online,x,1,1,,,,"
                     f"2021-02-12,2021-02-12,,\n", encoding="utf-8")
-    with app.app_context():
-        failed = runner.invoke(args=["import", "courses", str(path)])
+    failed = runner.invoke(args=["import", "courses", str(path)])
     assert failed.exit_code == 1 and "line 2: title: required" in failed.output and "line 3: mode" in failed.output
     db.rollback()
     assert training.find_course(db, "CITY-3") is None

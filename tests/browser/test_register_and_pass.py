@@ -10,7 +10,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tests.builders import make_phone, make_unique_id_number
-from tests.conftest import ARTIFACTS
+from tests.support.config import ARTIFACTS
 from tests.support.qr import decode_qr
 from wzcheckin.codes import tokens
 

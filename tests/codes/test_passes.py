@@ -1,14 +1,16 @@
 """The worker pass: rotating phone pass, paper pass, public keys, key rotation."""
 
 import base64
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tests.builders import make_user, make_worker
-from tests.conftest import at
+from tests.support.clock import at
 from wzcheckin.accounts.models import Role
+from wzcheckin.clock import SimulatedClock
 from wzcheckin.codes import tokens
 from wzcheckin.codes.keys import KeyringCache, load_keyring, revoke_signing_key, rotate_signing_key
 from wzcheckin.codes.passes import PassRefused, current_pass, issue_paper_pass, resolve_pass
@@ -35,17 +37,34 @@ def test_api_pass_verifies_with_the_published_keys(client, db, vault, programme,
         tokens.verify(body["token"], public_keys_from(client), datetime.fromisoformat(body["expires_at"]))
 
 
-def test_pass_rotates_on_refresh(client, db, vault, programme, login_as):
+def test_pass_rotates_on_refresh(app, client, db, vault, programme, login_as, tmp_path):
+    # A pass signed in the same second is the same token (Ed25519 is deterministic and the expiry
+    # is in whole seconds), so the app runs on a simulated clock that the test moves on.
     worker = make_worker(db, vault, programme)
     db.commit()
     login_as(worker.user)
-    first = client.get("/me/pass/refresh").get_json()
-    page = client.get("/me/pass").text
-    assert first["token"] not in page or True  # each render signs anew
-    second = client.get("/me/pass/refresh").get_json()
+    clock, start = SimulatedClock(tmp_path / "clock"), datetime.now(UTC).replace(microsecond=0)
+    original, app.extensions["wzcheckin.clock"] = app.extensions["wzcheckin.clock"], clock
+    try:
+        clock.set(start)
+        first = client.get("/me/pass/refresh").get_json()
+        clock.set(start + timedelta(seconds=30))
+        page = client.get("/me/pass").text
+        clock.set(start + timedelta(seconds=60))
+        second = client.get("/me/pass/refresh").get_json()
+    finally:
+        app.extensions["wzcheckin.clock"] = original
+    on_page = re.search(r'<output id="pass-token"[^>]*>([^<]+)</output>', page).group(1)
+    assert first["token"] not in page and on_page not in (first["token"], second["token"])  # each render signs anew
+    assert second["token"] != first["token"]
+    keys = public_keys_from(client)
+    assert {tokens.verify(t, keys, start).subject for t in (first["token"], on_page, second["token"])} == {
+        worker.public_id}
     assert first["svg"].startswith("<svg") and "<script" not in first["svg"]
     assert first["ttl_seconds"] == programme.programme.pass_ttl_seconds
-    assert first["expires_at"] <= second["expires_at"]
+    ttl = timedelta(seconds=programme.programme.pass_ttl_seconds)
+    assert datetime.fromisoformat(first["expires_at"]) == start + ttl
+    assert datetime.fromisoformat(second["expires_at"]) == start + timedelta(seconds=60) + ttl
 
 
 def test_pass_endpoints_are_for_workers_only(client, db, vault, login_as):

@@ -6,8 +6,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from tests.builders import gate_of, make_enterprise, make_user, make_worker
-from tests.conftest import csrf_token_from
 from tests.scanning.builders import gate_setup, pass_token
+from tests.support.web import csrf_token_from
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role, Worker
 from wzcheckin.core.models import AuditEntry

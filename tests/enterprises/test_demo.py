@@ -3,8 +3,8 @@
 import sqlalchemy as sa
 
 from tests.builders import make_worker
-from tests.conftest import at
 from tests.scanning.builders import gate_setup
+from tests.support.clock import at
 from wzcheckin.demo import DemoContext
 from wzcheckin.enterprises import demo
 from wzcheckin.enterprises.models import HealthAlert

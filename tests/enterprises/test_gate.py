@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import gate_of, make_enterprise, make_user, make_worker
-from tests.conftest import at
 from tests.scanning.builders import gate_setup, pass_token
+from tests.support.clock import at
 from wzcheckin.accounts.models import Role
 from wzcheckin.codes.passes import issue_paper_pass
 from wzcheckin.codes.tokens import TokenKind

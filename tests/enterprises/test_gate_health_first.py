@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import make_enterprise, make_worker
-from tests.conftest import csrf_token_from
 from tests.enterprises.test_gate import NOW, scan_at_gate
 from tests.enterprises.test_visitors import visitor_form
 from tests.scanning.builders import bearer, gate_setup, pass_token, post_scan
+from tests.support.web import csrf_token_from
 from wzcheckin.enterprises.gates import parse_temperature
 from wzcheckin.enterprises.models import HealthAlert, VisitorRegistration
 from wzcheckin.scanning.models import Scan

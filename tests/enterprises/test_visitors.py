@@ -4,8 +4,8 @@ phone numbers stored encrypted, hashed and masked; fever refused and reported.""
 import sqlalchemy as sa
 
 from tests.builders import make_phone, make_unique_id_number
-from tests.conftest import csrf_token_from
 from tests.scanning.builders import gate_setup
+from tests.support.web import csrf_token_from
 from wzcheckin.enterprises.models import HealthAlert, VisitorRegistration
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from tests.conftest import csrf_token_from
+from tests.support.web import csrf_token_from
 
 OUTAGE_LINE = re.compile(r"database outage (\w+): ")
 

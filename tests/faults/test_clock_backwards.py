@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 
-from tests.conftest import TEST_CONFIG, at
 from tests.faults.test_in_process import Records
+from tests.support.clock import at
+from tests.support.config import TEST_CONFIG
 
 
 def test_a_clock_going_backwards_is_logged_once_and_flagged(tmp_path):

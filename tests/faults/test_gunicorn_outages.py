@@ -18,9 +18,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.conftest import csrf_token_from
 from tests.faults.conftest import OUTAGE_LINE, Tally, log_in, seed_accounts
 from tests.support.servers import GunicornServer, run_cli
+from tests.support.web import csrf_token_from
 
 WORKERS = 2
 
@@ -171,7 +171,7 @@ def test_postgres_server_stopped_and_restarted(postgres_only, tmp_path):
     try:
         url = create_database(admin_url, "restarting")
         run_cli(url, "init")
-        from tests.conftest import TEST_CONFIG
+        from tests.support.config import TEST_CONFIG
         from wzcheckin import create_app
         from wzcheckin.extensions import db
 
@@ -274,7 +274,7 @@ def fill(directory: Path) -> Path:
 def test_sqlite_disk_full(sqlite_only, small_disk, tmp_path):
     url = f"sqlite:///{small_disk / 'wzcheckin.sqlite3'}"
     run_cli(url, "init")
-    from tests.conftest import TEST_CONFIG
+    from tests.support.config import TEST_CONFIG
     from wzcheckin import create_app
     from wzcheckin.extensions import db
 

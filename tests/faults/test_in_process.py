@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import TEST_CONFIG
+from tests.support.config import TEST_CONFIG
 from wzcheckin.core.logs import RateLimitedLog, RequestIdFilter, sane_request_id
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from tests.builders import BUILD_TIME, gate_of, make_enterprise, make_user
-from tests.conftest import at
+from tests.support.clock import at
 from wzcheckin.accounts.facts import record_worker_facts_bulk
 from wzcheckin.accounts.models import Role, User, Worker
 from wzcheckin.enterprises.models import Ownership

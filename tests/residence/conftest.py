@@ -1,5 +1,5 @@
 """Residence tests: helpers to run the cutoff on the test's own session and to run the real
-command line on a simulated clock."""
+command line on a simulated clock (in-process, or as a process of its own)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import ROOT, at
-from tests.support.servers import TEST_ENV
+from tests.support.cli import invoke_cli
+from tests.support.clock import at
+from tests.support.servers import ROOT, TEST_ENV
 from wzcheckin.residence.models import EnterpriseHeadcount, WorkerStatus
 
 AFTER_CUTOFF = "2021-03-01 00:05"
@@ -47,16 +48,15 @@ def cli_env(database_url: str, clock_file=None, **extra) -> dict:
     return env
 
 
-def wzcheckin(database_url: str, *args: str, clock_file=None, check: bool = True, env: dict | None = None,
-              timeout: float = 300) -> subprocess.CompletedProcess:
-    """``wzcheckin ARGS`` in a subprocess (like tests.support.servers.run_cli, plus a clock)."""
-    return subprocess.run([sys.executable, "-m", "wzcheckin.cli", *args], cwd=ROOT,
-                          env=cli_env(database_url, clock_file, **(env or {})), capture_output=True, text=True,
-                          check=check, timeout=timeout)
+def wzcheckin(database_url: str, *args: str, clock_file=None, check: bool = True,
+              env: dict | None = None) -> subprocess.CompletedProcess:
+    """``wzcheckin ARGS`` in-process (like tests.support.cli.run_cli, plus a clock)."""
+    return invoke_cli(cli_env(database_url, clock_file, **(env or {})), *args, check=check)
 
 
 def start_wzcheckin(database_url: str, *args: str, clock_file=None, env: dict | None = None,
                     log_path=None) -> subprocess.Popen:
+    """``wzcheckin ARGS`` as a process of its own, for tests that kill it or race two of them."""
     output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed below
     try:
         return subprocess.Popen([sys.executable, "-m", "wzcheckin.cli", *args], cwd=ROOT,

@@ -8,7 +8,7 @@ from wzcheckin.accounts.services import issue_api_token
 
 
 def bearer(db, user):
-    from tests.conftest import at
+    from tests.support.clock import at
 
     token = issue_api_token(db, user, at("2021-02-01 09:00"))
     db.commit()

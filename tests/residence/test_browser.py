@@ -6,9 +6,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import make_user
-from tests.conftest import ARTIFACTS, at
 from tests.residence.builders import bulk_workers, make_site
 from tests.support.browser import log_in
+from tests.support.clock import at
+from tests.support.config import ARTIFACTS
 from wzcheckin.accounts.models import Role
 from wzcheckin.core import context
 from wzcheckin.extensions import db

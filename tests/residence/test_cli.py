@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import make_phone
-from tests.conftest import at
 from tests.residence.builders import bulk_workers, make_site
 from tests.residence.conftest import wzcheckin
+from tests.support.clock import at
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.clock import SimulatedClock
 from wzcheckin.enterprises.models import Ownership
@@ -42,10 +42,8 @@ def small_world(db, vault):
 
 
 def invoke(app, runner, *args):
-    """The real click command in-process, in an app context as ``wzcheckin`` gives it (cheaper
-    than a subprocess for the checks around the main flow)."""
-    with app.app_context():
-        return runner.invoke(args=list(args))
+    """The real click command in-process on the test app (its commands push their own context)."""
+    return runner.invoke(args=list(args))
 
 
 def last_json(result):

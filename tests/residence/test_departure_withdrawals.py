@@ -7,9 +7,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import make_user, make_worker
-from tests.conftest import at
 from tests.residence.builders import make_site
 from tests.residence.test_pages import post_form
+from tests.support.clock import at
 from wzcheckin.accounts.models import Role
 from wzcheckin.core.models import AuditEntry
 from wzcheckin.residence.departures import active_departure, record_departure, withdraw_departure

@@ -11,8 +11,8 @@ import io
 import sqlalchemy as sa
 
 from tests.builders import make_credit_code, make_phone, make_unique_id_number, make_user
-from tests.conftest import at
 from tests.residence.builders import add_scan
+from tests.support.clock import at
 from wzcheckin.accounts.importer import import_workers
 from wzcheckin.accounts.models import Role, Worker
 from wzcheckin.enterprises.models import Enterprise

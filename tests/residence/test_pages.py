@@ -6,8 +6,9 @@ from datetime import date
 import sqlalchemy as sa
 
 from tests.builders import make_user, make_worker
-from tests.conftest import at, csrf_token_from
 from tests.residence.builders import bulk_workers, make_site
+from tests.support.clock import at
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.core.models import AuditEntry
 from wzcheckin.residence.models import Departure, SmsMessage, SubsidyApplication

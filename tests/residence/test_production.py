@@ -7,8 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import make_user
-from tests.conftest import csrf_token_from
 from tests.residence.builders import make_site
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.config import DEFAULT_PROGRAMME
 from wzcheckin.enterprises.models import Enterprise, Ownership

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from tests.builders import make_enterprise, make_id_number, make_worker
-from tests.conftest import at
 from tests.residence.builders import add_departure, add_scan, bulk_workers, make_site
 from tests.residence.conftest import headcount, statuses
+from tests.support.clock import at
 from wzcheckin.accounts.facts import decide_hukou_review, record_worker_facts
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.enterprises.models import Ownership

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from tests.conftest import at
 from tests.residence.builders import bulk_workers, make_site
 from tests.residence.conftest import start_wzcheckin, wzcheckin
+from tests.support.clock import at
 from wzcheckin.config import DEFAULT_PROGRAMME
 from wzcheckin.programme import load_programme
 from wzcheckin.residence.models import Snapshot

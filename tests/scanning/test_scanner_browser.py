@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.builders import PASSWORD, gate_of, make_enterprise, make_phone, make_user, make_worker
-from tests.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.config import ARTIFACTS
 from tests.welfare.builders import make_pickup_point
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role

@@ -53,7 +53,7 @@ def test_staff_land_on_the_scanner_after_logging_in(client, db, vault, role):
     user = make_user(db, vault, role, checkpoint=checkpoint)
     db.commit()
     page = client.get("/login").text
-    from tests.conftest import csrf_token_from
+    from tests.support.web import csrf_token_from
 
     response = client.post("/login", data={"phone": vault.decrypt(user.phone_encrypted), "password": PASSWORD,
                                            "csrf_token": csrf_token_from(page)})

@@ -122,7 +122,7 @@ def test_cookies_are_secure_httponly_and_samesite_in_the_production_config(tmp_p
     """The production configuration (not TESTING, not DEV): every cookie the app sets on log-in
     and on the language switch carries Secure, HttpOnly and SameSite=Lax."""
     from tests.builders import PASSWORD, make_worker
-    from tests.conftest import TEST_CONFIG
+    from tests.support.config import TEST_CONFIG
     from wzcheckin import create_app
     from wzcheckin.codes.keys import create_signing_key
     from wzcheckin.core import context
@@ -142,7 +142,7 @@ def test_cookies_are_secure_httponly_and_samesite_in_the_production_config(tmp_p
         _db.session.commit()
     client = app.test_client()
     page = client.get("/login", base_url="https://localhost")
-    from tests.conftest import csrf_token_from
+    from tests.support.web import csrf_token_from
 
     response = client.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"},
                            data={"csrf_token": csrf_token_from(page.text), "phone": phone, "password": PASSWORD})

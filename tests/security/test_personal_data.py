@@ -30,9 +30,11 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from tests.builders import make_credit_code, make_phone, make_unique_id_number
-from tests.conftest import ROOT, TEST_CONFIG, csrf_token_from
+from tests.support.cli import run_cli
+from tests.support.config import TEST_CONFIG
 from tests.support.postgres import find_bindir
-from tests.support.servers import TEST_ENV, run_cli
+from tests.support.servers import ROOT, TEST_ENV
+from tests.support.web import csrf_token_from
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.rekey import encrypted_columns
 
@@ -215,8 +217,8 @@ def test_retention_purges_raw_records_after_the_appeal_window_and_keeps_every_de
 
     from tests.benefits.builders import PNG_BYTES, make_activity
     from tests.builders import make_worker
-    from tests.conftest import at
     from tests.residence.builders import bulk_workers, make_site
+    from tests.support.clock import at
     from wzcheckin.benefits import activities as acts
     from wzcheckin.benefits.models import ActivityCheckin, ActivityPhoto
     from wzcheckin.clock import SimulatedClock

@@ -26,9 +26,9 @@ import requests
 import sqlalchemy as sa
 
 from tests.builders import make_user
-from tests.conftest import at
 from tests.residence.builders import bulk_workers, make_site
 from tests.residence.conftest import cli_env, start_wzcheckin, wzcheckin
+from tests.support.clock import at
 from wzcheckin.accounts.models import Role, Worker
 from wzcheckin.accounts.services import issue_api_token
 from wzcheckin.clock import SimulatedClock

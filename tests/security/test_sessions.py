@@ -26,7 +26,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.builders import PASSWORD, make_credit_code, make_phone, make_unique_id_number, make_user, make_worker
-from tests.conftest import csrf_token_from
+from tests.support.web import csrf_token_from
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role, User, UserSession
 from wzcheckin.accounts.services import issue_api_token

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.conftest import csrf_token_from
 from tests.support.servers import free_port
+from tests.support.web import csrf_token_from
 
 pytestmark = pytest.mark.server
 

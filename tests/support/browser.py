@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from tests.builders import PASSWORD
 
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"]
+
 
 def log_in(page, server, phone: str) -> None:
     """Log in through the Chinese log-in form with the builders' password; returns once the

@@ -86,12 +86,14 @@ class TemporaryCluster:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def create_database(admin_url: str, name: str) -> str:
+def create_database(admin_url: str, name: str, template: str | None = None) -> str:
+    """A new, empty database; or a copy of ``template`` (a database name, nobody connected to it)."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        copy_of = f' TEMPLATE "{template}"' if template else ""
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"{copy_of}'))
     engine.dispose()
     return admin_url.rsplit("/", 1)[0] + "/" + name

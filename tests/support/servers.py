@@ -30,13 +30,11 @@ def free_port() -> int:
 
 def run_cli(database_url: str, *args: str, env: dict | None = None, check: bool = True,
             input: str | None = None) -> subprocess.CompletedProcess:
-    """Run the real ``wzcheckin`` command line against a database."""
-    # The developer's own WZCHECKIN_DEV never leaks in; a test may still set it (with a simulated
-    # clock file, say) through ``env``.
-    full_env = {key: value for key, value in os.environ.items() if key != "WZCHECKIN_DEV"}
-    full_env.update({**TEST_ENV, "WZCHECKIN_DATABASE_URL": database_url, **(env or {})})
-    return subprocess.run([sys.executable, "-m", "wzcheckin.cli", *args], env=full_env, cwd=ROOT,
-                          capture_output=True, text=True, check=check, input=input, timeout=600)
+    """The real ``wzcheckin`` command line against a database, in-process (see tests.support.cli,
+    which also has the subprocess ``run_cli_process``)."""
+    from tests.support.cli import run_cli as run_in_process
+
+    return run_in_process(database_url, *args, env=env, check=check, input=input)
 
 
 class GunicornServer:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from tests.builders import make_worker
-from tests.conftest import at
+from tests.support.clock import at
 from wzcheckin.accounts.facts import record_worker_facts
 from wzcheckin.accounts.models import Worker, WorkerFacts
 from wzcheckin.core.facts import FactConflict, true_at

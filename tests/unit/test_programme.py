@@ -80,7 +80,7 @@ def test_missing_file(tmp_path):
 
 
 def test_the_app_refuses_to_start_with_a_bad_programme(tmp_path):
-    from tests.conftest import TEST_CONFIG
+    from tests.support.config import TEST_CONFIG
     from wzcheckin import create_app
 
     bad = tmp_path / "bad.toml"

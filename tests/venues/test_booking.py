@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import make_unique_id_number
-from tests.conftest import at
+from tests.support.clock import at
 from tests.venues.builders import make_booker, make_slot, make_venue
 from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.venues import booking

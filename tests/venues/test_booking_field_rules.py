@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import at
+from tests.support.clock import at
 from tests.venues.builders import make_booker, make_slot, make_venue
 from tests.venues.test_api import bearer, tomorrow_at
 from wzcheckin.residence.models import SmsMessage

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from playwright.sync_api import expect
 
 from tests.builders import make_phone
-from tests.conftest import ARTIFACTS
 from tests.support.browser import log_in
+from tests.support.config import ARTIFACTS
 from tests.support.qr import decode_qr
 from tests.venues.builders import make_booker, make_slot, make_venue
 from wzcheckin.codes import tokens

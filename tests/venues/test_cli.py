@@ -1,5 +1,6 @@
 """``wzcheckin import venues`` and ``wzcheckin slots create``: the real click commands, in process
-(as the ``wzcheckin`` entry point runs them), and once as a real subprocess."""
+on the test app, and once on a migrated database through an app built from the environment as the
+``wzcheckin`` entry point builds it."""
 
 import json
 from datetime import UTC, datetime, timedelta
@@ -7,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from tests.support.servers import run_cli
+from tests.support.cli import run_cli
 from tests.venues.builders import make_slot, make_venue
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 from wzcheckin.venues.models import Slot, Venue, VenueKind
@@ -17,9 +18,8 @@ WENZHOU = ZoneInfo("Asia/Shanghai")
 
 
 def invoke(app, runner, *args):
-    """The real click command, in an app context as ``wzcheckin`` (FlaskGroup) gives it."""
-    with app.app_context():
-        return runner.invoke(args=list(args))
+    """The real click command on the test app (its commands push their own app context)."""
+    return runner.invoke(args=list(args))
 
 
 def write(tmp_path, text, bom=False):

@@ -3,7 +3,7 @@ bookings — and loading it twice changes nothing."""
 
 import sqlalchemy as sa
 
-from tests.conftest import at
+from tests.support.clock import at
 from tests.venues.builders import make_booker
 from wzcheckin.accounts.models import Role, User
 from wzcheckin.demo import DemoContext

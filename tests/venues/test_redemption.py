@@ -7,7 +7,7 @@ from itertools import count
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import at
+from tests.support.clock import at
 from tests.venues.builders import make_booker, make_slot, make_venue, make_venue_staff
 from wzcheckin.accounts.services import issue_api_token
 from wzcheckin.codes.passes import current_pass

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from tests.builders import make_worker
-from tests.conftest import at
+from tests.support.clock import at
 from tests.welfare.builders import make_pickup_staff
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 from wzcheckin.welfare.models import PickupPoint
@@ -13,9 +13,8 @@ HEADER = "code,name,district,address,stock\n"
 
 
 def invoke(app, runner, *args):
-    """The real click command, in an app context as ``wzcheckin`` (FlaskGroup) gives it."""
-    with app.app_context():
-        return runner.invoke(args=list(args))
+    """The real click command on the test app (its commands push their own app context)."""
+    return runner.invoke(args=list(args))
 
 
 def write(tmp_path, text, name="points.csv", bom=False):

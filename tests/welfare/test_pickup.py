@@ -6,8 +6,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from tests.builders import make_enterprise, make_unique_id_number, make_worker
-from tests.conftest import at
 from tests.scanning.builders import bearer, pass_token, post_scan
+from tests.support.clock import at
 from tests.welfare.builders import make_pickup_point, make_pickup_staff
 from wzcheckin import clock
 from wzcheckin.codes.passes import issue_paper_pass
