@@ -19,6 +19,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.faults.conftest import OUTAGE_LINE, Tally, log_in, seed_accounts
+from tests.support.clock import at
 from tests.support.servers import GunicornServer, run_cli
 from tests.support.web import csrf_token_from
 
@@ -283,7 +284,13 @@ def test_sqlite_disk_full(sqlite_only, small_disk, tmp_path):
         accounts = seed_accounts(seeding)
         db.session.remove()
         db.engine.dispose()
-    server = GunicornServer(url, workers=WORKERS, threads=2, log_path=tmp_path / "gunicorn.log").start()
+    # On the programme's calendar, inside the data bonus's claim window, so the claim really writes.
+    from wzcheckin.clock import SimulatedClock
+
+    clock_file = tmp_path / "clock"
+    SimulatedClock(clock_file).set(at("2021-02-08 10:00"), running=True)
+    server = GunicornServer(url, workers=WORKERS, threads=2, log_path=tmp_path / "gunicorn.log",
+                            env={"WZCHECKIN_DEV": "1", "WZCHECKIN_SIMULATED_CLOCK_FILE": str(clock_file)}).start()
     try:
         base = server.base_url
         browser = log_in(base, accounts.official_phone, accounts.password)
