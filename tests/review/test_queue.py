@@ -41,17 +41,15 @@ def test_approval_is_refused_until_every_signal_is_acknowledged(db, vault, progr
     assert len(signals) == 4 and all(s.run_id == run.id for s in signals)
 
     notes = {s.id: "已电话核实" for s in signals[:-1]}
-    with pytest.raises(ReviewError) as refused:
-        with db.begin_nested():
-            queue.approve(db, programme, policy=Policy.P7, application_id=application.id, notes=notes,
-                          actor=officials[0], now=NOW)
+    with pytest.raises(ReviewError) as refused, db.begin_nested():
+        queue.approve(db, programme, policy=Policy.P7, application_id=application.id, notes=notes,
+                      actor=officials[0], now=NOW)
     assert refused.value.code == "acknowledgement_required" and refused.value.field == f"note-{signals[-1].id}"
     db.refresh(application)
     assert application.status is ApplicationStatus.APPLIED
-    with pytest.raises(ReviewError):  # a blank note is no acknowledgement
-        with db.begin_nested():
-            queue.approve(db, programme, policy=Policy.P7, application_id=application.id,
-                          notes={**notes, signals[-1].id: "   "}, actor=officials[0], now=NOW)
+    with pytest.raises(ReviewError), db.begin_nested():  # a blank note is no acknowledgement
+        queue.approve(db, programme, policy=Policy.P7, application_id=application.id,
+                      notes={**notes, signals[-1].id: "   "}, actor=officials[0], now=NOW)
 
     notes[signals[-1].id] = "现场核查过门岗记录"
     outcome = queue.approve(db, programme, policy=Policy.P7, application_id=application.id, notes=notes,
@@ -75,10 +73,9 @@ def test_above_the_programmes_amount_a_second_different_official_must_approve(db
     assert (first.decided, first.approvals, first.needed) == (False, 1, 2)
     db.refresh(declaration)
     assert declaration.status is DeclarationStatus.DECLARED
-    with pytest.raises(ReviewError) as again:
-        with db.begin_nested():
-            queue.approve(db, programme, policy=Policy.P8, application_id=declaration.id, notes={},
-                          actor=officials[0], now=NOW)
+    with pytest.raises(ReviewError) as again, db.begin_nested():
+        queue.approve(db, programme, policy=Policy.P8, application_id=declaration.id, notes={},
+                      actor=officials[0], now=NOW)
     assert again.value.code == "already_approved_by_you"
     second = queue.approve(db, programme, policy=Policy.P8, application_id=declaration.id, notes={},
                            actor=officials[1], now=NOW + timedelta(minutes=5))
@@ -136,10 +133,9 @@ def test_a_seeded_sample_is_stored_and_repeatable_and_blocks_approval_until_chec
     assert "review.sample" in audit_actions(db)
 
     drawn_id = int(selected[0].split(":")[1])
-    with pytest.raises(ReviewError) as pending:
-        with db.begin_nested():
-            queue.approve(db, programme, policy=Policy.P7, application_id=drawn_id, notes={}, actor=officials[0],
-                          now=NOW)
+    with pytest.raises(ReviewError) as pending, db.begin_nested():
+        queue.approve(db, programme, policy=Policy.P7, application_id=drawn_id, notes={}, actor=officials[0],
+                      now=NOW)
     assert pending.value.code == "onsite_check_pending"
     queue.record_onsite_check(db, policy=Policy.P7, application_id=drawn_id, note="现场核实员工在岗",
                               actor=officials[1], now=NOW)
@@ -160,10 +156,9 @@ def test_paying_p6_and_p8_is_recorded_once_and_p7_through_its_own_status(db, vau
     queue.approve(db, programme, policy=Policy.P6, application_id=claim.id, notes={}, actor=officials[0], now=NOW)
     queue.mark_paid(db, programme, policy=Policy.P6, application_id=claim.id, reference="BANK-1", actor=officials[0],
                     now=NOW)
-    with pytest.raises(ReviewError) as twice:
-        with db.begin_nested():
-            queue.mark_paid(db, programme, policy=Policy.P6, application_id=claim.id, reference="", actor=officials[0],
-                            now=NOW)
+    with pytest.raises(ReviewError) as twice, db.begin_nested():
+        queue.mark_paid(db, programme, policy=Policy.P6, application_id=claim.id, reference="", actor=officials[0],
+                        now=NOW)
     assert twice.value.code == "already_paid"
     application = p7_application(db, official_snapshot(db, programme), make_site(db, vault))
     queue.approve(db, programme, policy=Policy.P7, application_id=application.id, notes={}, actor=officials[0], now=NOW)
