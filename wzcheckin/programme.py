@@ -237,6 +237,88 @@ class SmsSection(_Strict):
     reminder_hour_local: Annotated[int, Field(ge=0, le=23)] = 10
 
 
+class ReviewSection(_Strict):
+    """Review before payment (issue 14): the thresholds of the risk signals computed per enterprise,
+    and the rules of the officials' review queue. A signal is shown beside an application and must
+    be acknowledged; it never decides anything by itself."""
+
+    # scan_burst: this many accepted scans or more from one desk (staff account), each at most
+    # ``burst_max_gap_seconds`` after the one before.
+    burst_max_gap_seconds: Annotated[int, Field(ge=1, le=600)] = 3
+    burst_min_scans: Annotated[int, Field(ge=2, le=100_000)] = 10
+    # late_upload: scans received more than this long after their scan time ...
+    late_upload_minutes: Annotated[int, Field(ge=1, le=24 * 60 * 30)] = 360
+    late_upload_min_scans: Annotated[int, Field(ge=1, le=100_000)] = 5    # ... at least this many
+    # night_scan: scans at local hours [night_start_hour, night_end_hour) (wrapping past midnight).
+    night_start_hour: Annotated[int, Field(ge=0, le=23)] = 0
+    night_end_hour: Annotated[int, Field(ge=0, le=23)] = 5
+    night_min_scans: Annotated[int, Field(ge=1, le=100_000)] = 5
+    # impossible_travel: one worker scanned in two districts faster than this (straight-line km
+    # between district seats, from the table below; a missing pair is never flagged).
+    travel_max_kmh: Annotated[int, Field(ge=1, le=1000)] = 120
+    district_distances_km: dict[str, Annotated[float, Field(gt=0, le=5000)]] = {}
+    # self_registered_share: of an enterprise's retained workers, this share or more registered
+    # themselves (not from the enterprise's roster import), with at least this many retained.
+    self_registered_max_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    self_registered_min_workers: Annotated[int, Field(ge=1)] = 20
+    # bulk_confirmation: this many roster confirmations or more within one minute.
+    bulk_confirmations_per_minute: Annotated[int, Field(ge=2, le=100_000)] = 30
+    bulk_confirmation_sources: Annotated[list[str], Field(min_length=1)] = ["roster_confirm"]
+    # single_desk: all of an enterprise's evidence (at least this many scans) from one desk.
+    single_desk_min_scans: Annotated[int, Field(ge=1)] = 20
+    # window_end_cluster: this share or more of an enterprise's evidence in the last minutes of
+    # each evidence window, with at least this many scans.
+    window_end_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 30
+    window_end_max_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    window_end_min_scans: Annotated[int, Field(ge=1)] = 20
+    # How many row ids each signal keeps (the rest are counted, not listed).
+    rows_kept: Annotated[int, Field(ge=1, le=10_000)] = 200
+    # The review queue: above this amount a second, different official must approve too.
+    second_approval_yuan: Annotated[int, Field(ge=0)] = 50000
+    # The share of applications a seeded random draw marks for an on-site check.
+    sample_rate: Annotated[float, Field(ge=0, le=1)] = 0.1
+
+    @field_validator("district_distances_km")
+    @classmethod
+    def _pairs(cls, table: dict[str, float]) -> dict[str, float]:
+        seen: set[frozenset[str]] = set()
+        for key in table:
+            parts = key.split("-")
+            if len(parts) != 2 or not all(part.strip() for part in parts) or parts[0] == parts[1]:
+                raise ValueError(f"{key!r}: name two different districts as \"A-B\"")
+            pair = frozenset(parts)
+            if pair in seen:
+                raise ValueError(f"{key!r}: this pair of districts is given twice")
+            seen.add(pair)
+        return table
+
+    def distance_km(self, first: str, second: str) -> float | None:
+        """Straight-line km between two districts (names with or without 区/市/县); 0 for the same
+        district, None when the table does not have the pair."""
+        a, b = district_key(first), district_key(second)
+        if not a or not b:
+            return None
+        if a == b:
+            return 0.0
+        return self._distance_table.get(frozenset((a, b)))
+
+    @cached_property
+    def _distance_table(self) -> dict[frozenset[str], float]:
+        return {frozenset(district_key(part) for part in key.split("-")): km
+                for key, km in self.district_distances_km.items()}
+
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
+
+
+def district_key(name: str) -> str:
+    """A district's name as the distance table keys it: 鹿城区 → 鹿城, 乐清市 → 乐清, 永嘉县 → 永嘉."""
+    name = (name or "").strip()
+    for suffix in ("区", "市", "县"):
+        if len(name) > 2 and name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 class Programme(_Strict):
     """One year's programme, validated. Build it with :func:`load_programme`."""
 
@@ -256,6 +338,7 @@ class Programme(_Strict):
     activities: ActivitiesSection = ActivitiesSection()
     entry_checks: EntryChecks
     sms: SmsSection = SmsSection()
+    review: ReviewSection = ReviewSection()
 
     source_path: str = ""
 

@@ -22,7 +22,7 @@ import importlib.util
 from types import ModuleType
 
 ROOMS = ["core", "accounts", "codes", "enterprises", "scanning", "welfare", "venues", "benefits",
-         "residence", "admin"]
+         "residence", "review", "admin"]
 
 
 def room_module(room: str, name: str) -> ModuleType | None:

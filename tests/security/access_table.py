@@ -206,6 +206,12 @@ ACCESS: dict[str, Access] = {
     "GET /official/residence/sms": Access(OFFICIAL),
     "GET /official/residence/withdrawals": Access(OFFICIAL),
     "GET /official/residence/workers": Access(OFFICIAL),
+    "GET /official/review": Access(OFFICIAL),
+    "POST /official/review/sample": Access(OFFICIAL),
+    "GET /official/review/<policy>/<int:application_id>": Access(OFFICIAL, "review_item"),
+    "POST /official/review/<policy>/<int:application_id>": Access(OFFICIAL, "review_item"),
+    "GET /official/budget": Access(OFFICIAL),
+    "POST /official/budget/payments": Access(OFFICIAL),
     "GET /api/v1/residence/headcounts": Access(OFFICIAL),
     "GET /api/v1/residence/snapshot": Access(OFFICIAL),
 

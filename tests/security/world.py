@@ -242,6 +242,7 @@ def build_world(session, vault, programme, keyring) -> World:
         "poster": {"code": acts.poster_token(landmark, keyring, programme)},
         "application": {"application_id": application.id},
         "declaration": {"declaration_id": declaration.id},
+        "review_item": {"policy": "P7", "application_id": application.id},  # the review room's queue
         "complaint_any": sides["B"].params["complaint"],
         "static": {"filename": "css/app.css"},
         "dataset": {"name": "worker-statuses"},  # the officials' exports (admin room); one with personal data
