@@ -30,3 +30,11 @@ def test_a_number_beyond_the_largest_row_id_names_no_page(app, path):
     assert MAX_ROW_ID in args.values()
     with pytest.raises(NotFound):
         adapter.match(path.format(MAX_ROW_ID + 1), method=method)
+
+
+def test_the_api_documents_a_row_id_as_a_bounded_integer(app):
+    with app.app_context():
+        from wzcheckin.api.openapi import build_document
+
+        parameters = build_document()["paths"]["/api/v1/waitlist/{entry_id}"]["delete"]["parameters"]
+    assert parameters[0]["schema"] == {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID}
