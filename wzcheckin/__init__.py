@@ -117,7 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     from wzcheckin.core.routing import RowIdConverter
     from wzcheckin.rooms import room_modules
 
-    app.url_map.converters["int"] = RowIdConverter  # before any rule is added
+    app.url_map.converters["rowid"] = RowIdConverter  # before any rule is added
     nav_items = []
     for views in room_modules("views"):
         app.register_blueprint(views.bp)

@@ -183,4 +183,4 @@ def test_the_access_matrix(app, db, world):
     assert sent >= len(set(routes) & set(ACCESS)) * len(world.principals())
     # The reveals really revealed (so the audit check above was exercised).
     assert {"POST /carrier/claims/export", "POST /api/v1/carrier/claims/export",
-            "POST /admin/benefits/complaints/<int:complaint_id>/contact"} <= revealed, revealed
+            "POST /admin/benefits/complaints/<rowid:complaint_id>/contact"} <= revealed, revealed

@@ -158,3 +158,33 @@ def test_cookies_are_secure_httponly_and_samesite_in_the_production_config(tmp_p
         assert flags.get("samesite", "").lower() == "samesite=lax", cookie
     with app.app_context():
         _db.engine.dispose()
+
+
+def test_a_static_file_costs_a_logged_in_caller_no_database_query(app, db, vault, programme, login_as):
+    """A script, a stylesheet or an icon is the same for everyone: serving one to a logged-in
+    caller loads no user (no session query) and keeps it cacheable; a page loads the user and
+    is never cached."""
+    from tests.builders import make_worker
+    from wzcheckin.extensions import db as _db
+
+    client = login_as(make_worker(db, vault, programme).user)
+    with app.app_context():
+        engine = _db.engine
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        page = client.get("/me")
+        page_statements, statements[:] = list(statements), []
+        static = client.get("/static/css/app.css")
+        static.close()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    assert any("user_sessions" in s for s in page_statements), page_statements
+    assert static.status_code == 200
+    assert statements == []
+    assert "no-store" not in static.headers.get("Cache-Control", "")

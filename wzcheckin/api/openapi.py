@@ -25,7 +25,7 @@ ERROR_SCHEMA = {
 def _path_parameters(rule: str) -> list[dict]:
     params = []
     for converter, name in re.findall(r"<(?:([a-z]+):)?([a-zA-Z_]+)>", rule):
-        schema = ({"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID} if converter == "int"
+        schema = ({"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID} if converter == "rowid"
                   else {"type": "string", "maxLength": 64})
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     return params

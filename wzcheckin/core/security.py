@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Flask, Response, abort, g, request
 from flask_login import current_user
 
+STATIC_PREFIX = "/static/"  # the app's static_url_path (create_app)
 FORM_MIMETYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
 
 BASE_CSP = {
@@ -50,6 +51,10 @@ def init_security_headers(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=()")
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # A static file is the same for every caller and never private: decide that from the
+        # path alone, before anything loads the user (a session query for every script and icon).
+        if request.path.startswith(STATIC_PREFIX):
+            return response
         # Any logged-in caller's answer is private. When the request already loaded its user, ask
         # that object whether it is anonymous (no attribute read: after a rolled-back transaction
         # ``is_authenticated`` would re-load the row, one more query for every refused request).
@@ -57,7 +62,7 @@ def init_security_headers(app: Flask) -> None:
         if user is None:
             user = current_user
         personal = not user.is_anonymous or g.get("personal_data")
-        if personal and not request.path.startswith("/static/"):
+        if personal:
             headers["Cache-Control"] = "no-store"
             headers.add("Vary", "Cookie")
         return response

@@ -111,19 +111,19 @@ def _roster_action(worker_id: int, action: str):
     return redirect(url_for("enterprises.dashboard") + "#roster")
 
 
-@bp.post("/enterprise/roster/<int:worker_id>/confirm")
+@bp.post("/enterprise/roster/<rowid:worker_id>/confirm")
 @roles_required(Role.ENTERPRISE_ADMIN)
 def confirm_worker(worker_id: int):
     return _roster_action(worker_id, "confirm")
 
 
-@bp.post("/enterprise/roster/<int:worker_id>/remove")
+@bp.post("/enterprise/roster/<rowid:worker_id>/remove")
 @roles_required(Role.ENTERPRISE_ADMIN)
 def remove_worker(worker_id: int):
     return _roster_action(worker_id, "remove")
 
 
-@bp.post("/enterprise/alerts/<int:alert_id>/acknowledge")
+@bp.post("/enterprise/alerts/<rowid:alert_id>/acknowledge")
 @roles_required(Role.ENTERPRISE_ADMIN)
 def acknowledge(alert_id: int):
     form = ActionForm()

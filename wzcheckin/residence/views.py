@@ -176,7 +176,7 @@ def _roster_worker(worker_id: int) -> Worker:
     return worker
 
 
-@bp.route("/enterprise/workers/<int:worker_id>/departure", methods=["GET", "POST"])
+@bp.route("/enterprise/workers/<rowid:worker_id>/departure", methods=["GET", "POST"])
 @roles_required(Role.ENTERPRISE_ADMIN)
 def enterprise_departure(worker_id: int):
     """The enterprise admin records (or withdraws) a departure for a worker on its roster."""
@@ -318,7 +318,7 @@ def official_applications():
                            decision_form=DecisionForm(), paid_form=PaidForm(), cutoff_text=_local_cutoff(programme))
 
 
-@bp.post("/official/residence/applications/<int:application_id>")
+@bp.post("/official/residence/applications/<rowid:application_id>")
 @roles_required(Role.OFFICIAL)
 def official_application_action(application_id: int):
     application = db.session.get(SubsidyApplication, application_id)
@@ -358,7 +358,7 @@ def official_production():
                            decision_form=DecisionForm(), opens_on=production.declarations_open_on(programme))
 
 
-@bp.post("/official/residence/production/<int:declaration_id>")
+@bp.post("/official/residence/production/<rowid:declaration_id>")
 @roles_required(Role.OFFICIAL)
 def official_production_action(declaration_id: int):
     form = DecisionForm()

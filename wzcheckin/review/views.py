@@ -106,7 +106,7 @@ def draw_sample():
 
 # --- one application ---------------------------------------------------------------------------------
 
-@bp.get("/official/review/<policy>/<int:application_id>", endpoint="item_page")
+@bp.get("/official/review/<policy>/<rowid:application_id>", endpoint="item_page")
 @roles_required(Role.OFFICIAL)
 def item_page(policy: str, application_id: int):
     programme = context.programme()
@@ -121,7 +121,7 @@ def item_page(policy: str, application_id: int):
                            approved_by_me=any(a.official_user_id == current_user.id for a in review.approvals))
 
 
-@bp.post("/official/review/<policy>/<int:application_id>", endpoint="item_action")
+@bp.post("/official/review/<policy>/<rowid:application_id>", endpoint="item_action")
 @roles_required(Role.OFFICIAL)
 def item_action(policy: str, application_id: int):
     programme, now = context.programme(), clock.now()

@@ -242,7 +242,7 @@ LEFT_SCHEMA = {
 }
 
 
-@api_route("/slots/<int:slot_id>/waitlist", methods=["POST"], roles=(Role.WORKER,), tag="venues",
+@api_route("/slots/<rowid:slot_id>/waitlist", methods=["POST"], roles=(Role.WORKER,), tag="venues",
            summary="Join a full slot's waiting list: a freed place is booked for the first worker waiting",
            responses={201: WAITLIST_SCHEMA, 409: ERROR_SCHEMA})
 def join_slot_waitlist(slot_id: int):
@@ -255,7 +255,7 @@ def join_slot_waitlist(slot_id: int):
     return jsonify(answer), 201
 
 
-@api_route("/waitlist/<int:entry_id>", methods=["DELETE"], roles=(Role.WORKER,), tag="venues",
+@api_route("/waitlist/<rowid:entry_id>", methods=["DELETE"], roles=(Role.WORKER,), tag="venues",
            summary="Leave a waiting list", responses={200: LEFT_SCHEMA, 409: ERROR_SCHEMA})
 def leave_slot_waitlist(entry_id: int):
     try:

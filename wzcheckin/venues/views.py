@@ -142,7 +142,7 @@ def browse():
     )
 
 
-@bp.post("/venues/slots/<int:slot_id>/book")
+@bp.post("/venues/slots/<rowid:slot_id>/book")
 @roles_required(Role.WORKER)
 def book_slot(slot_id: int):
     form = ActionForm()
@@ -164,7 +164,7 @@ def book_slot(slot_id: int):
     return redirect(url_for("venues.reservation", public_id=public_id))
 
 
-@bp.post("/venues/slots/<int:slot_id>/wait")
+@bp.post("/venues/slots/<rowid:slot_id>/wait")
 @roles_required(Role.WORKER)
 def wait_for_slot(slot_id: int):
     form = ActionForm()
@@ -185,7 +185,7 @@ def wait_for_slot(slot_id: int):
     return redirect(_back(fallback))
 
 
-@bp.post("/me/waitlist/<int:entry_id>/leave")
+@bp.post("/me/waitlist/<rowid:entry_id>/leave")
 @roles_required(Role.WORKER)
 def leave_waitlist(entry_id: int):
     if not ActionForm().validate_on_submit():
@@ -391,7 +391,7 @@ def add_hours(code: str):
     return _venue_page(venue, 400, hours_form=form)
 
 
-@bp.post("/manage/venues/<code>/hours/<int:hours_id>/delete")
+@bp.post("/manage/venues/<code>/hours/<rowid:hours_id>/delete")
 @roles_required(Role.OFFICIAL)
 def delete_hours(code: str, hours_id: int):
     if not ActionForm().validate_on_submit():
@@ -480,13 +480,13 @@ def _slot_page(slot: Slot, status: int = 200, **forms):
     ), status
 
 
-@bp.get("/manage/slots/<int:slot_id>")
+@bp.get("/manage/slots/<rowid:slot_id>")
 @roles_required(Role.OFFICIAL)
 def manage_slot(slot_id: int):
     return _slot_page(_slot_or_404(slot_id))
 
 
-@bp.post("/manage/slots/<int:slot_id>/capacity")
+@bp.post("/manage/slots/<rowid:slot_id>/capacity")
 @roles_required(Role.OFFICIAL)
 def slot_capacity(slot_id: int):
     slot = _slot_or_404(slot_id)
@@ -506,7 +506,7 @@ def slot_capacity(slot_id: int):
     return _slot_page(slot, 400, capacity_form=form)
 
 
-@bp.post("/manage/slots/<int:slot_id>/close")
+@bp.post("/manage/slots/<rowid:slot_id>/close")
 @roles_required(Role.OFFICIAL)
 def close_slot(slot_id: int):
     slot = _slot_or_404(slot_id)

@@ -79,7 +79,7 @@ def service_new():
     return _service_form_view(None)
 
 
-@bp.route("/admin/benefits/services/<int:listing_id>/edit", methods=["GET", "POST"])
+@bp.route("/admin/benefits/services/<rowid:listing_id>/edit", methods=["GET", "POST"])
 @roles_required(Role.OFFICIAL)
 def service_edit(listing_id: int):
     listing = db.session.get(ServiceListing, listing_id)
@@ -88,7 +88,7 @@ def service_edit(listing_id: int):
     return _service_form_view(listing)
 
 
-@bp.post("/admin/benefits/services/<int:listing_id>/withdraw")
+@bp.post("/admin/benefits/services/<rowid:listing_id>/withdraw")
 @roles_required(Role.OFFICIAL)
 def service_withdraw(listing_id: int):
     if not ActionForm().validate_on_submit():

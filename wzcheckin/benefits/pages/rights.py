@@ -60,7 +60,7 @@ def complaint_new():
     return render_template("benefits/complaint_form.html", form=form), status
 
 
-@bp.get("/me/complaints/<int:complaint_id>")
+@bp.get("/me/complaints/<rowid:complaint_id>")
 @roles_required(Role.WORKER)
 def my_complaint(complaint_id: int):
     complaint = db.session.get(WageComplaint, complaint_id)
@@ -79,7 +79,7 @@ def enterprise_complaints():
                            complaints=rights.enterprise_complaints(db.session, enterprise.id))
 
 
-@bp.get("/enterprise/complaints/<int:complaint_id>")
+@bp.get("/enterprise/complaints/<rowid:complaint_id>")
 @roles_required(Role.ENTERPRISE_ADMIN)
 def enterprise_complaint(complaint_id: int):
     complaint = db.session.get(WageComplaint, complaint_id)
@@ -107,7 +107,7 @@ def _handle_form(complaint: WageComplaint) -> HandleComplaintForm:
     return form
 
 
-@bp.route("/admin/benefits/complaints/<int:complaint_id>", methods=["GET", "POST"])
+@bp.route("/admin/benefits/complaints/<rowid:complaint_id>", methods=["GET", "POST"])
 @roles_required(Role.OFFICIAL)
 def complaint_handle(complaint_id: int):
     complaint = db.session.get(WageComplaint, complaint_id)
@@ -142,7 +142,7 @@ def complaint_handle(complaint_id: int):
                            reveal_form=ActionForm(), phone=None), status
 
 
-@bp.post("/admin/benefits/complaints/<int:complaint_id>/contact")
+@bp.post("/admin/benefits/complaints/<rowid:complaint_id>/contact")
 @roles_required(Role.OFFICIAL)
 def complaint_contact(complaint_id: int):
     """The handling official needs the worker's phone number: an authorised, logged reveal."""

@@ -219,7 +219,7 @@ def _invoice_or_404(invoice_id: int) -> CourseInvoice:
     return invoice
 
 
-@bp.get("/admin/benefits/training/invoices/<int:invoice_id>")
+@bp.get("/admin/benefits/training/invoices/<rowid:invoice_id>")
 @roles_required(Role.OFFICIAL)
 def invoice_file(invoice_id: int):
     """The invoice file, as a download with the type detected from its bytes at upload."""
@@ -236,7 +236,7 @@ def invoice_file(invoice_id: int):
     return response
 
 
-@bp.post("/admin/benefits/training/invoices/<int:invoice_id>")
+@bp.post("/admin/benefits/training/invoices/<rowid:invoice_id>")
 @roles_required(Role.OFFICIAL)
 def invoice_review(invoice_id: int):
     """An official approves a cost per person against the invoice, or rejects it."""
@@ -269,7 +269,7 @@ def invoice_review(invoice_id: int):
     return redirect(url_for("benefits.course_roster", code=course.code))
 
 
-@bp.route("/admin/benefits/training/claims/<int:claim_id>", methods=["GET", "POST"])
+@bp.route("/admin/benefits/training/claims/<rowid:claim_id>", methods=["GET", "POST"])
 @roles_required(Role.OFFICIAL)
 def claim_review(claim_id: int):
     claim = db.session.get(TrainingSubsidyClaim, claim_id)
