@@ -2,6 +2,7 @@
 
 import json
 import re
+from datetime import datetime
 
 import pytest
 
@@ -100,3 +101,87 @@ def test_the_scanner_speaks_english_when_asked(client, db, vault, login_as):
     config = scanner_config(html)
     assert config["text"]["accepted"] == "Accepted"
     assert config["text"]["reasons"]["out_of_stock"] == "Out of stock at this pickup point."
+
+
+# --- shared phones, the server's time, results (issues 16, 18, 20) --------------------------------
+
+def test_each_account_gets_its_own_outbox_key_the_same_at_every_log_in(client, db, vault, programme, login_as):
+    """A gatekeeper's queued scans are sealed with a key of their account: the same on every
+    phone and after every log-in (their queue opens again), another gatekeeper's never."""
+    _enterprise, gate, first, _worker = gate_setup(db, vault, programme)
+    second = make_user(db, vault, Role.GATEKEEPER, checkpoint=gate)
+    login_as(first)
+    first_key = scanner_config(client.get("/scan").text)["outbox_key"]
+    session = client.get("/scan/session").get_json()
+    assert session["outbox_key"] == first_key and session["staff_id"] == first.id
+    assert len(first_key) == 43  # 32 bytes, base64url without padding
+    login_as(second)
+    second_key = scanner_config(client.get("/scan").text)["outbox_key"]
+    assert second_key != first_key
+    login_as(first)
+    assert scanner_config(client.get("/scan").text)["outbox_key"] == first_key
+
+
+def test_an_ended_session_answers_the_page_in_json_and_the_log_in_returns_to_the_scanner(client, db, vault, programme):
+    from tests.builders import PASSWORD
+    from tests.conftest import csrf_token_from
+
+    _enterprise, _gate, gatekeeper, _worker = gate_setup(db, vault, programme)
+    db.commit()
+    response = client.get("/scan/session")
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorised"
+    # The page's link goes through the scanner, so the log-in comes back to it.
+    assert client.get("/scan").status_code == 302
+    response = client.post("/login", data={"phone": vault.decrypt(gatekeeper.phone_encrypted), "password": PASSWORD,
+                                           "csrf_token": csrf_token_from(client.get("/login").text)})
+    assert response.status_code == 302 and response.headers["Location"].split("?")[0].endswith("/scan")
+
+
+def test_the_scanner_reads_the_servers_time_not_the_phones(app, client, db):
+    """/scan/time gives the app's clock (the simulated one of the demo too), never cached."""
+    from wzcheckin import clock
+
+    response = client.get("/scan/time")
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    data = response.get_json()
+    with app.test_request_context():
+        now = clock.now()
+    assert abs(data["epoch_ms"] / 1000 - now.timestamp()) < 5
+    assert abs(datetime.fromisoformat(data["now"]).timestamp() - data["epoch_ms"] / 1000) < 0.01
+
+
+def test_venue_staff_get_a_link_to_todays_bookings_and_gates_do_not(client, db, vault, programme, login_as):
+    from tests.venues.builders import make_venue, make_venue_staff
+
+    login_as(make_venue_staff(db, vault, make_venue(db)))
+    html = client.get("/scan").text
+    assert 'id="venue-today"' in html and 'href="/venue/today"' in html and "今日预约" in html
+    config = scanner_config(html)
+    assert config["text"]["booking_needed"].startswith("这是个人通行码")
+    _enterprise, _gate, gatekeeper, _worker = gate_setup(db, vault, programme)
+    login_as(gatekeeper)
+    assert 'id="venue-today"' not in client.get("/scan").text
+
+
+def test_the_offline_fever_answer_does_not_claim_a_report_yet(client, db, vault, programme, login_as):
+    _enterprise, _gate, gatekeeper, _worker = gate_setup(db, vault, programme)
+    login_as(gatekeeper)
+    text = scanner_config(client.get("/scan").text)["text"]
+    assert "已上报" not in text["fever_offline"] and "上传后即上报" in text["fever_offline"]
+    assert "已上报" not in text["symptoms_offline"]
+
+
+def test_the_vendored_ed25519_is_the_npm_file_recorded_in_the_readme(client, db):
+    """static/vendor/noble-ed25519/ed25519.js is @noble/ed25519's lib/index.js between one
+    added line before and one after; the README records that file's sha256."""
+    import hashlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "static" / "vendor"
+    lines = (root / "noble-ed25519" / "ed25519.js").read_bytes().split(b"\n")
+    assert lines[0].startswith(b"var WZNobleEd25519 = ") and lines[-2] == b"return exports; })();" and lines[-1] == b""
+    digest = hashlib.sha256(b"\n".join(lines[1:-2]) + b"\n").hexdigest()
+    assert digest in (root / "README.md").read_text(encoding="utf-8")
+    body = client.get("/sw.js").text
+    assert "/static/vendor/noble-ed25519/ed25519.js" in json.loads(re.search(r"const PRECACHE = (\[.*?\]);", body).group(1))
+    assert 'const LOGOUT_PATH = "/logout"' in body

@@ -115,6 +115,7 @@ ACCESS: dict[str, Access] = {
     # --- staff at checkpoints --------------------------------------------------------------------
     "GET /scan": Access(SCANNERS),
     "GET /scan/session": Access(SCANNERS),
+    "GET /scan/time": Access(ANYONE),
     "POST /api/v1/scans": Access(SCANNERS),
     "GET /gate/visitors": Access(G + EA),
     "POST /gate/visitors": Access(G + EA),

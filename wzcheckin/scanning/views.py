@@ -6,14 +6,28 @@ Offline design: the service worker caches the page, its scripts, the QR decoder 
 WebAssembly, and ``/api/v1/keys``. The page verifies a code's Ed25519 signature itself
 (WebCrypto), shows a provisional answer, and keeps every scan in an IndexedDB outbox under its
 ``scan_id`` until the server has answered — so an upload retried any number of times records
-once (``record_scan`` is idempotent by ``scan_id``).
+once (``record_scan`` is idempotent by ``scan_id``). Where the browser has no native Ed25519
+(before Chrome 137) the vendored @noble/ed25519 checks signatures instead.
+
+Shared phones: each queued scan belongs to the account that made it and is sealed with that
+account's *outbox key* (:func:`outbox_key`, given to the page only while the account is logged
+in), so the next gatekeeper on the phone sees how many scans of another account wait, cannot read
+them and cannot upload them as their own. Logging out forgets the page's answers and the cached
+scanner page (the page and the service worker both see the log-out).
+
+Time: scans are stamped on the server's timeline. The page measures the offset between the
+device's clock and the server's (``/scan/time``, which reads ``clock.now()`` — the simulated
+clock of the demo too, which an HTTP ``Date`` header would not) and warns staff when the device
+is more than a minute off.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, url_for
@@ -21,6 +35,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from wzcheckin import clock
 from wzcheckin.accounts.models import SCANNING_ROLES
 from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core import context
@@ -51,6 +66,7 @@ OFFLINE_ASSETS = (
     "js/scanner/codes.js",
     "js/scanner/outbox.js",
     "js/scanner/scanner.js",
+    "vendor/noble-ed25519/ed25519.js",
     "vendor/barcode-detector/ponyfill.js",
     "vendor/zxing-wasm/zxing_reader.wasm",
     "icons/icon-192.png",
@@ -85,13 +101,54 @@ def _scanner_text() -> dict:
         "camera_failed": str(_l("The camera is not available: use a scanner gun or type the code.")),
         "decoder_loading": str(_l("Loading the code reader…")),
         "enter_temperature": str(_l("Code read: enter the temperature, then press OK.")),
-        "login_again": str(_l("Your session has ended: log in again to upload the queued scans.")),
         "online": str(_l("Online: scans go straight to the server")),
         "offline": str(_l("Offline: scans are kept on this phone and uploaded later.")),
         "confirmed": str(_l("Hand-over confirmed")),
         "error": str(_l("The scan could not be recorded: %(message)s")),
         "fever": reason_message("fever", {"temperature": "%(temperature)s"}),
+        # Offline, nothing has been reported yet: the report goes with the upload.
+        "fever_offline": str(_l("Temperature %(temperature)s °C: entry refused. Advise the fever clinic; "
+                                 "it is reported when this scan is uploaded.")),
+        "symptoms_offline": str(_l("Symptoms reported: entry refused. Advise the fever clinic; "
+                                   "it is reported when this scan is uploaded.")),
+        "booking_needed": str(_l("This is a worker's pass: venue entry needs the booking code "
+                                 "(the QR code of the reservation, under My bookings).")),
+        "others_waiting": str(_l("%(count)s scans by another account wait to be uploaded: "
+                                 "they are uploaded when that account logs in again.")),
+        "unreadable": str(_l("%(count)s of your queued scans cannot be opened on this phone.")),
+        "session_note": str(_l("Queued: log in again to upload it.")),
+        "clock_off": str(_l("This phone's clock is off by more than a minute (server time %(time)s). "
+                            "Scans are stamped with the server's time; please correct the phone's date and time.")),
+        "clock_note": str(_l("Queued: it is sent again when the server's clock allows.")),
+        "confirm_failed": str(_l("The hand-over was not confirmed: %(message)s")),
+        "camera_unsupported": str(_l("This phone's browser cannot run the camera code reader (it needs "
+                                     "Chrome 97 or Safari 16 or newer). Use a scanner gun or type the code below.")),
+        "offline_checks_unavailable": str(_l("This browser cannot check signatures offline: offline "
+                                             "scans are queued for the server to judge.")),
     }
+
+
+def outbox_key(user) -> str:
+    """The account's key for its queued scans on a phone (AES-256-GCM, base64url): derived from
+    the app's secret key and the account number, so it is the same on every phone and after
+    every log-in — the account's own queue can always be opened again, another's never."""
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret.encode() if isinstance(secret, str) else secret
+    digest = hmac.new(secret, f"wzcheckin scanner outbox v1:{user.id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _json_when_logged_out(view):
+    """The page's background calls get a JSON 401 when the session has ended, not the log-in
+    page — and leave the log-in's "next" alone, so logging in returns to the scanner."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return jsonify({"error": {"code": "unauthorised", "message": str(_l("Your session has ended: log in again."))}}), 401
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 @bp.get("/scan")
@@ -115,10 +172,15 @@ def scanner():
         "fever_celsius": programme.entry_checks.fever_celsius,
         "mask_required": programme.entry_checks.mask_required,
         "offline_max_age_hours": programme.programme.offline_scan_max_age_hours,
+        "timezone": programme.programme.timezone,
+        "outbox_key": outbox_key(current_user),
         "urls": {
             "scans": url_for("api.post_scan"),
             "keys": url_for("api.public_keys"),
             "session": url_for("scanning.scanner_session"),
+            "time": url_for("scanning.server_time"),
+            "scanner": url_for("scanning.scanner"),
+            "logout": url_for("accounts.logout"),
             "confirm": url_for("api.confirm_pickup", scan_id="SCAN_ID").replace("SCAN_ID", "{scan_id}"),
             "service_worker": url_for("scanning.service_worker"),
             "decoder": url_for("static", filename="vendor/barcode-detector/ponyfill.js"),
@@ -127,18 +189,33 @@ def scanner():
         },
         "text": _scanner_text(),
     }
-    return render_template("scanning/scanner.html", checkpoint=checkpoint, config=config,
+    venue_today = url_for("venues.staff_today") if checkpoint.kind is CheckpointKind.VENUE else None
+    return render_template("scanning/scanner.html", checkpoint=checkpoint, config=config, venue_today=venue_today,
                            mode_title=MODE_TITLES.get(checkpoint.kind, checkpoint.kind),
                            pickup_point=pickup_point, is_gate=checkpoint.kind is CheckpointKind.GATE)
 
 
 @bp.get("/scan/session")
+@_json_when_logged_out
 @roles_required(*SCANNING_ROLES)
 def scanner_session():
     """A fresh CSRF token before an upload (the cached page's may belong to an older session),
-    and who is logged in, so a queue is only ever uploaded by the staff member who scanned it."""
+    and who is logged in with their outbox key, so a queue is only ever uploaded by the staff
+    member who scanned it."""
     checkpoint = current_checkpoint()
-    return jsonify({"csrf_token": generate_csrf(), "staff_id": current_user.id, "checkpoint": checkpoint.ref})
+    return jsonify({"csrf_token": generate_csrf(), "staff_id": current_user.id, "checkpoint": checkpoint.ref,
+                    "outbox_key": outbox_key(current_user)})
+
+
+@bp.get("/scan/time")
+@public
+def server_time():
+    """The server's "now" (the simulated clock's, in the demo), for the scanner to stamp scans on
+    the server's timeline whatever the phone's clock says. Public: it tells nothing but the time."""
+    now = clock.now()
+    response = jsonify({"now": now.isoformat(), "epoch_ms": int(now.timestamp() * 1000)})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @lru_cache(maxsize=4)
@@ -157,6 +234,7 @@ def _service_worker_body(static_folder: str, mtimes: tuple[float, ...], urls: tu
         f"const SCANNER_PATH = {json.dumps(pages[0])};\n"
         f"const KEYS_PATH = {json.dumps(pages[1])};\n"
         f"const SESSION_PATH = {json.dumps(pages[2])};\n"
+        f"const LOGOUT_PATH = {json.dumps(pages[3])};\n"
     )
     return prelude + (root / SERVICE_WORKER_SOURCE).read_text(encoding="utf-8")
 
@@ -169,7 +247,8 @@ def service_worker():
     paths = [Path(static_folder) / name for name in (*OFFLINE_ASSETS, SERVICE_WORKER_SOURCE)]
     mtimes = tuple(path.stat().st_mtime if path.exists() else 0.0 for path in paths)
     urls = tuple(url_for("static", filename=name) for name in OFFLINE_ASSETS)
-    pages = (url_for("scanning.scanner"), url_for("api.public_keys"), url_for("scanning.scanner_session"))
+    pages = (url_for("scanning.scanner"), url_for("api.public_keys"), url_for("scanning.scanner_session"),
+             url_for("accounts.logout"))
     body = _service_worker_body(static_folder, mtimes, urls, pages)
     response = Response(body, mimetype="application/javascript")
     response.headers["Cache-Control"] = "no-cache"

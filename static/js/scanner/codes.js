@@ -3,10 +3,32 @@
 // characters → 86 bytes: version u8 (2) | kind u8 | kid u32 | subject 8 B | issued u32 |
 // expires u32 | Ed25519 signature 64 B over the first 22 bytes. Only the public keys are needed; revocation and
 // single use are the server's to judge when the scan is uploaded.
+//
+// Browsers verify Ed25519 natively only from Chrome 137: elsewhere the vendored, audited
+// @noble/ed25519 (static/vendor/noble-ed25519/ed25519.js, named by this script tag's
+// data-fallback attribute) checks the signature, loaded the first time a key needs it.
 var WZCodes = (function () {
   "use strict";
   var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
   var TOKEN_LENGTH = 138, SIGNED_LENGTH = 22, TOKEN_BYTES = 86;
+  var script = document.currentScript;
+  var FALLBACK_URL = script ? script.getAttribute("data-fallback") : null;
+  var fallbackPromise = null;
+
+  // The vendored implementation (or null where it cannot run: no BigInt, no WebCrypto digest).
+  function fallback() {
+    if (fallbackPromise) return fallbackPromise;
+    fallbackPromise = new Promise(function (resolve) {
+      if (window.WZNobleEd25519 !== undefined) { resolve(window.WZNobleEd25519); return; }
+      if (!FALLBACK_URL || !window.crypto || !crypto.subtle) { resolve(null); return; }
+      var tag = document.createElement("script");
+      tag.src = FALLBACK_URL;
+      tag.onload = function () { resolve(window.WZNobleEd25519 || null); };
+      tag.onerror = function () { fallbackPromise = null; resolve(null); };
+      document.head.appendChild(tag);
+    });
+    return fallbackPromise;
+  }
 
   function base32Decode(text) {
     var bits = 0, value = 0, out = [];
@@ -56,15 +78,50 @@ var WZCodes = (function () {
     };
   }
 
-  // {kid: CryptoKey} from the /api/v1/keys document; {} where WebCrypto has no Ed25519.
+  // {kid: key} from the /api/v1/keys document: a native CryptoKey where WebCrypto has Ed25519,
+  // else {raw: bytes} for the vendored implementation; {} where neither can run.
   function importKeys(document) {
-    if (!window.crypto || !crypto.subtle || !document || !document.keys) return Promise.resolve({});
-    var keys = {};
+    if (!document || !document.keys) return Promise.resolve({});
+    var keys = {}, needFallback = false;
+    var subtle = window.crypto && crypto.subtle;
     return Promise.all(document.keys.map(function (record) {
-      return crypto.subtle.importKey("raw", base64UrlDecode(record.public_key), { name: "Ed25519" }, false, ["verify"])
-        .then(function (key) { keys[record.kid] = key; })
-        .catch(function () { /* no Ed25519 in this browser: offline answers stay "unknown" */ });
-    })).then(function () { return keys; });
+      var raw;
+      try { raw = base64UrlDecode(record.public_key); } catch (e) { return null; }
+      if (raw.length !== 32) return null;
+      var native = subtle ? subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]) : Promise.reject();
+      return native.then(function (key) { keys[record.kid] = key; }, function () {
+        needFallback = true;
+        keys[record.kid] = { raw: raw };
+      });
+    })).then(function () {
+      if (!needFallback) return keys;
+      return fallback().then(function (ed) {
+        // Without native Ed25519 or the fallback, or for a key that is not a curve point,
+        // offline answers stay "unknown".
+        Object.keys(keys).forEach(function (kid) {
+          if (!keys[kid].raw) return;
+          try {
+            if (!ed) throw new Error("no Ed25519");
+            ed.Point.fromHex(keys[kid].raw);
+          } catch (e) { delete keys[kid]; }
+        });
+        return keys;
+      });
+    });
+  }
+
+  function checkSignature(key, claims) {
+    if (key.raw) {
+      return fallback().then(function (ed) {
+        if (!ed) throw new Error("no Ed25519");
+        // A malformed signature (s out of range, R not a point) throws: that is a forgery too.
+        // (The key was checked when imported; WebCrypto's SHA-512 is there, see fallback().)
+        return Promise.resolve().then(function () {
+          return ed.verify(claims.signature, claims.signed, key.raw);
+        }).catch(function () { return false; });
+      });
+    }
+    return crypto.subtle.verify({ name: "Ed25519" }, key, claims.signature, claims.signed);
   }
 
   // → {status: "valid"|"invalid"|"unknown", reason, claims}. "unknown": this device cannot tell
@@ -74,7 +131,7 @@ var WZCodes = (function () {
     if (!claims) return Promise.resolve({ status: "invalid", reason: "invalid_token", claims: null });
     var key = keys[claims.kid];
     if (!key) return Promise.resolve({ status: "unknown", reason: "unknown_key", claims: claims });
-    return crypto.subtle.verify({ name: "Ed25519" }, key, claims.signature, claims.signed).then(function (ok) {
+    return checkSignature(key, claims).then(function (ok) {
       if (!ok) return { status: "invalid", reason: "invalid_token", claims: claims };
       if (nowMs / 1000 >= claims.expires) return { status: "invalid", reason: "expired", claims: claims };
       return { status: "valid", reason: null, claims: claims };
@@ -83,5 +140,12 @@ var WZCodes = (function () {
     });
   }
 
-  return { parse: parse, importKeys: importKeys, verify: verify, base32Decode: base32Decode };
+  // Which implementation checks signatures here: "native", "fallback" or "none".
+  function engine(keys) {
+    var values = Object.keys(keys).map(function (kid) { return keys[kid]; });
+    if (!values.length) return "none";
+    return values.some(function (key) { return !key.raw; }) ? "native" : "fallback";
+  }
+
+  return { parse: parse, importKeys: importKeys, verify: verify, engine: engine, base32Decode: base32Decode };
 })();

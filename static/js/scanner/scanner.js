@@ -3,6 +3,11 @@
 // answer with a sound and a vibration. Every scan goes through the IndexedDB outbox first
 // (outbox.js), so a dropped signal only delays the upload; offline, the signature is checked
 // on the device (codes.js) and the answer is marked provisional.
+//
+// Shared phones: a queued scan belongs to the account that made it and is sealed with that
+// account's key (outbox.js); only that account's session uploads it, others see a count. Log-out
+// wipes what the page shows and the cached page. Time: scans are stamped on the server's
+// timeline (device clock + the offset measured against /scan/time), never the phone's alone.
 (function () {
   "use strict";
   var configElement = document.getElementById("scanner-config");
@@ -19,7 +24,10 @@
 
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');
   var csrfToken = csrfMeta ? csrfMeta.content : "";
-  var staffId = config.staff_id;
+  // The account this page belongs to: its scans, its key. The session may end (the scans stay
+  // queued under it) or turn out to be another account's (the page then reloads for that one).
+  var owner = config.staff_id;
+  var outboxKey = WZOutbox.importKey(config.outbox_key);
   var keys = {};
   var kindNames = {};
   Object.keys(config.kinds).forEach(function (name) { kindNames[config.kinds[name]] = name; });
@@ -45,6 +53,60 @@
   function timeOf(iso) {
     var d = new Date(iso);
     return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2) + ":" + ("0" + d.getSeconds()).slice(-2);
+  }
+
+  // --- the server's time -------------------------------------------------------------------
+  // offset = server time − device time, measured against /scan/time and kept on the phone (it
+  // is no one's personal data) so scans taken offline after a reload are stamped right too.
+  var CLOCK_WARN_MS = 60000;
+  var clockOffset = (function () {
+    try {
+      var kept = JSON.parse(localStorage.getItem("wzc-clock"));
+      return kept && typeof kept.offset === "number" ? kept.offset : null;
+    } catch (e) { return null; }
+  })();
+
+  function serverNow() { return Date.now() + (clockOffset || 0); }
+
+  function showClock() {
+    var warning = $("clock-status");
+    var off = clockOffset !== null && Math.abs(clockOffset) > CLOCK_WARN_MS;
+    warning.hidden = !off;
+    document.body.dataset.clock = clockOffset === null ? "unknown" : off ? "off" : "ok";
+    if (off) {
+      var server = new Date(serverNow()), shown;
+      try {
+        shown = server.toLocaleString(document.documentElement.lang || undefined, {
+          timeZone: config.timezone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"
+        });
+      } catch (e) { shown = server.toISOString().slice(0, 16).replace("T", " "); }
+      warning.textContent = format(T.clock_off, { time: shown });
+    }
+  }
+
+  function syncClock() {
+    var sent = Date.now();
+    return fetch(config.urls.time, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      }).then(function (data) {
+        var received = Date.now();
+        if (received - sent > 10000 || typeof data.epoch_ms !== "number") return;  // too slow to tell
+        clockOffset = data.epoch_ms - Math.round((sent + received) / 2);
+        try { localStorage.setItem("wzc-clock", JSON.stringify({ offset: clockOffset, measured: received })); } catch (e) { /* private mode */ }
+        showClock();
+      }).catch(noop);
+  }
+
+  // A scan taken before the offset was known is stamped on the device's clock; it is put on the
+  // server's timeline as soon as the offset is known (before it is first sent).
+  function stamp(item) {
+    if (item.offset === null && clockOffset !== null) {
+      item.offset = clockOffset;
+      item.scanned_at = new Date(item.device_at + clockOffset).toISOString();
+    }
+    return item;
   }
 
   // --- sound and vibration ----------------------------------------------------------------
@@ -122,13 +184,21 @@
       method: "POST", credentials: "same-origin", cache: "no-store",
       headers: { "Accept": "application/json", "X-CSRFToken": csrfToken }
     }).then(function (response) {
-      if (!response.ok) throw new Error("HTTP " + response.status);
-      $("answer-note").textContent = T.confirmed;
-      button.hidden = true;
-      clearTimeout(answerTimer);
-      answerTimer = setTimeout(hideAnswer, 800);
+      if (response.ok) {
+        $("answer-note").textContent = T.confirmed;
+        button.hidden = true;
+        clearTimeout(answerTimer);
+        answerTimer = setTimeout(hideAnswer, 800);
+        return;
+      }
+      // Every failure says why: the server's own message, else the status.
+      return response.json().catch(function () { return null; }).then(function (data) {
+        var error = (data && data.error) || {};
+        if (response.status === 401) markSession(false);
+        $("answer-note").textContent = format(T.confirm_failed, { message: error.message || error.code || "HTTP " + response.status });
+      });
     }).catch(function () {
-      $("answer-note").textContent = format(T.error, { message: "" });
+      $("answer-note").textContent = format(T.confirm_failed, { message: T.offline });
     }).then(function () { button.disabled = false; });
   });
 
@@ -153,16 +223,28 @@
     while (list.children.length > 20) list.removeChild(list.lastChild);
   }
 
-  function serverAnswer(data) {
+  // A worker's pass shown at a venue: say what is needed, not only "not accepted here".
+  function isPassAtVenue(token, reason) {
+    if (config.mode !== "venue" || reason !== "wrong_kind") return false;
+    var claims = WZCodes.parse(token);
+    var kind = claims ? kindNames[claims.kind] : null;
+    return kind === "pass" || kind === "paper_pass";
+  }
+
+  function serverAnswer(data, item) {
     var state = data.result === "accepted" ? "ok" : "bad";
+    var message = data.message;
+    if (item && isPassAtVenue(item.token, data.reason)) message = T.booking_needed;
     return {
-      state: state, reason: data.reason, message: data.message, subject: data.subject, scan_id: data.scan_id,
+      state: state, reason: data.reason, message: message, subject: data.subject, scan_id: data.scan_id,
+      // Only a pack actually handed out at a pickup point is confirmed on screen.
       confirmable: config.mode === "pickup" && data.reason === "pack_handed_out" && state === "ok"
     };
   }
 
   // --- talking to the server --------------------------------------------------------------
   function requestBody(item) {
+    stamp(item);
     var body = { token: item.token, scan_id: item.scan_id, scanned_at: item.scanned_at, device: deviceId };
     if (item.mask !== undefined) body.mask = item.mask;
     if (item.temperature !== undefined && item.temperature !== null) body.temperature = item.temperature;
@@ -170,8 +252,10 @@
     return body;
   }
 
-  function setSession(ok) {
-    $("queue-status").textContent = ok ? "" : T.login_again;
+  // The session ended: scans stay queued under this page's account until it logs in again; the
+  // link goes through the scanner's address, so the log-in returns here.
+  function markSession(ok) {
+    $("session-status").hidden = ok;
     document.body.classList.toggle("session-ended", !ok);
   }
 
@@ -186,10 +270,10 @@
       clearTimeout(timer);
       return response.json().catch(function () { return null; }).then(function (data) {
         // final === false: refused by the server's clock and not stored; keep it queued, send again.
-        if (response.ok && data && data.result && data.final === false) { setSession(true); throw { kind: "retry" }; }
-        if (response.ok && data && data.result) { setSession(true); return data; }
+        if (response.ok && data && data.result && data.final === false) { markSession(true); throw { kind: "clock", data: data }; }
+        if (response.ok && data && data.result) { markSession(true); return data; }
         var error = (data && data.error) || {};
-        if (response.status === 401) { setSession(false); throw { kind: "session" }; }
+        if (response.status === 401) { markSession(false); throw { kind: "session" }; }
         if (response.status === 403 && error.code === "csrf_failed") throw { kind: "csrf" };
         if (response.status >= 500 || response.status === 429) throw { kind: "retry" };
         throw { kind: "final", code: error.code, message: error.message || "HTTP " + response.status };
@@ -203,12 +287,17 @@
   function refreshSession() {
     return fetch(config.urls.session, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
       .then(function (response) {
-        if (!response.ok || response.redirected) { setSession(false); throw { kind: "session" }; }
+        if (!response.ok || response.redirected) { markSession(false); throw { kind: "session" }; }
         return response.json();
       }).then(function (data) {
+        if (data.staff_id !== owner) {
+          // Another account logged in (another tab, another page): this page is not theirs.
+          forgetShown();
+          location.reload();
+          throw { kind: "session" };
+        }
         csrfToken = data.csrf_token;
-        staffId = data.staff_id;
-        setSession(true);
+        markSession(true);
       }, function (error) {
         throw error && error.kind ? error : { kind: "network" };
       });
@@ -230,13 +319,15 @@
       }
       if (check.status === "unknown") return { state: "pending", reason: "unknown", message: T.provisional_unknown };
       if (config.accepted_kinds.indexOf(kindNames[check.claims.kind]) < 0) {
-        return { state: "bad", reason: "wrong_kind", message: reasons.wrong_kind, note: T.queued };
+        var wrong = isPassAtVenue(item.token, "wrong_kind") ? T.booking_needed : reasons.wrong_kind;
+        return { state: "bad", reason: "wrong_kind", message: wrong, note: T.queued };
       }
       if (isGate) {
+        // Refused on the spot, but nothing is reported until the scan is uploaded: say so.
         if (item.temperature !== undefined && item.temperature !== null && item.temperature >= config.fever_celsius) {
-          return { state: "bad", reason: "fever", message: format(T.fever, { temperature: item.temperature.toFixed(1) }), note: T.queued };
+          return { state: "bad", reason: "fever", message: format(T.fever_offline, { temperature: item.temperature.toFixed(1) }), note: T.queued };
         }
-        if (item.symptoms) return { state: "bad", reason: "symptoms", message: reasons.symptoms, note: T.queued };
+        if (item.symptoms) return { state: "bad", reason: "symptoms", message: T.symptoms_offline, note: T.queued };
         if (config.mask_required && item.mask === false) return { state: "bad", reason: "no_mask", message: reasons.no_mask, note: T.queued };
         if (item.temperature === undefined || item.temperature === null) {
           return { state: "bad", reason: "checks_missing", message: reasons.checks_missing, note: T.queued };
@@ -247,10 +338,17 @@
   }
 
   // --- the queue ----------------------------------------------------------------------------
+  // This account's queued items (decrypted) and how many other accounts' records wait.
+  function queued() {
+    return outboxKey.then(function (key) { return WZOutbox.forOwner(owner, key); });
+  }
+
   function refreshQueue() {
-    return WZOutbox.all().then(function (items) {
+    return queued().then(function (queue) {
+      var items = queue.mine;
       $("queue-count").textContent = String(items.length);
       document.body.dataset.queued = String(items.length);
+      document.body.dataset.queuedOthers = String(queue.others);
       var list = $("queue-list");
       list.textContent = "";
       items.slice(-20).reverse().forEach(function (item) {
@@ -260,10 +358,13 @@
         li.textContent = timeOf(item.scanned_at) + " · " + (item.provisional ? item.provisional.message : T.queued);
         list.appendChild(li);
       });
-      if (!items.length && !document.body.classList.contains("session-ended")) $("queue-status").textContent = T.queue_empty;
-      else if (items.length && !document.body.classList.contains("session-ended")) {
-        $("queue-status").textContent = format(T.queue_count, { count: items.length });
-      }
+      $("queue-status").textContent = items.length ? format(T.queue_count, { count: items.length }) : T.queue_empty;
+      var others = $("queue-others");
+      others.hidden = !queue.others;
+      others.textContent = queue.others ? format(T.others_waiting, { count: queue.others }) : "";
+      var unreadable = $("queue-unreadable");
+      unreadable.hidden = !queue.unreadable;
+      unreadable.textContent = queue.unreadable ? format(T.unreadable, { count: queue.unreadable }) : "";
       return items;
     }).catch(noop);
   }
@@ -271,24 +372,24 @@
   function flush() {
     if (flushing) return Promise.resolve();
     flushing = true;
-    return WZOutbox.all().then(function (items) {
-      // Scans still in their first send are left to it; others are uploaded oldest first.
+    return queued().then(function (queue) {
+      // Only this account's scans; those still in their first send are left to it; the others
+      // are uploaded oldest first.
       var now = Date.now();
-      var mine = items.filter(function (item) {
-        return item.staff_id === staffId && (item.provisional || now - item.created > 30000);
-      });
+      var mine = queue.mine.filter(function (item) { return item.provisional || now - item.created > 30000; });
       if (!mine.length) return null;
       return refreshSession().then(function () {
         return mine.reduce(function (chain, item) {
           return chain.then(function () {
             return sendFresh(item, 15000).then(function (data) {
               return WZOutbox.remove(item.scan_id).then(function () {
-                var answer = serverAnswer(data);
+                var answer = serverAnswer(data, item);
                 if (data.reason === "pack_handed_out") bumpStock();
                 addResult(answer, item, true);
               });
             }, function (error) {
-              if (error.kind !== "final") throw error;  // offline again, or logged out: stop here
+              // Offline again, logged out, or the server's clock not there yet: stop here.
+              if (error.kind !== "final") throw error;
               return WZOutbox.remove(item.scan_id).then(function () {
                 addResult({ state: "bad", message: format(T.error, { message: error.message }) }, item, true);
               });
@@ -300,6 +401,10 @@
       flushing = false;
       return refreshQueue();
     });
+  }
+
+  function store(item) {
+    return outboxKey.then(function (key) { return WZOutbox.put(item, owner, key); });
   }
 
   function bumpStock() {
@@ -347,9 +452,11 @@
   function submit(token) {
     pending = null;
     document.body.classList.remove("awaiting-temperature");
+    var deviceAt = Date.now();
     var item = {
-      scan_id: newScanId(), token: token, scanned_at: new Date().toISOString(), staff_id: staffId,
-      checkpoint: config.checkpoint, created: Date.now()
+      scan_id: newScanId(), token: token, device_at: deviceAt, offset: clockOffset,
+      scanned_at: new Date(deviceAt + (clockOffset || 0)).toISOString(),
+      checkpoint: config.checkpoint, created: deviceAt
     };
     if (isGate) {
       var checks = gateChecks();
@@ -359,11 +466,11 @@
       resetGateChecks();
     }
     $("code-input").value = "";
-    return WZOutbox.put(item).catch(noop).then(function () {
+    return store(item).catch(noop).then(function () {
       return sendFresh(item, SEND_TIMEOUT_MS);
     }).then(function (data) {
       return WZOutbox.remove(item.scan_id).catch(noop).then(function () {
-        var answer = serverAnswer(data);
+        var answer = serverAnswer(data, item);
         if (data.reason === "pack_handed_out") bumpStock();
         showAnswer(answer);
         addResult(answer, item, false);
@@ -379,8 +486,16 @@
         });
       }
       return provisional(item).then(function (answer) {
+        // An invalid code is said first; only a code the device cannot fault gets the server's
+        // clock message (and the scan waits for that clock).
+        if (error && error.kind === "clock") {
+          syncClock();
+          if (answer.state !== "bad") answer = { state: "pending", reason: error.data.reason, message: error.data.message, note: T.clock_note };
+        } else if (error && error.kind === "session") {
+          answer.note = T.session_note;
+        }
         item.provisional = { state: answer.state, reason: answer.reason, message: answer.message };
-        return WZOutbox.put(item).catch(noop).then(function () {
+        return store(item).catch(noop).then(function () {
           showAnswer(answer);
           addResult(answer, item, false);
           refreshQueue();
@@ -444,14 +559,39 @@
     });
   }
 
-  function makeDetector() {
+  // Can this browser compile WebAssembly under the page's CSP? 'wasm-unsafe-eval' is understood
+  // from Chromium 97 and Safari 16; before that the policy blocks every compilation.
+  function wasmAllowed() {
+    if (typeof WebAssembly !== "object" || !WebAssembly.Module) return false;
+    try {
+      // The smallest valid module: the magic number and version 1.
+      new WebAssembly.Module(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+      return true;
+    } catch (e) { return false; }
+  }
+
+  function nativeDetector() {
     var Native = window.BarcodeDetector;
-    var native = Native && Native.getSupportedFormats
+    return Native && Native.getSupportedFormats
       ? Native.getSupportedFormats().then(function (formats) {
         return formats.indexOf("qr_code") >= 0 ? new Native({ formats: ["qr_code"] }) : null;
       }).catch(function () { return null; })
       : Promise.resolve(null);
-    return native.then(function (found) {
+  }
+
+  // A phone that can read no code with its camera: say so once and offer the other two ways.
+  function cameraUnsupported() {
+    stopCamera();
+    cameraWanted = false;
+    $("camera").classList.add("camera-failed");
+    document.body.dataset.camera = "unsupported";
+    setCameraStatus(T.camera_unsupported);
+    $("camera-toggle").hidden = true;
+    $("code-input").focus();
+  }
+
+  function makeDetector() {
+    return nativeDetector().then(function (found) {
       if (found) { document.body.dataset.decoder = "native"; return found; }
       document.body.dataset.decoder = "zxing-wasm";
       setCameraStatus(T.decoder_loading);
@@ -480,8 +620,22 @@
   }
 
   function startCamera() {
-    if (stream) return;
+    if (stream || document.body.dataset.camera === "unsupported") return;
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { setCameraStatus(T.camera_failed); return; }
+    if (!detector) {
+      // Ask for the camera only when something can read its pictures.
+      nativeDetector().then(function (found) {
+        if (found || wasmAllowed()) { detectorChecked(); return; }
+        document.body.dataset.decoder = "none";
+        cameraUnsupported();
+      });
+      return;
+    }
+    detectorChecked();
+  }
+
+  function detectorChecked() {
+    if (stream) return;
     navigator.mediaDevices.getUserMedia({
       audio: false, video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } }
     }).then(function (media) {
@@ -520,6 +674,58 @@
     else if (cameraWanted) startCamera();
   });
 
+  // --- log-out -------------------------------------------------------------------------------
+  // What the page shows of this account: answers, names, the queue's contents.
+  function forgetShown() {
+    hideAnswer();
+    ["answer-verdict", "answer-message", "answer-subject", "answer-note", "results", "queue-list"].forEach(function (id) {
+      $(id).textContent = "";
+    });
+    config.outbox_key = null;
+    outboxKey = Promise.resolve(null);
+  }
+
+  // Before the log-out leaves: wipe the page, then have the service worker (and the page itself,
+  // where no worker runs) delete the cached scanner page. The queue stays, sealed.
+  function forgetCachedPages() {
+    var jobs = [];
+    if (window.caches) {
+      jobs.push(caches.keys().then(function (names) {
+        return Promise.all(names.filter(function (name) { return name.indexOf("wzc-scanner-") === 0; }).map(function (name) {
+          return caches.open(name).then(function (cache) { return cache.delete(config.urls.scanner); });
+        }));
+      }));
+    }
+    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+      navigator.serviceWorker.controller.postMessage({ type: "logout" });
+    }
+    return Promise.all(jobs);
+  }
+
+  var logoutForm = document.querySelector('form[action="' + config.urls.logout + '"]');
+  if (logoutForm) {
+    logoutForm.addEventListener("submit", function (event) {
+      if (logoutForm.dataset.cleared) return;
+      event.preventDefault();
+      forgetShown();
+      stopCamera();
+      var done = false;
+      function leave() {
+        if (done) return;
+        done = true;
+        logoutForm.dataset.cleared = "1";
+        logoutForm.submit();
+      }
+      forgetCachedPages().then(leave, leave);
+      setTimeout(leave, 1500);
+    });
+  }
+
+  // Back to this page from the history after a log-out: never the old picture, a fresh load.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) location.reload();
+  });
+
   // --- network, keys, service worker ----------------------------------------------------------
   function showNetwork() {
     var online = navigator.onLine;
@@ -538,28 +744,34 @@
       try { return JSON.parse(localStorage.getItem("wzc-keys")); } catch (e) { return null; }
     }).then(WZCodes.importKeys).then(function (imported) {
       if (Object.keys(imported).length) keys = imported;
+      var engine = WZCodes.engine(keys);
+      document.body.dataset.ed25519 = engine;
+      $("checks-status").hidden = engine !== "none";
+      $("checks-status").textContent = engine === "none" ? T.offline_checks_unavailable : "";
     });
   }
 
-  window.addEventListener("online", function () { showNetwork(); loadKeys(); flush(); });
+  window.addEventListener("online", function () { showNetwork(); loadKeys(); syncClock().then(flush); });
   window.addEventListener("offline", showNetwork);
   $("queue-upload").addEventListener("click", function () { flush(); });
   setInterval(function () {
     if (navigator.onLine && Number(document.body.dataset.queued || "0") > 0) flush();
   }, FLUSH_EVERY_MS);
   setInterval(loadKeys, 10 * 60 * 1000);
+  setInterval(function () { if (navigator.onLine) syncClock(); }, 5 * 60 * 1000);
 
   showNetwork();
+  showClock();
   var registered = "serviceWorker" in navigator
     ? navigator.serviceWorker.register(config.urls.service_worker, { scope: "/" }).then(function () {
       return navigator.serviceWorker.ready;
     }).catch(noop)
     : Promise.resolve();
-  Promise.all([loadKeys().catch(noop), refreshQueue(), registered]).then(function () {
+  Promise.all([loadKeys().catch(noop), syncClock(), refreshQueue(), registered]).then(function () {
     document.body.dataset.scannerReady = "1";
     flush();
   });
   startCamera();
 
-  window.WZScanner = { flush: flush, handleCode: handleCode, refreshQueue: refreshQueue };
+  window.WZScanner = { flush: flush, handleCode: handleCode, refreshQueue: refreshQueue, serverNow: serverNow };
 })();

@@ -1,9 +1,13 @@
 // The scanner's service worker (served at /sw.js by wzcheckin.scanning.views, which prepends
-// VERSION, PRECACHE, SCANNER_PATH, KEYS_PATH and SESSION_PATH). It keeps the scanner usable
+// VERSION, PRECACHE, SCANNER_PATH, KEYS_PATH, SESSION_PATH and LOGOUT_PATH). It keeps the scanner usable
 // through a signal drop: the page, its scripts, the QR decoder and its WebAssembly come from the
 // cache; the public keys are fetched fresh when possible and from the cache otherwise. Writes
 // (POST /api/v1/scans) are never touched: the page's outbox retries them itself.
-/* global VERSION, PRECACHE, SCANNER_PATH, KEYS_PATH, SESSION_PATH */
+//
+// The cached scanner page belongs to the account that loaded it (its checkpoint, its outbox key):
+// a log-out — seen here as the POST to LOGOUT_PATH from any page, and told by the scanner page
+// itself — deletes it from every cache, so the next person on the phone finds nothing of it.
+/* global VERSION, PRECACHE, SCANNER_PATH, KEYS_PATH, SESSION_PATH, LOGOUT_PATH */
 "use strict";
 var CACHE = "wzc-scanner-" + VERSION;
 
@@ -29,6 +33,24 @@ self.addEventListener("activate", function (event) {
       return name.indexOf("wzc-scanner-") === 0 && name !== CACHE;
     }).map(function (name) { return caches.delete(name); }));
   }).then(function () { return self.clients.claim(); }));
+});
+
+// Every cached page that shows an account's data (today only the scanner page), in every
+// version of the cache.
+function forgetPages() {
+  return caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (name) { return name.indexOf("wzc-scanner-") === 0; }).map(function (name) {
+      return caches.open(name).then(function (cache) { return cache.delete(SCANNER_PATH); });
+    }));
+  });
+}
+
+self.addEventListener("message", function (event) {
+  if (event.data && event.data.type === "logout") {
+    event.waitUntil(forgetPages().then(function () {
+      if (event.source && event.source.postMessage) event.source.postMessage({ type: "forgotten" });
+    }));
+  }
 });
 
 function networkFirst(request, cacheKey, isPage) {
@@ -61,8 +83,12 @@ function cacheFirst(request, cacheKey) {
 
 self.addEventListener("fetch", function (event) {
   var request = event.request;
-  if (request.method !== "GET") return;
   var url = new URL(request.url);
+  if (request.method === "POST" && url.origin === self.location.origin && url.pathname === LOGOUT_PATH) {
+    event.waitUntil(forgetPages());  // the request itself goes to the network untouched
+    return;
+  }
+  if (request.method !== "GET") return;
   if (url.origin !== self.location.origin || url.pathname === SESSION_PATH) return;
   if (url.pathname === SCANNER_PATH || (request.mode === "navigate" && url.pathname === "/")) {
     // The start URL "/" offline opens the cached scanner; online it goes where it always goes.
