@@ -98,7 +98,8 @@ def test_the_api_with_a_session_cookie_passes_with_the_header(app, db, vault, pr
     wrong = client.post("/api/v1/reservations", json={"slot_id": 1}, headers={"X-CSRFToken": token[:-2] + "xx"})
     assert wrong.status_code == 403 and wrong.get_json()["error"]["code"] == "csrf_failed"
     passed = client.post("/api/v1/reservations", json={"slot_id": 1}, headers={"X-CSRFToken": token})
-    assert passed.status_code != 403 and passed.get_json()["error"]["code"] != "csrf_failed"
+    # Past the CSRF check: a booking, or the rules' own answer (this worker may have booked already).
+    assert passed.status_code != 403 and (passed.get_json().get("error") or {}).get("code") != "csrf_failed"
 
 
 def test_hsts_is_sent_over_https_only(client):
