@@ -20,25 +20,8 @@ pytestmark = pytest.mark.server
 
 
 @pytest.fixture
-def redis_url(tmp_path):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("WZCHECKIN_REQUIRE_REDIS") == "1":
-            pytest.fail("redis-server is required (apt-get install redis-server) but not installed")
-        pytest.skip("redis-server not installed")
-    port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(tmp_path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+def redis_url(redis_server):
+    return redis_server[1]
 
 
 def test_login_limit_is_shared_by_all_worker_processes(gunicorn_server, redis_url, tmp_path):
