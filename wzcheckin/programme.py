@@ -229,6 +229,13 @@ class SmsSection(_Strict):
     reminder_hour_local: Annotated[int, Field(ge=0, le=23)] = 10
 
 
+class AppealsSection(_Strict):
+    """申诉: appeals open once the official snapshot exists, until this many days after the cutoff."""
+
+    window_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    photo_max_bytes: Annotated[int, Field(ge=1024, le=8 * 1024 * 1024)] = 5 * 1024 * 1024
+
+
 class Programme(_Strict):
     """One year's programme, validated. Build it with :func:`load_programme`."""
 
@@ -248,6 +255,7 @@ class Programme(_Strict):
     activities: ActivitiesSection = ActivitiesSection()
     entry_checks: EntryChecks
     sms: SmsSection = SmsSection()
+    appeals: AppealsSection = AppealsSection()
 
     source_path: str = ""
 
@@ -291,6 +299,11 @@ class Programme(_Strict):
         day people are told, and the day a residence permit must still be valid on (P2: a permit
         is valid through its expiry date)."""
         return self.local_date(self.cutoff - timedelta(microseconds=1))
+
+    @property
+    def appeals_close(self) -> datetime:
+        """The end (exclusive) of the appeal window: the cutoff plus ``[appeals] window_days``."""
+        return self.cutoff + timedelta(days=self.appeals.window_days)
 
     def window_bounds(self, window: EvidenceWindow) -> tuple[datetime, datetime]:
         """[start, end) in UTC; the end never reaches past the cutoff."""
