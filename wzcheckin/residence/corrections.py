@@ -299,11 +299,12 @@ def worker_notice_body(programme: Programme, confirmed: bool, version: int, loca
 
 def enterprise_notice_body(programme: Programme, *, name: str, version: int, retained: int, amount_yuan: int,
                            amount_before: int) -> str:
+    amount, before = f"{amount_yuan:,}", f"{amount_before:,}"
     with force_locale("zh_CN"):
         return _("[Stay in Wenzhou] %(name)s: correction %(version)d counts %(retained)d retained workers; the "
                  "retention subsidy is now %(amount)s yuan (was %(before)s). Log in for details. Hotline "
-                 "0577-%(hotline)s", name=name, version=version, retained=retained, amount=f"{amount_yuan:,}",
-                 before=f"{amount_before:,}", hotline=programme.programme.hotline)
+                 "0577-%(hotline)s", name=name, version=version, retained=retained, amount=amount, before=before,
+                 hotline=programme.programme.hotline)
 
 
 def _queue_notices(session: Session, programme: Programme, version: int, outcomes: dict, changed: set[int],
