@@ -291,7 +291,9 @@ def decide_appeal(session: Session, programme: Programme, *, appeal: Appeal, acc
 
 def _apply_acceptance(session: Session, appeal: Appeal, reason: str, now: datetime, actor_id: int | None) -> None:
     if appeal.kind is AppealKind.HUKOU:
-        worker = session.get(Worker, appeal.worker_id, with_for_update=True)
+        # A hukou decided meanwhile by ``wzcheckin hukou decide``: the facts' partial UNIQUE index
+        # (one open version per worker) makes the second writer's transaction fail whole.
+        worker = session.get(Worker, appeal.worker_id, populate_existing=True)
         if worker.hukou_status is HukouStatus.HOME:
             raise ResidenceError("hukou_decided_home")
         if worker.hukou_status is HukouStatus.REVIEW:

@@ -402,7 +402,8 @@ def official_sms():
     from wzcheckin.residence.sms import outbox_counts
 
     kind = request.args.get("kind") or None
-    if kind not in (None, "p7_qualified", "evidence_reminder"):
+    if kind not in (None, "p7_qualified", "evidence_reminder", appeals.APPEAL_DECIDED_NOTICE,
+                    corrections.WORKER_NOTICE, corrections.ENTERPRISE_NOTICE):
         kind = None
     status = request.args.get("status") or None
     if status not in (None, *[s.value for s in SmsStatus]):
