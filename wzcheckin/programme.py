@@ -317,6 +317,11 @@ def district_key(name: str) -> str:
         if len(name) > 2 and name.endswith(suffix):
             return name[: -len(suffix)]
     return name
+class AppealsSection(_Strict):
+    """申诉: appeals open once the official snapshot exists, until this many days after the cutoff."""
+
+    window_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    photo_max_bytes: Annotated[int, Field(ge=1024, le=8 * 1024 * 1024)] = 5 * 1024 * 1024
 
 
 class Programme(_Strict):
@@ -339,6 +344,7 @@ class Programme(_Strict):
     entry_checks: EntryChecks
     sms: SmsSection = SmsSection()
     review: ReviewSection = ReviewSection()
+    appeals: AppealsSection = AppealsSection()
 
     source_path: str = ""
 
@@ -382,6 +388,11 @@ class Programme(_Strict):
         day people are told, and the day a residence permit must still be valid on (P2: a permit
         is valid through its expiry date)."""
         return self.local_date(self.cutoff - timedelta(microseconds=1))
+
+    @property
+    def appeals_close(self) -> datetime:
+        """The end (exclusive) of the appeal window: the cutoff plus ``[appeals] window_days``."""
+        return self.cutoff + timedelta(days=self.appeals.window_days)
 
     def window_bounds(self, window: EvidenceWindow) -> tuple[datetime, datetime]:
         """[start, end) in UTC; the end never reaches past the cutoff."""

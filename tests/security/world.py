@@ -34,6 +34,10 @@ from wzcheckin.codes.passes import current_pass
 from wzcheckin.enterprises.gates import VisitorDetails, register_visitor
 from wzcheckin.enterprises.models import HealthAlert
 from wzcheckin.residence.models import (
+    Appeal,
+    AppealKind,
+    AppealPhoto,
+    AppealStatus,
     ApplicationStatus,
     DeclarationStatus,
     Departure,
@@ -228,6 +232,16 @@ def build_world(session, vault, programme, keyring) -> World:
                              ends_on=programme.local_date(now) + timedelta(days=30))
     session.add_all([application, declaration])
     session.flush()
+    worker_b = sides["B"].params["roster_worker"]["worker_id"]
+    appeal = Appeal(snapshot_id=snapshot.id, kind=AppealKind.WORKER, status=AppealStatus.OPEN, worker_id=worker_b,
+                    enterprise_id=b_enterprise_id, appealed_reason="missing_evidence", claimed_worker_ids=[],
+                    reason="发烧被拒", filed_at=now, filed_by_user_id=sides["B"].principals["worker"].user.id,
+                    decision_reason="", has_photo=True)
+    session.add(appeal)
+    session.flush()
+    session.add(AppealPhoto(appeal_id=appeal.id, content_type="image/png", size=len(PNG_BYTES), sha256="0" * 64,
+                            data=PNG_BYTES))
+    session.flush()
     course_b = sides["B"].params["enterprise_course"]["code"]
     shared = {
         "language": {"code": "en"},
@@ -243,6 +257,7 @@ def build_world(session, vault, programme, keyring) -> World:
         "application": {"application_id": application.id},
         "declaration": {"declaration_id": declaration.id},
         "review_item": {"policy": "P7", "application_id": application.id},  # the review room's queue
+        "appeal": {"appeal_id": appeal.id},
         "complaint_any": sides["B"].params["complaint"],
         "static": {"filename": "css/app.css"},
         "dataset": {"name": "worker-statuses"},  # the officials' exports (admin room); one with personal data

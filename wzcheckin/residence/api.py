@@ -23,7 +23,8 @@ from wzcheckin.residence.departures import active_departure, record_departure, w
 from wzcheckin.residence.errors import ResidenceError
 from wzcheckin.residence.subsidies import application_of, apply_for_subsidy, headcount_of, official_snapshot
 
-CONFLICTS = {"already_departed", "cutoff_passed", "no_departure", "already_applied", "not_qualified", "no_snapshot"}
+CONFLICTS = {"already_departed", "cutoff_passed", "no_departure", "already_applied", "not_qualified", "no_snapshot",
+             "appeal_window_closed", "nothing_to_appeal", "already_open"}
 
 DEPARTURE_REQUEST = {
     "type": "object",
@@ -188,3 +189,60 @@ def residence_snapshot_headcounts():
     return jsonify([{"credit_code": row.credit_code, "name": row.name, "ownership": row.ownership,
                      "retained": row.retained, "tier": row.tier, "amount_yuan": row.amount_yuan}
                     for row in queries.iter_headcounts(db.session, snapshot.id)])
+
+
+APPEAL_REQUEST = {
+    "type": "object",
+    "required": ["reason"],
+    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000}},
+    "additionalProperties": False,
+}
+APPEAL_SCHEMA = {
+    "type": "object",
+    "required": ["id", "kind", "status"],
+    "properties": {"id": {"type": "integer"}, "kind": {"enum": ["worker", "hukou", "enterprise"]},
+                   "status": {"enum": ["open", "accepted", "rejected"]}, "reason": {"type": "string"},
+                   "filed_at": {"type": "string", "format": "date-time"},
+                   "decided_at": {"type": ["string", "null"], "format": "date-time"},
+                   "decision_reason": {"type": ["string", "null"]}},
+}
+
+
+def _my_appeal_json(appeal) -> dict:
+    return {"id": appeal.id, "kind": appeal.kind.value, "status": appeal.status.value, "reason": appeal.reason,
+            "appealed_reason": appeal.appealed_reason, "filed_at": appeal.filed_at.isoformat(),
+            "decided_at": appeal.decided_at.isoformat() if appeal.decided_at else None,
+            "decision_reason": appeal.decision_reason or None}
+
+
+@api_route("/me/appeals", methods=["POST"], roles=(Role.WORKER,), tag="worker",
+           summary="Appeal the cutoff's decision, within the appeal window (409 appeal_window_closed, "
+                   "nothing_to_appeal, already_open)",
+           request_schema=APPEAL_REQUEST, responses={201: APPEAL_SCHEMA, 409: ERROR_SCHEMA})
+def residence_post_appeal():
+    from wzcheckin.residence.appeals import file_worker_appeal
+
+    body = json_body()
+    unknown = set(body) - set(APPEAL_REQUEST["properties"])
+    if unknown:
+        raise ApiError(422, "unknown_field", _("Unknown field(s): %(fields)s", fields=", ".join(sorted(unknown))))
+    reason = body.get("reason")
+    if not isinstance(reason, str):
+        raise ApiError(422, "appeal_reason_required", ResidenceError("appeal_reason_required").message)
+    try:
+        with unit_of_work(db.session):
+            appeal = file_worker_appeal(db.session, context.programme(), worker=current_worker(), reason=reason,
+                                        actor=current_user, now=clock.now(), ip=request.remote_addr)
+            result = _my_appeal_json(appeal)
+    except ResidenceError as error:
+        _raise(error)
+    return jsonify(result), 201
+
+
+@api_route("/me/appeals", methods=["GET"], roles=(Role.WORKER,), tag="worker",
+           summary="The worker's appeals, newest first, with their decisions",
+           responses={200: {"type": "array", "items": APPEAL_SCHEMA}})
+def residence_get_appeals():
+    from wzcheckin.residence.appeals import worker_appeals
+
+    return jsonify([_my_appeal_json(appeal) for appeal in worker_appeals(db.session, current_worker().id)])

@@ -42,6 +42,23 @@ MESSAGES = {
     "not_eligible": _l("The declared figures do not meet the rule, so it cannot be approved."),
     "note_too_long": _l("The note is too long (200 characters at most)."),
     "date_required": _l("Enter the date."),
+    "appeal_window_closed": _l("Appeals are not open: they open once the cutoff's decision is published and "
+                               "close %(days)s days after the cutoff."),
+    "nothing_to_appeal": _l("There is nothing to appeal: the decision already counts you (or an accepted "
+                            "appeal waits for the next correction)."),
+    "already_open": _l("An appeal is already open; you will be told the decision."),
+    "appeal_reason_required": _l("Say why you appeal."),
+    "appeal_reason_too_long": _l("The reason is too long (1,000 characters at most)."),
+    "photo_too_large": _l("The photo is too large (%(size)s MB at most)."),
+    "photo_type": _l("The photo must be a JPEG or PNG image."),
+    "appeal_workers_required": _l("Choose the workers who should count."),
+    "appeal_workers_too_many": _l("Too many workers in one appeal (500 at most)."),
+    "decision_reason_required": _l("Give a reason for the decision."),
+    "hukou_decided_home": _l("The household registration was decided as Wenzhou; this appeal cannot be accepted."),
+    "not_after_cutoff": _l("A departure found later is recorded after the cutoff."),
+    "departure_after_cutoff": _l("The departure must be on or before the cutoff day."),
+    "note_required": _l("Say how the departure was found."),
+    "worker_not_found": _l("No worker with this ID number."),
 }
 
 

@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import DateField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Optional
 
@@ -32,3 +33,22 @@ class ProductionForm(FlaskForm):
     output_q3 = StringField(render_kw={"inputmode": "decimal", "autocomplete": "off"})
     output_q4 = StringField(render_kw={"inputmode": "decimal", "autocomplete": "off"})
     output_q1 = StringField(render_kw={"inputmode": "decimal", "autocomplete": "off"})
+
+
+class AppealForm(FlaskForm):
+    reason = TextAreaField(_l("Why the decision is wrong (what happened, which days)"),
+                           render_kw={"maxlength": "1000", "rows": "4"})
+    photo = FileField(_l("A photo of a document (optional: JPEG or PNG, at most 5 MB)"),
+                      render_kw={"accept": "image/jpeg,image/png"})
+
+
+class AppealDecisionForm(FlaskForm):
+    reason = TextAreaField(_l("Reason (the appellant is told it)"), render_kw={"maxlength": "500", "rows": "2"})
+    accept = SubmitField(_l("Accept"))
+    reject = SubmitField(_l("Reject"))
+
+
+class FoundDepartureForm(FlaskForm):
+    id_number = StringField(_l("ID number"), render_kw={"maxlength": "18", "autocomplete": "off"})
+    departed_on = DateField(_l("Date the worker left Wenzhou"), validators=[Optional()])
+    note = StringField(_l("How it was found"), render_kw={"maxlength": "200"})

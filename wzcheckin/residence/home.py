@@ -1,11 +1,12 @@
 """Residence room's part of the worker's home: which evidence windows are satisfied, a recorded
-departure, and — after the cutoff — whether the worker was confirmed retained (from the
-official snapshot)."""
+departure, and — after the cutoff — whether the worker was confirmed retained (the official
+snapshot, or the latest correction that changed it), with their appeals and decisions."""
 
 from __future__ import annotations
 
 from wzcheckin.core.home import HomePanel
 from wzcheckin.programme import HukouStatus
+from wzcheckin.residence.appeals import appeals_open, current_outcome, worker_appeals
 from wzcheckin.residence.departures import active_departure
 from wzcheckin.residence.evidence import window_statuses
 from wzcheckin.residence.queries import withdrawn_departures, worker_status
@@ -23,10 +24,20 @@ def confirmation(session, worker, programme, now):
     return snapshot, worker_status(session, snapshot.id, worker.id)
 
 
+def outcome(session, snapshot, worker):
+    """(confirmed, reason) in the latest version (a correction's, else the snapshot's), or None."""
+    return current_outcome(session, snapshot, worker.id) if snapshot is not None else None
+
+
 def panel(session, worker, programme, now):
     statuses = window_statuses(session, programme, [worker.id], now)[worker.id]
     snapshot, status = confirmation(session, worker, programme, now)
+    latest = outcome(session, snapshot, worker)
     context = {
+        "outcome": latest,
+        # Told on their page: their appeals and the decisions (SPEC §3).
+        "appeals": worker_appeals(session, worker.id) if snapshot is not None else [],
+        "can_appeal": bool(latest is not None and not latest[0] and appeals_open(programme, snapshot, now)),
         "windows": statuses,
         "cutoff_passed": now >= programme.cutoff,
         "snapshot": snapshot,
@@ -43,8 +54,10 @@ def panel(session, worker, programme, now):
 
 def standing(session, worker, programme, now):
     statuses = window_statuses(session, programme, [worker.id], now)[worker.id]
-    snapshot, status = confirmation(session, worker, programme, now)
-    confirmed = None if snapshot is None else bool(status is not None and status.confirmed)
+    snapshot, _status = confirmation(session, worker, programme, now)
+    latest = outcome(session, snapshot, worker)
+    # The latest version decides: a correction's outcome once one changed the worker's.
+    confirmed = None if snapshot is None else bool(latest is not None and latest[0])
     departure = active_departure(session, worker.id)
     return {
         "evidence_windows": [
@@ -54,7 +67,7 @@ def standing(session, worker, programme, now):
         ],
         # null before the cutoff (and until its snapshot is written); then true or false.
         "confirmed": confirmed,
-        "confirmation_reason": (status.reason if status is not None else "not_registered") if snapshot else None,
+        "confirmation_reason": (latest[1] if latest is not None else "not_registered") if snapshot else None,
         "departure": {"departed_on": departure.departed_on.isoformat()} if departure else None,
         # Shown to the worker: every withdrawal of a departure about them, and who made it.
         "withdrawn_departures": [

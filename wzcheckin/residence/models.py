@@ -224,3 +224,150 @@ class SmsMessage(Base):
     last_error: Mapped[str | None] = mapped_column(sa.String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- appeals and corrections (SPEC §3 "Appeals and corrections") ----------------------------------
+
+
+class AppealKind(StrEnum):
+    WORKER = "worker"          # a worker not confirmed (a missed window through illness, a fever refusal...)
+    HUKOU = "hukou"            # a worker whose household registration is to be reviewed
+    ENTERPRISE = "enterprise"  # an enterprise's headcount: the workers it says should count
+
+
+class AppealStatus(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Appeal(Base):
+    """申诉: a worker's or an enterprise's appeal against the official snapshot's decision, filed
+    within the programme's appeal window with a reason (and an optional photo), decided once by an
+    official with a reason. A decision is never edited; an accepted appeal acts only through a
+    numbered correction.
+
+    At most one open appeal per worker and per enterprise: partial UNIQUE indexes.
+    """
+
+    __tablename__ = "residence_appeals"
+    __table_args__ = (
+        sa.Index("uq_residence_appeals_open_worker", "worker_id", unique=True,
+                 sqlite_where=sa.text("status = 'open' AND worker_id IS NOT NULL"),
+                 postgresql_where=sa.text("status = 'open' AND worker_id IS NOT NULL")),
+        sa.Index("uq_residence_appeals_open_enterprise", "enterprise_id", unique=True,
+                 sqlite_where=sa.text("status = 'open' AND kind = 'enterprise'"),
+                 postgresql_where=sa.text("status = 'open' AND kind = 'enterprise'")),
+        sa.Index("ix_residence_appeals_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("residence_snapshots.id"))
+    kind: Mapped[AppealKind] = mapped_column(enum_column(AppealKind, "appeal_kind", 12))
+    status: Mapped[AppealStatus] = mapped_column(enum_column(AppealStatus, "appeal_status", 12))
+    worker_id: Mapped[int | None] = mapped_column(sa.ForeignKey("workers.id"))       # worker and hukou appeals
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    # The decision appealed: the worker's status reason then (an enterprise: "headcount").
+    appealed_reason: Mapped[str] = mapped_column(sa.String(24))
+    # An enterprise's appeal: the workers of its roster it says should count.
+    claimed_worker_ids: Mapped[list] = mapped_column(sa.JSON, default=list)
+    reason: Mapped[str] = mapped_column(sa.String(1000))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    filed_by_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decision_reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    has_photo: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+
+class AppealPhoto(Base):
+    """The photo attached to an appeal (a sick note, a clinic's record): served back only to
+    officials, with the type detected from its bytes."""
+
+    __tablename__ = "residence_appeal_photos"
+
+    appeal_id: Mapped[int] = mapped_column(sa.ForeignKey("residence_appeals.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    content_type: Mapped[str] = mapped_column(sa.String(32))
+    size: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+
+
+class ResidenceOverride(Base):
+    """An official's decided outcome for one worker, from an accepted appeal: "count this worker
+    as confirmed retained". A fact with the instant it was decided; the official snapshot's
+    status is never edited — a correction reads the override."""
+
+    __tablename__ = "residence_overrides"
+    __table_args__ = (sa.UniqueConstraint("appeal_id", "worker_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("residence_snapshots.id"))
+    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"), index=True)
+    confirmed: Mapped[bool] = mapped_column()
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    appeal_id: Mapped[int] = mapped_column(sa.ForeignKey("residence_appeals.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class Correction(Base):
+    """更正: a numbered version (1, 2, …) of the official snapshot's outcomes, from what was decided
+    or found after it (accepted appeals, hukou reviews, departures found later) up to ``as_of``.
+    UNIQUE (snapshot, version); written whole in one transaction."""
+
+    __tablename__ = "residence_corrections"
+    __table_args__ = (sa.UniqueConstraint("snapshot_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(sa.ForeignKey("residence_snapshots.id"))
+    version: Mapped[int] = mapped_column()
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)          # decisions and findings known by then
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(sa.String(24))         # "cli", "official"
+    created_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    summary: Mapped[dict] = mapped_column(sa.JSON)
+
+
+class CorrectionWorker(Base):
+    """One worker in a correction whose outcome differs from the official snapshot's, or did in
+    an earlier version: the outcome in this version, the one before it (the previous version's,
+    else the snapshot's) and why. ``changed`` marks the version's difference."""
+
+    __tablename__ = "residence_correction_workers"
+
+    correction_id: Mapped[int] = mapped_column(sa.ForeignKey("residence_corrections.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"), primary_key=True)
+    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"))
+    on_roster: Mapped[bool] = mapped_column()
+    confirmed: Mapped[bool] = mapped_column()
+    reason: Mapped[str] = mapped_column(sa.String(24))
+    confirmed_before: Mapped[bool] = mapped_column()
+    reason_before: Mapped[str] = mapped_column(sa.String(24))
+    changed: Mapped[bool] = mapped_column()
+    cause: Mapped[str] = mapped_column(sa.String(24))      # appeal_accepted, hukou_decided, departure_found
+    cause_id: Mapped[int | None] = mapped_column()         # the appeal, hukou review or departure
+
+
+class CorrectionHeadcount(Base):
+    """One enterprise in a correction: its figures in this version and in the one before."""
+
+    __tablename__ = "residence_correction_headcounts"
+
+    correction_id: Mapped[int] = mapped_column(sa.ForeignKey("residence_corrections.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), primary_key=True)
+    credit_code: Mapped[str] = mapped_column(sa.String(18))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    district: Mapped[str] = mapped_column(sa.String(50))
+    ownership: Mapped[str] = mapped_column(sa.String(24))
+    industrial: Mapped[bool] = mapped_column()
+    roster: Mapped[int] = mapped_column()
+    retained: Mapped[int] = mapped_column()
+    tier: Mapped[int] = mapped_column()
+    amount_yuan: Mapped[int] = mapped_column()
+    retained_before: Mapped[int] = mapped_column()
+    tier_before: Mapped[int] = mapped_column()
+    amount_yuan_before: Mapped[int] = mapped_column()

@@ -93,6 +93,27 @@ def iter_headcounts(session: Session, snapshot_id: int):
     ).scalars()
 
 
+def iter_correction_headcounts(session: Session, correction_id: int):
+    """A correction's enterprises in credit-code order, streamed (the same columns as a snapshot's)."""
+    from wzcheckin.residence.models import CorrectionHeadcount
+
+    return session.execute(
+        sa.select(CorrectionHeadcount).where(CorrectionHeadcount.correction_id == correction_id)
+        .order_by(CorrectionHeadcount.credit_code).execution_options(yield_per=1000)
+    ).scalars()
+
+
+def latest_figures(session: Session, snapshot: Snapshot):
+    """(the latest correction or None, its headcount rows or the snapshot's): what reports print —
+    the latest correction of the official snapshot once there is one (SPEC §6)."""
+    from wzcheckin.residence.corrections import latest_correction
+
+    correction = latest_correction(session, snapshot.id) if snapshot.kind is SnapshotKind.OFFICIAL else None
+    if correction is not None:
+        return correction, iter_correction_headcounts(session, correction.id)
+    return None, iter_headcounts(session, snapshot.id)
+
+
 def headcount_page(session: Session, snapshot_id: int, *, district: str | None = None, tier: int | None = None,
                    search: str | None = None, page: int = 1, per_page: int = 50) -> Page:
     query = sa.select(EnterpriseHeadcount).where(EnterpriseHeadcount.snapshot_id == snapshot_id)

@@ -19,6 +19,8 @@ WENZHOU_HUKOU = "wenzhou_hukou"
 HUKOU_REVIEW = "hukou_review"
 DEPARTED = "departed"
 MISSING_EVIDENCE = "missing_evidence"
+# Only in corrections: an official accepted the worker's (or their enterprise's) appeal.
+APPEAL_ACCEPTED = "appeal_accepted"
 
 # Checked in this order: a worker's status names the first rule they fail.
 REASON_ORDER = (NOT_PLEDGED, WENZHOU_HUKOU, HUKOU_REVIEW, DEPARTED, MISSING_EVIDENCE)
@@ -33,6 +35,7 @@ REASON_LABELS = {
     HUKOU_REVIEW: _l("Household registration to be reviewed"),
     DEPARTED: _l("Recorded as having left Wenzhou"),
     MISSING_EVIDENCE: _l("No staff scan in a required period"),
+    APPEAL_ACCEPTED: _l("Confirmed on appeal"),
 }
 
 
@@ -68,6 +71,9 @@ def reason_text(programme: Programme, code: str, *, windows_missed: int = 0, dep
     if code == DEPARTED:
         when = format_date(departed_on, "medium") if departed_on else "?"
         return _("Not confirmed: recorded as having left Wenzhou on %(date)s.", date=when)
+    if code == APPEAL_ACCEPTED:
+        return _("Confirmed on appeal: an official accepted the appeal and a correction counts you as "
+                 "having stayed.")
     if code == MISSING_EVIDENCE:
         names = "、".join(window_names(programme, windows_missed, english)) if not english else ", ".join(
             window_names(programme, windows_missed, english))

@@ -38,6 +38,38 @@ def headcount_of(session: Session, snapshot: Snapshot, enterprise_id: int) -> En
     return session.get(EnterpriseHeadcount, (snapshot.id, enterprise_id))
 
 
+def current_figures(session: Session, snapshot: Snapshot, enterprise_id: int):
+    """The enterprise's figures in the latest version: the latest correction's row (with
+    ``retained_before``…) once there is one, else the snapshot's."""
+    from wzcheckin.residence.models import Correction, CorrectionHeadcount
+
+    correction_id = session.scalar(sa.select(Correction.id).where(Correction.snapshot_id == snapshot.id)
+                                   .order_by(Correction.version.desc()).limit(1))
+    if correction_id is not None:
+        row = session.get(CorrectionHeadcount, (correction_id, enterprise_id))
+        if row is not None:
+            return row
+    return headcount_of(session, snapshot, enterprise_id)
+
+
+def corrected_figures(session: Session, snapshot: Snapshot, enterprise_ids: list[int]) -> dict:
+    """{enterprise id: (version, CorrectionHeadcount)} of the latest correction, for the
+    enterprises whose figures differ there from the snapshot's (shown beside their applications)."""
+    from wzcheckin.residence.models import Correction, CorrectionHeadcount
+
+    correction = session.scalar(sa.select(Correction).where(Correction.snapshot_id == snapshot.id)
+                                .order_by(Correction.version.desc()).limit(1))
+    if correction is None or not enterprise_ids:
+        return {}
+    rows = session.scalars(sa.select(CorrectionHeadcount).where(CorrectionHeadcount.correction_id == correction.id,
+                                                                CorrectionHeadcount.enterprise_id.in_(enterprise_ids)))
+    official = {enterprise_id: (retained, amount) for enterprise_id, retained, amount in session.execute(
+        sa.select(EnterpriseHeadcount.enterprise_id, EnterpriseHeadcount.retained, EnterpriseHeadcount.amount_yuan)
+        .where(EnterpriseHeadcount.snapshot_id == snapshot.id, EnterpriseHeadcount.enterprise_id.in_(enterprise_ids)))}
+    return {row.enterprise_id: (correction.version, row) for row in rows
+            if (row.retained, row.amount_yuan) != official.get(row.enterprise_id)}
+
+
 def application_of(session: Session, snapshot: Snapshot, enterprise_id: int) -> SubsidyApplication | None:
     return session.scalar(sa.select(SubsidyApplication).where(SubsidyApplication.snapshot_id == snapshot.id,
                                                               SubsidyApplication.enterprise_id == enterprise_id))
@@ -45,7 +77,8 @@ def application_of(session: Session, snapshot: Snapshot, enterprise_id: int) -> 
 
 def apply_for_subsidy(session: Session, programme: Programme, *, enterprise: Enterprise, actor: User,
                       now: datetime, ip: str | None = None) -> SubsidyApplication:
-    """Apply with the official snapshot's figures (never figures typed in by the applicant).
+    """Apply with the official snapshot's figures (never figures typed in by the applicant) — the
+    latest correction's, once there is one (an enterprise lifted to a tier by a correction applies).
 
     Concurrency: UNIQUE (snapshot, enterprise); a double submit's second insert fails in its
     savepoint and answers ``already_applied``.
@@ -53,7 +86,7 @@ def apply_for_subsidy(session: Session, programme: Programme, *, enterprise: Ent
     snapshot = official_snapshot(session, programme)
     if snapshot is None:
         raise ResidenceError("no_snapshot")
-    figures = headcount_of(session, snapshot, enterprise.id)
+    figures = current_figures(session, snapshot, enterprise.id)
     if figures is None or figures.amount_yuan <= 0:
         raise ResidenceError("not_qualified")
     if application_of(session, snapshot, enterprise.id) is not None:

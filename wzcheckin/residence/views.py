@@ -4,7 +4,8 @@ the snapshot, review applications and declarations, and read the SMS outbox."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,7 +17,7 @@ from wzcheckin.core.auth import current_enterprise, current_worker, roles_requir
 from wzcheckin.core.navigation import NavItem
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
-from wzcheckin.residence import production, queries, reasons
+from wzcheckin.residence import appeals, corrections, production, queries, reasons
 from wzcheckin.residence.departures import (
     active_departure,
     record_departure,
@@ -24,11 +25,30 @@ from wzcheckin.residence.departures import (
     withdraw_departure,
 )
 from wzcheckin.residence.errors import ResidenceError
-from wzcheckin.residence.forms import ConfirmForm, DecisionForm, DepartureForm, PaidForm, ProductionForm
-from wzcheckin.residence.models import ProductionDeclaration, SmsStatus, SubsidyApplication
+from wzcheckin.residence.forms import (
+    AppealDecisionForm,
+    AppealForm,
+    ConfirmForm,
+    DecisionForm,
+    DepartureForm,
+    FoundDepartureForm,
+    PaidForm,
+    ProductionForm,
+)
+from wzcheckin.residence.models import (
+    Appeal,
+    AppealPhoto,
+    AppealStatus,
+    CorrectionWorker,
+    ProductionDeclaration,
+    SmsStatus,
+    SubsidyApplication,
+)
 from wzcheckin.residence.subsidies import (
     application_of,
     apply_for_subsidy,
+    corrected_figures,
+    current_figures,
     decide_application,
     headcount_of,
     mark_paid,
@@ -45,6 +65,8 @@ NAV_ITEMS = [
     NavItem((Role.OFFICIAL,), "residence.official_production", _l("Production reward"), order=42),
     NavItem((Role.OFFICIAL,), "residence.official_sms", _l("SMS outbox"), order=43),
     NavItem((Role.OFFICIAL,), "residence.official_withdrawals", _l("Withdrawn departures"), order=44),
+    NavItem((Role.OFFICIAL,), "residence.official_appeals", _l("Appeals"), order=45),
+    NavItem((Role.OFFICIAL,), "residence.official_corrections", _l("Corrections"), order=46),
 ]
 
 PER_PAGE = 50
@@ -138,6 +160,7 @@ def enterprise_retention():
                                rows=rows, show=show, snapshot=None, now=now)
     snapshot = find_official_snapshot(db.session, programme)
     figures = headcount_of(db.session, snapshot, enterprise.id) if snapshot else None
+    corrected = corrected_figures(db.session, snapshot, [enterprise.id]).get(enterprise.id) if snapshot else None
     application = application_of(db.session, snapshot, enterprise.id) if snapshot else None
     statuses = None
     if snapshot is not None:
@@ -146,6 +169,7 @@ def enterprise_retention():
                                               per_page=PER_PAGE)
     return render_template("residence/enterprise_retention.html", enterprise=enterprise, preview=None,
                            snapshot=snapshot, figures=figures, application=application, statuses=statuses,
+                           corrected=corrected, can_appeal=appeals.appeals_open(programme, snapshot, now),
                            apply_form=ConfirmForm(prefix="apply"), now=now,
                            in_progress=queries.snapshot_in_progress(db.session, programme))
 
@@ -314,7 +338,9 @@ def official_applications():
         status = None
     page = queries.application_page(db.session, snapshot.id, status=status, page=_page_number(),
                                     per_page=PER_PAGE) if snapshot else None
+    corrected = corrected_figures(db.session, snapshot, [row.enterprise_id for row in page.items]) if page else {}
     return render_template("residence/official_applications.html", snapshot=snapshot, page=page, status=status,
+                           corrected=corrected,
                            decision_form=DecisionForm(), paid_form=PaidForm(), cutoff_text=_local_cutoff(programme))
 
 
@@ -385,7 +411,8 @@ def official_sms():
     from wzcheckin.residence.sms import outbox_counts
 
     kind = request.args.get("kind") or None
-    if kind not in (None, "p7_qualified", "evidence_reminder"):
+    if kind not in (None, "p7_qualified", "evidence_reminder", appeals.APPEAL_DECIDED_NOTICE,
+                    corrections.WORKER_NOTICE, corrections.ENTERPRISE_NOTICE):
         kind = None
     status = request.args.get("status") or None
     if status not in (None, *[s.value for s in SmsStatus]):
@@ -407,7 +434,210 @@ def official_withdrawals():
     return render_template("residence/official_withdrawals.html", page=page, withdrawn_by=withdrawn_by)
 
 
+# --- appeals and corrections ---------------------------------------------------------------------------
+
+def _photo_bytes(form) -> bytes | None:
+    storage = form.photo.data
+    if storage is None or not getattr(storage, "filename", ""):
+        return None
+    return storage.read(context.programme().appeals.photo_max_bytes + 1)
+
+
+@bp.route("/me/appeals", methods=["GET", "POST"])
+@roles_required(Role.WORKER)
+def worker_appeals():
+    """A worker's appeals with their decisions, and the form to file one within the window."""
+    worker = current_worker()
+    programme, now = context.programme(), clock.now()
+    form = AppealForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                with unit_of_work(db.session):
+                    appeals.file_worker_appeal(db.session, programme, worker=worker, reason=form.reason.data,
+                                               photo=_photo_bytes(form), actor=current_user, now=now,
+                                               ip=request.remote_addr)
+                flash(_("Your appeal is filed. An official will decide; you will be told here and by SMS."),
+                      "success")
+                return redirect(url_for("residence.worker_appeals"))
+            except ResidenceError as error:
+                _attach(form, error)
+        else:
+            form.form_errors.append(_("The form expired; please submit it again."))
+    snapshot = find_official_snapshot(db.session, programme)
+    outcome = appeals.current_outcome(db.session, snapshot, worker.id) if snapshot else None
+    return render_template("residence/worker_appeals.html", form=form, outcome=outcome, snapshot=snapshot,
+                           appeals=appeals.worker_appeals(db.session, worker.id),
+                           open=appeals.appeals_open(programme, snapshot, now),
+                           closes=programme.appeals_close), 422 if form.errors or form.form_errors else 200
+
+
+@bp.route("/enterprise/appeals", methods=["GET", "POST"])
+@roles_required(Role.ENTERPRISE_ADMIN)
+def enterprise_appeals():
+    """The enterprise appeals its headcount, naming the workers of its roster who should count."""
+    enterprise = current_enterprise()
+    programme, now = context.programme(), clock.now()
+    snapshot = find_official_snapshot(db.session, programme)
+    form = AppealForm()
+    chosen: list[int] = []
+    if request.method == "POST":
+        chosen = [int(value) for value in request.form.getlist("workers") if value.isdigit()]
+        if form.validate_on_submit():
+            try:
+                with unit_of_work(db.session):
+                    appeals.file_enterprise_appeal(db.session, programme, enterprise=enterprise, worker_ids=chosen,
+                                                   reason=form.reason.data, photo=_photo_bytes(form),
+                                                   actor=current_user, now=now, ip=request.remote_addr)
+                flash(_("Your appeal is filed. An official will decide; you will be told here and by SMS."),
+                      "success")
+                return redirect(url_for("residence.enterprise_appeals"))
+            except ResidenceError as error:
+                _attach(form, error)
+        else:
+            form.form_errors.append(_("The form expired; please submit it again."))
+    candidates = appeals.enterprise_unconfirmed(db.session, snapshot, enterprise.id, limit=500) if snapshot else []
+    return render_template("residence/enterprise_appeals.html", form=form, enterprise=enterprise, snapshot=snapshot,
+                           candidates=candidates, chosen=set(chosen),
+                           appeals=appeals.enterprise_appeals(db.session, enterprise.id),
+                           figures=current_figures(db.session, snapshot, enterprise.id) if snapshot else None,
+                           open=appeals.appeals_open(programme, snapshot, now), closes=programme.appeals_close), \
+        422 if form.errors or form.form_errors else 200
+
+
+@bp.get("/official/residence/appeals")
+@roles_required(Role.OFFICIAL)
+def official_appeals():
+    status = request.args.get("status", "open")
+    status = status if status in ("open", "accepted", "rejected") else None
+    items = appeals.list_appeals(db.session, AppealStatus(status) if status else None)
+    return render_template("residence/official_appeals.html", items=items, status=status,
+                           decision_form=AppealDecisionForm())
+
+
+def _appeal_or_404(appeal_id: int) -> Appeal:
+    appeal = db.session.get(Appeal, appeal_id)
+    if appeal is None:
+        abort(404)
+    return appeal
+
+
+@bp.post("/official/residence/appeals/<rowid:appeal_id>")
+@roles_required(Role.OFFICIAL)
+def official_appeal_decide(appeal_id: int):
+    form = AppealDecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    accept = bool(form.accept.data)
+    try:
+        with unit_of_work(db.session):
+            appeals.decide_appeal(db.session, context.programme(), appeal=_appeal_or_404(appeal_id), accept=accept,
+                                  reason=form.reason.data, actor=current_user, now=clock.now(),
+                                  ip=request.remote_addr)
+        flash(_("Appeal accepted: the next correction applies it.") if accept else _("Appeal rejected."), "success")
+    except ResidenceError as error:
+        flash(error.message, "error")
+    return redirect(url_for("residence.official_appeals"))
+
+
+@bp.get("/official/residence/appeals/<rowid:appeal_id>/photo")
+@roles_required(Role.OFFICIAL)
+def official_appeal_photo(appeal_id: int):
+    """The appeal's photo, as a download with the type read from its bytes (audited)."""
+    appeal = _appeal_or_404(appeal_id)
+    if db.session.get(AppealPhoto, appeal.id) is None:
+        abort(404)
+    with unit_of_work(db.session):
+        from wzcheckin.core.audit import record_audit
+
+        record_audit(db.session, at=clock.now(), actor=current_user, action="residence.appeal.photo_view",
+                     target_type="appeal", target_id=appeal_id, ip=request.remote_addr)
+    photo = db.session.get(AppealPhoto, appeal_id)
+    response = Response(photo.data, mimetype=photo.content_type)
+    extension = appeals.PHOTO_EXTENSIONS.get(photo.content_type, "bin")
+    response.headers["Content-Disposition"] = f'attachment; filename="appeal-{appeal_id}.{extension}"'
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/official/residence/corrections", methods=["GET", "POST"])
+@roles_required(Role.OFFICIAL)
+def official_corrections():
+    """The corrections of the official snapshot, newest first, each with its difference; a button
+    to run one now, and the form to record a departure found later."""
+    programme = context.programme()
+    run_form, departure_form = ConfirmForm(prefix="run"), FoundDepartureForm(prefix="departure")
+    if request.method == "POST" and request.form.get("action") == "correct":
+        if not run_form.validate_on_submit():
+            abort(400)
+        try:
+            with unit_of_work(db.session):
+                summary = corrections.correct(db.session, programme, now=clock.now(), created_by="official",
+                                              actor=current_user, ip=request.remote_addr)
+            if summary["created"]:
+                flash(_("Correction %(version)s written: %(n)s worker(s) changed.", version=summary["version"],
+                        n=len(summary["changes"])), "success")
+            else:
+                flash(_("Nothing new has been decided: no new correction."), "success")
+        except ResidenceError as error:
+            flash(error.message, "error")
+        return redirect(url_for("residence.official_corrections"))
+    if request.method == "POST":
+        if departure_form.validate_on_submit():
+            try:
+                with unit_of_work(db.session):
+                    from wzcheckin.accounts.services import find_worker_by_id_number
+
+                    worker = find_worker_by_id_number(db.session, context.vault(),
+                                                      (departure_form.id_number.data or "").strip().upper())
+                    if worker is None:
+                        raise ResidenceError("worker_not_found", field="id_number")
+                    corrections.record_found_departure(
+                        db.session, programme, worker=worker, departed_on=departure_form.departed_on.data,
+                        note=departure_form.note.data or "", actor=current_user, now=clock.now(),
+                        ip=request.remote_addr)
+                flash(_("The departure is recorded; the next correction applies it."), "success")
+                return redirect(url_for("residence.official_corrections"))
+            except ResidenceError as error:
+                _attach(departure_form, error)
+        else:
+            abort(400)
+    snapshot = find_official_snapshot(db.session, programme)
+    versions = corrections.corrections_of(db.session, snapshot.id) if snapshot else []
+    diffs = {}
+    if versions:
+        rows = db.session.execute(
+            sa.select(CorrectionWorker, Worker.name, Worker.id_number_tail)
+            .join(Worker, Worker.id == CorrectionWorker.worker_id)
+            .where(CorrectionWorker.correction_id.in_([v.id for v in versions[:10]]),
+                   CorrectionWorker.changed == sa.true())
+            .order_by(CorrectionWorker.worker_id)).all()
+        for row, name, tail in rows:
+            diffs.setdefault(row.correction_id, []).append((row, name, tail))
+    return render_template("residence/official_corrections.html", snapshot=snapshot, versions=versions[:10],
+                           diffs=diffs, run_form=run_form, departure_form=departure_form,
+                           cutoff_text=_local_cutoff(programme)), 422 if departure_form.errors or \
+        departure_form.form_errors else 200
+
+
 # --- template helpers (namespaced: used by this room's templates) --------------------------------------
+
+APPEAL_STATUS_LABELS = {"open": _l("Appeal open, awaiting decision"), "accepted": _l("Appeal accepted"),
+                        "rejected": _l("Appeal rejected")}
+APPEAL_KIND_LABELS = {"worker": _l("Worker"), "hukou": _l("Household registration"),
+                      "enterprise": _l("Enterprise headcount")}
+
+
+@bp.app_template_global("residence_appeal_status")
+def _appeal_status(code: str) -> str:
+    return str(APPEAL_STATUS_LABELS.get(code, code))
+
+
+@bp.app_template_global("residence_appeal_kind")
+def _appeal_kind(code: str) -> str:
+    return str(APPEAL_KIND_LABELS.get(code, code))
 
 @bp.app_template_global("residence_reason_label")
 def _reason_label(code: str) -> str:
