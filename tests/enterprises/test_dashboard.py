@@ -65,7 +65,11 @@ def test_confirm_and_remove_employees_with_an_audit_entry_each(client, db, vault
     leaver = make_worker(db, vault, programme, enterprise=enterprise)
     db.commit()
     login_as(admin_of(db, vault, enterprise))
-    token = csrf_token_from(client.get("/enterprise").text)
+    page = client.get("/enterprise").text
+    token = csrf_token_from(page)
+    # Removing asks first: the form and its button sit inside an "are you sure" step.
+    step = page[page.index(f'action="/enterprise/roster/{leaver.id}/remove"'):]
+    assert step.index("确定移出") < step.index("</details>")
     assert client.post(f"/enterprise/roster/{newcomer.id}/confirm", data={"csrf_token": token}).status_code == 302
     assert client.post(f"/enterprise/roster/{leaver.id}/remove", data={"csrf_token": token}).status_code == 302
     db.rollback()

@@ -75,3 +75,10 @@ def test_a_worker_books_a_library_slot_on_a_phone_and_sees_a_scannable_code(
     db.session.rollback()
     assert db.session.scalar(sa.select(Reservation.public_id)) == public_id
     assert db.session.scalar(sa.select(Slot.taken).where(Slot.id == slot_id)) == 1
+
+    # Cancelling asks first: the first tap only opens the "are you sure" step.
+    page.locator("details.confirm summary").click()
+    assert page.url.endswith(public_id)
+    page.get_by_role("button", name="确定取消预约").click()
+    page.wait_for_url("**/me/bookings")
+    expect(page.get_by_text("预约已取消").first).to_be_visible()

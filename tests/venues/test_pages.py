@@ -62,6 +62,9 @@ def test_a_worker_browses_books_sees_the_code_and_cancels(client, db, vault, pro
     public_id = booked.headers["Location"].rsplit("/", 1)[-1]
     code_page = client.get(f"/me/bookings/{public_id}").text
     assert "<svg" in code_page and 'id="reservation-token"' in code_page and "取消预约" in code_page
+    # Cancelling takes a second, explicit button inside an "are you sure" step.
+    step = code_page[code_page.index('<details class="confirm">'):]
+    assert step.index("确定取消预约") < step.index("</details>")
     assert client.get(f"/venues?date={local_day(1).isoformat()}").text.count("已预约：出示预约码") == 1
 
     bookings = client.get("/me/bookings").text

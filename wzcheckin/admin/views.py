@@ -36,17 +36,17 @@ from wzcheckin.admin.spreadsheets import csv_chunks, file_chunks, write_xlsx
 from wzcheckin.core import context
 from wzcheckin.core.auth import roles_required
 from wzcheckin.core.i18n import selected_language
-from wzcheckin.core.navigation import NavItem
+from wzcheckin.core.navigation import OVERVIEW, SYSTEM, NavItem
 from wzcheckin.db import reporting_session, unit_of_work
 from wzcheckin.extensions import db
 
 bp = Blueprint("admin", __name__)
 
 NAV_ITEMS = [
-    NavItem((Role.OFFICIAL,), "admin.dashboard", _l("Dashboard"), order=1),
-    NavItem((Role.OFFICIAL,), "admin.exports", _l("Exports"), order=2),
-    NavItem((Role.OFFICIAL,), "admin.audit_log", _l("Audit log"), order=90),
-    NavItem((Role.OFFICIAL,), "admin.programme_file", _l("Programme file"), order=91),
+    NavItem((Role.OFFICIAL,), "admin.dashboard", _l("Dashboard"), order=1, group=OVERVIEW),
+    NavItem((Role.OFFICIAL,), "admin.exports", _l("Exports"), order=2, group=OVERVIEW),
+    NavItem((Role.OFFICIAL,), "admin.audit_log", _l("Audit log"), order=90, group=SYSTEM),
+    NavItem((Role.OFFICIAL,), "admin.programme_file", _l("Programme file"), order=91, group=SYSTEM),
 ]
 
 # The other rooms' pages for officials, grouped on the dashboard (endpoints a room does not

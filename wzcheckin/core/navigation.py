@@ -6,19 +6,51 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import url_for
+from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 from wzcheckin.accounts.models import Role
 
 
 @dataclass(frozen=True)
+class NavGroup:
+    """A heading of the menu: a disclosure on a phone, one of a bar of them on a laptop."""
+
+    key: str
+    label: object  # a lazy_gettext string
+    order: int
+
+
+OVERVIEW = NavGroup("overview", _l("Overview"), 10)
+RESIDENCE = NavGroup("residence", _l("Residence & cutoff"), 20)
+REVIEW_MONEY = NavGroup("review", _l("Review & money"), 30)
+BENEFITS = NavGroup("benefits", _l("Benefits"), 40)
+SYSTEM = NavGroup("system", _l("System"), 90)
+
+
+@dataclass(frozen=True)
 class NavItem:
-    """A link in the role's navigation bar; rooms list theirs in ``views.NAV_ITEMS``."""
+    """A link in the role's navigation; rooms list theirs in ``views.NAV_ITEMS``. Items with a
+    ``group`` sit in that group's menu; the others stand on the bar by themselves."""
 
     roles: tuple[Role, ...]
     endpoint: str
     label: object  # a lazy_gettext string
     order: int = 50
+    group: NavGroup | None = None
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """One place on the bar: a lone link (``item``) or a group and its links (``items``)."""
+
+    order: int
+    item: NavItem | None = None
+    group: NavGroup | None = None
+    items: tuple[NavItem, ...] = ()
+
+    def holds(self, endpoint: str | None) -> bool:
+        return any(item.endpoint == endpoint for item in self.items)
 
 
 ROLE_HOMES = {
@@ -38,6 +70,20 @@ def nav_for(role: Role | None) -> list[NavItem]:
     if role is None:
         return []
     return [item for item in current_app.extensions.get("wzcheckin.nav", []) if role in item.roles]
+
+
+def nav_entries(items: list[NavItem]) -> list[NavEntry]:
+    """The bar: lone links by their ``order``, each group at its own ``order`` with its links
+    kept in theirs."""
+    groups: dict[NavGroup, list[NavItem]] = {}
+    entries = []
+    for item in sorted(items, key=lambda item: item.order):
+        if item.group is None:
+            entries.append(NavEntry(item.order, item=item))
+        else:
+            groups.setdefault(item.group, []).append(item)
+    entries += [NavEntry(group.order, group=group, items=tuple(members)) for group, members in groups.items()]
+    return sorted(entries, key=lambda entry: entry.order)
 
 
 def role_home_url(role: Role) -> str:

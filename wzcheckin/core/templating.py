@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from wzcheckin.core import context
 from wzcheckin.core.identity import mask_id_tail, mask_name
-from wzcheckin.core.navigation import nav_for
+from wzcheckin.core.navigation import nav_entries, nav_for
 
 
 def init_templating(app: Flask) -> None:
@@ -16,13 +16,15 @@ def init_templating(app: Flask) -> None:
     def _globals():
         # Babel may render zh_CN as zh_Hans_CN; the language is what matters here.
         locale = "en" if get_locale() is not None and get_locale().language == "en" else "zh_CN"
+        nav_items = nav_for(getattr(current_user, "role", None)) if current_user else []
         return {
             "programme": context.programme(),
             "dev_mode": app.config["DEV_MODE"],
             "current_locale": locale,
             "other_locale": "en" if locale == "zh_CN" else "zh_CN",
             "current_path": request.full_path.rstrip("?") if request else "/",
-            "nav_items": nav_for(getattr(current_user, "role", None)) if current_user else [],
+            "nav_items": nav_items,
+            "nav_entries": nav_entries(nav_items),
         }
 
     app.jinja_env.filters["mask_id"] = mask_id_tail

@@ -17,7 +17,7 @@ from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_checkpoint, current_enterprise, roles_required
 from wzcheckin.core.i18n import field_error
-from wzcheckin.core.navigation import NavItem
+from wzcheckin.core.navigation import OVERVIEW, NavItem
 from wzcheckin.db import unit_of_work
 from wzcheckin.enterprises.forms import ActionForm, VisitorForm
 from wzcheckin.enterprises.gates import VisitorDetails, acknowledge_alert, format_temperature, register_visitor
@@ -33,7 +33,7 @@ bp = Blueprint("enterprises", __name__)
 NAV_ITEMS = [
     NavItem((Role.ENTERPRISE_ADMIN,), "enterprises.dashboard", _l("My enterprise"), order=10),
     NavItem((Role.ENTERPRISE_ADMIN, Role.GATEKEEPER), "enterprises.visitor", _l("Register a visitor"), order=30),
-    NavItem((Role.OFFICIAL,), "enterprises.health", _l("Health alerts"), order=60),
+    NavItem((Role.OFFICIAL,), "enterprises.health", _l("Health alerts"), order=60, group=OVERVIEW),
 ]
 
 # Field-error codes of this room's forms, on top of the shared ones (core.i18n.FIELD_ERRORS).

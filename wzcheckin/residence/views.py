@@ -14,7 +14,7 @@ from wzcheckin import clock
 from wzcheckin.accounts.models import Role, Worker
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
-from wzcheckin.core.navigation import NavItem
+from wzcheckin.core.navigation import RESIDENCE, NavItem
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.residence import appeals, corrections, production, queries, reasons
@@ -60,13 +60,13 @@ bp = Blueprint("residence", __name__)
 NAV_ITEMS = [
     NavItem((Role.ENTERPRISE_ADMIN,), "residence.enterprise_retention", _l("Retained workers"), order=40),
     NavItem((Role.ENTERPRISE_ADMIN,), "residence.enterprise_production", _l("Production reward"), order=45),
-    NavItem((Role.OFFICIAL,), "residence.official_snapshot", _l("Cutoff snapshot"), order=40),
-    NavItem((Role.OFFICIAL,), "residence.official_applications", _l("Subsidy applications"), order=41),
-    NavItem((Role.OFFICIAL,), "residence.official_production", _l("Production reward"), order=42),
-    NavItem((Role.OFFICIAL,), "residence.official_sms", _l("SMS outbox"), order=43),
-    NavItem((Role.OFFICIAL,), "residence.official_withdrawals", _l("Withdrawn departures"), order=44),
-    NavItem((Role.OFFICIAL,), "residence.official_appeals", _l("Appeals"), order=45),
-    NavItem((Role.OFFICIAL,), "residence.official_corrections", _l("Corrections"), order=46),
+    NavItem((Role.OFFICIAL,), "residence.official_snapshot", _l("Cutoff snapshot"), order=40, group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_applications", _l("Subsidy applications"), order=41, group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_production", _l("Production reward"), order=42, group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_sms", _l("SMS outbox"), order=43, group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_withdrawals", _l("Withdrawn departures"), order=44, group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_appeals", _l("Appeals"), order=45, group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_corrections", _l("Corrections"), order=46, group=RESIDENCE),
 ]
 
 PER_PAGE = 50

@@ -21,7 +21,7 @@ from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import roles_required
 from wzcheckin.core.i18n import selected_language
-from wzcheckin.core.navigation import NavItem
+from wzcheckin.core.navigation import REVIEW_MONEY, NavItem
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.review import budget, queue
@@ -32,8 +32,8 @@ from wzcheckin.review.signals import explain
 bp = Blueprint("review", __name__)
 
 NAV_ITEMS = [
-    NavItem((Role.OFFICIAL,), "review.queue_page", _l("Review queue"), order=44),
-    NavItem((Role.OFFICIAL,), "review.budget_page", _l("Budget"), order=46),
+    NavItem((Role.OFFICIAL,), "review.queue_page", _l("Review queue"), order=44, group=REVIEW_MONEY),
+    NavItem((Role.OFFICIAL,), "review.budget_page", _l("Budget"), order=46, group=REVIEW_MONEY),
 ]
 
 POLICY_LABELS = {

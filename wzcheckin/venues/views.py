@@ -19,7 +19,7 @@ from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_checkpoint, current_worker, roles_required
 from wzcheckin.core.dates import parse_iso_day
-from wzcheckin.core.navigation import NavItem, safe_next_url
+from wzcheckin.core.navigation import BENEFITS, NavItem, safe_next_url
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.venues import booking, queries, services
@@ -43,7 +43,7 @@ NAV_ITEMS = [
     NavItem((Role.WORKER,), "venues.browse", _l("Book a venue"), order=30),
     NavItem((Role.WORKER,), "venues.my_bookings", _l("My bookings"), order=35),
     NavItem((Role.VENUE_STAFF,), "venues.staff_today", _l("Today's slots"), order=20),
-    NavItem((Role.OFFICIAL,), "venues.manage_venues", _l("Venues"), order=40),
+    NavItem((Role.OFFICIAL,), "venues.manage_venues", _l("Venues"), order=40, group=BENEFITS),
 ]
 
 NOTICE_TEXTS = {
