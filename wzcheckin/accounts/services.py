@@ -481,37 +481,105 @@ def end_all_sessions(session: Session, user: User) -> None:
     session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
 
 
-def disable_user(session: Session, user: User, now: datetime) -> None:
-    """The account loses access at its next request: sessions and tokens end now."""
+class AccountError(Exception):
+    """A refused account action (``already_disabled``, ``not_disabled``, ``token_unknown`` ...)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def disable_user(session: Session, user: User, now: datetime, reason: str = "") -> int:
+    """The account loses access at its next request: its sessions end and its API tokens are
+    revoked now (every request re-reads the account, so a cached object elsewhere does not help
+    it). Returns how many tokens were revoked."""
     user.disabled_at = now
+    user.disabled_reason = reason[:500] or None
     end_all_sessions(session, user)
-    session.execute(
+    return session.execute(
         sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
-    )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def enable_user(session: Session, user: User) -> None:
+    """A disabled account may log in again. Its old sessions and tokens stay ended: new ones are
+    made by logging in and by ``wzcheckin token create``."""
+    if user.disabled_at is None:
+        raise AccountError("not_disabled")
+    user.disabled_at = None
+    user.disabled_reason = None
 
 
 # --- API tokens -------------------------------------------------------------------------------
 
 TOKEN_PREFIX = "wzt_"  # noqa: S105 - a public prefix, not a secret
+# The programme's defaults (``[accounts] api_token_days_*``) for callers without a programme.
+DEFAULT_TOKEN_DAYS_STAFF = 30
+DEFAULT_TOKEN_DAYS_WORKER = 90
 
 
-def issue_api_token(session: Session, user: User, now: datetime, label: str = "") -> str:
+def token_lifetime(user: User, programme: Programme | None) -> timedelta:
+    """How long a new API token of this account lives: staff and officials less than workers."""
+    if programme is None:
+        days = DEFAULT_TOKEN_DAYS_STAFF if user.role.is_staff else DEFAULT_TOKEN_DAYS_WORKER
+    else:
+        accounts = programme.accounts
+        days = accounts.api_token_days_staff if user.role.is_staff else accounts.api_token_days_worker
+    return timedelta(days=days)
+
+
+def issue_api_token(session: Session, user: User, now: datetime, label: str = "", *,
+                    programme: Programme | None = None) -> str:
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(token_hash=_secret_hash(plaintext), user_id=user.id, label=label[:100], created_at=now))
+    session.add(ApiToken(token_hash=_secret_hash(plaintext), user_id=user.id, label=label[:100], created_at=now,
+                         expires_at=now + token_lifetime(user, programme)))
     session.flush()
     return plaintext
 
 
-def authenticate_api_token(session: Session, plaintext: str) -> tuple[User, ApiToken] | None:
+def authenticate_api_token(session: Session, plaintext: str, now: datetime) -> tuple[User, ApiToken] | None:
+    """The account behind a bearer token, or None when the token is unknown, revoked or expired,
+    or its account is disabled — read afresh on every request."""
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 128:
         return None
     # Every API request asks: load the token, its user and their checkpoint in one query, and the
     # checkpoint's enterprise only if somebody looks at it.
     token = session.scalar(
         sa.select(ApiToken)
-        .where(ApiToken.token_hash == _secret_hash(plaintext), ApiToken.revoked_at.is_(None))
+        .where(ApiToken.token_hash == _secret_hash(plaintext), ApiToken.revoked_at.is_(None),
+               ApiToken.expires_at > now)
         .options(joinedload(ApiToken.user).joinedload(User.checkpoint).lazyload(Checkpoint.enterprise))
     )
     if token is None or token.user.disabled_at is not None:
         return None
     return token.user, token
+
+
+def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
+    """The account's tokens, newest first (the token itself is never stored: only its hash)."""
+    return list(session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def token_state(token: ApiToken, now: datetime) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    return "expired" if token.expires_at <= now else "active"
+
+
+def revoke_api_tokens(session: Session, user: User, now: datetime, *, token_id: int | None = None) -> list[int]:
+    """Revoke one token of the account (by its id) or, with ``token_id=None``, all its live
+    ones. Returns the ids revoked. A conditional UPDATE (``revoked_at IS NULL``) makes a
+    concurrent second revocation a no-op rather than a new revocation time."""
+    condition = [ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)]
+    if token_id is not None:
+        exists = session.scalar(sa.select(ApiToken.id).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
+        if exists is None:
+            raise AccountError("token_unknown")
+        condition.append(ApiToken.id == token_id)
+    ids = list(session.scalars(sa.select(ApiToken.id).where(*condition)))
+    if ids:
+        session.execute(sa.update(ApiToken).where(ApiToken.id.in_(ids), ApiToken.revoked_at.is_(None))
+                        .values(revoked_at=now).execution_options(synchronize_session=False))
+    return ids
