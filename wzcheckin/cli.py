@@ -45,6 +45,24 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def open_private_file(path: str):
+    """A new file for personal data, opened for binary writing: created exclusively (never
+    overwriting, never through a symlink, even a dangling one) with mode 0600. Exits 1 saying
+    why when it cannot be."""
+    import errno
+    import os
+
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ELOOP):
+            fail(f"{path}: already exists (or is a link); choose a new file name")
+        fail(f"{path}: {exc.strerror}")
+    os.fchmod(descriptor, 0o600)  # whatever the umask
+    return os.fdopen(descriptor, "wb")
+
+
 def emit_json(value) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, default=str))
 

@@ -1,5 +1,5 @@
 """Accounts room, domain functions: registering and activating workers, staff accounts, log-in
-with per-account lock-out, server-side sessions and API tokens.
+with a back-off (never a lock-out), server-side sessions, disabling accounts and API tokens.
 
 Plain Python: every function takes the session, the vault and ``now``; none commits.
 """
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from wzcheckin.accounts import backoff
 from wzcheckin.accounts.facts import record_worker_facts, reviewed_status
 from wzcheckin.accounts.models import ApiToken, Role, User, UserSession, Worker
 from wzcheckin.codes.keys import new_public_id
@@ -32,8 +33,6 @@ from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
-LOCKOUT_THRESHOLD = 5
-LOCKOUT_WINDOW = timedelta(minutes=15)
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 # Verified against when the phone is unknown, so a miss costs as long as a wrong password.
 _DUMMY_PASSWORD_HASH = generate_password_hash("not-a-real-password-wzcheckin")
@@ -50,9 +49,17 @@ class FormErrors(Exception):
 
 
 class LoginRefused(Exception):
-    def __init__(self, code: str):
+    def __init__(self, code: str, *, retry_after: timedelta | None = None):
         super().__init__(code)
         self.code = code
+        self.retry_after = retry_after
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Whole seconds to wait, rounded up (at least one when there is a wait)."""
+        if not self.retry_after:
+            return 0
+        return max(1, -int(-self.retry_after.total_seconds() // 1))
 
 
 # --- look-ups ---------------------------------------------------------------------------------
@@ -393,42 +400,31 @@ def create_or_update_staff(session: Session, vault: PersonalDataVault, *, role: 
 # --- log-in and sessions -----------------------------------------------------------------------
 
 def authenticate(session: Session, vault: PersonalDataVault, phone_raw: str, password: str,
-                 now: datetime) -> User:
-    """Phone + password. Five failures within 15 minutes lock the account for the rest of the
-    window; the count lives in the database so every gunicorn worker sees the same one."""
+                 now: datetime, *, address: str | None = None, programme: Programme | None = None) -> User:
+    """Phone + password, with a back-off instead of a lock-out (``accounts.backoff``): while a
+    wait is running for the account, the address or the pair, the attempt is refused
+    (``slow_down``, with the seconds left) without checking the password.
+
+    One answer (``invalid_credentials``) for an unknown phone, a wrong password and a roster
+    account not yet activated, each costing one password-hash check, so neither the words nor
+    the time tell a stranger which phone numbers have accounts."""
     try:
         phone = parse_phone(phone_raw)
     except InvalidIdentifier:
-        check_password_hash(_DUMMY_PASSWORD_HASH, password or "")
-        raise LoginRefused("invalid_credentials") from None
-    user = find_user_by_phone(session, vault, phone)
-    if user is None:
-        check_password_hash(_DUMMY_PASSWORD_HASH, password or "")
-        raise LoginRefused("invalid_credentials")
-    window_open = user.failed_logins_since is not None and now - user.failed_logins_since < LOCKOUT_WINDOW
-    if window_open and user.failed_logins >= LOCKOUT_THRESHOLD:
-        raise LoginRefused("locked")
-    if user.password_hash is None:
-        check_password_hash(_DUMMY_PASSWORD_HASH, password or "")
-        raise LoginRefused("not_activated" if user.role is Role.WORKER else "invalid_credentials")
-    if not check_password_hash(user.password_hash, password or ""):
-        # One atomic statement, so concurrent failures from several workers all count.
-        window_start = now - LOCKOUT_WINDOW
-        stale = sa.or_(User.failed_logins_since.is_(None), User.failed_logins_since <= window_start)
-        session.execute(
-            sa.update(User)
-            .where(User.id == user.id)
-            .values(
-                failed_logins=sa.case((stale, 1), else_=User.failed_logins + 1),
-                failed_logins_since=sa.case((stale, now), else_=User.failed_logins_since),
-            )
-            .execution_options(synchronize_session=False)
-        )
+        phone = None
+    keys = backoff.backoff_keys(vault, programme, phone_hash=phone_hash(vault, phone) if phone else None,
+                                address=address)
+    wait = backoff.wait_remaining(session, keys, now)
+    if wait > timedelta(0):
+        raise LoginRefused("slow_down", retry_after=wait)
+    user = find_user_by_phone(session, vault, phone) if phone else None
+    stored_hash = user.password_hash if user is not None else None
+    if not check_password_hash(stored_hash or _DUMMY_PASSWORD_HASH, password or "") or stored_hash is None:
+        backoff.record_failure(session, keys, programme, now)
         raise LoginRefused("invalid_credentials")
     if user.disabled_at is not None:
         raise LoginRefused("disabled")
-    user.failed_logins = 0
-    user.failed_logins_since = None
+    backoff.record_success(session, keys)
     user.last_login_at = now
     return user
 

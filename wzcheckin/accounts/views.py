@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -48,6 +48,19 @@ def _attach_errors(form, errors: dict[str, str]) -> None:
             form.form_errors.append(field_error(code))
 
 
+def _anonymous_form_page(template: str, form, **context):
+    """An anonymous page with identifiers on it (log in, register, activate): the ID and phone
+    numbers typed are never written back into the HTML — the form asks for them again — and the
+    answer is never cached (``Cache-Control: no-store``, core.security)."""
+    g.personal_data = True
+    for name in ("id_number", "phone", "new_phone"):
+        field = getattr(form, name, None)
+        if field is not None:
+            field.data = ""
+            field.raw_data = []
+    return render_template(template, form=form, **context)
+
+
 def _log_in(user) -> None:
     """A fresh session: the old cookie's contents are dropped and a new server row is made."""
     session.clear()
@@ -72,17 +85,23 @@ def login():
         refused = None
         with unit_of_work(db.session):
             try:
-                user = authenticate(db.session, context.vault(), form.phone.data, form.password.data, now)
+                user = authenticate(db.session, context.vault(), form.phone.data, form.password.data, now,
+                                    address=request.remote_addr, programme=context.programme())
             except LoginRefused as exc:
-                refused = exc  # committed anyway: the failure counter must persist
+                refused = exc  # committed anyway: the failure counts must persist
         if refused is None:
             next_url = safe_next_url(session.get("next"))
             _log_in(user)
             return redirect(next_url or role_home_url(user.role))
+        if refused.code == "slow_down":
+            seconds = refused.retry_after_seconds
+            form.form_errors.append(_("Too many failed attempts. Wait %(seconds)s seconds, then try again.",
+                                      seconds=seconds))
+            response = make_response(_anonymous_form_page("accounts/login.html", form))
+            response.headers["Retry-After"] = str(seconds)
+            return response
         form.form_errors.append(field_error(refused.code))
-        if refused.code == "not_activated":
-            return render_template("accounts/login.html", form=form, suggest_activation=True), 200
-    return render_template("accounts/login.html", form=form)
+    return _anonymous_form_page("accounts/login.html", form)
 
 
 @bp.post("/logout")
@@ -137,7 +156,7 @@ def register():
             return redirect(url_for("codes.pass_page"))
     elif request.method == "POST":
         form.form_errors.append(_("The form expired; please submit it again."))
-    return render_template("accounts/register.html", form=form)
+    return _anonymous_form_page("accounts/register.html", form)
 
 
 @bp.route("/activate", methods=["GET", "POST"])
@@ -163,7 +182,7 @@ def activate():
             _log_in(worker.user)
             flash(_("Your account is active. This is your pass."), "success")
             return redirect(url_for("codes.pass_page"))
-    return render_template("accounts/activate.html", form=form)
+    return _anonymous_form_page("accounts/activate.html", form)
 
 
 @bp.get("/me")
