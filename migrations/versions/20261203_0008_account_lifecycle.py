@@ -33,12 +33,14 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('purpose', sa.Enum('register', 'activate', 'reset', 'phone_old', 'phone_new', name='code_purpose', native_enum=False, create_constraint=True, length=16), nullable=False),
     sa.Column('phone_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('address_hash', sa.String(length=64), nullable=False),
     sa.Column('code_hash', sa.String(length=64), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_one_time_codes_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_one_time_codes'))
     )
     with op.batch_alter_table('one_time_codes', schema=None) as batch_op:

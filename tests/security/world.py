@@ -224,8 +224,10 @@ def build_world(session, vault, programme, keyring) -> World:
                                         output_q1_yuan=1, eligible=True, reason="eligible", amount_yuan=100000,
                                         status=DeclarationStatus.DECLARED, declared_at=now,
                                         declared_by_user_id=admin_b.id)
+    # Made now: a poster's code runs from its activity's creation to its end, which may not be
+    # longer than the programme's poster maximum ([codes] max_lifetime_seconds).
     landmark = make_activity(session, programme, kind="landmark", starts_on=date(2021, 1, 12),
-                             ends_on=programme.local_date(now) + timedelta(days=30))
+                             ends_on=programme.local_date(now) + timedelta(days=30), now=now)
     session.add_all([application, declaration])
     session.flush()
     course_b = sides["B"].params["enterprise_course"]["code"]

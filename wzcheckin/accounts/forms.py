@@ -30,14 +30,35 @@ class RegistrationForm(FlaskForm):
 
 
 class ActivationForm(FlaskForm):
+    """Step 1: the numbers the employer listed; the code goes by SMS to that phone."""
+
     id_number = StringField(_l("ID number (18 characters)"),
                             render_kw={"autocomplete": "off", "autocapitalize": "characters", "maxlength": "24"})
     phone = StringField(_l("Mobile number your employer listed"), render_kw={"inputmode": "tel"})
+
+
+_CODE_FIELD_KW = {"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "6", "pattern": "[0-9]*"}
+
+
+class ActivationCodeForm(FlaskForm):
+    """Step 2: the code from the SMS and a password."""
+
+    code = StringField(_l("Six-digit code from the SMS"), render_kw=_CODE_FIELD_KW)
     pledge = BooleanField(_l("I pledge to stay in Wenzhou over the Spring Festival (留温过年)"), default=True)
     password = PasswordField(_l("Choose a password (at least 8 characters)"),
                              render_kw={"autocomplete": "new-password"})
     password_confirm = PasswordField(_l("Repeat the password"),
                              render_kw={"autocomplete": "new-password"})
+
+
+class ResetRequestForm(FlaskForm):
+    phone = StringField(_l("Mobile number"), render_kw={"inputmode": "tel", "autocomplete": "username"})
+
+
+class ResetForm(FlaskForm):
+    code = StringField(_l("Six-digit code from the SMS"), render_kw=_CODE_FIELD_KW)
+    password = PasswordField(_l("New password (at least 8 characters)"), render_kw={"autocomplete": "new-password"})
+    password_confirm = PasswordField(_l("Repeat the password"), render_kw={"autocomplete": "new-password"})
 
 
 class LogoutForm(FlaskForm):

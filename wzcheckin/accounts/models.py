@@ -145,6 +145,9 @@ class OneTimeCode(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     purpose: Mapped[CodePurpose] = mapped_column(enum_column(CodePurpose, "code_purpose", 16))
     phone_hash: Mapped[str] = mapped_column(sa.String(64))
+    # The account the code is for; None when the details given matched none (then no message is
+    # sent and the code can never be used, while the caller is answered as if it had been).
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     address_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
     code_hash: Mapped[str] = mapped_column(sa.String(64))
     attempts: Mapped[int] = mapped_column(default=0)

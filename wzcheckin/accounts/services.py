@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from wzcheckin.accounts import backoff
+from wzcheckin.accounts.codes import CodeRefused, issue_code, use_code
 from wzcheckin.accounts.facts import record_worker_facts, reviewed_status
-from wzcheckin.accounts.models import ApiToken, Role, User, UserSession, Worker
+from wzcheckin.accounts.models import ApiToken, CodePurpose, OneTimeCode, Role, User, UserSession, Worker
 from wzcheckin.codes.keys import new_public_id
 from wzcheckin.core.identity import (
     InvalidIdentifier,
@@ -297,11 +298,13 @@ def upsert_roster_worker(session: Session, vault: PersonalDataVault, programme: 
     return worker, created
 
 
-def activate_worker(session: Session, vault: PersonalDataVault, programme: Programme,
-                    id_number_raw: str, phone_raw: str, password: str, now: datetime, *,
-                    pledge: bool = False) -> Worker:
-    """A roster-imported worker sets a password, proving who they are with ID + phone, and
-    may pledge to stay (留温承诺) as they do."""
+def request_activation_code(session: Session, vault: PersonalDataVault, programme: Programme,
+                            id_number_raw: str, phone_raw: str, now: datetime, *,
+                            address: str | None = None) -> OneTimeCode:
+    """Step 1 of activating a roster-imported worker: the ID and phone number the employer listed.
+    The code goes by SMS to that phone only, so whoever supplied the roster (the employer) cannot
+    take the account over with the numbers it knows. One answer whether or not they match: the
+    code row is written either way, a message is sent only when they do."""
     errors: dict[str, str] = {}
     id_number = phone = ""
     try:
@@ -312,22 +315,71 @@ def activate_worker(session: Session, vault: PersonalDataVault, programme: Progr
         phone = parse_phone(phone_raw)
     except InvalidIdentifier as exc:
         errors["phone"] = exc.code
-    problem = password_problem(password, phone or None)
-    if problem:
-        errors["password"] = problem
     if errors:
         raise FormErrors(errors)
     worker = find_worker_by_id_number(session, vault, id_number)
-    # One answer for "no such worker", "phone does not match" and "already active".
-    if (worker is None or worker.user.phone_hash != phone_hash(vault, phone)
-            or worker.user.is_activated):
-        raise FormErrors({"form": "activation_mismatch"})
+    matched = (worker is not None and worker.user.phone_hash == phone_hash(vault, phone)
+               and not worker.user.is_activated and worker.user.disabled_at is None)
+    return issue_code(session, vault, programme, purpose=CodePurpose.ACTIVATE, phone=phone,
+                      user=worker.user if matched else None, address=address, now=now)
+
+
+def activate_worker(session: Session, vault: PersonalDataVault, programme: Programme, *, code_id: int | None,
+                    code: str | None, password: str, now: datetime, pledge: bool = False) -> Worker:
+    """Step 2: the code sent to the listed phone, and a password; the worker may pledge to stay
+    (留温承诺) as they do. Refusals: ``password`` problems (before the code is tried),
+    ``code_invalid`` (raised after the guess is counted: commit before answering)."""
+    problem = password_problem(password)
+    if problem:
+        raise FormErrors({"password": problem})
+    row = use_code(session, vault, programme, purpose=CodePurpose.ACTIVATE, code_id=code_id, code=code, now=now)
+    worker = session.scalar(sa.select(Worker).where(Worker.user_id == row.user_id))
+    if worker is None or worker.user.is_activated or worker.user.disabled_at is not None:
+        raise CodeRefused("code_invalid")
+    if worker.user.phone_hash != row.phone_hash:  # the number changed since the code was sent
+        raise CodeRefused("code_invalid")
+    if password_problem(password, vault.decrypt(worker.user.phone_encrypted)):
+        raise FormErrors({"password": "password_contains_phone"})
     worker.user.password_hash = hash_password(password)
     if pledge and worker.pledged_at is None:
         worker.pledged_at = now
         worker.updated_at = now
     record_worker_facts(session, worker, now=now, source="activation", recorded_by_user_id=worker.user_id)
     return worker
+
+
+# --- password reset ---------------------------------------------------------------------------
+
+def request_password_reset(session: Session, vault: PersonalDataVault, programme: Programme, phone_raw: str,
+                           now: datetime, *, address: str | None = None) -> OneTimeCode:
+    """Step 1 of a password reset (workers and staff): a code by SMS to the account's phone.
+    One answer whether or not the number has an activated, enabled account."""
+    try:
+        phone = parse_phone(phone_raw)
+    except InvalidIdentifier as exc:
+        raise FormErrors({"phone": exc.code}) from None
+    user = find_user_by_phone(session, vault, phone)
+    eligible = user is not None and user.is_activated and user.disabled_at is None
+    return issue_code(session, vault, programme, purpose=CodePurpose.RESET, phone=phone,
+                      user=user if eligible else None, address=address, now=now)
+
+
+def reset_password(session: Session, vault: PersonalDataVault, programme: Programme, *, code_id: int | None,
+                   code: str | None, password: str, now: datetime) -> User:
+    """Step 2: the code and a new password. Every session of the account ends (whoever knew the
+    old password is logged out); its API tokens are kept (devices are revoked on their own)."""
+    problem = password_problem(password)
+    if problem:
+        raise FormErrors({"password": problem})
+    row = use_code(session, vault, programme, purpose=CodePurpose.RESET, code_id=code_id, code=code, now=now)
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled_at is not None or user.phone_hash != row.phone_hash:
+        raise CodeRefused("code_invalid")
+    if password_problem(password, vault.decrypt(user.phone_encrypted)):
+        raise FormErrors({"password": "password_contains_phone"})
+    user.password_hash = hash_password(password)
+    end_all_sessions(session, user)
+    return user
 
 
 # --- staff ------------------------------------------------------------------------------------

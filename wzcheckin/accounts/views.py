@@ -10,7 +10,16 @@ from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
 from wzcheckin import clock
-from wzcheckin.accounts.forms import ActivationForm, LoginForm, LogoutForm, RegistrationForm
+from wzcheckin.accounts.codes import CodeRefused
+from wzcheckin.accounts.forms import (
+    ActivationCodeForm,
+    ActivationForm,
+    LoginForm,
+    LogoutForm,
+    RegistrationForm,
+    ResetForm,
+    ResetRequestForm,
+)
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import (
     FormErrors,
@@ -20,6 +29,9 @@ from wzcheckin.accounts.services import (
     authenticate,
     end_session,
     register_worker,
+    request_activation_code,
+    request_password_reset,
+    reset_password,
     start_session,
 )
 from wzcheckin.core import context
@@ -159,30 +171,150 @@ def register():
     return _anonymous_form_page("accounts/register.html", form)
 
 
+# --- one-time codes: activation and password reset ------------------------------------------------
+#
+# Step 1 takes the numbers and, whether or not they match an account, writes a code row and moves
+# on to step 2 with the row's id kept in the (signed) session cookie; only a matching account is
+# sent the SMS. Step 2 takes the code. A wrong code's guess is committed before the answer.
+
+CODE_SESSION_KEY = "one_time_code"
+
+ACCOUNT_ERRORS = {
+    "code_invalid": _l("The code is wrong, has expired or was used up. Ask for a new code."),
+    "code_rate_limited": _l("Too many codes were asked for. Wait a few minutes, then try again."),
+}
+
+
+def _error_text(code: str) -> str:
+    message = ACCOUNT_ERRORS.get(code)
+    return str(message) if message is not None else field_error(code)
+
+
+def _remember_code(purpose: str, row) -> None:
+    session[CODE_SESSION_KEY] = {"purpose": purpose, "id": row.id}
+
+
+def _pending_code(purpose: str) -> int | None:
+    pending = session.get(CODE_SESSION_KEY)
+    if isinstance(pending, dict) and pending.get("purpose") == purpose and isinstance(pending.get("id"), int):
+        return pending["id"]
+    return None
+
+
 @bp.route("/activate", methods=["GET", "POST"])
 @limiter.limit("5 per minute; 30 per hour", methods=["POST"])
 @public
 def activate():
+    """Step 1 of activating a roster account: the ID and phone number the employer listed."""
     if current_user.is_authenticated:
         return redirect(role_home_url(current_user.role))
     form = ActivationForm()
     if form.validate_on_submit():
-        worker = None
         try:
             with unit_of_work(db.session):
-                if form.password.data != form.password_confirm.data:
-                    raise FormErrors({"password_confirm": "password_mismatch"})
-                now = clock.now()
-                worker = activate_worker(db.session, context.vault(), context.programme(),
-                                         form.id_number.data, form.phone.data, form.password.data or "", now,
-                                         pledge=bool(form.pledge.data))
+                row = request_activation_code(db.session, context.vault(), context.programme(), form.id_number.data,
+                                              form.phone.data, clock.now(), address=request.remote_addr)
+            _remember_code("activate", row)
+            return redirect(url_for("accounts.activate_code"))
         except FormErrors as exc:
             _attach_errors(form, exc.errors)
+        except CodeRefused as exc:
+            form.form_errors.append(_error_text(exc.code))
+    return _anonymous_form_page("accounts/activate.html", form)
+
+
+@bp.route("/activate/code", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 60 per hour", methods=["POST"])
+@public
+def activate_code():
+    """Step 2: the code sent to the listed phone, a password and the pledge."""
+    if current_user.is_authenticated:
+        return redirect(role_home_url(current_user.role))
+    code_id = _pending_code("activate")
+    if code_id is None:
+        return redirect(url_for("accounts.activate"))
+    form = ActivationCodeForm()
+    if form.validate_on_submit():
+        worker = None
+        if form.password.data != form.password_confirm.data:
+            _attach_errors(form, {"password_confirm": "password_mismatch"})
+        else:
+            try:
+                with unit_of_work(db.session):
+                    try:
+                        worker = activate_worker(db.session, context.vault(), context.programme(), code_id=code_id,
+                                                 code=form.code.data, password=form.password.data or "",
+                                                 now=clock.now(), pledge=bool(form.pledge.data))
+                    except CodeRefused as exc:
+                        form.form_errors.append(_error_text(exc.code))  # committed: the guess counts
+            except FormErrors as exc:
+                _attach_errors(form, exc.errors)
         if worker is not None:
+            session.pop(CODE_SESSION_KEY, None)
             _log_in(worker.user)
             flash(_("Your account is active. This is your pass."), "success")
             return redirect(url_for("codes.pass_page"))
-    return _anonymous_form_page("accounts/activate.html", form)
+    return _anonymous_form_page("accounts/code.html", form, purpose="activate",
+                                minutes=context.programme().accounts.one_time_code_minutes)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 30 per hour", methods=["POST"])
+@public
+def reset():
+    """Forgotten password, step 1 (workers and staff): the account's phone number."""
+    if current_user.is_authenticated:
+        return redirect(role_home_url(current_user.role))
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        try:
+            with unit_of_work(db.session):
+                row = request_password_reset(db.session, context.vault(), context.programme(), form.phone.data,
+                                             clock.now(), address=request.remote_addr)
+            _remember_code("reset", row)
+            return redirect(url_for("accounts.reset_code"))
+        except FormErrors as exc:
+            _attach_errors(form, exc.errors)
+        except CodeRefused as exc:
+            form.form_errors.append(_error_text(exc.code))
+    return _anonymous_form_page("accounts/reset.html", form)
+
+
+@bp.route("/reset/code", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 60 per hour", methods=["POST"])
+@public
+def reset_code():
+    """Step 2: the code and a new password; every session of the account ends."""
+    if current_user.is_authenticated:
+        return redirect(role_home_url(current_user.role))
+    code_id = _pending_code("reset")
+    if code_id is None:
+        return redirect(url_for("accounts.reset"))
+    form = ResetForm()
+    if form.validate_on_submit():
+        user = None
+        if form.password.data != form.password_confirm.data:
+            _attach_errors(form, {"password_confirm": "password_mismatch"})
+        else:
+            now = clock.now()
+            try:
+                with unit_of_work(db.session):
+                    try:
+                        user = reset_password(db.session, context.vault(), context.programme(), code_id=code_id,
+                                              code=form.code.data, password=form.password.data or "", now=now)
+                        if user.role.is_staff:
+                            record_audit(db.session, at=now, actor=user, action="password.reset",
+                                         target_type="user", target_id=user.id, ip=request.remote_addr)
+                    except CodeRefused as exc:
+                        form.form_errors.append(_error_text(exc.code))  # committed: the guess counts
+            except FormErrors as exc:
+                _attach_errors(form, exc.errors)
+        if user is not None:
+            session.pop(CODE_SESSION_KEY, None)
+            flash(_("Your password has been changed. Log in with the new password."), "success")
+            return redirect(url_for("accounts.login"))
+    return _anonymous_form_page("accounts/code.html", form, purpose="reset",
+                                minutes=context.programme().accounts.one_time_code_minutes)
 
 
 @bp.get("/me")
@@ -208,3 +340,24 @@ def account_redirect():
 
 def staff_roles() -> tuple[Role, ...]:
     return tuple(role for role in Role if role.is_staff)
+
+
+# --- development only --------------------------------------------------------------------------
+
+def dev_codes():
+    """DEVELOPMENT ONLY: the one-time codes lately put in the SMS outbox, so the demo can be
+    walked through without a phone. The route exists only when WZCHECKIN_DEV=1."""
+    from wzcheckin.accounts.codes import SMS_KIND
+    from wzcheckin.residence.models import SmsMessage
+
+    g.personal_data = True
+    messages = db.session.scalars(sa.select(SmsMessage).where(SmsMessage.kind == SMS_KIND)
+                                  .order_by(SmsMessage.id.desc()).limit(20)).all()
+    return render_template("accounts/dev_codes.html", messages=messages)
+
+
+@bp.record_once
+def _development_routes(state) -> None:
+    if state.app.config.get("DEV_MODE"):
+        dev_codes.wz_roles = ("anonymous",)
+        state.app.add_url_rule("/dev/codes", endpoint="accounts.dev_codes", view_func=dev_codes)
