@@ -162,6 +162,13 @@ ACCESS: dict[str, Access] = {
 
     # --- officials -------------------------------------------------------------------------------
     "GET /health/alerts": Access(OFFICIAL),
+    "GET /official/accounts": Access(OFFICIAL),
+    "POST /official/accounts": Access(OFFICIAL),
+    "GET /official/accounts/<int:user_id>": Access(OFFICIAL, "account"),
+    "POST /official/accounts/<int:user_id>/disable": Access(OFFICIAL, "account"),
+    "POST /official/accounts/<int:user_id>/enable": Access(OFFICIAL, "account"),
+    "POST /official/accounts/<int:user_id>/tokens/revoke": Access(OFFICIAL, "account"),
+    "POST /official/accounts/<int:user_id>/reset": Access(OFFICIAL, "account"),
     "GET /admin/benefits/activities": Access(OFFICIAL),
     "GET /admin/benefits/activities/new": Access(OFFICIAL),
     "POST /admin/benefits/activities/new": Access(OFFICIAL),

@@ -247,6 +247,8 @@ def build_world(session, vault, programme, keyring) -> World:
         "complaint_any": sides["B"].params["complaint"],
         "static": {"filename": "css/app.css"},
         "dataset": {"name": "worker-statuses"},  # the officials' exports (admin room); one with personal data
+        # An account on the officials' accounts desk: a spare one, so nobody's access changes.
+        "account": {"user_id": make_user(session, vault, Role.OFFICIAL).id},
     }
     session.commit()
     return World(sides=sides, shared=shared, official=official)

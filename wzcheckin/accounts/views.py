@@ -48,6 +48,7 @@ bp = Blueprint("accounts", __name__)
 NAV_ITEMS = [
     NavItem((Role.WORKER,), "accounts.home", _l("Home"), order=10),
     NavItem((Role.WORKER,), "codes.pass_page", _l("My pass"), order=20),
+    NavItem((Role.OFFICIAL,), "accounts.desk_find", _l("Accounts"), order=85),
 ]
 
 
@@ -361,3 +362,6 @@ def _development_routes(state) -> None:
     if state.app.config.get("DEV_MODE"):
         dev_codes.wz_roles = ("anonymous",)
         state.app.add_url_rule("/dev/codes", endpoint="accounts.dev_codes", view_func=dev_codes)
+
+
+from wzcheckin.accounts import desk  # noqa: E402, F401 - the officials' account pages, on this blueprint
