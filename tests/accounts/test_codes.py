@@ -244,3 +244,59 @@ def test_a_disabled_or_unactivated_account_gets_no_reset_message(client, db, vau
     assert codes_sent(db) == []
     assert db.scalar(sa.select(sa.func.count(UserSession.id))) == 0
     assert db.get(User, disabled.id).disabled_at is not None
+
+
+# --- a change of phone number ----------------------------------------------------------------------
+
+def test_a_change_of_phone_needs_codes_to_the_old_and_the_new_number(app, client, db, vault, programme, login_as):
+    worker = make_worker(db, vault, programme)
+    db.commit()
+    old_phone, new_phone = vault.decrypt(worker.user.phone_encrypted), make_phone("136")
+    login_as(worker.user)
+    asked = post(client, "/account/phone", new_phone=new_phone)
+    assert asked.status_code == 302 and asked.headers["Location"].endswith("/account/phone/confirm")
+    old_message, new_message = codes_sent(db)
+    assert vault.decrypt(old_message.recipient_encrypted) == old_phone
+    assert vault.decrypt(new_message.recipient_encrypted) == new_phone
+    old_code, new_code = code_in(old_message), code_in(new_message)
+    only_new = post(client, "/account/phone/confirm", new_phone=new_phone, old_code=other_code(old_code),
+                    new_code=new_code)
+    assert only_new.status_code == 200 and "验证码错误" in only_new.text and new_phone not in only_new.text
+    db.rollback()
+    assert db.get(User, worker.user_id).phone_masked == old_phone[:3] + "****" + old_phone[-4:]
+    # The wrong guess spent one try of the old number's code, not the code itself.
+    both = post(client, "/account/phone/confirm", new_phone=new_phone, old_code=old_code, new_code=new_code)
+    assert both.status_code == 302
+    db.rollback()
+    user = db.get(User, worker.user_id)
+    assert vault.decrypt(user.phone_encrypted) == new_phone
+    other = app.test_client()
+    assert post(other, "/login", phone=new_phone, password=PASSWORD).status_code == 302
+
+
+def test_a_number_taken_by_another_account_is_sent_nothing(client, db, vault, programme, login_as):
+    worker, owner = make_worker(db, vault, programme), make_worker(db, vault, programme)
+    db.commit()
+    login_as(worker.user)
+    taken = vault.decrypt(owner.user.phone_encrypted)
+    assert post(client, "/account/phone", new_phone=taken).status_code == 302
+    sent = codes_sent(db)
+    assert len(sent) == 1 and vault.decrypt(sent[0].recipient_encrypted) != taken
+
+
+def test_an_official_changes_a_lost_phones_number_with_a_reason(client, db, vault, programme, login_as):
+    official = make_user(db, vault, Role.OFFICIAL)
+    worker = make_worker(db, vault, programme)
+    db.commit()
+    new_phone = make_phone("135")
+    login_as(official)
+    csrf = csrf_token_from(client.get(f"/official/accounts/{worker.user_id}").text)
+    client.post(f"/official/accounts/{worker.user_id}/phone", data={"csrf_token": csrf, "new_phone": new_phone})
+    db.rollback()
+    assert vault.decrypt(db.get(User, worker.user_id).phone_encrypted) != new_phone  # no reason, no change
+    client.post(f"/official/accounts/{worker.user_id}/phone",
+                data={"csrf_token": csrf, "new_phone": new_phone, "reason": "手机遗失，本人持身份证到窗口"})
+    db.rollback()
+    assert vault.decrypt(db.get(User, worker.user_id).phone_encrypted) == new_phone
+    entry = db.scalar(sa.select(AuditEntry).where(AuditEntry.action == "user.phone.change.official"))
+    assert entry.details["reason"].startswith("手机遗失") and new_phone not in str(entry.details)

@@ -24,6 +24,7 @@ from wzcheckin.accounts.services import (
     hash_password,
     list_api_tokens,
     revoke_api_tokens,
+    set_phone,
     token_state,
 )
 from wzcheckin.accounts.views import bp
@@ -51,6 +52,11 @@ class ActionForm(FlaskForm):
 
 class ResetStaffForm(FlaskForm):
     confirm = BooleanField()
+
+
+class OfficialPhoneForm(FlaskForm):
+    new_phone = StringField(render_kw={"inputmode": "tel", "autocomplete": "off"})
+    reason = StringField(render_kw={"maxlength": "500"})
 
 
 def _account(user_id: int) -> User:
@@ -89,7 +95,8 @@ def desk_account(user_id: int):
     now = clock.now()
     tokens = [(token, token_state(token, now)) for token in list_api_tokens(db.session, user)]
     return render_template("accounts/desk_account.html", account=user, tokens=tokens, disable_form=DisableForm(),
-                           action_form=ActionForm(), reset_form=ResetStaffForm(), temporary_password=None)
+                           action_form=ActionForm(), reset_form=ResetStaffForm(), phone_form=OfficialPhoneForm(),
+                           temporary_password=None)
 
 
 @bp.post("/official/accounts/<int:user_id>/disable")
@@ -170,4 +177,43 @@ def desk_reset_staff(user_id: int):
     now = clock.now()
     tokens = [(token, token_state(token, now)) for token in list_api_tokens(db.session, user)]
     return render_template("accounts/desk_account.html", account=user, tokens=tokens, disable_form=DisableForm(),
-                           action_form=ActionForm(), reset_form=ResetStaffForm(), temporary_password=temporary)
+                           action_form=ActionForm(), reset_form=ResetStaffForm(), phone_form=OfficialPhoneForm(),
+                           temporary_password=temporary)
+
+
+@bp.post("/official/accounts/<int:user_id>/phone")
+@roles_required(Role.OFFICIAL)
+def desk_change_phone(user_id: int):
+    """An official changes an account's phone number (the owner lost the old phone), with a
+    reason; audited. Every session of the account ends."""
+    import sqlalchemy as sa
+
+    from wzcheckin.db import is_unique_violation
+
+    user = _account(user_id)
+    form = OfficialPhoneForm()
+    reason = (form.reason.data or "").strip() if form.validate_on_submit() else ""
+    try:
+        new_phone = parse_phone(form.new_phone.data or "")
+    except InvalidIdentifier:
+        new_phone = None
+    if not reason or new_phone is None:
+        flash(_("Give the new number and the reason for the change."), "error")
+        return redirect(url_for("accounts.desk_account", user_id=user.id))
+    if find_user_by_phone(db.session, context.vault(), new_phone) is not None:
+        flash(_("This phone number belongs to another account."), "error")
+        return redirect(url_for("accounts.desk_account", user_id=user.id))
+    try:
+        with unit_of_work(db.session):
+            old_masked = user.phone_masked
+            set_phone(db.session, context.vault(), user, new_phone)
+            end_all_sessions(db.session, user)
+            _audit("user.phone.change.official", user, {"reason": reason[:500], "from": old_masked,
+                                                        "to": user.phone_masked})
+    except sa.exc.IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        flash(_("This phone number belongs to another account."), "error")
+        return redirect(url_for("accounts.desk_account", user_id=user.id))
+    flash(_("The phone number has been changed."), "success")
+    return redirect(url_for("accounts.desk_account", user_id=user.id))

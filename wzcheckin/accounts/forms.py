@@ -63,3 +63,15 @@ class ResetForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Only the CSRF token: logging out is a POST."""
+
+
+class PhoneChangeForm(FlaskForm):
+    """A change of phone number, step 1: the new number; codes go to the old and the new."""
+
+    new_phone = StringField(_l("New mobile number"), render_kw={"inputmode": "tel", "autocomplete": "off"})
+
+
+class PhoneConfirmForm(FlaskForm):
+    new_phone = StringField(_l("New mobile number (again)"), render_kw={"inputmode": "tel", "autocomplete": "off"})
+    old_code = StringField(_l("Code sent to your current number"), render_kw=_CODE_FIELD_KW)
+    new_code = StringField(_l("Code sent to the new number"), render_kw=_CODE_FIELD_KW)

@@ -382,6 +382,57 @@ def reset_password(session: Session, vault: PersonalDataVault, programme: Progra
     return user
 
 
+# --- a change of phone number -------------------------------------------------------------------
+
+def request_phone_change(session: Session, vault: PersonalDataVault, programme: Programme, user: User,
+                         new_phone_raw: str, now: datetime, *,
+                         address: str | None = None) -> tuple[OneTimeCode, OneTimeCode]:
+    """Step 1 of changing an account's phone number: one code to the old number, one to the new.
+    A new number already taken by another account is sent nothing (and the change cannot
+    succeed), answered alike."""
+    try:
+        new_phone = parse_phone(new_phone_raw)
+    except InvalidIdentifier as exc:
+        raise FormErrors({"new_phone": exc.code}) from None
+    if phone_hash(vault, new_phone) == user.phone_hash:
+        raise FormErrors({"new_phone": "phone_unchanged"})
+    taken = find_user_by_phone(session, vault, new_phone) is not None
+    old = issue_code(session, vault, programme, purpose=CodePurpose.PHONE_OLD,
+                     phone=vault.decrypt(user.phone_encrypted), user=user, address=address, now=now)
+    new = issue_code(session, vault, programme, purpose=CodePurpose.PHONE_NEW, phone=new_phone,
+                     user=None if taken else user, address=address, now=now)
+    return old, new
+
+
+def set_phone(session: Session, vault: PersonalDataVault, user: User, phone: str) -> None:
+    """Write a new phone number on the account. The UNIQUE phone hash refuses a number another
+    account took meanwhile (an IntegrityError at the flush, mapped by the caller)."""
+    user.phone_hash = phone_hash(vault, phone)
+    user.phone_encrypted = vault.encrypt(phone)
+    user.phone_masked = mask_phone(phone)
+    session.flush()
+
+
+def change_phone(session: Session, vault: PersonalDataVault, programme: Programme, user: User, *,
+                 new_phone_raw: str, old_code_id: int | None, old_code: str | None, new_code_id: int | None,
+                 new_code: str | None, now: datetime) -> str:
+    """Step 2: both codes, and the new number typed again. Returns the new number (normalised).
+    Refusals: ``code_invalid`` (after the guesses are counted: commit before answering)."""
+    try:
+        new_phone = parse_phone(new_phone_raw)
+    except InvalidIdentifier as exc:
+        raise FormErrors({"new_phone": exc.code}) from None
+    old_row = use_code(session, vault, programme, purpose=CodePurpose.PHONE_OLD, code_id=old_code_id,
+                       code=old_code, now=now)
+    new_row = use_code(session, vault, programme, purpose=CodePurpose.PHONE_NEW, code_id=new_code_id,
+                       code=new_code, now=now)
+    if (old_row.user_id != user.id or new_row.user_id != user.id or old_row.phone_hash != user.phone_hash
+            or new_row.phone_hash != phone_hash(vault, new_phone)):
+        raise CodeRefused("code_invalid")
+    set_phone(session, vault, user, new_phone)
+    return new_phone
+
+
 # --- staff ------------------------------------------------------------------------------------
 
 STAFF_CHECKPOINT_KIND = {

@@ -16,6 +16,8 @@ from wzcheckin.accounts.forms import (
     ActivationForm,
     LoginForm,
     LogoutForm,
+    PhoneChangeForm,
+    PhoneConfirmForm,
     RegistrationForm,
     ResetForm,
     ResetRequestForm,
@@ -27,10 +29,12 @@ from wzcheckin.accounts.services import (
     WorkerDetails,
     activate_worker,
     authenticate,
+    change_phone,
     end_session,
     register_worker,
     request_activation_code,
     request_password_reset,
+    request_phone_change,
     reset_password,
     start_session,
 )
@@ -56,9 +60,9 @@ def _attach_errors(form, errors: dict[str, str]) -> None:
     for name, code in errors.items():
         field = getattr(form, name, None)
         if field is not None and name != "form":
-            field.errors = [*field.errors, field_error(code)]
+            field.errors = [*field.errors, _error_text(code)]
         else:
-            form.form_errors.append(field_error(code))
+            form.form_errors.append(_error_text(code))
 
 
 def _anonymous_form_page(template: str, form, **context):
@@ -183,6 +187,7 @@ CODE_SESSION_KEY = "one_time_code"
 ACCOUNT_ERRORS = {
     "code_invalid": _l("The code is wrong, has expired or was used up. Ask for a new code."),
     "code_rate_limited": _l("Too many codes were asked for. Wait a few minutes, then try again."),
+    "phone_unchanged": _l("That is the number the account has now."),
 }
 
 
@@ -341,6 +346,73 @@ def account_redirect():
 
 def staff_roles() -> tuple[Role, ...]:
     return tuple(role for role in Role if role.is_staff)
+
+
+# --- a change of phone number (any logged-in account) -----------------------------------------------
+
+PHONE_SESSION_KEY = "phone_change_codes"
+
+
+@bp.route("/account/phone", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 30 per hour", methods=["POST"])
+@roles_required(*Role)
+def phone_change():
+    """Step 1: the new number. One code goes to the current number, one to the new one (an
+    official can also change it, on the accounts desk)."""
+    form = PhoneChangeForm()
+    if form.validate_on_submit():
+        now = clock.now()
+        try:
+            with unit_of_work(db.session):
+                old, new = request_phone_change(db.session, context.vault(), context.programme(), current_user,
+                                                form.new_phone.data or "", now, address=request.remote_addr)
+            session[PHONE_SESSION_KEY] = {"old": old.id, "new": new.id}
+            return redirect(url_for("accounts.phone_confirm"))
+        except FormErrors as exc:
+            _attach_errors(form, exc.errors)
+        except CodeRefused as exc:
+            form.form_errors.append(_error_text(exc.code))
+    return _anonymous_form_page("accounts/phone.html", form, step=1)
+
+
+@bp.route("/account/phone/confirm", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 60 per hour", methods=["POST"])
+@roles_required(*Role)
+def phone_confirm():
+    """Step 2: both codes and the new number again."""
+    pending = session.get(PHONE_SESSION_KEY)
+    if not (isinstance(pending, dict) and isinstance(pending.get("old"), int) and isinstance(pending.get("new"), int)):
+        return redirect(url_for("accounts.phone_change"))
+    form = PhoneConfirmForm()
+    if form.validate_on_submit():
+        now = clock.now()
+        changed = False
+        try:
+            with unit_of_work(db.session):
+                try:
+                    change_phone(db.session, context.vault(), context.programme(), current_user,
+                                 new_phone_raw=form.new_phone.data or "", old_code_id=pending["old"],
+                                 old_code=form.old_code.data, new_code_id=pending["new"], new_code=form.new_code.data,
+                                 now=now)
+                    changed = True
+                    if current_user.role.is_staff:
+                        record_audit(db.session, at=now, actor=current_user, action="user.phone.change",
+                                     target_type="user", target_id=current_user.id, ip=request.remote_addr)
+                except CodeRefused as exc:
+                    form.form_errors.append(_error_text(exc.code))  # committed: the guesses count
+        except FormErrors as exc:
+            _attach_errors(form, exc.errors)
+        except sa.exc.IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            changed = False
+            form.form_errors.append(_error_text("code_invalid"))  # the number was taken meanwhile
+        if changed:
+            session.pop(PHONE_SESSION_KEY, None)
+            flash(_("Your phone number has been changed. Log in with the new number from now on."), "success")
+            return redirect(url_for("accounts.account_redirect"))
+    return _anonymous_form_page("accounts/phone.html", form, step=2,
+                                minutes=context.programme().accounts.one_time_code_minutes)
 
 
 # --- development only --------------------------------------------------------------------------
