@@ -45,6 +45,24 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
+def open_private_file(path: str):
+    """A new file for personal data, opened for binary writing: created exclusively (never
+    overwriting, never through a symlink, even a dangling one) with mode 0600. Exits 1 saying
+    why when it cannot be."""
+    import errno
+    import os
+
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno in (errno.EEXIST, errno.ELOOP):
+            fail(f"{path}: already exists (or is a link); choose a new file name")
+        fail(f"{path}: {exc.strerror}")
+    os.fchmod(descriptor, 0o600)  # whatever the umask
+    return os.fdopen(descriptor, "wb")
+
+
 def emit_json(value) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, default=str))
 
@@ -189,27 +207,116 @@ def user_create_command(role, phone, password, checkpoint_ref, carrier, display_
     emit_json({"user_id": user.id, "role": role, "phone": user.phone_masked, "created": created})
 
 
-@click.command("create")
-@click.option("--phone", required=True)
-@click.option("--label", default="cli")
-def token_create_command(phone: str, label: str):
-    """Print a new API token for the account with this phone (any role)."""
-    from wzcheckin.accounts.services import find_user_by_phone, issue_api_token
+def _account_by_phone(phone: str):
+    """The account with this phone number, in the current unit of work; exits 1 when none."""
+    from wzcheckin.accounts.services import find_user_by_phone
     from wzcheckin.core.identity import InvalidIdentifier, parse_phone
 
     try:
         normalised = parse_phone(phone)
     except InvalidIdentifier as exc:
         fail(f"--phone: {exc.code}")
+    user = find_user_by_phone(db.session, context.vault(), normalised)
+    if user is None:
+        fail("no account has this phone number")
+    return user
+
+
+@click.command("create")
+@click.option("--phone", required=True)
+@click.option("--label", default="cli")
+def token_create_command(phone: str, label: str):
+    """Print a new API token for the account with this phone (any role). Tokens expire: staff
+    after ``[accounts] api_token_days_staff`` days, workers after ``api_token_days_worker``."""
+    from wzcheckin.accounts.services import issue_api_token
+
     now = clock.now()
     with unit_of_work(db.session):
-        user = find_user_by_phone(db.session, context.vault(), normalised)
-        if user is None:
-            fail("no account has this phone number")
-        token = issue_api_token(db.session, user, now, label=label)
+        user = _account_by_phone(phone)
+        if user.disabled_at is not None:
+            fail("the account is disabled: `wzcheckin user enable` first")
+        token = issue_api_token(db.session, user, now, label=label, programme=context.programme())
         record_audit(db.session, at=now, action="token.create", actor_role="cli", target_type="user",
                      target_id=user.id, details={"label": label})
     click.echo(token)
+
+
+@click.command("list")
+@click.option("--phone", required=True)
+def token_list_command(phone: str):
+    """The account's API tokens as JSON (id, label, state, dates; never the token itself)."""
+    from wzcheckin.accounts.services import list_api_tokens, token_state
+
+    now = clock.now()
+    user = _account_by_phone(phone)
+    rows = [{"id": token.id, "label": token.label, "state": token_state(token, now),
+             "created_at": token.created_at.isoformat(), "expires_at": token.expires_at.isoformat(),
+             "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+             "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None}
+            for token in list_api_tokens(db.session, user)]
+    progress(f"{len(rows)} token(s) for {user.phone_masked}")
+    emit_json(rows)
+
+
+@click.command("revoke")
+@click.option("--phone", required=True)
+@click.option("--all", "revoke_all", is_flag=True, help="Every live token of the account.")
+@click.argument("token_id", required=False, type=int)
+def token_revoke_command(phone: str, revoke_all: bool, token_id: int | None):
+    """Revoke one API token (its ID, from `token list`) or --all of the account's: refused from
+    their next request."""
+    from wzcheckin.accounts.services import AccountError, revoke_api_tokens
+
+    if revoke_all == (token_id is not None):
+        fail("say either --all or one token ID")
+    now = clock.now()
+    with unit_of_work(db.session):
+        user = _account_by_phone(phone)
+        try:
+            revoked = revoke_api_tokens(db.session, user, now, token_id=token_id)
+        except AccountError as exc:
+            fail(f"{exc.code}: the account has no token with this ID")
+        record_audit(db.session, at=now, action="token.revoke", actor_role="cli", target_type="user",
+                     target_id=user.id, details={"tokens": revoked, "all": revoke_all})
+    emit_json({"user_id": user.id, "revoked": revoked})
+
+
+@click.command("disable")
+@click.option("--phone", required=True)
+@click.option("--reason", required=True, help="Why; kept with the account and in the audit log.")
+def user_disable_command(phone: str, reason: str):
+    """Disable an account: its sessions and API tokens fail from its next request."""
+    from wzcheckin.accounts.services import disable_user
+
+    if not reason.strip():
+        fail("--reason: required")
+    now = clock.now()
+    with unit_of_work(db.session):
+        user = _account_by_phone(phone)
+        if user.disabled_at is not None:
+            fail("the account is already disabled")
+        revoked = disable_user(db.session, user, now, reason=reason.strip())
+        record_audit(db.session, at=now, action="user.disable", actor_role="cli", target_type="user",
+                     target_id=user.id, details={"reason": reason.strip()[:500], "tokens_revoked": revoked})
+    emit_json({"user_id": user.id, "disabled_at": now.isoformat(), "tokens_revoked": revoked})
+
+
+@click.command("enable")
+@click.option("--phone", required=True)
+def user_enable_command(phone: str):
+    """Enable a disabled account: it may log in again (old sessions and tokens stay ended)."""
+    from wzcheckin.accounts.services import AccountError, enable_user
+
+    now = clock.now()
+    with unit_of_work(db.session):
+        user = _account_by_phone(phone)
+        try:
+            enable_user(db.session, user)
+        except AccountError:
+            fail("the account is not disabled")
+        record_audit(db.session, at=now, action="user.enable", actor_role="cli", target_type="user",
+                     target_id=user.id)
+    emit_json({"user_id": user.id, "enabled": True})
 
 
 @click.command("issue")
@@ -238,7 +345,8 @@ def pass_issue_command(id_number: str):
 
 @click.command("rotate")
 def keys_rotate_command():
-    """Start signing with a new key; codes signed with older keys stay valid until they expire."""
+    """Start signing with a new key. A retired key verifies only codes it signed before it
+    retired, and only for the longest lifetime of their kind (``[codes] max_lifetime_seconds``)."""
     from wzcheckin.codes.keys import rotate_signing_key
 
     now = clock.now()
@@ -250,6 +358,30 @@ def keys_rotate_command():
     emit_json({"signing_key": key.key_id})
 
 
+@click.command("revoke")
+@click.argument("key_id", type=int)
+@click.option("--reason", required=True, help="Why (the key leaked, ...); kept in the audit log.")
+def keys_revoke_command(key_id: int, reason: str):
+    """Stop trusting a signing key: codes it signed are refused at once (``revoked_key``), in
+    every process. Revoking the signing key also makes a new one."""
+    from wzcheckin.codes.keys import SigningKeyError, revoke_signing_key
+
+    if not reason.strip():
+        fail("--reason: required")
+    now = clock.now()
+    with unit_of_work(db.session):
+        try:
+            revoked, new_key = revoke_signing_key(db.session, key_id, now, vault=context.vault())
+        except SigningKeyError as exc:
+            fail(exc.code)
+        record_audit(db.session, at=now, action="keys.revoke", actor_role="cli", target_type="signing_key",
+                     target_id=revoked.key_id, details={"reason": reason.strip()[:500],
+                                                        "new_signing_key": new_key.key_id if new_key else None})
+    context.invalidate_keyring()
+    emit_json({"revoked": key_id, "revoked_at": now.isoformat(),
+               "signing_key": new_key.key_id if new_key else None})
+
+
 @click.command("list")
 def keys_list_command():
     """The signing keys and their state."""
@@ -257,7 +389,8 @@ def keys_list_command():
     from wzcheckin.codes.models import SigningKey
 
     keys = db.session.scalars(sa.select(SigningKey).order_by(SigningKey.created_at)).all()
-    emit_json([{**public_key_record(k), "revoked": k.revoked_at is not None} for k in keys])
+    emit_json([{**public_key_record(k), "retired_at": k.retired_at.isoformat() if k.retired_at else None,
+                "revoked": k.revoked_at is not None} for k in keys])
 
 
 def build_groups() -> CliGroups:
@@ -275,9 +408,14 @@ def build_groups() -> CliGroups:
     groups.import_.add_command(import_enterprises_command)
     groups.import_.add_command(import_workers_command)
     groups.user.add_command(user_create_command)
+    groups.user.add_command(user_disable_command)
+    groups.user.add_command(user_enable_command)
     groups.token.add_command(token_create_command)
+    groups.token.add_command(token_list_command)
+    groups.token.add_command(token_revoke_command)
     groups.pass_.add_command(pass_issue_command)
     groups.keys.add_command(keys_rotate_command)
+    groups.keys.add_command(keys_revoke_command)
     groups.keys.add_command(keys_list_command)
     from wzcheckin.rooms import room_modules
 

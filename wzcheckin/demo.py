@@ -118,7 +118,8 @@ def load_demo(session: Session, vault: PersonalDataVault, programme: Programme, 
         first_worker.user.password_hash = hash_password(DEMO_PASSWORD)
     demo.add_login("worker", _demo_workers()[0][3], f"{first_worker.name}, {first.name}")
     demo.add_login("worker", _demo_workers()[1][3], "not activated yet: try 'activate account' with ID "
-                   f"{_demo_workers()[1][2]}", password="(set on activation)")  # noqa: S106
+                   f"{_demo_workers()[1][2]}; the SMS code shows on /dev/codes (WZCHECKIN_DEV=1 only)",
+                   password="(set on activation)")  # noqa: S106
 
     progress("staff…")
     staff = [

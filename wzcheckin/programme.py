@@ -322,6 +322,45 @@ class AppealsSection(_Strict):
 
     window_days: Annotated[int, Field(ge=1, le=3650)] = 30
     photo_max_bytes: Annotated[int, Field(ge=1024, le=8 * 1024 * 1024)] = 5 * 1024 * 1024
+class CodesSection(_Strict):
+    """The longest a signed code of each kind may live (expiry less issue time). A code whose
+    validity exceeds its kind's maximum is invalid, and a retired (rotated-out) signing key
+    verifies a code only until the kind's maximum has passed since the key retired."""
+
+    max_lifetime_seconds: dict[Literal["pass", "paper_pass", "reservation", "poster"],
+                               Annotated[int, Field(ge=30, le=2 * 366 * 86400)]] = {
+        "pass": 3600, "paper_pass": 730 * 86400, "reservation": 120 * 86400, "poster": 400 * 86400}
+
+    @field_validator("max_lifetime_seconds")
+    @classmethod
+    def _every_kind(cls, limits: dict[str, int]) -> dict[str, int]:
+        missing = {"pass", "paper_pass", "reservation", "poster"} - set(limits)
+        if missing:
+            raise ValueError(f"no maximum lifetime for {', '.join(sorted(missing))}")
+        return limits
+
+
+class AccountsSection(_Strict):
+    """Accounts: API token lifetimes, one-time codes by SMS and the log-in back-off."""
+
+    api_token_days_staff: Annotated[int, Field(ge=1, le=366)] = 30
+    api_token_days_worker: Annotated[int, Field(ge=1, le=366)] = 90
+    one_time_code_minutes: Annotated[int, Field(ge=1, le=60)] = 5
+    one_time_code_tries: Annotated[int, Field(ge=1, le=20)] = 5
+    one_time_codes_per_phone_per_hour: Annotated[int, Field(ge=1, le=100)] = 5
+    one_time_codes_per_address_per_hour: Annotated[int, Field(ge=1, le=1000)] = 20
+    one_time_code_resend_seconds: Annotated[int, Field(ge=0, le=3600)] = 60
+    # Log-in back-off (no lock-out): after this many failures for one account from one address
+    # (or for one account from anywhere, or from one address for any account) each further
+    # failure doubles the wait, from one second up to the maximum.
+    login_free_failures_per_account_and_address: Annotated[int, Field(ge=1, le=100)] = 3
+    login_free_failures_per_account: Annotated[int, Field(ge=1, le=1000)] = 10
+    login_free_failures_per_address: Annotated[int, Field(ge=1, le=1000)] = 20
+    login_max_delay_seconds: Annotated[int, Field(ge=1, le=86400)] = 900
+    # Across all addresses an account waits at most this long: a stranger can slow its owner
+    # down, never lock them out.
+    login_max_account_delay_seconds: Annotated[int, Field(ge=1, le=3600)] = 60
+    login_failure_memory_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 60
 
 
 class Programme(_Strict):
@@ -345,6 +384,8 @@ class Programme(_Strict):
     sms: SmsSection = SmsSection()
     review: ReviewSection = ReviewSection()
     appeals: AppealsSection = AppealsSection()
+    codes: CodesSection = CodesSection()
+    accounts: AccountsSection = AccountsSection()
 
     source_path: str = ""
 
@@ -359,6 +400,11 @@ class Programme(_Strict):
         last_end = self.local_day_end(windows[-1].end)
         if last_end > self.cutoff:
             raise ValueError(f"evidence window {windows[-1].name!r} ends after the cutoff")
+        limits = self.codes.max_lifetime_seconds
+        if self.programme.pass_ttl_seconds > limits["pass"]:
+            raise ValueError("codes.max_lifetime_seconds.pass is shorter than programme.pass_ttl_seconds")
+        if self.programme.paper_pass_valid_days * 86400 > limits["paper_pass"]:
+            raise ValueError("codes.max_lifetime_seconds.paper_pass is shorter than programme.paper_pass_valid_days")
         return self
 
     # -- time: the one place programme dates become instants ---------------------------------

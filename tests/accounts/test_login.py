@@ -1,5 +1,6 @@
 """Log-in, lock-out, sessions that really end, roles on every page."""
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -59,37 +60,83 @@ def test_wrong_password_and_unknown_phone_get_the_same_answer(client, db, vault,
     assert "手机号或密码错误" in wrong.text and "手机号或密码错误" in unknown.text
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes(db, vault, programme):
+def test_after_three_free_failures_each_wait_doubles_and_nothing_locks(db, vault, programme):
+    """Back-off, not lock-out: three failures from one address are free; then the next attempt
+    waits 1 s, then 2 s, 4 s …; once the wait has passed the right password gets in."""
     from tests.support.clock import at
 
     worker = make_worker(db, vault, programme)
     db.commit()
     phone = vault.decrypt(worker.user.phone_encrypted)
     start = at("2021-02-01 09:00")
-    for minute in range(5):
+    for second in range(3):
         with pytest.raises(LoginRefused, match="invalid_credentials"):
-            authenticate(db, vault, phone, "wrong", start + timedelta(minutes=minute))
+            authenticate(db, vault, phone, "wrong", start + timedelta(seconds=second), address="192.0.2.1",
+                         programme=programme)
         db.commit()
-    with pytest.raises(LoginRefused, match="locked"):
-        authenticate(db, vault, phone, PASSWORD, start + timedelta(minutes=6))
-    db.rollback()
-    assert authenticate(db, vault, phone, PASSWORD, start + timedelta(minutes=15, seconds=1)).id == worker.user_id
+    with pytest.raises(LoginRefused, match="invalid_credentials"):  # the 4th failure: 1 s to wait
+        authenticate(db, vault, phone, "wrong", start + timedelta(seconds=3), address="192.0.2.1", programme=programme)
+    db.commit()
+    with pytest.raises(LoginRefused, match="slow_down") as waiting:  # even the right password waits
+        authenticate(db, vault, phone, PASSWORD, start + timedelta(seconds=3.5), address="192.0.2.1",
+                     programme=programme)
+    assert waiting.value.retry_after_seconds == 1
+    with pytest.raises(LoginRefused, match="invalid_credentials"):  # the 5th: 2 s
+        authenticate(db, vault, phone, "wrong", start + timedelta(seconds=4), address="192.0.2.1", programme=programme)
+    db.commit()
+    with pytest.raises(LoginRefused, match="slow_down") as waiting:
+        authenticate(db, vault, phone, PASSWORD, start + timedelta(seconds=5), address="192.0.2.1",
+                     programme=programme)
+    assert waiting.value.retry_after_seconds == 1
+    user = authenticate(db, vault, phone, PASSWORD, start + timedelta(seconds=6), address="192.0.2.1",
+                        programme=programme)
+    assert user.id == worker.user_id
 
 
-def test_failures_spread_beyond_the_window_do_not_lock(db, vault, programme):
+def test_a_stranger_elsewhere_cannot_lock_the_owner_out(db, vault, programme):
+    """However many guesses come from another address, the owner at the gate waits at most the
+    account's cap (a minute), never a lock-out; the guesser's own wait keeps growing."""
     from tests.support.clock import at
 
-    worker = make_worker(db, vault, programme)
+    gatekeeper = make_user(db, vault, Role.OFFICIAL)
     db.commit()
-    phone = vault.decrypt(worker.user.phone_encrypted)
+    phone = vault.decrypt(gatekeeper.phone_encrypted)
     start = at("2021-02-01 09:00")
-    for step in range(8):
-        with pytest.raises(LoginRefused, match="invalid_credentials"):
-            authenticate(db, vault, phone, "wrong", start + timedelta(minutes=4 * step))
+    moment = start
+    for _ in range(40):
+        with contextlib.suppress(LoginRefused):
+            authenticate(db, vault, phone, "guess-1234", moment, address="203.0.113.9", programme=programme)
         db.commit()
-        if step % 4 == 3:
-            start += timedelta(minutes=16)
-    assert authenticate(db, vault, phone, PASSWORD, start + timedelta(minutes=40)).id == worker.user_id
+        moment += timedelta(seconds=30)
+    longest_for_owner = timedelta(seconds=programme.accounts.login_max_account_delay_seconds)
+    user = None
+    for second in range(int(longest_for_owner.total_seconds()) + 2):
+        try:
+            user = authenticate(db, vault, phone, PASSWORD, moment + timedelta(seconds=second), address="192.0.2.7",
+                                programme=programme)
+            break
+        except LoginRefused as refused:
+            assert refused.code == "slow_down"
+    assert user is not None and user.id == gatekeeper.id
+    db.commit()
+    with pytest.raises(LoginRefused, match="slow_down") as guesser:
+        authenticate(db, vault, phone, "guess-1234", moment + timedelta(seconds=2), address="203.0.113.9",
+                     programme=programme)
+    assert guesser.value.retry_after_seconds > programme.accounts.login_max_account_delay_seconds
+
+
+def test_an_unknown_phone_a_wrong_password_and_an_inactive_roster_account_get_one_answer(
+        client, db, vault, programme):
+    active = make_worker(db, vault, programme)
+    inactive = make_worker(db, vault, programme, activated=False)
+    db.commit()
+    answers = [post_login(client, vault.decrypt(active.user.phone_encrypted), "not-the-password"),
+               post_login(client, vault.decrypt(inactive.user.phone_encrypted), "not-the-password"),
+               post_login(client, "13900000000", "not-the-password")]
+    bodies = {answer.text.split('name="csrf_token"')[0] + answer.text.split("</form>")[-1] for answer in answers}
+    assert {answer.status_code for answer in answers} == {200}
+    assert all("手机号或密码错误" in answer.text for answer in answers)
+    assert len(bodies) == 1
 
 
 def test_a_disabled_account_loses_access_at_its_next_request(client, db, vault, programme, login_as):

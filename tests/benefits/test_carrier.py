@@ -135,7 +135,9 @@ def test_carrier_pages_need_a_carrier_account_bound_to_a_carrier(client, db, vau
 
 def test_carrier_api_export_and_results(client, db, vault, programme, carrier_of, audit_entries):
     claim, other = claims_for(db, vault, programme, "133", "139")
-    token = issue_api_token(db, carrier_of("china_telecom"), NOW)
+    from wzcheckin import clock
+
+    token = issue_api_token(db, carrier_of("china_telecom"), clock.now())  # tokens expire: the real clock
     db.commit()
     auth = {"Authorization": f"Bearer {token}"}
     listed = client.get("/api/v1/carrier/claims?status=pending", headers=auth).get_json()

@@ -8,9 +8,10 @@ from wzcheckin.accounts.services import issue_api_token
 
 
 def bearer(db, user):
-    from tests.support.clock import at
+    from wzcheckin import clock
 
-    token = issue_api_token(db, user, at("2021-02-01 09:00"))
+    # Issued by the real clock: API tokens expire, and the tests' simulated clocks lie before it.
+    token = issue_api_token(db, user, clock.now())
     db.commit()
     return {"Authorization": f"Bearer {token}"}
 

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import make_phone, make_user, make_worker
-from tests.conftest import at
 from tests.residence.builders import IN_WINDOW, add_scan, bulk_workers, make_site
+from tests.support.clock import at
 from wzcheckin.accounts.facts import decide_hukou_review
 from wzcheckin.accounts.models import Role, Worker
 from wzcheckin.benefits.models import PointsEntry

@@ -10,10 +10,11 @@ from datetime import date
 import sqlalchemy as sa
 
 from tests.builders import make_unique_id_number, make_user, make_worker
-from tests.conftest import at, csrf_token_from
 from tests.residence.builders import IN_WINDOW, add_scan, bulk_workers, make_site
 from tests.residence.test_api import bearer
 from tests.residence.test_appeals import PNG, fever_refused_worker
+from tests.support.clock import at
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role, Worker
 from wzcheckin.residence.models import Appeal, AppealPhoto, Correction, Departure, SubsidyApplication
 

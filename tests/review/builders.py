@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from tests.builders import make_user
-from tests.conftest import at
 from tests.residence.builders import Site, bulk_workers, make_site
+from tests.support.clock import at
 from wzcheckin.accounts.models import Role, Worker
 from wzcheckin.benefits.models import SubsidyClaimStatus, TrainingSubsidyClaim
 from wzcheckin.enterprises.roster import confirm_employee

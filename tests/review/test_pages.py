@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from tests.builders import make_user
-from tests.conftest import csrf_token_from
 from tests.residence.builders import make_site
 from tests.review.builders import NOW, fraud_scenario, official_snapshot, p6_claim, p7_application
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role
 from wzcheckin.core.models import AuditEntry
 from wzcheckin.residence.models import ApplicationStatus, SubsidyApplication

@@ -19,10 +19,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import gate_of, make_enterprise, make_phone, make_user, make_worker
-from tests.conftest import at
 from tests.scanning.test_scanner_browser import PHONE, log_in
 from tests.scanning.test_scanner_shared_phone_browser import ready, scan_at_gate
 from tests.support.browser import log_in as log_in_anywhere
+from tests.support.clock import at
 from tests.venues.builders import make_venue, make_venue_staff
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role

@@ -124,7 +124,7 @@ def test_each_account_gets_its_own_outbox_key_the_same_at_every_log_in(client, d
 
 def test_an_ended_session_answers_the_page_in_json_and_the_log_in_returns_to_the_scanner(client, db, vault, programme):
     from tests.builders import PASSWORD
-    from tests.conftest import csrf_token_from
+    from tests.support.web import csrf_token_from
 
     _enterprise, _gate, gatekeeper, _worker = gate_setup(db, vault, programme)
     db.commit()

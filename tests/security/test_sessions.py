@@ -101,8 +101,11 @@ def login_over_http(base_url: str, phone: str, password: str, *, language: str =
 
 
 @pytest.mark.server
-def test_the_lockout_is_counted_across_gunicorn_workers_and_ignores_a_forged_address(gunicorn_server, server_app,
+def test_the_backoff_is_counted_across_gunicorn_workers_and_ignores_a_forged_address(gunicorn_server, server_app,
                                                                                       tmp_path):
+    """Eight wrong passwords at once, served by both worker processes, all count in the one
+    shared back-off (the database), so the right password must wait; a forged X-Forwarded-For
+    does not give each guess a fresh address; somebody else logs in as usual."""
     from wzcheckin.core import context
     from wzcheckin.extensions import db
 
@@ -111,7 +114,19 @@ def test_the_lockout_is_counted_across_gunicorn_workers_and_ignores_a_forged_add
     db.session.commit()
     phone = context.vault().decrypt(worker.user.phone_encrypted)
     access_log = tmp_path / "access.log"
-    server = gunicorn_server(workers=2, extra_args=["--access-logfile", str(access_log),
+    # One free failure per account and address, so eight failures leave a wait of many seconds.
+    from wzcheckin.config import DEFAULT_PROGRAMME
+
+    programme_file = tmp_path / "programme.toml"
+    programme_file.write_text(DEFAULT_PROGRAMME.read_text(encoding="utf-8").replace(
+        "login_free_failures_per_account_and_address = 3", "login_free_failures_per_account_and_address = 1"),
+        encoding="utf-8")
+    # A stopped simulated clock: a wait, once set, lasts the whole test (no race with the real one).
+    clock_file = tmp_path / "clock"
+    clock_file.write_text("2021-02-01T09:00:00+08:00", encoding="utf-8")
+    server = gunicorn_server(workers=2, env={"WZCHECKIN_PROGRAMME": str(programme_file), "WZCHECKIN_DEV": "1",
+                                             "WZCHECKIN_SIMULATED_CLOCK_FILE": str(clock_file)},
+                             extra_args=["--access-logfile", str(access_log),
                                                     "--access-logformat", "%(p)s %(m)s %(U)s %(s)s"])
 
     def processes(path: str, method: str = "GET") -> set[str]:
@@ -130,20 +145,33 @@ def test_the_lockout_is_counted_across_gunicorn_workers_and_ignores_a_forged_add
         with requests.Session() as http:
             page = http.get(server.base_url + "/login", timeout=60)
             barrier.wait()  # eight failures at once: both worker processes take some
-            return http.post(server.base_url + "/login", timeout=60, allow_redirects=False,
-                             data={"csrf_token": csrf_token_from(page.text), "phone": phone, "password": "wrong-1234"},
-                             headers={"X-Forwarded-For": forged_address()}).status_code
+            answer = http.post(server.base_url + "/login", timeout=60, allow_redirects=False,
+                               data={"csrf_token": csrf_token_from(page.text), "phone": phone,
+                                     "password": "wrong-1234"},
+                               headers={"X-Forwarded-For": forged_address(), "Accept-Language": "en"})
+            return answer.status_code, "Too many failed attempts" in answer.text
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        assert list(pool.map(wrong_password, range(8))) == [200] * 8
+        answers = list(pool.map(wrong_password, range(8)))
+    assert [status for status, _waited in answers] == [200] * 8
+    told_to_wait = sum(waited for _status, waited in answers)
     served_by = processes("/login", "POST")
     assert len(served_by) == 2, f"the failures were all served by one process: {served_by}"
 
+    from wzcheckin.accounts.models import LoginBackoff
+
+    counts = dict(db.session.execute(sa.select(LoginBackoff.key, LoginBackoff.failures)).all())
+    db.session.rollback()
+    pair = [count for key, count in counts.items() if key.startswith("pair:")]
+    # Every attempt either counted in the one shared count or was told to wait because of it.
+    assert pair and pair[0] >= 2 and pair[0] + told_to_wait == 8, (counts, told_to_wait)
+    assert len([key for key in counts if key.startswith("address:")]) == 1  # the socket's address only
+
     refused = login_over_http(server.base_url, phone, PASSWORD)
     assert refused.status_code == 200 and "Too many failed attempts" in refused.text
+    assert int(refused.headers["Retry-After"]) >= 1
     refused_zh = login_over_http(server.base_url, phone, PASSWORD, language="zh-CN")
     assert "失败次数过多" in refused_zh.text
-    assert db.session.scalar(sa.select(User.failed_logins).where(User.id == worker.user_id)) >= 5
     # Per account: somebody else logs in as usual from the same (forged) addresses.
     bystander_phone = context.vault().decrypt(bystander.user.phone_encrypted)
     assert login_over_http(server.base_url, bystander_phone, PASSWORD).status_code == 302

@@ -228,8 +228,10 @@ def build_world(session, vault, programme, keyring) -> World:
                                         output_q1_yuan=1, eligible=True, reason="eligible", amount_yuan=100000,
                                         status=DeclarationStatus.DECLARED, declared_at=now,
                                         declared_by_user_id=admin_b.id)
+    # Made now: a poster's code runs from its activity's creation to its end, which may not be
+    # longer than the programme's poster maximum ([codes] max_lifetime_seconds).
     landmark = make_activity(session, programme, kind="landmark", starts_on=date(2021, 1, 12),
-                             ends_on=programme.local_date(now) + timedelta(days=30))
+                             ends_on=programme.local_date(now) + timedelta(days=30), now=now)
     session.add_all([application, declaration])
     session.flush()
     worker_b = sides["B"].params["roster_worker"]["worker_id"]
@@ -261,6 +263,8 @@ def build_world(session, vault, programme, keyring) -> World:
         "complaint_any": sides["B"].params["complaint"],
         "static": {"filename": "css/app.css"},
         "dataset": {"name": "worker-statuses"},  # the officials' exports (admin room); one with personal data
+        # An account on the officials' accounts desk: a spare one, so nobody's access changes.
+        "account": {"user_id": make_user(session, vault, Role.OFFICIAL).id},
     }
     session.commit()
     return World(sides=sides, shared=shared, official=official)

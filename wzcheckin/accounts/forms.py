@@ -30,9 +30,20 @@ class RegistrationForm(FlaskForm):
 
 
 class ActivationForm(FlaskForm):
+    """Step 1: the numbers the employer listed; the code goes by SMS to that phone."""
+
     id_number = StringField(_l("ID number (18 characters)"),
                             render_kw={"autocomplete": "off", "autocapitalize": "characters", "maxlength": "24"})
     phone = StringField(_l("Mobile number your employer listed"), render_kw={"inputmode": "tel"})
+
+
+_CODE_FIELD_KW = {"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "6", "pattern": "[0-9]*"}
+
+
+class ActivationCodeForm(FlaskForm):
+    """Step 2: the code from the SMS and a password."""
+
+    code = StringField(_l("Six-digit code from the SMS"), render_kw=_CODE_FIELD_KW)
     pledge = BooleanField(_l("I pledge to stay in Wenzhou over the Spring Festival (留温过年)"), default=True)
     password = PasswordField(_l("Choose a password (at least 8 characters)"),
                              render_kw={"autocomplete": "new-password"})
@@ -40,5 +51,27 @@ class ActivationForm(FlaskForm):
                              render_kw={"autocomplete": "new-password"})
 
 
+class ResetRequestForm(FlaskForm):
+    phone = StringField(_l("Mobile number"), render_kw={"inputmode": "tel", "autocomplete": "username"})
+
+
+class ResetForm(FlaskForm):
+    code = StringField(_l("Six-digit code from the SMS"), render_kw=_CODE_FIELD_KW)
+    password = PasswordField(_l("New password (at least 8 characters)"), render_kw={"autocomplete": "new-password"})
+    password_confirm = PasswordField(_l("Repeat the password"), render_kw={"autocomplete": "new-password"})
+
+
 class LogoutForm(FlaskForm):
     """Only the CSRF token: logging out is a POST."""
+
+
+class PhoneChangeForm(FlaskForm):
+    """A change of phone number, step 1: the new number; codes go to the old and the new."""
+
+    new_phone = StringField(_l("New mobile number"), render_kw={"inputmode": "tel", "autocomplete": "off"})
+
+
+class PhoneConfirmForm(FlaskForm):
+    new_phone = StringField(_l("New mobile number (again)"), render_kw={"inputmode": "tel", "autocomplete": "off"})
+    old_code = StringField(_l("Code sent to your current number"), render_kw=_CODE_FIELD_KW)
+    new_code = StringField(_l("Code sent to the new number"), render_kw=_CODE_FIELD_KW)

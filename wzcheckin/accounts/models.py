@@ -51,6 +51,8 @@ class User(UserMixin, Base):
     carrier: Mapped[str | None] = mapped_column(sa.String(24))
     language: Mapped[str | None] = mapped_column(sa.String(8))
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # No longer read: log-in failures are counted in ``login_backoffs`` (a back-off, not a lock).
     failed_logins: Mapped[int] = mapped_column(default=0)
     failed_logins_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -103,9 +105,55 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(sa.String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Every token expires (programme ``[accounts] api_token_days_*``).
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user = relationship("User", lazy="joined")
+
+
+class LoginBackoff(Base):
+    """Recent log-in failures under one key — an account (by its phone's look-up hash, so an
+    unknown phone is treated like a known one), an address, or the pair — and until when the
+    next attempt must wait. Shared by every process through the database; never a lock-out."""
+
+    __tablename__ = "login_backoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "account:<phone hash>", "address:<address hash>", "pair:<hash of both>".
+    key: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CodePurpose(StrEnum):
+    REGISTER = "register"
+    ACTIVATE = "activate"
+    RESET = "reset"
+    PHONE_OLD = "phone_old"    # a change of phone number: the code sent to the old number ...
+    PHONE_NEW = "phone_new"    # ... and the one sent to the new number
+
+
+class OneTimeCode(Base):
+    """验证码: a six-digit code sent by SMS to prove a phone is in the caller's hand. Only a keyed
+    hash of the code is kept; it is spent by its first right answer or its last wrong one."""
+
+    __tablename__ = "one_time_codes"
+    __table_args__ = (sa.Index("ix_one_time_codes_phone_purpose", "phone_hash", "purpose", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[CodePurpose] = mapped_column(enum_column(CodePurpose, "code_purpose", 16))
+    phone_hash: Mapped[str] = mapped_column(sa.String(64))
+    # The account the code is for; None when the details given matched none (then no message is
+    # sent and the code can never be used, while the caller is answered as if it had been).
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    address_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Worker(Base):

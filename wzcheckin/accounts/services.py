@@ -1,5 +1,5 @@
 """Accounts room, domain functions: registering and activating workers, staff accounts, log-in
-with per-account lock-out, server-side sessions and API tokens.
+with a back-off (never a lock-out), server-side sessions, disabling accounts and API tokens.
 
 Plain Python: every function takes the session, the vault and ``now``; none commits.
 """
@@ -15,8 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from wzcheckin.accounts import backoff
+from wzcheckin.accounts.codes import CodeRefused, issue_code, use_code
 from wzcheckin.accounts.facts import record_worker_facts, reviewed_status
-from wzcheckin.accounts.models import ApiToken, Role, User, UserSession, Worker
+from wzcheckin.accounts.models import ApiToken, CodePurpose, OneTimeCode, Role, User, UserSession, Worker
 from wzcheckin.codes.keys import new_public_id
 from wzcheckin.core.identity import (
     IdNumber,
@@ -33,8 +35,6 @@ from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128
-LOCKOUT_THRESHOLD = 5
-LOCKOUT_WINDOW = timedelta(minutes=15)
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 # Verified against when the phone is unknown, so a miss costs as long as a wrong password.
 _DUMMY_PASSWORD_HASH = generate_password_hash("not-a-real-password-wzcheckin")
@@ -51,9 +51,17 @@ class FormErrors(Exception):
 
 
 class LoginRefused(Exception):
-    def __init__(self, code: str):
+    def __init__(self, code: str, *, retry_after: timedelta | None = None):
         super().__init__(code)
         self.code = code
+        self.retry_after = retry_after
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Whole seconds to wait, rounded up (at least one when there is a wait)."""
+        if not self.retry_after:
+            return 0
+        return max(1, -int(-self.retry_after.total_seconds() // 1))
 
 
 # --- look-ups ---------------------------------------------------------------------------------
@@ -311,11 +319,13 @@ def upsert_roster_worker(session: Session, vault: PersonalDataVault, programme: 
     return worker, created
 
 
-def activate_worker(session: Session, vault: PersonalDataVault, programme: Programme,
-                    id_number_raw: str, phone_raw: str, password: str, now: datetime, *,
-                    pledge: bool = False) -> Worker:
-    """A roster-imported worker sets a password, proving who they are with ID + phone, and
-    may pledge to stay (留温承诺) as they do."""
+def request_activation_code(session: Session, vault: PersonalDataVault, programme: Programme,
+                            id_number_raw: str, phone_raw: str, now: datetime, *,
+                            address: str | None = None) -> OneTimeCode:
+    """Step 1 of activating a roster-imported worker: the ID and phone number the employer listed.
+    The code goes by SMS to that phone only, so whoever supplied the roster (the employer) cannot
+    take the account over with the numbers it knows. One answer whether or not they match: the
+    code row is written either way, a message is sent only when they do."""
     errors: dict[str, str] = {}
     id_number = phone = ""
     try:
@@ -330,22 +340,122 @@ def activate_worker(session: Session, vault: PersonalDataVault, programme: Progr
         phone = parse_phone(phone_raw)
     except InvalidIdentifier as exc:
         errors["phone"] = exc.code
-    problem = password_problem(password, phone or None)
-    if problem:
-        errors["password"] = problem
     if errors:
         raise FormErrors(errors)
     worker = find_worker_by_id_number(session, vault, id_number)
-    # One answer for "no such worker", "phone does not match" and "already active".
-    if (worker is None or worker.user.phone_hash != phone_hash(vault, phone)
-            or worker.user.is_activated):
-        raise FormErrors({"form": "activation_mismatch"})
+    matched = (worker is not None and worker.user.phone_hash == phone_hash(vault, phone)
+               and not worker.user.is_activated and worker.user.disabled_at is None)
+    return issue_code(session, vault, programme, purpose=CodePurpose.ACTIVATE, phone=phone,
+                      user=worker.user if matched else None, address=address, now=now)
+
+
+def activate_worker(session: Session, vault: PersonalDataVault, programme: Programme, *, code_id: int | None,
+                    code: str | None, password: str, now: datetime, pledge: bool = False) -> Worker:
+    """Step 2: the code sent to the listed phone, and a password; the worker may pledge to stay
+    (留温承诺) as they do. Refusals: ``password`` problems (before the code is tried),
+    ``code_invalid`` (raised after the guess is counted: commit before answering)."""
+    problem = password_problem(password)
+    if problem:
+        raise FormErrors({"password": problem})
+    row = use_code(session, vault, programme, purpose=CodePurpose.ACTIVATE, code_id=code_id, code=code, now=now)
+    worker = session.scalar(sa.select(Worker).where(Worker.user_id == row.user_id))
+    if worker is None or worker.user.is_activated or worker.user.disabled_at is not None:
+        raise CodeRefused("code_invalid")
+    if worker.user.phone_hash != row.phone_hash:  # the number changed since the code was sent
+        raise CodeRefused("code_invalid")
+    if password_problem(password, vault.decrypt(worker.user.phone_encrypted)):
+        raise FormErrors({"password": "password_contains_phone"})
     worker.user.password_hash = hash_password(password)
     if pledge and worker.pledged_at is None:
         worker.pledged_at = now
         worker.updated_at = now
     record_worker_facts(session, worker, now=now, source="activation", recorded_by_user_id=worker.user_id)
     return worker
+
+
+# --- password reset ---------------------------------------------------------------------------
+
+def request_password_reset(session: Session, vault: PersonalDataVault, programme: Programme, phone_raw: str,
+                           now: datetime, *, address: str | None = None) -> OneTimeCode:
+    """Step 1 of a password reset (workers and staff): a code by SMS to the account's phone.
+    One answer whether or not the number has an activated, enabled account."""
+    try:
+        phone = parse_phone(phone_raw)
+    except InvalidIdentifier as exc:
+        raise FormErrors({"phone": exc.code}) from None
+    user = find_user_by_phone(session, vault, phone)
+    eligible = user is not None and user.is_activated and user.disabled_at is None
+    return issue_code(session, vault, programme, purpose=CodePurpose.RESET, phone=phone,
+                      user=user if eligible else None, address=address, now=now)
+
+
+def reset_password(session: Session, vault: PersonalDataVault, programme: Programme, *, code_id: int | None,
+                   code: str | None, password: str, now: datetime) -> User:
+    """Step 2: the code and a new password. Every session of the account ends (whoever knew the
+    old password is logged out); its API tokens are kept (devices are revoked on their own)."""
+    problem = password_problem(password)
+    if problem:
+        raise FormErrors({"password": problem})
+    row = use_code(session, vault, programme, purpose=CodePurpose.RESET, code_id=code_id, code=code, now=now)
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled_at is not None or user.phone_hash != row.phone_hash:
+        raise CodeRefused("code_invalid")
+    if password_problem(password, vault.decrypt(user.phone_encrypted)):
+        raise FormErrors({"password": "password_contains_phone"})
+    user.password_hash = hash_password(password)
+    end_all_sessions(session, user)
+    return user
+
+
+# --- a change of phone number -------------------------------------------------------------------
+
+def request_phone_change(session: Session, vault: PersonalDataVault, programme: Programme, user: User,
+                         new_phone_raw: str, now: datetime, *,
+                         address: str | None = None) -> tuple[OneTimeCode, OneTimeCode]:
+    """Step 1 of changing an account's phone number: one code to the old number, one to the new.
+    A new number already taken by another account is sent nothing (and the change cannot
+    succeed), answered alike."""
+    try:
+        new_phone = parse_phone(new_phone_raw)
+    except InvalidIdentifier as exc:
+        raise FormErrors({"new_phone": exc.code}) from None
+    if phone_hash(vault, new_phone) == user.phone_hash:
+        raise FormErrors({"new_phone": "phone_unchanged"})
+    taken = find_user_by_phone(session, vault, new_phone) is not None
+    old = issue_code(session, vault, programme, purpose=CodePurpose.PHONE_OLD,
+                     phone=vault.decrypt(user.phone_encrypted), user=user, address=address, now=now)
+    new = issue_code(session, vault, programme, purpose=CodePurpose.PHONE_NEW, phone=new_phone,
+                     user=None if taken else user, address=address, now=now)
+    return old, new
+
+
+def set_phone(session: Session, vault: PersonalDataVault, user: User, phone: str) -> None:
+    """Write a new phone number on the account. The UNIQUE phone hash refuses a number another
+    account took meanwhile (an IntegrityError at the flush, mapped by the caller)."""
+    user.phone_hash = phone_hash(vault, phone)
+    user.phone_encrypted = vault.encrypt(phone)
+    user.phone_masked = mask_phone(phone)
+    session.flush()
+
+
+def change_phone(session: Session, vault: PersonalDataVault, programme: Programme, user: User, *,
+                 new_phone_raw: str, old_code_id: int | None, old_code: str | None, new_code_id: int | None,
+                 new_code: str | None, now: datetime) -> str:
+    """Step 2: both codes, and the new number typed again. Returns the new number (normalised).
+    Refusals: ``code_invalid`` (after the guesses are counted: commit before answering)."""
+    try:
+        new_phone = parse_phone(new_phone_raw)
+    except InvalidIdentifier as exc:
+        raise FormErrors({"new_phone": exc.code}) from None
+    old_row = use_code(session, vault, programme, purpose=CodePurpose.PHONE_OLD, code_id=old_code_id,
+                       code=old_code, now=now)
+    new_row = use_code(session, vault, programme, purpose=CodePurpose.PHONE_NEW, code_id=new_code_id,
+                       code=new_code, now=now)
+    if (old_row.user_id != user.id or new_row.user_id != user.id or old_row.phone_hash != user.phone_hash
+            or new_row.phone_hash != phone_hash(vault, new_phone)):
+        raise CodeRefused("code_invalid")
+    set_phone(session, vault, user, new_phone)
+    return new_phone
 
 
 # --- staff ------------------------------------------------------------------------------------
@@ -418,42 +528,31 @@ def create_or_update_staff(session: Session, vault: PersonalDataVault, *, role: 
 # --- log-in and sessions -----------------------------------------------------------------------
 
 def authenticate(session: Session, vault: PersonalDataVault, phone_raw: str, password: str,
-                 now: datetime) -> User:
-    """Phone + password. Five failures within 15 minutes lock the account for the rest of the
-    window; the count lives in the database so every gunicorn worker sees the same one."""
+                 now: datetime, *, address: str | None = None, programme: Programme | None = None) -> User:
+    """Phone + password, with a back-off instead of a lock-out (``accounts.backoff``): while a
+    wait is running for the account, the address or the pair, the attempt is refused
+    (``slow_down``, with the seconds left) without checking the password.
+
+    One answer (``invalid_credentials``) for an unknown phone, a wrong password and a roster
+    account not yet activated, each costing one password-hash check, so neither the words nor
+    the time tell a stranger which phone numbers have accounts."""
     try:
         phone = parse_phone(phone_raw)
     except InvalidIdentifier:
-        check_password_hash(_DUMMY_PASSWORD_HASH, password or "")
-        raise LoginRefused("invalid_credentials") from None
-    user = find_user_by_phone(session, vault, phone)
-    if user is None:
-        check_password_hash(_DUMMY_PASSWORD_HASH, password or "")
-        raise LoginRefused("invalid_credentials")
-    window_open = user.failed_logins_since is not None and now - user.failed_logins_since < LOCKOUT_WINDOW
-    if window_open and user.failed_logins >= LOCKOUT_THRESHOLD:
-        raise LoginRefused("locked")
-    if user.password_hash is None:
-        check_password_hash(_DUMMY_PASSWORD_HASH, password or "")
-        raise LoginRefused("not_activated" if user.role is Role.WORKER else "invalid_credentials")
-    if not check_password_hash(user.password_hash, password or ""):
-        # One atomic statement, so concurrent failures from several workers all count.
-        window_start = now - LOCKOUT_WINDOW
-        stale = sa.or_(User.failed_logins_since.is_(None), User.failed_logins_since <= window_start)
-        session.execute(
-            sa.update(User)
-            .where(User.id == user.id)
-            .values(
-                failed_logins=sa.case((stale, 1), else_=User.failed_logins + 1),
-                failed_logins_since=sa.case((stale, now), else_=User.failed_logins_since),
-            )
-            .execution_options(synchronize_session=False)
-        )
+        phone = None
+    keys = backoff.backoff_keys(vault, programme, phone_hash=phone_hash(vault, phone) if phone else None,
+                                address=address)
+    wait = backoff.wait_remaining(session, keys, now)
+    if wait > timedelta(0):
+        raise LoginRefused("slow_down", retry_after=wait)
+    user = find_user_by_phone(session, vault, phone) if phone else None
+    stored_hash = user.password_hash if user is not None else None
+    if not check_password_hash(stored_hash or _DUMMY_PASSWORD_HASH, password or "") or stored_hash is None:
+        backoff.record_failure(session, keys, programme, now)
         raise LoginRefused("invalid_credentials")
     if user.disabled_at is not None:
         raise LoginRefused("disabled")
-    user.failed_logins = 0
-    user.failed_logins_since = None
+    backoff.record_success(session, keys)
     user.last_login_at = now
     return user
 
@@ -506,37 +605,105 @@ def end_all_sessions(session: Session, user: User) -> None:
     session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
 
 
-def disable_user(session: Session, user: User, now: datetime) -> None:
-    """The account loses access at its next request: sessions and tokens end now."""
+class AccountError(Exception):
+    """A refused account action (``already_disabled``, ``not_disabled``, ``token_unknown`` ...)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def disable_user(session: Session, user: User, now: datetime, reason: str = "") -> int:
+    """The account loses access at its next request: its sessions end and its API tokens are
+    revoked now (every request re-reads the account, so a cached object elsewhere does not help
+    it). Returns how many tokens were revoked."""
     user.disabled_at = now
+    user.disabled_reason = reason[:500] or None
     end_all_sessions(session, user)
-    session.execute(
+    return session.execute(
         sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
-    )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def enable_user(session: Session, user: User) -> None:
+    """A disabled account may log in again. Its old sessions and tokens stay ended: new ones are
+    made by logging in and by ``wzcheckin token create``."""
+    if user.disabled_at is None:
+        raise AccountError("not_disabled")
+    user.disabled_at = None
+    user.disabled_reason = None
 
 
 # --- API tokens -------------------------------------------------------------------------------
 
 TOKEN_PREFIX = "wzt_"  # noqa: S105 - a public prefix, not a secret
+# The programme's defaults (``[accounts] api_token_days_*``) for callers without a programme.
+DEFAULT_TOKEN_DAYS_STAFF = 30
+DEFAULT_TOKEN_DAYS_WORKER = 90
 
 
-def issue_api_token(session: Session, user: User, now: datetime, label: str = "") -> str:
+def token_lifetime(user: User, programme: Programme | None) -> timedelta:
+    """How long a new API token of this account lives: staff and officials less than workers."""
+    if programme is None:
+        days = DEFAULT_TOKEN_DAYS_STAFF if user.role.is_staff else DEFAULT_TOKEN_DAYS_WORKER
+    else:
+        accounts = programme.accounts
+        days = accounts.api_token_days_staff if user.role.is_staff else accounts.api_token_days_worker
+    return timedelta(days=days)
+
+
+def issue_api_token(session: Session, user: User, now: datetime, label: str = "", *,
+                    programme: Programme | None = None) -> str:
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(token_hash=_secret_hash(plaintext), user_id=user.id, label=label[:100], created_at=now))
+    session.add(ApiToken(token_hash=_secret_hash(plaintext), user_id=user.id, label=label[:100], created_at=now,
+                         expires_at=now + token_lifetime(user, programme)))
     session.flush()
     return plaintext
 
 
-def authenticate_api_token(session: Session, plaintext: str) -> tuple[User, ApiToken] | None:
+def authenticate_api_token(session: Session, plaintext: str, now: datetime) -> tuple[User, ApiToken] | None:
+    """The account behind a bearer token, or None when the token is unknown, revoked or expired,
+    or its account is disabled — read afresh on every request."""
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 128:
         return None
     # Every API request asks: load the token, its user and their checkpoint in one query, and the
     # checkpoint's enterprise only if somebody looks at it.
     token = session.scalar(
         sa.select(ApiToken)
-        .where(ApiToken.token_hash == _secret_hash(plaintext), ApiToken.revoked_at.is_(None))
+        .where(ApiToken.token_hash == _secret_hash(plaintext), ApiToken.revoked_at.is_(None),
+               ApiToken.expires_at > now)
         .options(joinedload(ApiToken.user).joinedload(User.checkpoint).lazyload(Checkpoint.enterprise))
     )
     if token is None or token.user.disabled_at is not None:
         return None
     return token.user, token
+
+
+def list_api_tokens(session: Session, user: User) -> list[ApiToken]:
+    """The account's tokens, newest first (the token itself is never stored: only its hash)."""
+    return list(session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id)
+                                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))
+
+
+def token_state(token: ApiToken, now: datetime) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    return "expired" if token.expires_at <= now else "active"
+
+
+def revoke_api_tokens(session: Session, user: User, now: datetime, *, token_id: int | None = None) -> list[int]:
+    """Revoke one token of the account (by its id) or, with ``token_id=None``, all its live
+    ones. Returns the ids revoked. A conditional UPDATE (``revoked_at IS NULL``) makes a
+    concurrent second revocation a no-op rather than a new revocation time."""
+    condition = [ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)]
+    if token_id is not None:
+        exists = session.scalar(sa.select(ApiToken.id).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
+        if exists is None:
+            raise AccountError("token_unknown")
+        condition.append(ApiToken.id == token_id)
+    ids = list(session.scalars(sa.select(ApiToken.id).where(*condition)))
+    if ids:
+        session.execute(sa.update(ApiToken).where(ApiToken.id.in_(ids), ApiToken.revoked_at.is_(None))
+                        .values(revoked_at=now).execution_options(synchronize_session=False))
+    return ids

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,7 +11,18 @@ from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
 from wzcheckin import clock
-from wzcheckin.accounts.forms import ActivationForm, LoginForm, LogoutForm, RegistrationForm
+from wzcheckin.accounts.codes import CodeRefused
+from wzcheckin.accounts.forms import (
+    ActivationCodeForm,
+    ActivationForm,
+    LoginForm,
+    LogoutForm,
+    PhoneChangeForm,
+    PhoneConfirmForm,
+    RegistrationForm,
+    ResetForm,
+    ResetRequestForm,
+)
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import (
     FormErrors,
@@ -19,8 +30,13 @@ from wzcheckin.accounts.services import (
     WorkerDetails,
     activate_worker,
     authenticate,
+    change_phone,
     end_session,
     register_worker,
+    request_activation_code,
+    request_password_reset,
+    request_phone_change,
+    reset_password,
     start_session,
 )
 from wzcheckin.core import context
@@ -37,6 +53,7 @@ bp = Blueprint("accounts", __name__)
 NAV_ITEMS = [
     NavItem((Role.WORKER,), "accounts.home", _l("Home"), order=10),
     NavItem((Role.WORKER,), "codes.pass_page", _l("My pass"), order=20),
+    NavItem((Role.OFFICIAL,), "accounts.desk_find", _l("Accounts"), order=85),
 ]
 
 
@@ -52,9 +69,22 @@ def _attach_errors(form, errors: dict[str, str]) -> None:
     for name, code in errors.items():
         field = getattr(form, name, None)
         if field is not None and name != "form":
-            field.errors = [*field.errors, field_error(code, **params)]
+            field.errors = [*field.errors, _error_text(code, **params)]
         else:
-            form.form_errors.append(field_error(code, **params))
+            form.form_errors.append(_error_text(code, **params))
+
+
+def _anonymous_form_page(template: str, form, **context):
+    """An anonymous page with identifiers on it (log in, register, activate): the ID and phone
+    numbers typed are never written back into the HTML — the form asks for them again — and the
+    answer is never cached (``Cache-Control: no-store``, core.security)."""
+    g.personal_data = True
+    for name in ("id_number", "phone", "new_phone"):
+        field = getattr(form, name, None)
+        if field is not None:
+            field.data = ""
+            field.raw_data = []
+    return render_template(template, form=form, **context)
 
 
 def _log_in(user) -> None:
@@ -81,17 +111,23 @@ def login():
         refused = None
         with unit_of_work(db.session):
             try:
-                user = authenticate(db.session, context.vault(), form.phone.data, form.password.data, now)
+                user = authenticate(db.session, context.vault(), form.phone.data, form.password.data, now,
+                                    address=request.remote_addr, programme=context.programme())
             except LoginRefused as exc:
-                refused = exc  # committed anyway: the failure counter must persist
+                refused = exc  # committed anyway: the failure counts must persist
         if refused is None:
             next_url = safe_next_url(session.get("next"))
             _log_in(user)
             return redirect(next_url or role_home_url(user.role))
+        if refused.code == "slow_down":
+            seconds = refused.retry_after_seconds
+            form.form_errors.append(_("Too many failed attempts. Wait %(seconds)s seconds, then try again.",
+                                      seconds=seconds))
+            response = make_response(_anonymous_form_page("accounts/login.html", form))
+            response.headers["Retry-After"] = str(seconds)
+            return response
         form.form_errors.append(field_error(refused.code))
-        if refused.code == "not_activated":
-            return render_template("accounts/login.html", form=form, suggest_activation=True), 200
-    return render_template("accounts/login.html", form=form)
+    return _anonymous_form_page("accounts/login.html", form)
 
 
 @bp.post("/logout")
@@ -146,33 +182,154 @@ def register():
             return redirect(url_for("codes.pass_page"))
     elif request.method == "POST":
         form.form_errors.append(_("The form expired; please submit it again."))
-    return render_template("accounts/register.html", form=form)
+    return _anonymous_form_page("accounts/register.html", form)
+
+
+# --- one-time codes: activation and password reset ------------------------------------------------
+#
+# Step 1 takes the numbers and, whether or not they match an account, writes a code row and moves
+# on to step 2 with the row's id kept in the (signed) session cookie; only a matching account is
+# sent the SMS. Step 2 takes the code. A wrong code's guess is committed before the answer.
+
+CODE_SESSION_KEY = "one_time_code"
+
+ACCOUNT_ERRORS = {
+    "code_invalid": _l("The code is wrong, has expired or was used up. Ask for a new code."),
+    "code_rate_limited": _l("Too many codes were asked for. Wait a few minutes, then try again."),
+    "phone_unchanged": _l("That is the number the account has now."),
+}
+
+
+def _error_text(code: str, **params) -> str:
+    message = ACCOUNT_ERRORS.get(code)
+    return str(message) if message is not None else field_error(code, **params)
+
+
+def _remember_code(purpose: str, row) -> None:
+    session[CODE_SESSION_KEY] = {"purpose": purpose, "id": row.id}
+
+
+def _pending_code(purpose: str) -> int | None:
+    pending = session.get(CODE_SESSION_KEY)
+    if isinstance(pending, dict) and pending.get("purpose") == purpose and isinstance(pending.get("id"), int):
+        return pending["id"]
+    return None
 
 
 @bp.route("/activate", methods=["GET", "POST"])
 @limiter.limit("5 per minute; 30 per hour", methods=["POST"])
 @public
 def activate():
+    """Step 1 of activating a roster account: the ID and phone number the employer listed."""
     if current_user.is_authenticated:
         return redirect(role_home_url(current_user.role))
     form = ActivationForm()
     if form.validate_on_submit():
-        worker = None
         try:
             with unit_of_work(db.session):
-                if form.password.data != form.password_confirm.data:
-                    raise FormErrors({"password_confirm": "password_mismatch"})
-                now = clock.now()
-                worker = activate_worker(db.session, context.vault(), context.programme(),
-                                         form.id_number.data, form.phone.data, form.password.data or "", now,
-                                         pledge=bool(form.pledge.data))
+                row = request_activation_code(db.session, context.vault(), context.programme(), form.id_number.data,
+                                              form.phone.data, clock.now(), address=request.remote_addr)
+            _remember_code("activate", row)
+            return redirect(url_for("accounts.activate_code"))
         except FormErrors as exc:
             _attach_errors(form, exc.errors)
+        except CodeRefused as exc:
+            form.form_errors.append(_error_text(exc.code))
+    return _anonymous_form_page("accounts/activate.html", form)
+
+
+@bp.route("/activate/code", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 60 per hour", methods=["POST"])
+@public
+def activate_code():
+    """Step 2: the code sent to the listed phone, a password and the pledge."""
+    if current_user.is_authenticated:
+        return redirect(role_home_url(current_user.role))
+    code_id = _pending_code("activate")
+    if code_id is None:
+        return redirect(url_for("accounts.activate"))
+    form = ActivationCodeForm()
+    if form.validate_on_submit():
+        worker = None
+        if form.password.data != form.password_confirm.data:
+            _attach_errors(form, {"password_confirm": "password_mismatch"})
+        else:
+            try:
+                with unit_of_work(db.session):
+                    try:
+                        worker = activate_worker(db.session, context.vault(), context.programme(), code_id=code_id,
+                                                 code=form.code.data, password=form.password.data or "",
+                                                 now=clock.now(), pledge=bool(form.pledge.data))
+                    except CodeRefused as exc:
+                        form.form_errors.append(_error_text(exc.code))  # committed: the guess counts
+            except FormErrors as exc:
+                _attach_errors(form, exc.errors)
         if worker is not None:
+            session.pop(CODE_SESSION_KEY, None)
             _log_in(worker.user)
             flash(_("Your account is active. This is your pass."), "success")
             return redirect(url_for("codes.pass_page"))
-    return render_template("accounts/activate.html", form=form)
+    return _anonymous_form_page("accounts/code.html", form, purpose="activate",
+                                minutes=context.programme().accounts.one_time_code_minutes)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 30 per hour", methods=["POST"])
+@public
+def reset():
+    """Forgotten password, step 1 (workers and staff): the account's phone number."""
+    if current_user.is_authenticated:
+        return redirect(role_home_url(current_user.role))
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        try:
+            with unit_of_work(db.session):
+                row = request_password_reset(db.session, context.vault(), context.programme(), form.phone.data,
+                                             clock.now(), address=request.remote_addr)
+            _remember_code("reset", row)
+            return redirect(url_for("accounts.reset_code"))
+        except FormErrors as exc:
+            _attach_errors(form, exc.errors)
+        except CodeRefused as exc:
+            form.form_errors.append(_error_text(exc.code))
+    return _anonymous_form_page("accounts/reset.html", form)
+
+
+@bp.route("/reset/code", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 60 per hour", methods=["POST"])
+@public
+def reset_code():
+    """Step 2: the code and a new password; every session of the account ends."""
+    if current_user.is_authenticated:
+        return redirect(role_home_url(current_user.role))
+    code_id = _pending_code("reset")
+    if code_id is None:
+        return redirect(url_for("accounts.reset"))
+    form = ResetForm()
+    if form.validate_on_submit():
+        user = None
+        if form.password.data != form.password_confirm.data:
+            _attach_errors(form, {"password_confirm": "password_mismatch"})
+        else:
+            now = clock.now()
+            try:
+                with unit_of_work(db.session):
+                    try:
+                        user = reset_password(db.session, context.vault(), context.programme(), code_id=code_id,
+                                              code=form.code.data, password=form.password.data or "", now=now)
+                        if user.role.is_staff:
+                            record_audit(db.session, at=now, actor=user, action="password.reset",
+                                         target_type="user", target_id=user.id, ip=request.remote_addr)
+                    except CodeRefused as exc:
+                        form.form_errors.append(_error_text(exc.code))  # committed: the guess counts
+            except FormErrors as exc:
+                _attach_errors(form, exc.errors)
+        if user is not None:
+            session.pop(CODE_SESSION_KEY, None)
+            flash(_("Your password has been changed. Log in with the new password."), "success")
+            return redirect(url_for("accounts.login"))
+    return _anonymous_form_page("accounts/code.html", form, purpose="reset",
+                                minutes=context.programme().accounts.one_time_code_minutes)
 
 
 @bp.get("/me")
@@ -198,3 +355,94 @@ def account_redirect():
 
 def staff_roles() -> tuple[Role, ...]:
     return tuple(role for role in Role if role.is_staff)
+
+
+# --- a change of phone number (any logged-in account) -----------------------------------------------
+
+PHONE_SESSION_KEY = "phone_change_codes"
+
+
+@bp.route("/account/phone", methods=["GET", "POST"])
+@limiter.limit("5 per minute; 30 per hour", methods=["POST"])
+@roles_required(*Role)
+def phone_change():
+    """Step 1: the new number. One code goes to the current number, one to the new one (an
+    official can also change it, on the accounts desk)."""
+    form = PhoneChangeForm()
+    if form.validate_on_submit():
+        now = clock.now()
+        try:
+            with unit_of_work(db.session):
+                old, new = request_phone_change(db.session, context.vault(), context.programme(), current_user,
+                                                form.new_phone.data or "", now, address=request.remote_addr)
+            session[PHONE_SESSION_KEY] = {"old": old.id, "new": new.id}
+            return redirect(url_for("accounts.phone_confirm"))
+        except FormErrors as exc:
+            _attach_errors(form, exc.errors)
+        except CodeRefused as exc:
+            form.form_errors.append(_error_text(exc.code))
+    return _anonymous_form_page("accounts/phone.html", form, step=1)
+
+
+@bp.route("/account/phone/confirm", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 60 per hour", methods=["POST"])
+@roles_required(*Role)
+def phone_confirm():
+    """Step 2: both codes and the new number again."""
+    pending = session.get(PHONE_SESSION_KEY)
+    if not (isinstance(pending, dict) and isinstance(pending.get("old"), int) and isinstance(pending.get("new"), int)):
+        return redirect(url_for("accounts.phone_change"))
+    form = PhoneConfirmForm()
+    if form.validate_on_submit():
+        now = clock.now()
+        changed = False
+        try:
+            with unit_of_work(db.session):
+                try:
+                    change_phone(db.session, context.vault(), context.programme(), current_user,
+                                 new_phone_raw=form.new_phone.data or "", old_code_id=pending["old"],
+                                 old_code=form.old_code.data, new_code_id=pending["new"], new_code=form.new_code.data,
+                                 now=now)
+                    changed = True
+                    if current_user.role.is_staff:
+                        record_audit(db.session, at=now, actor=current_user, action="user.phone.change",
+                                     target_type="user", target_id=current_user.id, ip=request.remote_addr)
+                except CodeRefused as exc:
+                    form.form_errors.append(_error_text(exc.code))  # committed: the guesses count
+        except FormErrors as exc:
+            _attach_errors(form, exc.errors)
+        except sa.exc.IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            changed = False
+            form.form_errors.append(_error_text("code_invalid"))  # the number was taken meanwhile
+        if changed:
+            session.pop(PHONE_SESSION_KEY, None)
+            flash(_("Your phone number has been changed. Log in with the new number from now on."), "success")
+            return redirect(url_for("accounts.account_redirect"))
+    return _anonymous_form_page("accounts/phone.html", form, step=2,
+                                minutes=context.programme().accounts.one_time_code_minutes)
+
+
+# --- development only --------------------------------------------------------------------------
+
+def dev_codes():
+    """DEVELOPMENT ONLY: the one-time codes lately put in the SMS outbox, so the demo can be
+    walked through without a phone. The route exists only when WZCHECKIN_DEV=1."""
+    from wzcheckin.accounts.codes import SMS_KIND
+    from wzcheckin.residence.models import SmsMessage
+
+    g.personal_data = True
+    messages = db.session.scalars(sa.select(SmsMessage).where(SmsMessage.kind == SMS_KIND)
+                                  .order_by(SmsMessage.id.desc()).limit(20)).all()
+    return render_template("accounts/dev_codes.html", messages=messages)
+
+
+@bp.record_once
+def _development_routes(state) -> None:
+    if state.app.config.get("DEV_MODE"):
+        dev_codes.wz_roles = ("anonymous",)
+        state.app.add_url_rule("/dev/codes", endpoint="accounts.dev_codes", view_func=dev_codes)
+
+
+from wzcheckin.accounts import desk  # noqa: E402, F401 - the officials' account pages, on this blueprint

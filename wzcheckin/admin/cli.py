@@ -4,13 +4,14 @@ a web request (the whole city's worker statuses as XLSX, say), audited like the 
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 
 import click
 
 from wzcheckin import clock
-from wzcheckin.cli import CliGroups, emit_json, fail, progress
+from wzcheckin.cli import CliGroups, emit_json, fail, open_private_file, progress
 from wzcheckin.core import context
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
@@ -73,26 +74,30 @@ def export_command(dataset_name: str, fmt: str, output: str | None, full: bool, 
             record_export(db.session, dataset=dataset, details=details, rows=rows, at=now, actor_role="cli")
 
     progress(f"{dataset.name}: {plan.count} rows, {'UNMASKED' if full else 'masked'}")
-    if fmt == "xlsx":
-        temporary, rows = write_xlsx(str(dataset.title), dataset.header, plan.rows())
-        with temporary:
-            audit(rows)  # recorded before the file is where anyone can read it
-            with open(output, "wb") as target:
+    # The file is created first — exclusively, mode 0600, never over an existing file or through
+    # a symlink — so a refusal writes and audits nothing.
+    target = open_private_file(output) if output else sys.stdout.buffer
+    try:
+        if fmt == "xlsx":
+            temporary, rows = write_xlsx(str(dataset.title), dataset.header, plan.rows())
+            with temporary:
+                audit(rows)  # recorded before the file holds anything anyone can read
                 shutil.copyfileobj(temporary, target)
-    else:
-        audit(plan.count)
-        rows = plan.count
-        target = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 - closed below
-        try:
+        else:
+            audit(plan.count)
+            rows = plan.count
             for chunk in csv_chunks(dataset.header, plan.rows(), bom=bool(output)):
                 target.write(chunk)
-        finally:
-            if output:
-                target.close()
-            else:
-                target.flush()
-        if not output:
-            return  # the CSV ends the output
+    except BaseException:
+        if output:
+            target.close()
+            os.unlink(output)  # ours: created exclusively above
+        raise
+    if output:
+        target.close()
+    else:
+        target.flush()
+        return  # the CSV ends the output
     emit_json({"dataset": dataset.name, "format": fmt, "rows": rows, "masked": not full, "file": output})
 
 

@@ -1,10 +1,18 @@
-"""Signing keys: creation, rotation, and the per-process keyring used to sign and verify.
+"""Signing keys: creation, rotation, revocation, and the per-process keyring used to sign and
+verify.
 
 Private keys are stored encrypted with the personal-data keys, so a database dump alone cannot
-forge passes. The keyring is cached per process and refreshed every minute, which is how a
-rotation made by one process reaches every gunicorn worker. A token signed by a key the process
-has not loaded yet (rotated a moment ago by another process or host) makes it reload at once,
-at most once a second, so passes signed with a new key scan everywhere straight away.
+forge passes. The keyring is cached per process; each time a request takes it, one small query
+reads the keys table's fingerprint (how many keys, how many retired, how many revoked), so a
+rotation or a revocation made by any process reaches every gunicorn worker at its next request.
+A token signed by a key the process has not loaded yet (rotated a moment ago by another process
+or host) makes it reload at once, at most once a second, so passes signed with a new key scan
+everywhere straight away.
+
+Trust in a code (SPEC §4, issue 15): a **revoked** key's codes are refused (``revoked_key``); a
+**retired** (rotated-out) key verifies only codes it signed before it retired, and only until the
+longest lifetime of that kind of code (``[codes] max_lifetime_seconds``) has passed since; and a
+code whose validity (expiry less issue time) is longer than its kind's maximum is invalid.
 """
 
 from __future__ import annotations
@@ -13,8 +21,8 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
@@ -32,6 +40,22 @@ UNKNOWN_KEY_RELOAD_SECONDS = 1.0
 
 class NoSigningKey(RuntimeError):
     pass
+
+
+class SigningKeyError(Exception):
+    """A refused key operation: ``key_unknown``, ``already_revoked``."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def max_lifetimes(programme=None) -> dict[tokens.TokenKind, timedelta]:
+    """Each code kind's longest allowed validity, from the programme (its defaults without one)."""
+    from wzcheckin.programme import CodesSection
+
+    section = programme.codes if programme is not None else CodesSection()
+    return {kind: timedelta(seconds=section.max_lifetime_seconds[kind.label]) for kind in tokens.TokenKind}
 
 
 def create_signing_key(session: Session, vault: PersonalDataVault, now: datetime) -> SigningKey:
@@ -66,13 +90,34 @@ def rotate_signing_key(session: Session, vault: PersonalDataVault, now: datetime
     return create_signing_key(session, vault, now)
 
 
-def revoke_signing_key(session: Session, key_id: int, now: datetime) -> None:
-    """Stop trusting a key (it leaked): codes it signed are refused from now on."""
+def revoke_signing_key(session: Session, key_id: int, now: datetime, *,
+                       vault: PersonalDataVault | None = None) -> tuple[SigningKey, SigningKey | None]:
+    """Stop trusting a key (it leaked): codes it signed are refused from now on (``revoked_key``).
+    When it was the signing key and a ``vault`` is given, a new signing key is made so passes
+    keep being issued. Returns (the revoked key, the new signing key or None)."""
     key = session.scalar(sa.select(SigningKey).where(SigningKey.key_id == key_id))
     if key is None:
-        raise LookupError(f"no signing key with id {key_id}")
+        raise SigningKeyError("key_unknown")
+    if key.revoked_at is not None:
+        raise SigningKeyError("already_revoked")
+    was_signing = key.retired_at is None
     key.retired_at = key.retired_at or now
     key.revoked_at = now
+    session.flush()
+    new_key = None
+    if was_signing and vault is not None:
+        still_signing = session.scalar(sa.select(SigningKey.id).where(SigningKey.retired_at.is_(None)))
+        if still_signing is None:
+            new_key = create_signing_key(session, vault, now)
+    return key, new_key
+
+
+def keys_fingerprint(session: Session) -> tuple:
+    """What changes whenever a key is made, retired or revoked: one aggregate over a table of a
+    handful of rows."""
+    return tuple(session.execute(sa.select(
+        sa.func.count(SigningKey.id), sa.func.count(SigningKey.retired_at), sa.func.count(SigningKey.revoked_at),
+        sa.func.max(SigningKey.key_id))).one())
 
 
 def public_key_record(key: SigningKey) -> dict:
@@ -89,11 +134,15 @@ def public_key_record(key: SigningKey) -> dict:
 
 @dataclass(frozen=True)
 class Keyring:
-    verify_keys: dict[int, Ed25519PublicKey]
+    verify_keys: dict[int, Ed25519PublicKey]   # every key that is not revoked
     signing_key_id: int | None
     signing_key: Ed25519PrivateKey | None
     # Set by KeyringCache: a fresher keyring when a token names a key id this one lacks.
     reload_for_unknown_key: Callable[[], Keyring | None] | None = None
+    retired_at: dict[int, datetime] = field(default_factory=dict)
+    revoked_key_ids: frozenset[int] = frozenset()
+    lifetimes: dict[tokens.TokenKind, timedelta] = field(default_factory=max_lifetimes)
+    fingerprint: tuple = ()
 
     def sign(self, kind: tokens.TokenKind, subject: str, expires_at: datetime, *, issued_at: datetime) -> str:
         if self.signing_key is None or self.signing_key_id is None:
@@ -101,33 +150,60 @@ class Keyring:
         return tokens.sign(self.signing_key, self.signing_key_id, kind, subject, expires_at, issued_at=issued_at)
 
     def verify(self, token: str, at: datetime) -> tokens.Claims:
+        """The claims of a code scanned at ``at``; raises :class:`tokens.TokenError` with
+        ``invalid_token``, ``expired``, ``unknown_key`` or ``revoked_key``."""
         try:
-            return tokens.verify(token, self.verify_keys, at)
+            return self._verify(token, at)
         except tokens.TokenError as exc:
             if exc.reason != "unknown_key" or self.reload_for_unknown_key is None:
                 raise
             fresh = self.reload_for_unknown_key()
             if fresh is None:
                 raise
-            return tokens.verify(token, fresh.verify_keys, at)
+            return fresh._verify(token, at)
+
+    def _verify(self, token: str, at: datetime) -> tokens.Claims:
+        claims, _signed, _signature = tokens.parse(token)
+        if claims.key_id in self.revoked_key_ids:
+            raise tokens.TokenError("revoked_key")
+        claims = tokens.verify(token, self.verify_keys, at)
+        lifetime = self.lifetimes[claims.kind]
+        if claims.expires_at - claims.issued_at > lifetime:
+            raise tokens.TokenError("invalid_token")  # longer-lived than its kind may be
+        retired_at = self.retired_at.get(claims.key_id)
+        if retired_at is not None:
+            if claims.issued_at > retired_at:  # codes carry whole seconds
+                raise tokens.TokenError("invalid_token")  # signed after its key was rotated out
+            if at >= retired_at + lifetime:
+                raise tokens.TokenError("expired")
+        return claims
 
 
-def load_keyring(session: Session, vault: PersonalDataVault) -> Keyring:
-    rows = session.scalars(
-        sa.select(SigningKey).where(SigningKey.revoked_at.is_(None)).order_by(SigningKey.created_at)
-    ).all()
+def load_keyring(session: Session, vault: PersonalDataVault, programme=None) -> Keyring:
+    """Every key's state as now stored; the code lifetimes from ``programme`` (its defaults
+    without one)."""
+    fingerprint = keys_fingerprint(session)
+    all_rows = session.scalars(sa.select(SigningKey).order_by(SigningKey.created_at, SigningKey.id)).all()
+    rows = [row for row in all_rows if row.revoked_at is None]
     verify_keys = {row.key_id: Ed25519PublicKey.from_public_bytes(row.public_key) for row in rows}
+    states = {
+        "retired_at": {row.key_id: row.retired_at for row in rows if row.retired_at is not None},
+        "revoked_key_ids": frozenset(row.key_id for row in all_rows if row.revoked_at is not None),
+        "lifetimes": max_lifetimes(programme),
+        "fingerprint": fingerprint,
+    }
     signing = [row for row in rows if row.retired_at is None]
     if not signing:
-        return Keyring(verify_keys, None, None)
+        return Keyring(verify_keys, None, None, **states)
     current = signing[-1]
     private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(vault.decrypt(current.private_key_encrypted)))
-    return Keyring(verify_keys, current.key_id, private)
+    return Keyring(verify_keys, current.key_id, private, **states)
 
 
 class KeyringCache:
-    """One keyring per process, reloaded after ``ttl`` seconds, on demand, or (at most once a
-    second) when a token names a key it does not have."""
+    """One keyring per process, reloaded after ``ttl`` seconds, on demand, whenever the keys
+    table's fingerprint changed (a key made, retired or revoked by any process), or (at most once
+    a second) when a token names a key it does not have."""
 
     def __init__(self, ttl: float = KEYRING_TTL_SECONDS, unknown_key_reload: float = UNKNOWN_KEY_RELOAD_SECONDS):
         self._ttl = ttl
@@ -136,28 +212,33 @@ class KeyringCache:
         self._keyring: Keyring | None = None
         self._loaded_at = 0.0
 
-    def get(self, session: Session, vault: PersonalDataVault) -> Keyring:
-        if self._keyring is None or time.monotonic() - self._loaded_at > self._ttl:
+    def get(self, session: Session, vault: PersonalDataVault, programme=None) -> Keyring:
+        keyring = self._keyring
+        stale = keyring is None or time.monotonic() - self._loaded_at > self._ttl
+        if not stale:
+            # A revocation must hold at once in every process: compare the cached keyring with
+            # the table (one aggregate over a few rows) before trusting it.
+            stale = keys_fingerprint(session) != keyring.fingerprint
+        if stale:
             with self._lock:
-                if self._keyring is None or time.monotonic() - self._loaded_at > self._ttl:
-                    self._load(session, vault)
+                self._load(session, vault, programme)
         return self._keyring
 
-    def _load(self, session: Session, vault: PersonalDataVault) -> Keyring:
+    def _load(self, session: Session, vault: PersonalDataVault, programme=None) -> Keyring:
         # The reload reads through its own short session on the same engine: the keyring
         # outlives the request whose session loaded it.
         bind = session.get_bind()
-        self._keyring = replace(load_keyring(session, vault),
-                                reload_for_unknown_key=lambda: self._reload_for_unknown_key(bind, vault))
+        self._keyring = replace(load_keyring(session, vault, programme),
+                                reload_for_unknown_key=lambda: self._reload_for_unknown_key(bind, vault, programme))
         self._loaded_at = time.monotonic()
         return self._keyring
 
-    def _reload_for_unknown_key(self, bind, vault: PersonalDataVault) -> Keyring | None:
+    def _reload_for_unknown_key(self, bind, vault: PersonalDataVault, programme=None) -> Keyring | None:
         with self._lock:
             if time.monotonic() - self._loaded_at < self._unknown_key_reload:
                 return None
             with Session(bind) as session:
-                return self._load(session, vault)
+                return self._load(session, vault, programme)
 
     def invalidate(self) -> None:
         with self._lock:

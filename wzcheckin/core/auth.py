@@ -67,7 +67,7 @@ def _load_user_from_bearer(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    found = authenticate_api_token(db.session, header[len("Bearer "):].strip())
+    found = authenticate_api_token(db.session, header[len("Bearer "):].strip(), clock.now())
     if found is None:
         return None
     user, token = found

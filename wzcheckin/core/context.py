@@ -20,7 +20,7 @@ def vault() -> PersonalDataVault:
 def keyring() -> Keyring:
     from wzcheckin.extensions import db
 
-    return current_app.extensions["wzcheckin.keyring"].get(db.session, vault())
+    return current_app.extensions["wzcheckin.keyring"].get(db.session, vault(), programme())
 
 
 def invalidate_keyring() -> None:

@@ -54,6 +54,7 @@ REFUSAL_LABELS = {
     "expired": _l("expired code"),
     "invalid_token": _l("invalid code"),
     "revoked": _l("revoked pass"),
+    "revoked_key": _l("withdrawn signing key"),
     "wrong_kind": _l("wrong kind of code"),
 }
 

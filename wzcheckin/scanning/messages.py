@@ -18,6 +18,7 @@ REASON_MESSAGES = {
     "invalid_token": _l("Invalid code: it is forged, damaged or not one of ours."),
     "expired": _l("This code has expired: ask for a fresh one."),
     "revoked": _l("This pass has been revoked."),
+    "revoked_key": _l("This code was signed with a withdrawn key: it is no longer valid. Ask for a fresh one."),
     "wrong_kind": _l("This kind of code is not accepted here."),
     "scan_too_old": _l("This queued scan is too old to be accepted (over %(max_age_hours)s hours)."),
     "scan_in_future": _l("The scanner's clock is ahead: check the date and time on the device."),
