@@ -45,6 +45,7 @@ def test_a_change_closes_the_open_version_and_opens_a_new_one(db, vault, program
 def test_two_changes_of_one_fact_at_once_leave_exactly_one_open_version(app, db, vault, programme):
     worker = make_worker(db, vault, programme, now=at("2021-01-20 09:00"))
     db.commit()
+    worker_id = worker.id  # read here: the test's own session is not for the threads to touch
     engine = db.get_bind()
     barrier = threading.Barrier(2)
     outcomes = []
@@ -58,7 +59,7 @@ def test_two_changes_of_one_fact_at_once_leave_exactly_one_open_version(app, db,
                 if not race_after_reading:
                     barrier.wait(timeout=10)
                 with unit_of_work(session):
-                    row = session.get(Worker, worker.id)
+                    row = session.get(Worker, worker_id)
                     if race_after_reading:
                         barrier.wait(timeout=10)
                     row.pledged_at = at("2021-01-20 09:00") if pledged else None
@@ -72,7 +73,7 @@ def test_two_changes_of_one_fact_at_once_leave_exactly_one_open_version(app, db,
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    rows = versions(db, worker.id)
+    rows = versions(db, worker_id)
     assert sum(1 for row in rows if row.valid_to is None) == 1
     assert outcomes.count("written") >= 1 and len(outcomes) == 2
     for earlier, later in itertools.pairwise(rows):

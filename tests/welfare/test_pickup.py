@@ -54,7 +54,7 @@ def test_a_second_pack_is_refused_anywhere_with_when_and_where(client, db, vault
     db.refresh(second_point)
     assert second_point.stock == 5
     # The message says when (Wenzhou time) and where, in the caller's language.
-    headers = bearer(db, staff, later)
+    headers = bearer(db, staff, clock.now())  # tokens expire: issued on the real clock the request runs on
     db.commit()
     body = post_scan(client, headers, paper.token, scan_id=again.scan_id).get_json()
     assert body["replayed"] and body["reason"] == "already_collected"
@@ -79,7 +79,7 @@ def test_not_eligible_without_a_pledge_or_with_a_wenzhou_hukou(client, db, vault
     local = make_worker(db, vault, programme, hukou="浙江省温州市鹿城区", id_number=make_unique_id_number("330302"))
     assert local.hukou_is_home
     answers = {}
-    headers = bearer(db, staff, NOW)
+    headers = bearer(db, staff, clock.now())
     tokens = {name: pass_token(w, keyring, programme, clock.now()) for name, w in (("no_pledge", no_pledge),
                                                                                     ("local", local))}
     db.commit()
@@ -97,8 +97,8 @@ def test_staff_confirm_the_handout_at_their_own_point_only(client, db, vault, pr
     staff, other_staff = make_pickup_staff(db, vault, point), make_pickup_staff(db, vault, other_point)
     worker = make_worker(db, vault, programme)
     scan = pickup(db, keyring, programme, staff, pass_token(worker, keyring, programme, NOW))
-    other_headers = bearer(db, other_staff, NOW)
-    headers = bearer(db, staff, NOW)
+    other_headers = bearer(db, other_staff, clock.now())
+    headers = bearer(db, staff, clock.now())
     db.commit()
     url = f"/api/v1/pickups/{scan.scan_id}/confirm"
     assert client.post(url, headers=other_headers).status_code == 404

@@ -37,12 +37,11 @@ from wzcheckin.accounts.models import HukouReview, User, Worker
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.benefits.points import award_points
 from wzcheckin.core.audit import record_audit
-from wzcheckin.db import is_unique_violation
 from wzcheckin.enterprises.models import Enterprise
 from wzcheckin.programme import HukouStatus, Programme
 from wzcheckin.residence import reasons
 from wzcheckin.residence.cutoff import P2_REASON, p2_award_key
-from wzcheckin.residence.departures import MAX_NOTE_LENGTH, active_departure
+from wzcheckin.residence.departures import MAX_NOTE_LENGTH, insert_departure
 from wzcheckin.residence.errors import ResidenceError
 from wzcheckin.residence.models import (
     Correction,
@@ -360,18 +359,5 @@ def record_found_departure(session: Session, programme: Programme, *, worker: Wo
         raise ResidenceError("note_required", field="note")
     if len(note) > MAX_NOTE_LENGTH:
         raise ResidenceError("note_too_long", field="note")
-    if active_departure(session, worker.id) is not None:
-        raise ResidenceError("already_departed")
-    departure = Departure(worker_id=worker.id, departed_on=departed_on, note=note, recorded_at=now,
-                          recorded_by_user_id=actor.id, recorded_by_role=str(actor.role))
-    try:
-        with session.begin_nested():
-            session.add(departure)
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise ResidenceError("already_departed") from None
-    record_audit(session, at=now, actor=actor, action="residence.departure.found",
-                 target_type="worker", target_id=worker.id,
-                 details={"departed_on": departed_on.isoformat(), "departure": departure.id}, ip=ip)
-    return departure
+    return insert_departure(session, worker=worker, departed_on=departed_on, note=note, actor=actor, now=now,
+                            action="residence.departure.found", ip=ip)

@@ -44,6 +44,29 @@ def _check_actor(worker: Worker, actor: User, enterprise: Enterprise | None) -> 
     raise ResidenceError("not_on_roster")
 
 
+def insert_departure(session: Session, *, worker: Worker, departed_on: date, note: str, actor: User, now: datetime,
+                     action: str, ip: str | None = None) -> Departure:
+    """The departure row and its audit entry, for a record checked by the caller.
+
+    Concurrency: the partial UNIQUE index (one active departure per worker) decides between two
+    simultaneous records; the insert runs in a savepoint and the loser gets ``already_departed``.
+    """
+    if active_departure(session, worker.id) is not None:
+        raise ResidenceError("already_departed")
+    departure = Departure(worker_id=worker.id, departed_on=departed_on, note=note, recorded_at=now,
+                          recorded_by_user_id=actor.id, recorded_by_role=str(actor.role))
+    try:
+        with session.begin_nested():
+            session.add(departure)
+    except sa.exc.IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise ResidenceError("already_departed") from None
+    record_audit(session, at=now, actor=actor, action=action, target_type="worker", target_id=worker.id,
+                 details={"departed_on": departed_on.isoformat(), "departure": departure.id}, ip=ip)
+    return departure
+
+
 def record_departure(session: Session, programme: Programme, *, worker: Worker, departed_on: date | None,
                      note: str, actor: User, now: datetime, enterprise: Enterprise | None = None,
                      ip: str | None = None) -> Departure:
@@ -64,20 +87,8 @@ def record_departure(session: Session, programme: Programme, *, worker: Worker, 
     note = (note or "").strip()
     if len(note) > MAX_NOTE_LENGTH:
         raise ResidenceError("note_too_long", field="note")
-    if active_departure(session, worker.id) is not None:
-        raise ResidenceError("already_departed")
-    departure = Departure(worker_id=worker.id, departed_on=departed_on, note=note, recorded_at=now,
-                          recorded_by_user_id=actor.id, recorded_by_role=str(actor.role))
-    try:
-        with session.begin_nested():
-            session.add(departure)
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise ResidenceError("already_departed") from None
-    record_audit(session, at=now, actor=actor, action="residence.departure.record", target_type="worker",
-                 target_id=worker.id, details={"departed_on": departed_on.isoformat(), "departure": departure.id},
-                 ip=ip)
+    departure = insert_departure(session, worker=worker, departed_on=departed_on, note=note, actor=actor, now=now,
+                                 action="residence.departure.record", ip=ip)
     return departure
 
 
