@@ -496,6 +496,10 @@ def test_enterprise_claims_and_an_official_reviews_through_the_pages(client, db,
     review = client.get(f"/admin/benefits/training/claims/{claim_id}")
     assert review.status_code == 200 and enterprise.name in review.text
     token = csrf_token_from(review.text)
+    # Approving is the review queue's (signals acknowledged, a second official above the amount).
+    sent = client.post(f"/admin/benefits/training/claims/{claim_id}", data={"csrf_token": token, "decision": "approve"})
+    assert sent.status_code == 302 and sent.headers["Location"].endswith(f"/official/review/P6/{claim_id}")
+    assert audit_entries("training.claim_approve") == []
     no_reason = client.post(f"/admin/benefits/training/claims/{claim_id}", data={"csrf_token": token,
                                                                                  "decision": "reject"})
     assert no_reason.status_code == 200 and "请填写理由" in no_reason.text

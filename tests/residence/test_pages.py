@@ -81,6 +81,7 @@ def test_after_the_cutoff_the_enterprise_applies_and_officials_decide_and_pay(db
     admin = make_user(db, vault, Role.ENTERPRISE_ADMIN, checkpoint=site.gate)
     small_admin = make_user(db, vault, Role.ENTERPRISE_ADMIN, checkpoint=small.gate)
     official = make_user(db, vault, Role.OFFICIAL)
+    second_official = make_user(db, vault, Role.OFFICIAL)
     db.commit()
     login_as(admin)
     assert "No snapshot yet: the cutoff is on" in client.get("/enterprise/retention",
@@ -108,15 +109,30 @@ def test_after_the_cutoff_the_enterprise_applies_and_officials_decide_and_pay(db
     db.rollback()
     assert db.get(SubsidyApplication, application.id).status.value == "applied"
     db.rollback()   # end the read before requests write (SQLite: a stale snapshot cannot write later)
-    assert post_form(client, url, {"action": "decide", "approve": "1"},
-                     "/official/residence/applications").status_code == 302
+    # Money is approved in the review queue only: the old button sends the official there.
+    sent = post_form(client, url, {"action": "decide", "approve": "1"}, "/official/residence/applications")
+    assert sent.status_code == 302 and sent.headers["Location"].endswith(f"/official/review/P7/{application.id}")
+    db.rollback()
+    assert db.get(SubsidyApplication, application.id).status.value == "applied"
+    # ¥100,000 is above the programme's second-approval amount: two officials approve.
+    queue_url = f"/official/review/P7/{application.id}"
+    db.rollback()
+    assert post_form(client, queue_url, {"action": "approve"}).status_code == 302
+    db.rollback()
+    login_as(second_official)
+    assert post_form(client, queue_url, {"action": "approve"}).status_code == 302
+    db.rollback()
+    assert db.get(SubsidyApplication, application.id).status.value == "approved"
     assert post_form(client, url, {"action": "paid", "reference": "HR-2021-0001"},
                      "/official/residence/applications").status_code == 302
+    db.rollback()
     login_as(admin)
     assert client.get("/api/v1/enterprise/retention").get_json()["application"]["status"] == "paid"
     assert "HR-2021-0001" in client.get("/enterprise/retention").text
     actions = audit_actions(db)
-    assert actions[-3:] == ["residence.subsidy.apply", "residence.subsidy.approved", "residence.subsidy.paid"]
+    assert actions[-1] == "residence.subsidy.paid"
+    assert actions.index("residence.subsidy.apply") < actions.index("residence.subsidy.approved")
+    assert actions.count("review.approve") == 2  # each official's approval, audited
     assert "residence.snapshot.official" in actions
 
 

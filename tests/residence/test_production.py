@@ -69,6 +69,7 @@ def test_an_enterprise_declares_after_q1_and_an_official_reviews(db, vault, clie
     admin = make_user(db, vault, Role.ENTERPRISE_ADMIN, checkpoint=site.gate)
     state_admin = make_user(db, vault, Role.ENTERPRISE_ADMIN, checkpoint=state.gate)
     official = make_user(db, vault, Role.OFFICIAL)
+    second_official = make_user(db, vault, Role.OFFICIAL)
     db.commit()
     figures = {"output_previous_year": "60,000,000", "output_q3": "45000000", "output_q4": "47000000",
                "output_q1": "45000000"}
@@ -96,10 +97,20 @@ def test_an_enterprise_declares_after_q1_and_an_official_reviews(db, vault, clie
     login_as(official)
     listing = client.get("/official/residence/production?status=declared")
     assert "瓯江鞋业" in listing.text and "符合条件" in listing.text
-    approved = client.post(f"/official/residence/production/{declaration.id}",
-                           data={"csrf_token": csrf_token_from(listing.text), "approve": "1"})
-    assert approved.status_code == 302
+    sent = client.post(f"/official/residence/production/{declaration.id}",
+                       data={"csrf_token": csrf_token_from(listing.text), "approve": "1"})
+    # Money is approved in the review queue only (signals acknowledged, a second official above
+    # the programme's amount): the old button sends the official there and decides nothing.
+    assert sent.status_code == 302 and sent.headers["Location"].endswith(f"/official/review/P8/{declaration.id}")
     db.rollback()
+    assert db.get(ProductionDeclaration, declaration.id).status.value == "declared"
+    queue_url = f"/official/review/P8/{declaration.id}"
+    for approver in (official, second_official):
+        login_as(approver)
+        page = client.get(queue_url)
+        assert client.post(queue_url, data={"csrf_token": csrf_token_from(page.text), "action": "approve"}
+                           ).status_code == 302
+        db.rollback()
     assert db.get(ProductionDeclaration, declaration.id).status.value == "approved"
     login_as(admin)
     assert "已批准：¥100,000" in client.get("/enterprise/production").text

@@ -354,6 +354,8 @@ def official_application_action(application_id: int):
     form = PaidForm() if action == "paid" else DecisionForm()
     if not form.validate_on_submit():
         abort(400)
+    if action != "paid" and form.approve.data:
+        return _approve_in_the_review_queue("P7", application_id)
     try:
         with unit_of_work(db.session):
             application = db.session.get(SubsidyApplication, application_id)
@@ -390,6 +392,8 @@ def official_production_action(declaration_id: int):
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
+    if form.approve.data:
+        return _approve_in_the_review_queue("P8", declaration_id)
     try:
         with unit_of_work(db.session):
             declaration = db.session.get(ProductionDeclaration, declaration_id)
@@ -403,6 +407,14 @@ def official_production_action(declaration_id: int):
     except ResidenceError as error:
         flash(error.message, "error")
     return redirect(url_for("residence.official_production", status=request.args.get("status")))
+
+
+def _approve_in_the_review_queue(policy: str, application_id: int):
+    """Money is approved in one place only: the review queue, where every risk signal is
+    acknowledged with a note and large amounts need a second official (issue 14). Rejecting
+    stays possible here."""
+    flash(_("Approvals go through the review queue: acknowledge each risk signal there."), "error")
+    return redirect(url_for("review.item_page", policy=policy, application_id=application_id))
 
 
 @bp.get("/official/residence/sms")

@@ -282,6 +282,11 @@ def claim_review(claim_id: int):
         else:
             now = clock.now()
             approve = form.decision.data == "approve"
+            if approve:
+                # Money is approved in one place only: the review queue (signals acknowledged,
+                # a second official above the programme's amount). Rejecting stays possible here.
+                flash(_("Approvals go through the review queue: acknowledge each risk signal there."), "error")
+                return redirect(url_for("review.item_page", policy="P6", application_id=claim.id))
             try:
                 with unit_of_work(db.session):
                     training.review_subsidy_claim(db.session, claim.id, approve=approve, reason=form.reason.data or "",
