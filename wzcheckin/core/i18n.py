@@ -101,10 +101,16 @@ FIELD_ERRORS = {
 }
 
 
-def field_error(code: str, **params) -> str:
-    """The message of ``code``; ``params`` fill its placeholders (extra ones are ignored)."""
-    message = FIELD_ERRORS.get(code)
+def catalogue_message(catalogue: dict, code: str, params: dict | None = None) -> str:
+    """A room's message for a stable ``code`` in the reader's language, its placeholders filled
+    from ``params`` (extra ones are ignored); the code itself when the catalogue has none."""
+    message = catalogue.get(code)
     if message is None:
         return code
     text = str(message)
     return text % params if params and "%(" in text else text
+
+
+def field_error(code: str, **params) -> str:
+    """The message of ``code``; ``params`` fill its placeholders (extra ones are ignored)."""
+    return catalogue_message(FIELD_ERRORS, code, params)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from wzcheckin.core.i18n import catalogue_message
+
 
 class ReviewError(Exception):
     """A refusal by a review domain function: ``code`` is stable; ``field`` names the form field
@@ -45,8 +47,4 @@ MESSAGES = {
 
 
 def error_message(code: str, **params) -> str:
-    message = MESSAGES.get(code)
-    if message is None:
-        return code
-    text = str(message)
-    return text % params if params else text
+    return catalogue_message(MESSAGES, code, params)
