@@ -405,6 +405,10 @@ class Programme(_Strict):
             raise ValueError("codes.max_lifetime_seconds.pass is shorter than programme.pass_ttl_seconds")
         if self.programme.paper_pass_valid_days * 86400 > limits["paper_pass"]:
             raise ValueError("codes.max_lifetime_seconds.paper_pass is shorter than programme.paper_pass_valid_days")
+        if self.appeals.window_days > self.programme.appeal_window_days:
+            # Raw scans are purged after programme.appeal_window_days: never while appeals are open.
+            raise ValueError("appeals.window_days is longer than programme.appeal_window_days (raw records are "
+                             "purged then)")
         return self
 
     # -- time: the one place programme dates become instants ---------------------------------

@@ -30,7 +30,7 @@ from wzcheckin.core.identity import (
 )
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.enterprises.models import Enterprise
-from wzcheckin.programme import Programme
+from wzcheckin.programme import AccountsSection, Programme
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 
 MIN_PASSWORD_LENGTH = 8
@@ -638,18 +638,11 @@ def enable_user(session: Session, user: User) -> None:
 # --- API tokens -------------------------------------------------------------------------------
 
 TOKEN_PREFIX = "wzt_"  # noqa: S105 - a public prefix, not a secret
-# The programme's defaults (``[accounts] api_token_days_*``) for callers without a programme.
-DEFAULT_TOKEN_DAYS_STAFF = 30
-DEFAULT_TOKEN_DAYS_WORKER = 90
-
-
 def token_lifetime(user: User, programme: Programme | None) -> timedelta:
-    """How long a new API token of this account lives: staff and officials less than workers."""
-    if programme is None:
-        days = DEFAULT_TOKEN_DAYS_STAFF if user.role.is_staff else DEFAULT_TOKEN_DAYS_WORKER
-    else:
-        accounts = programme.accounts
-        days = accounts.api_token_days_staff if user.role.is_staff else accounts.api_token_days_worker
+    """How long a new API token of this account lives: staff and officials less than workers
+    (``[accounts] api_token_days_*``; the section's defaults for callers without a programme)."""
+    accounts = programme.accounts if programme is not None else AccountsSection()
+    days = accounts.api_token_days_staff if user.role.is_staff else accounts.api_token_days_worker
     return timedelta(days=days)
 
 

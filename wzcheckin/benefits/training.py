@@ -585,13 +585,14 @@ def upload_invoice(session: Session, programme: Programme, course: Course, data:
         errors["file"] = "invoice_required"
     elif len(data.data) > INVOICE_MAX_BYTES:
         errors["file"] = "invoice_too_large"
-    elif detect_invoice_type(data.data) is None:
+    content_type = detect_invoice_type(data.data) if data.data else None
+    if data.data and len(data.data) <= INVOICE_MAX_BYTES and content_type is None:
         errors["file"] = "invoice_type"
     if errors:
         raise FormErrors(errors)
     invoice = CourseInvoice(
         course_id=course.id, invoice_no=invoice_no, amount_fen=amounts["amount_yuan"],
-        proposed_cost_per_person_fen=amounts["cost_yuan"], content_type=detect_invoice_type(data.data),
+        proposed_cost_per_person_fen=amounts["cost_yuan"], content_type=content_type,
         size=len(data.data), sha256=hashlib.sha256(data.data).hexdigest(), data=data.data, uploaded_at=now,
         uploaded_by_user_id=getattr(actor, "id", None), status=InvoiceStatus.SUBMITTED, review_note="")
     session.add(invoice)

@@ -179,10 +179,10 @@ class Keyring:
         return claims
 
 
-def load_keyring(session: Session, vault: PersonalDataVault, programme=None) -> Keyring:
+def load_keyring(session: Session, vault: PersonalDataVault, programme=None, *, fingerprint=None) -> Keyring:
     """Every key's state as now stored; the code lifetimes from ``programme`` (its defaults
-    without one)."""
-    fingerprint = keys_fingerprint(session)
+    without one). ``fingerprint``: the keys table's, when the caller has just read it."""
+    fingerprint = keys_fingerprint(session) if fingerprint is None else fingerprint
     all_rows = session.scalars(sa.select(SigningKey).order_by(SigningKey.created_at, SigningKey.id)).all()
     rows = [row for row in all_rows if row.revoked_at is None]
     verify_keys = {row.key_id: Ed25519PublicKey.from_public_bytes(row.public_key) for row in rows}
@@ -214,21 +214,24 @@ class KeyringCache:
 
     def get(self, session: Session, vault: PersonalDataVault, programme=None) -> Keyring:
         keyring = self._keyring
+        fingerprint = None
         stale = keyring is None or time.monotonic() - self._loaded_at > self._ttl
         if not stale:
             # A revocation must hold at once in every process: compare the cached keyring with
             # the table (one aggregate over a few rows) before trusting it.
-            stale = keys_fingerprint(session) != keyring.fingerprint
+            fingerprint = keys_fingerprint(session)
+            stale = fingerprint != keyring.fingerprint
         if stale:
             with self._lock:
-                self._load(session, vault, programme)
+                if self._keyring is keyring:  # not reloaded meanwhile by a thread that held the lock
+                    self._load(session, vault, programme, fingerprint=fingerprint)
         return self._keyring
 
-    def _load(self, session: Session, vault: PersonalDataVault, programme=None) -> Keyring:
+    def _load(self, session: Session, vault: PersonalDataVault, programme=None, *, fingerprint=None) -> Keyring:
         # The reload reads through its own short session on the same engine: the keyring
         # outlives the request whose session loaded it.
         bind = session.get_bind()
-        self._keyring = replace(load_keyring(session, vault, programme),
+        self._keyring = replace(load_keyring(session, vault, programme, fingerprint=fingerprint),
                                 reload_for_unknown_key=lambda: self._reload_for_unknown_key(bind, vault, programme))
         self._loaded_at = time.monotonic()
         return self._keyring

@@ -1,4 +1,4 @@
-"""Places of household registration (户籍): the province named by an ID number's first two digits
+"""Places of household registration (户籍): the provinces of the ID numbers' first two digits
 (GB/T 2260), and a declared hukou read as a place name (SPEC §3).
 
 A declared hukou is matched as an address read from the top — optional country, optional
@@ -31,14 +31,6 @@ _PROVINCE_SUFFIXES = ("省", "市", "壮族自治区", "回族自治区", "维�
 # Suffixes of prefecture- and county-level units.
 _UNIT_SUFFIXES = ("市", "区", "县", "自治县", "地区")
 _NOISE = re.compile(r"[\s·・,，、.。()（）\-_/]+")
-
-
-def derived_hukou(id_number: str, home_prefixes: tuple[str, ...] | list[str] = ("3303",)) -> str:
-    """What the worker sees as the hukou their ID number implies: "浙江温州" for a home prefix,
-    otherwise the province, e.g. "四川"; "" when unknown."""
-    if any(id_number.startswith(prefix) for prefix in home_prefixes):
-        return "浙江温州"
-    return PROVINCES.get(id_number[:2], "")
 
 
 class PlaceReading(StrEnum):

@@ -172,7 +172,7 @@ def renormalise_column(connection: sa.Connection, vault: PersonalDataVault, stor
             changed = connection.execute(
                 sa.update(table).where(key == row_id, hash_col == old_hash).values({
                     stored.hash_column: new_hash,
-                    stored.encrypted_column: vault.encrypt(canonical) if canonical != value else ciphertext,
+                    stored.encrypted_column: vault.encrypt(canonical),
                     stored.masked_column: masked,
                 })).rowcount
             report.renormalised += changed

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
@@ -14,14 +14,13 @@ from wzcheckin.accounts.models import User, Worker
 from wzcheckin.accounts.services import FormErrors
 from wzcheckin.core.identity import InvalidIdentifier, mask_name, mask_phone, parse_id_number, parse_phone
 from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.core.readings import parse_temperature
 from wzcheckin.enterprises.models import HealthAlert, VisitorRegistration
 from wzcheckin.programme import Programme
 from wzcheckin.scanning.models import Checkpoint
 
 ENTRY_ALLOWED = "entry_allowed"
 ALERT_REASONS = frozenset({"fever", "symptoms"})
-TEMPERATURE_RANGE = (Decimal("30.0"), Decimal("45.0"))
-TEMPERATURE_MAX_DECIMALS = 2  # the columns hold two (Numeric(5, 2)): a reading is stored as given
 
 
 def format_temperature(value: Decimal) -> str:
@@ -84,24 +83,6 @@ class VisitorDetails:
     mask: bool | None
     temperature: str | Decimal | None
     symptoms: bool = False
-
-
-def parse_temperature(raw: str | Decimal | float | None) -> Decimal:
-    """A body temperature in °C as given (at most two decimals, never rounded: the fever check
-    compares what the thermometer said); raises ValueError with a field-error code."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise ValueError("required")
-    try:
-        value = Decimal(str(raw).strip().replace("，", ".").replace(",", "."))
-    except InvalidOperation:
-        raise ValueError("temperature_format") from None
-    if not value.is_finite():  # "NaN" parses, but cannot be compared (InvalidOperation: a 500)
-        raise ValueError("temperature_format")
-    if not TEMPERATURE_RANGE[0] <= value <= TEMPERATURE_RANGE[1]:
-        raise ValueError("temperature_range")
-    if value.as_tuple().exponent < -TEMPERATURE_MAX_DECIMALS:
-        raise ValueError("temperature_precision")
-    return value
 
 
 def register_visitor(session: Session, vault: PersonalDataVault, programme: Programme, *,

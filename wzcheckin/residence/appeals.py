@@ -29,6 +29,7 @@ from wzcheckin.db import is_unique_violation
 from wzcheckin.enterprises.models import Enterprise
 from wzcheckin.programme import HukouStatus, Programme
 from wzcheckin.residence import reasons
+from wzcheckin.residence.corrections import latest_correction
 from wzcheckin.residence.errors import ResidenceError
 from wzcheckin.residence.models import (
     Appeal,
@@ -61,15 +62,11 @@ def photo_type(data: bytes) -> str | None:
 
 # --- reading ----------------------------------------------------------------------------------
 
-def latest_correction_id(session: Session, snapshot_id: int) -> int | None:
-    return session.scalar(sa.select(Correction.id).where(Correction.snapshot_id == snapshot_id)
-                          .order_by(Correction.version.desc()).limit(1))
-
-
 def current_outcome(session: Session, snapshot: Snapshot, worker_id: int) -> tuple[bool, str] | None:
     """(confirmed, reason) of the worker in the latest version — the latest correction's row,
     else the official snapshot's; None when the worker is not in the snapshot."""
-    correction_id = latest_correction_id(session, snapshot.id)
+    correction = latest_correction(session, snapshot.id)
+    correction_id = correction.id if correction is not None else None
     if correction_id is not None:
         row = session.get(CorrectionWorker, (correction_id, worker_id))
         if row is not None:
@@ -203,7 +200,8 @@ def _accepted_since_last_correction(session: Session, snapshot: Snapshot, worker
 def enterprise_unconfirmed(session: Session, snapshot: Snapshot, enterprise_id: int, limit: int = 1000) -> list:
     """The workers on the enterprise's roster at the cutoff who are not confirmed in the latest
     version: (worker id, name, ID tail, reason), the ones an enterprise appeal may name."""
-    correction_id = latest_correction_id(session, snapshot.id)
+    correction = latest_correction(session, snapshot.id)
+    correction_id = correction.id if correction is not None else None
     corrected = (sa.select(CorrectionWorker.worker_id, CorrectionWorker.confirmed, CorrectionWorker.reason)
                  .where(CorrectionWorker.correction_id == (correction_id or 0)).subquery())
     confirmed = sa.func.coalesce(corrected.c.confirmed, WorkerStatus.confirmed)

@@ -37,7 +37,9 @@ JOBS = [
 def _run(session, programme, now, kind: str) -> dict:
     """Read first, then write: the long read never holds SQLite's write lock (scanners keep
     uploading meanwhile); the run and its signals are then written in one short unit of work."""
-    snapshot_id, findings = find_signals(session, programme, now=now, progress=log.info)
+    # The cutoff run reads the evidence as it stood at the cutoff, however late the scheduler ran it.
+    read_at = min(now, programme.cutoff) if kind == "cutoff" else now
+    snapshot_id, findings = find_signals(session, programme, now=read_at, progress=log.info)
     session.rollback()  # end the read transaction before taking the write lock
     with unit_of_work(session):
         run = store_signals(session, programme, now=now, kind=kind, snapshot_id=snapshot_id, findings=findings)

@@ -220,8 +220,7 @@ def _decide(session: Session, programme: Programme, item: Item, *, approve: bool
                          else "training.claim_reject", target_type="training_subsidy_claim", target_id=item.id,
                          details={"amount_fen": item.amount_fen, "reason": reason[:200]}, ip=ip)
     except ResidenceError as error:
-        code = "already_decided" if error.code == "already_decided" else error.code
-        raise ReviewError(code, text=None if code == "already_decided" else error.message) from None
+        raise ReviewError(error.code, text=None if error.code == "already_decided" else error.message) from None
     except BenefitRefused as refusal:
         if refusal.code == "already_reviewed":
             raise ReviewError("already_decided") from None

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import Worker, WorkerFacts
+from wzcheckin.core.facts import true_at
 from wzcheckin.enterprises.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.review.models import RiskSignal, SignalRun
@@ -119,13 +120,19 @@ def _percent(part: int, whole: int) -> float:
 
 # --- the scans read ------------------------------------------------------------------------------
 
+def _employer_then(now: datetime):
+    """Join a scan to the worker's employer as the facts stood at ``now`` — never the live row, so
+    a worker who changes employer later does not carry their scans to the new one."""
+    return WorkerFacts, sa.and_(WorkerFacts.worker_id == Scan.worker_id, true_at(WorkerFacts, now))
+
+
 def _scan_scope(programme: Programme, now: datetime):
     """Accepted scans of workers with an employer, scanned from the programme's start until now
     and received by now."""
     return (
         Scan.result == ScanResult.ACCEPTED,
         Scan.worker_id.is_not(None),
-        Worker.enterprise_id.is_not(None),
+        WorkerFacts.enterprise_id.is_not(None),
         Scan.scanned_at >= programme.local_day_start(programme.programme.starts),
         Scan.scanned_at < now,
         Scan.received_at <= now,
@@ -172,8 +179,8 @@ def _desk_signals(session: Session, programme: Programme, now: datetime) -> list
 
     statement = (
         sa.select(Scan.id, Scan.staff_user_id, Scan.scanned_at, Scan.received_at, Scan.is_evidence,
-                  Worker.enterprise_id)
-        .join(Worker, Worker.id == Scan.worker_id)
+                  WorkerFacts.enterprise_id)
+        .join(*_employer_then(now))
         .where(*_scan_scope(programme, now))
         .order_by(Scan.staff_user_id, Scan.scanned_at, Scan.id)
     )
@@ -251,8 +258,8 @@ def _travel_signals(session: Session, programme: Programme, now: datetime) -> li
     workers: dict[int, set[int]] = defaultdict(set)
     fastest: dict[int, float] = defaultdict(float)
     statement = (
-        sa.select(Scan.id, Scan.worker_id, Scan.scanned_at, Checkpoint.district, Worker.enterprise_id)
-        .join(Worker, Worker.id == Scan.worker_id)
+        sa.select(Scan.id, Scan.worker_id, Scan.scanned_at, Checkpoint.district, WorkerFacts.enterprise_id)
+        .join(*_employer_then(now))
         .join(Checkpoint, Checkpoint.id == Scan.checkpoint_id)
         .where(*_scan_scope(programme, now))
         .order_by(Scan.worker_id, Scan.scanned_at, Scan.id)

@@ -4,8 +4,6 @@ mark paid), the seeded draw for on-site checks, and the budget with its payment 
 
 from __future__ import annotations
 
-import csv
-import io
 import secrets
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -17,6 +15,7 @@ from flask_wtf import FlaskForm
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
 from wzcheckin.admin.charts import Series, bar_chart, thousands
+from wzcheckin.benefits.csv_out import write_csv
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import roles_required
@@ -226,14 +225,11 @@ def payment_file():
         record_audit(db.session, at=now, actor=current_user, action="review.payment_file", target_type="dataset",
                      target_id="payments", ip=request.remote_addr,
                      details={"rows": len(lines), "total_fen": sum(line.amount_fen for line in lines), "masked": True})
-    out = io.StringIO()
-    out.write("\ufeff")  # Excel reads UTF-8 with a BOM
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(budget.PAYMENT_CSV_HEADER)
-    for line in lines:
-        writer.writerow(line.csv_row())
+    # The shared CSV writer: a BOM for Excel, and a cell an enterprise typed that starts like a
+    # formula (=, +, -, @) neutralised.
+    body = write_csv(budget.PAYMENT_CSV_HEADER, (line.csv_row() for line in lines))
     name = f"wzcheckin-payments-{programme.local_date(now):%Y%m%d}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
+    return Response(body, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

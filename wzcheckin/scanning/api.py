@@ -4,7 +4,6 @@ scanner device or an offline upload."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask import jsonify
@@ -19,6 +18,7 @@ from wzcheckin.api.errors import ApiError
 from wzcheckin.api.openapi import ERROR_SCHEMA
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_checkpoint
+from wzcheckin.core.readings import parse_temperature
 from wzcheckin.db import is_unique_violation, unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.scanning.messages import reason_message
@@ -100,15 +100,12 @@ def parse_scan_request(body: dict) -> ScanInput:
         # As given, never rounded: the fever check compares the reading itself (37.25 < 37.3).
         # str() of a JSON float is its shortest form, so 37.25 arrives as Decimal("37.25").
         try:
-            temperature = Decimal(str(temperature))
-        except InvalidOperation:
-            raise ScanInputError("invalid_temperature", _("temperature: a number in °C")) from None
-        if not temperature.is_finite():  # json_body refuses these first; never compare a NaN
-            raise ScanInputError("invalid_temperature", _("temperature: a number in °C"))
-        if not Decimal("30") <= temperature <= Decimal("45"):
-            raise ScanInputError("invalid_temperature", _("temperature: between 30 and 45 °C"))
-        if temperature.as_tuple().exponent < -2:  # stored as given: Numeric(5, 2)
-            raise ScanInputError("invalid_temperature", _("temperature: at most two decimals"))
+            temperature = parse_temperature(str(temperature))
+        except ValueError as exc:
+            raise ScanInputError("invalid_temperature", {
+                "temperature_range": _("temperature: between 30 and 45 °C"),
+                "temperature_precision": _("temperature: at most two decimals"),
+            }.get(str(exc), _("temperature: a number in °C"))) from None
     device = body.get("device")
     if device is not None and (not isinstance(device, str) or len(device) > 64):
         raise ScanInputError("invalid_device", _("device: at most 64 characters"))

@@ -37,6 +37,7 @@ from flask_wtf.csrf import generate_csrf
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import SCANNING_ROLES
+from wzcheckin.api.errors import error_response
 from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_checkpoint, public, roles_required
@@ -145,7 +146,7 @@ def _json_when_logged_out(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not current_user.is_authenticated:
-            return jsonify({"error": {"code": "unauthorised", "message": str(_l("Your session has ended: log in again."))}}), 401
+            return error_response(401, "unauthorised", str(_l("Your session has ended: log in again.")))
         return view(*args, **kwargs)
 
     return wrapped
