@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from wzcheckin.core.regions import HomePlaces, PlaceReading, normalise_place
+from wzcheckin.places import HomePlaces, PlaceReading, normalise_place
 
 Ownership = Literal["private", "state", "state_controlled", "foreign", "collective", "other"]
 CarrierCode = Literal["china_mobile", "china_unicom", "china_telecom"]

@@ -7,7 +7,7 @@ import pytest
 
 from wzcheckin.config import DEFAULT_PROGRAMME
 from wzcheckin.core.identity import id_check_character
-from wzcheckin.core.regions import PlaceReading
+from wzcheckin.places import PlaceReading
 from wzcheckin.programme import HukouStatus, load_programme
 
 PROGRAMME = load_programme(DEFAULT_PROGRAMME)

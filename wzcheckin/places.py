@@ -1,5 +1,6 @@
-"""Places of household registration (户籍): the provinces of the ID numbers' first two digits
-(GB/T 2260), and a declared hukou read as a place name (SPEC §3).
+"""Places of household registration (户籍), beside the programme that names the home region: the
+provinces of the ID numbers' first two digits (GB/T 2260), and a declared hukou read as a place
+name (SPEC §3).
 
 A declared hukou is matched as an address read from the top — optional country, optional
 province, then the prefecture-level city, then the county-level unit — never as a substring:
