@@ -6,70 +6,34 @@ only complete requests."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.support.servers import free_port
+from tests.support.servers import NginxProxy, nginx_binary
 
 pytestmark = pytest.mark.server
-ROOT = Path(__file__).resolve().parents[2]
-PROXY_CONF = ROOT / "deploy" / "nginx" / "proxy.conf"
 
 
 @pytest.fixture
 def nginx_in_front(tmp_path):
-    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    binary = nginx_binary()
     if binary is None:
         if os.environ.get("WZCHECKIN_REQUIRE_NGINX") == "1":
             pytest.fail("nginx is required (apt-get install nginx-light) but not installed")
         pytest.skip("nginx not installed")
-    processes = []
+    proxies = []
 
     def start(upstream_port: int) -> str:
-        port = free_port()
-        for folder in ("client_body", "proxy", "logs"):
-            (tmp_path / folder).mkdir(exist_ok=True)
-        conf = tmp_path / "nginx.conf"
-        conf.write_text(f"""
-daemon off;
-worker_processes 1;
-pid {tmp_path}/nginx.pid;
-error_log {tmp_path}/logs/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp_path}/client_body;
-    proxy_temp_path {tmp_path}/proxy;
-    upstream wzcheckin {{ server 127.0.0.1:{upstream_port}; keepalive 8; }}
-    server {{
-        listen 127.0.0.1:{port};
-        include {PROXY_CONF};
-        location / {{ proxy_pass http://wzcheckin; }}
-    }}
-}}
-""", encoding="utf-8")
-        process = subprocess.Popen([binary, "-c", str(conf), "-p", str(tmp_path)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        processes.append(process)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    return f"http://127.0.0.1:{port}"
-            time.sleep(0.05)
-        raise RuntimeError((tmp_path / "logs" / "error.log").read_text())
+        proxies.append(NginxProxy(binary, tmp_path / f"nginx-{len(proxies)}", upstream_port).start())
+        return proxies[-1].base_url
 
     yield start
-    for process in processes:
-        process.terminate()
-        process.wait(timeout=10)
+    for proxy in proxies:
+        proxy.stop()
 
 
 def open_idle_connections(port: int, count: int) -> list[socket.socket]:

@@ -5,15 +5,13 @@ default memory:// storage counts per process."""
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from tests.support.servers import free_port
+from tests.support.servers import RedisServer
 from tests.support.web import csrf_token_from
 
 pytestmark = pytest.mark.server
@@ -97,18 +95,6 @@ def redis_server(tmp_path):
         if os.environ.get("WZCHECKIN_REQUIRE_REDIS") == "1":
             pytest.fail("redis-server is required (apt-get install redis-server) but not installed")
         pytest.skip("redis-server not installed")
-    port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(tmp_path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    yield process, f"redis://127.0.0.1:{port}"
-    if process.poll() is None:
-        process.send_signal(signal.SIGCONT)
-        process.terminate()
-        process.wait(timeout=10)
+    server = RedisServer(binary, tmp_path).start()
+    yield server.process, server.url
+    server.stop()

@@ -96,3 +96,95 @@ class GunicornServer:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+
+def _wait_for_port(port: int, seconds: float = 20) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+class RedisServer:
+    """A throwaway redis-server on loopback, no persistence; ``freeze``/``thaw`` stop and continue
+    the process (a Redis that accepts connections and never answers)."""
+
+    def __init__(self, binary: str, directory: Path):
+        self.binary, self.directory = binary, directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> RedisServer:
+        self.process = subprocess.Popen([self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                         "--appendonly", "no", "--dir", str(self.directory)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not _wait_for_port(self.port):
+            raise RuntimeError("redis-server did not start")
+        return self
+
+    def freeze(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+class NginxProxy:
+    """Debian's nginx on loopback in front of one upstream port, with the deployment's own
+    proxy settings (deploy/nginx/proxy.conf, included unchanged)."""
+
+    def __init__(self, binary: str, directory: Path, upstream_port: int):
+        self.binary, self.directory, self.upstream_port = binary, directory, upstream_port
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> NginxProxy:
+        directory = self.directory
+        for folder in ("client_body", "proxy", "logs"):
+            (directory / folder).mkdir(parents=True, exist_ok=True)
+        conf = directory / "nginx.conf"
+        conf.write_text(f"""
+daemon off;
+worker_processes 1;
+pid {directory}/nginx.pid;
+error_log {directory}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {directory}/client_body;
+    proxy_temp_path {directory}/proxy;
+    upstream wzcheckin {{ server 127.0.0.1:{self.upstream_port}; keepalive 8; }}
+    server {{
+        listen 127.0.0.1:{self.port};
+        include {ROOT / "deploy" / "nginx" / "proxy.conf"};
+        location / {{ proxy_pass http://wzcheckin; }}
+    }}
+}}
+""", encoding="utf-8")
+        self.process = subprocess.Popen([self.binary, "-c", str(conf), "-p", str(directory)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not _wait_for_port(self.port):
+            raise RuntimeError((directory / "logs" / "error.log").read_text())
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def nginx_binary() -> str | None:
+    import shutil
+
+    return shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
