@@ -54,6 +54,7 @@ from tests.support.web import csrf_token_from  # noqa: E402
 WARM_UP_SECONDS = 5
 TAIL_SECONDS = 8
 CLIENT_THREADS = 16
+RESULTS = ROOT / "bench" / "results"
 
 
 def log(message: str) -> None:
@@ -210,7 +211,7 @@ FAULTS = [
 class Answer:
     sent_at: float
     scan_id: str | None          # None for a log-in attempt
-    status: int | None           # None: no answer (connection refused, reset or timed out)
+    status: int | str | None     # None: no answer (connection refused, reset or timed out)
     content_type: str
 
 
@@ -248,13 +249,18 @@ def seed_scans(database_url: str, count: int) -> list[tuple[dict, dict]]:
 
 
 def post_scan(base_url: str, headers: dict, body: dict, timeout: float) -> tuple[int | None, str]:
+    """(status, content type); a 200 whose verdict is not final (a refusal by the server's clock)
+    counts as status ``"200 not final"``: the outbox keeps it and sends it again."""
     # The device stamps the scan when it is taken: now, on the client's (correct) clock.
     try:
         response = requests.post(base_url + "/api/v1/scans", headers=headers, timeout=timeout,
                                  json={**body, "scanned_at": datetime.now(UTC).isoformat()})
     except requests.RequestException as exc:
         return None, type(exc).__name__
-    return response.status_code, response.headers.get("Content-Type", "-").split(";")[0]
+    kind = response.headers.get("Content-Type", "-").split(";")[0]
+    if response.status_code == 200 and response.json().get("final") is False:
+        return "200 not final", kind
+    return response.status_code, kind
 
 
 def stream(base_url: str, scans: list[tuple[dict, dict]], rate: float, until: Callable[[float], bool]) -> list[Answer]:
@@ -393,6 +399,7 @@ def teardown(stage: Stage) -> None:
 def run_fault(fault: Fault, backend: str, admin_url: str | None, rate: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="wzcheckin-fault-") as work:
         stage = Stage(backend, Path(work))
+        server_errors = False
         try:
             env = prepare(stage, fault, admin_url)
             run_seconds = WARM_UP_SECONDS + fault.seconds + TAIL_SECONDS + 60
@@ -422,6 +429,7 @@ def run_fault(fault: Fault, backend: str, admin_url: str | None, rate: float) ->
             answers = stream(stage.base_url, scans, rate, until)
             controller.join()
             log_text = stage.server.log_text()[log_size_before:]
+            server_errors = any(isinstance(a.status, int) and a.status >= 500 and a.status != 503 for a in answers)
             sent_ids = [a.scan_id for a in answers if a.scan_id]
             acknowledged = {a.scan_id for a in answers if a.scan_id and a.status == 200}
             unanswered = set(sent_ids) - acknowledged
@@ -449,6 +457,10 @@ def run_fault(fault: Fault, backend: str, admin_url: str | None, rate: float) ->
                 "tracebacks": log_text.count("Traceback"),
             }
         finally:
+            if server_errors:  # keep the server's log of a run that answered 500
+                kept = RESULTS / f"faults-{fault.name.replace(' ', '-')}-{backend}.log"
+                kept.write_text(stage.server.log_text(), encoding="utf-8")
+                log(f"  server errors: log kept in {kept}")
             teardown(stage)
 
 
@@ -456,7 +468,9 @@ def cutoff_kill(backend: str, admin_url: str | None) -> dict:
     """The scheduler killed mid-cutoff, resumed: bench.crash's cutoff round."""
     import random
 
-    from bench.crash import cutoff_round
+    from bench.crash import WORK, cutoff_round
+
+    WORK.mkdir(parents=True, exist_ok=True)
 
     with tempfile.TemporaryDirectory(prefix="wzcheckin-fault-") as work:
         url = (create_database(admin_url, f"fault_{uuid.uuid4().hex[:8]}") if backend == "postgresql"
@@ -517,6 +531,8 @@ def main() -> int:
                 log("  " + json.dumps(row, ensure_ascii=False))
                 broken |= bool(row["stored twice"] or row["acknowledged but missing"] or row["never acknowledged"])
                 rows.append(row)
+                if args.json:  # as it goes: a long run that breaks later keeps what it measured
+                    args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
             if not wanted or any(w in "cutoff killed mid-run" for w in wanted):
                 log(f"{backend}: cutoff killed mid-run…")
                 rows.append(cutoff_kill(backend, admin_url))

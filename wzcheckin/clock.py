@@ -89,7 +89,11 @@ class SimulatedClock(_BackwardsWatch):
     def set(self, value: datetime, *, running: bool = False) -> None:
         if value.tzinfo is None:
             raise ValueError("a simulated instant needs a UTC offset")
-        self.path.write_text(value.isoformat() + (" running" if running else ""), encoding="utf-8")
+        # Written beside and renamed into place: a reader in another process sees the old instant or
+        # the new one, never the empty file a truncating write leaves for a moment.
+        scratch = self.path.with_name(f".{self.path.name}.{os.getpid()}")
+        scratch.write_text(value.isoformat() + (" running" if running else ""), encoding="utf-8")
+        os.replace(scratch, self.path)
 
 
 _system_clock = SystemClock()
