@@ -3,6 +3,7 @@ processes), the catch-up (what is due and has not run, a run whose process died)
 and two ``wzcheckin scheduler`` processes at once with no lease between them."""
 
 import json
+import logging
 import os
 import signal
 import threading
@@ -20,7 +21,7 @@ from wzcheckin.programme import load_programme
 from wzcheckin.residence.models import Snapshot
 from wzcheckin.scheduler.models import JobRun
 from wzcheckin.scheduler.process import SchedulerProcess, declared_jobs
-from wzcheckin.scheduler.runs import claim_run, due_runs, finish_run, run_job
+from wzcheckin.scheduler.runs import claim_run, due_runs, finish_run, run_job, wall_now
 from wzcheckin.scheduler.triggers import ShiftedTrigger, build_trigger, latest_fire_time
 
 PROGRAMME = load_programme(DEFAULT_PROGRAMME)
@@ -152,6 +153,48 @@ def test_a_scheduler_started_late_finishes_the_cutoff_whose_process_died(app_aft
     assert (run.id, run.status, run.attempt, run.holder) == (dead, "succeeded", 2, process.holder)
     assert run.summary["workers"]["confirmed"] == 55
     assert db.scalar(sa.select(sa.func.count()).select_from(Snapshot)) == 1
+
+
+def test_on_a_moved_simulated_clock_the_cutoff_fires_when_the_simulated_cutoff_comes(app, db, tmp_path, caplog):
+    """The demo's case: the scheduler follows a running simulated clock, and when the clock file
+    is rewritten (moved to just before the cutoff) it schedules again and fires on time."""
+    from wzcheckin.clock import SimulatedClock
+
+    clock = SimulatedClock(tmp_path / "demo-clock")
+    clock.set(at("2021-02-20 09:00"), running=True)
+    original = app.extensions["wzcheckin.clock"]
+    app.extensions["wzcheckin.clock"] = clock
+    fired = []
+
+    def recording_job(session, programme, now):
+        fired.append(now)
+        return {"now": now.isoformat()}
+
+    spec = JobSpec(id="test.at_cutoff", func=recording_job, trigger="date", trigger_args={"run_date": "programme:cutoff"})
+    process = SchedulerProcess(app, [spec], claim=CLAIM, sweep_seconds=0.3)
+    stop = threading.Event()
+    thread = threading.Thread(target=process.serve, args=(stop,), daemon=True)
+    caplog.set_level(logging.INFO, logger="wzcheckin.scheduler")
+    thread.start()
+    try:
+        time.sleep(1)
+        assert fired == [] and process.scheduler.get_job(spec.id) is not None   # three weeks to go
+        clock.set(at("2021-02-28 23:59:52"), running=True)
+        time.sleep(1)   # a sweep or more: the job is scheduled again, for ~7 s of real time from now
+        next_run = process.scheduler.get_job(spec.id).next_run_time
+        assert timedelta(seconds=4) < next_run - wall_now() < timedelta(seconds=9)
+        deadline = time.monotonic() + 30
+        while not fired and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        app.extensions["wzcheckin.clock"] = original
+    assert len(fired) == 1 and PROGRAMME.cutoff <= fired[0] < PROGRAMME.cutoff + timedelta(seconds=5)
+    assert "catching up" not in caplog.text   # its trigger fired it, not the catch-up
+    db.rollback()
+    run = db.scalar(sa.select(JobRun))
+    assert (run.job_id, run.scheduled_for, run.status) == ("test.at_cutoff", PROGRAMME.cutoff, "succeeded")
 
 
 def test_two_scheduler_processes_run_each_due_run_once(db, vault, database_url, clock_file, tmp_path):
