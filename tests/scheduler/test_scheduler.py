@@ -155,6 +155,32 @@ def test_a_scheduler_started_late_finishes_the_cutoff_whose_process_died(app_aft
     assert db.scalar(sa.select(sa.func.count()).select_from(Snapshot)) == 1
 
 
+def test_on_real_time_the_triggers_fire_the_jobs(app, db):
+    """The plain production case: the system clock, every job on its trigger (the catch-up sweep,
+    here once a minute, only runs the latest instant missed before the start)."""
+    fired = []
+
+    def recording_job(session, programme, now):
+        fired.append(now)
+
+    spec = JobSpec(id="test.every_second", func=recording_job, trigger="interval", trigger_args={"seconds": 1},
+                   misfire_grace_time=5)
+    process = SchedulerProcess(app, [spec], claim=CLAIM, sweep_seconds=60)
+    stop = threading.Event()
+    thread = threading.Thread(target=process.serve, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        time.sleep(3.5)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    db.rollback()
+    runs = db.scalars(sa.select(JobRun).order_by(JobRun.scheduled_for)).all()
+    # One run at most comes from the start-up catch-up; the others are the trigger's.
+    assert len(runs) >= 2 and len(fired) == len(runs)
+    assert all(r.status == "succeeded" and r.scheduled_for.microsecond == 0 for r in runs)
+
+
 def test_on_a_moved_simulated_clock_the_cutoff_fires_when_the_simulated_cutoff_comes(app, db, tmp_path, caplog):
     """The demo's case: the scheduler follows a running simulated clock, and when the clock file
     is rewritten (moved to just before the cutoff) it schedules again and fires on time."""

@@ -39,6 +39,8 @@ from wzcheckin.scheduler.triggers import ShiftedTrigger, build_trigger, latest_f
 
 log = logging.getLogger("wzcheckin.scheduler")
 
+_NOT_SCHEDULED = object()  # before the first sweep has scheduled the jobs
+
 DEFAULT_SWEEP_SECONDS = 15.0
 # A trigger fires at or after its instant; on a simulated clock the two clocks are read a moment
 # apart, so the instant a fire is for is looked up this much later.
@@ -79,7 +81,7 @@ class SchedulerProcess:
         self.programme = app.extensions["wzcheckin.programme"]
         with app.app_context():
             self.engine = db.engine
-        self.clock_signature = None
+        self.clock_signature = _NOT_SCHEDULED
         self.caught_up = False  # the first catch-up also retries failed runs
         # No job store given: APScheduler's in-memory one, this process's own.
         self.scheduler = BlockingScheduler(
@@ -112,7 +114,7 @@ class SchedulerProcess:
         try:
             signature = clock_signature(self.app)
             if signature != self.clock_signature:
-                if self.clock_signature is not None:
+                if self.clock_signature is not _NOT_SCHEDULED:
                     log.info("the simulated clock was moved: scheduling the jobs again")
                 self.schedule()
                 self.clock_signature = signature
