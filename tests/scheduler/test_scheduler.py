@@ -103,6 +103,9 @@ def test_the_catch_up_finds_each_jobs_latest_instant_that_has_not_run(app, db):
     # Missed while no scheduler ran: the cutoff once, the dispatcher's latest minute only.
     assert due(now) == {("residence.cutoff", at("2021-03-01 00:00")), ("residence.sms_dispatch", at("2021-03-01 00:10"))}
     assert due(at("2021-03-08 00:00:01")) == {("residence.sms_dispatch", at("2021-03-08 00:00"))}  # past its grace
+    # Instants a moment old are their triggers' to run, not the catch-up's.
+    assert due_runs(engine, specs, PROGRAMME, at("2021-03-01 00:00:03"), retry_failed=False,
+                    settle=timedelta(seconds=5)) == []
 
     # A run under way elsewhere (a live claim) is not due; one whose process died is.
     live = claim_run(engine, "residence.cutoff", PROGRAMME.cutoff, "alive:1:a", CLAIM)

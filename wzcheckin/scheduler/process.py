@@ -45,6 +45,8 @@ DEFAULT_SWEEP_SECONDS = 15.0
 # A trigger fires at or after its instant; on a simulated clock the two clocks are read a moment
 # apart, so the instant a fire is for is looked up this much later.
 FIRE_TOLERANCE = timedelta(seconds=1)
+# The catch-up leaves an instant this fresh to its trigger (no race between the two to log).
+CATCH_UP_SETTLE = timedelta(seconds=5)
 
 
 def declared_jobs() -> list[JobSpec]:
@@ -120,7 +122,7 @@ class SchedulerProcess:
                 self.clock_signature = signature
             now = self.app.extensions["wzcheckin.clock"].now()
             due = due_runs(self.engine, list(self.specs.values()), self.programme, now,
-                           retry_failed=not self.caught_up)
+                           retry_failed=not self.caught_up, settle=CATCH_UP_SETTLE)
         except sa.exc.SQLAlchemyError as exc:  # the database is away: the next sweep tries again
             log.warning("scheduler %s: cannot reach the database (%s); retrying in %.0f s", self.holder,
                         type(exc).__name__, self.sweep_seconds)
@@ -166,7 +168,7 @@ class SchedulerProcess:
             while not self.scheduler.running and not done.wait(0.05):
                 pass  # asked to stop while starting: wait until there is something to stop
             if self.scheduler.running:
-                self.scheduler.shutdown(wait=False)
+                self.scheduler.shutdown(wait=True)   # no new runs; the ones under way finish
 
         done = threading.Event()
         watcher = threading.Thread(target=_stop_when_asked, name="scheduler-stop", daemon=True)
@@ -177,6 +179,8 @@ class SchedulerProcess:
                 self.scheduler.start()   # blocks until shut down
         finally:
             done.set()
+        if stop.is_set():
+            watcher.join()   # until the runs under way have finished
         log.info("scheduler %s: stopped", self.holder)
 
 

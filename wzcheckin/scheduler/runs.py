@@ -171,16 +171,17 @@ def run_job(app: Flask, spec: JobSpec, *, holder: str, claim: timedelta,
 
 
 def due_runs(engine: sa.Engine, specs: list[JobSpec], programme: Programme, now: datetime, *,
-             retry_failed: bool) -> list[tuple[JobSpec, datetime]]:
+             retry_failed: bool, settle: timedelta = timedelta(0)) -> list[tuple[JobSpec, datetime]]:
     """The catch-up: each job's latest scheduled instant (at or before ``now``, programme time,
     within the job's misfire grace) that has no run yet, or whose run's process died (its claim
     ran out), or, with ``retry_failed``, whose run failed. Several missed instants of one job
     coalesce into the latest, as APScheduler's ``coalesce`` does; a job with a run under way
-    (a live claim, for any instant) waits for it, as ``max_instances=1`` does in one process."""
+    (a live claim, for any instant) waits for it, as ``max_instances=1`` does in one process.
+    An instant less than ``settle`` old is left to its trigger, which is claiming it just now."""
     latest = {}
     for spec in specs:
         instant = latest_fire_time(spec, programme, now)
-        if instant is not None and within_grace(spec, instant, now):
+        if instant is not None and now - instant >= settle and within_grace(spec, instant, now):
             latest[spec.id] = (spec, instant)
     if not latest:
         return []
