@@ -56,13 +56,14 @@ def _load_programme(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from wzcheckin import clock
+    from wzcheckin import clock, scheduler
     from wzcheckin.codes.keys import KeyringCache
     from wzcheckin.core.i18n import select_locale
     from wzcheckin.core.personal_data import PersonalDataVault
     from wzcheckin.core.security import init_input_checks, init_security_headers
-    from wzcheckin.db import configure_engine, engine_options, init_reporting, render_migration_item
+    from wzcheckin.db import configure_engine, engine_options, render_migration_item
     from wzcheckin.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
+    from wzcheckin.reporting import init_reporting
 
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
@@ -76,6 +77,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine, lock_timeout=app.config["DB_LOCK_TIMEOUT_SECONDS"])
     init_reporting(app)
+    scheduler.init_app(app)  # the run log for the officials' pages; jobs run only in `wzcheckin scheduler`
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
                      compare_type=True, render_item=render_migration_item)
 

@@ -421,6 +421,9 @@ def build_groups() -> CliGroups:
 
     for module in room_modules("cli"):  # each room's commands: ``register(groups)``
         module.register(groups)
+    from wzcheckin.scheduler.cli import scheduler_command
+
+    root.add_command(scheduler_command)
     for group in (groups.import_, groups.user, groups.token, groups.pass_, groups.keys):
         root.add_command(group)
     return groups

@@ -300,37 +300,3 @@ def describe_outage(error: BaseException) -> str:
     first_line = lines[0][:200] if lines else ""
     return f"{type(driver_error).__name__}{f' [{code}]' if code else ''}: {first_line}"
 
-
-def init_reporting(app) -> None:
-    """A second, read-only connection for heavy reports (a PostgreSQL read replica), when
-    ``WZCHECKIN_REPORTING_DATABASE_URL`` is set; otherwise reports read the primary."""
-    from flask import g
-    from sqlalchemy.orm import sessionmaker
-
-    url = app.config.get("REPORTING_DATABASE_URL")
-    if not url:
-        return
-    engine = sa.create_engine(url, **engine_options(url))
-    configure_engine(engine, lock_timeout=app.config.get("DB_LOCK_TIMEOUT_SECONDS", SQLITE_BUSY_TIMEOUT_SECONDS))
-    app.extensions["wzcheckin.reporting"] = sessionmaker(bind=engine)
-
-    @app.teardown_appcontext
-    def _close_reporting_session(_error=None):
-        session = g.pop("reporting_session", None)
-        if session is not None:
-            session.close()
-
-
-def reporting_session() -> Session:
-    """The session dashboards and exports read from: the replica if one is configured. Writes
-    (the audit entry of an export, say) always go through ``db.session``."""
-    from flask import current_app, g
-
-    factory = current_app.extensions.get("wzcheckin.reporting")
-    if factory is None:
-        from wzcheckin.extensions import db
-
-        return db.session
-    if "reporting_session" not in g:
-        g.reporting_session = factory()
-    return g.reporting_session

@@ -10,7 +10,7 @@ adding a feature never means editing a shared registry:
 ``scan_handlers``   checkpoint handlers registered with ``scanning.services.handles``
 ``cli``             ``register(groups)``: adds commands to the ``wzcheckin`` command line
 ``demo``            ``load(session, vault, programme, now, demo)``: demo data for the room
-``jobs``            ``JOBS``: scheduled jobs (``wzcheckin.scheduling.JobSpec``) for the scheduler
+``jobs``            ``JOBS``: scheduled jobs (``wzcheckin.core.job_specs.JobSpec``) for the scheduler
 ``home``            ``panel(...)`` / ``standing(...)``: the room's part of the worker's home page
 ==================  ===========================================================================
 """

@@ -297,8 +297,7 @@ def test_the_no_show_job_is_declared_for_the_scheduler():
     from wzcheckin.venues.jobs import JOBS
 
     job = next(job for job in JOBS if job.id == "venues.no_shows")
-    assert (job.func, job.trigger, job.trigger_args) == (
-        "wzcheckin.venues.jobs:mark_no_shows", "interval", {"minutes": 10})
+    assert (job.func, job.trigger, job.trigger_args) == (mark_no_shows, "interval", {"minutes": 10})
 
 
 def test_the_database_refuses_an_overbooked_slot_even_without_the_condition(db, vault, programme):

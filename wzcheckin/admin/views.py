@@ -37,8 +37,9 @@ from wzcheckin.core import context
 from wzcheckin.core.auth import roles_required
 from wzcheckin.core.i18n import selected_language
 from wzcheckin.core.navigation import OVERVIEW, SYSTEM, NavItem
-from wzcheckin.db import reporting_session, unit_of_work
+from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
+from wzcheckin.reporting import reporting_session
 
 bp = Blueprint("admin", __name__)
 

@@ -13,9 +13,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wzcheckin.db import Base, BigIntPK, UTCDateTime, enum_column
 
-# The scheduler's tables (job store, run log, lease) join the schema through this room.
-from wzcheckin.scheduling import APSCHEDULER_JOBS, JobRun, SchedulerLease  # noqa: F401
-
 
 class SnapshotKind(StrEnum):
     OFFICIAL = "official"  # as of the programme's cutoff: drives P2 points, P7 notices and applications

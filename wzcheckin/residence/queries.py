@@ -27,7 +27,6 @@ from wzcheckin.residence.models import (
     WorkerStatus,
 )
 from wzcheckin.scanning.models import Checkpoint
-from wzcheckin.scheduling import JobRun
 
 HEADCOUNT_CSV_HEADER = ("credit_code", "name", "ownership", "retained", "tier", "amount_yuan")
 
@@ -286,13 +285,6 @@ def outbox_page(session: Session, *, kind: str | None = None, status: str | None
     result = _page(session, query.order_by(SmsMessage.id.desc()), page, per_page)
     result.items = [row[0] for row in result.items]
     return result
-
-
-def recent_job_runs(session: Session, limit: int = 20) -> list[JobRun]:
-    """The latest run of each job (the every-minute dispatcher would crowd out the rest)."""
-    latest = sa.select(sa.func.max(JobRun.id)).group_by(JobRun.job_id)
-    return list(session.scalars(sa.select(JobRun).where(JobRun.id.in_(latest))
-                                .order_by(JobRun.job_id).limit(limit)))
 
 
 REASON_CHOICES = reasons.ALL_REASONS

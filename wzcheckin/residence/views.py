@@ -14,6 +14,7 @@ from wzcheckin import clock
 from wzcheckin.accounts.models import Role, Worker
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
+from wzcheckin.core.job_specs import recent_runs
 from wzcheckin.core.navigation import RESIDENCE, NavItem
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
@@ -284,7 +285,7 @@ def official_snapshot():
         "residence/official_snapshot.html", snapshot=snapshot, preview=preview,
         districts=queries.district_totals(db.session, shown.id) if shown else [],
         in_progress=queries.snapshot_in_progress(db.session, programme),
-        runs=queries.recent_job_runs(db.session), cutoff_text=_local_cutoff(programme))
+        runs=recent_runs(db.session), cutoff_text=_local_cutoff(programme))
 
 
 def _shown_snapshot(programme):

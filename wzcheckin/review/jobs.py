@@ -5,34 +5,11 @@ from __future__ import annotations
 
 import logging
 
+from wzcheckin.core.job_specs import JobSpec
 from wzcheckin.db import unit_of_work
 from wzcheckin.review.signals import find_signals, store_signals
-from wzcheckin.scheduling import JobSpec
 
 log = logging.getLogger("wzcheckin.review.jobs")
-
-JOBS = [
-    JobSpec(
-        id="review.signals_nightly",
-        func="wzcheckin.review.jobs:nightly_signals_job",
-        trigger="cron",
-        # After the nightly preview (02:30), so the retained-worker signals read the newest one.
-        trigger_args={"hour": 3, "minute": 30},
-        description="Risk signals per enterprise (scan bursts, late uploads, night scans, travel, roster)",
-        misfire_grace_time=6 * 3600,
-        own_transactions=True,
-    ),
-    JobSpec(
-        id="review.signals_cutoff",
-        func="wzcheckin.review.jobs:cutoff_signals_job",
-        trigger="date",
-        trigger_args={"run_date": "programme:cutoff"},
-        description="Risk signals at the cutoff instant, over all the evidence of the programme",
-        misfire_grace_time=7 * 24 * 3600,
-        own_transactions=True,
-    ),
-]
-
 
 def _run(session, programme, now, kind: str) -> dict:
     """Read first, then write: the long read never holds SQLite's write lock (scanners keep
@@ -52,3 +29,26 @@ def nightly_signals_job(session, programme, now) -> dict:
 
 def cutoff_signals_job(session, programme, now) -> dict:
     return _run(session, programme, now, "cutoff")
+
+
+JOBS = [
+    JobSpec(
+        id="review.signals_nightly",
+        func=nightly_signals_job,
+        trigger="cron",
+        # After the nightly preview (02:30), so the retained-worker signals read the newest one.
+        trigger_args={"hour": 3, "minute": 30},
+        description="Risk signals per enterprise (scan bursts, late uploads, night scans, travel, roster)",
+        misfire_grace_time=6 * 3600,
+        own_transactions=True,
+    ),
+    JobSpec(
+        id="review.signals_cutoff",
+        func=cutoff_signals_job,
+        trigger="date",
+        trigger_args={"run_date": "programme:cutoff"},
+        description="Risk signals at the cutoff instant, over all the evidence of the programme",
+        misfire_grace_time=7 * 24 * 3600,
+        own_transactions=True,
+    ),
+]

@@ -1,5 +1,5 @@
 """Venues room, scheduled jobs: marking missed bookings (no-shows) and ending the waiting lists
-of slots that have begun. Run by the scheduler process only (``wzcheckin.scheduling``)."""
+of slots that have begun. Run by the scheduler process only (``wzcheckin.scheduler``)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User, Worker
+from wzcheckin.core.job_specs import JobSpec
 from wzcheckin.programme import Programme
 from wzcheckin.residence.sms import queue_sms
-from wzcheckin.scheduling import JobSpec
 from wzcheckin.venues.booking import late_grace
 from wzcheckin.venues.models import Reservation, ReservationStatus, Slot, Venue, WaitlistEntry, WaitlistStatus
 
@@ -81,7 +81,7 @@ def remind_tomorrows_bookings(session: Session, programme: Programme, now: datet
 JOBS = [
     JobSpec(
         id="venues.no_shows",
-        func="wzcheckin.venues.jobs:mark_no_shows",
+        func=mark_no_shows,
         trigger="interval",
         trigger_args={"minutes": 10},
         description="Mark bookings not redeemed by their slot's end plus the late grace as no-shows; "
@@ -89,7 +89,7 @@ JOBS = [
     ),
     JobSpec(
         id="venues.booking_reminders",
-        func="wzcheckin.venues.jobs:remind_tomorrows_bookings",
+        func=remind_tomorrows_bookings,
         trigger="cron",
         trigger_args={"hour": "programme:venues.reminder_hour_day_before", "minute": 0},
         description="SMS reminder the day before each booking",
