@@ -120,11 +120,18 @@ def load_demo(session: Session, vault: PersonalDataVault, programme: Programme, 
     demo.add_login("worker", _demo_workers()[1][3], "not activated yet: try 'activate account' with ID "
                    f"{_demo_workers()[1][2]}; the SMS code shows on /dev/codes (WZCHECKIN_DEV=1 only)",
                    password="(set on activation)")  # noqa: S106
+    demo.add_login("worker", "(any new number)", "self-registration at /register: the SMS code for the number "
+                   "shows on /dev/codes (WZCHECKIN_DEV=1 only)", password="(chosen when registering)")  # noqa: S106
 
     progress("staff…")
     staff = [
         (Role.GATEKEEPER, "13957720001", first.gate_ref, None, f"gate of {first.name}"),
-        (Role.OFFICIAL, "13957720009", None, None, "人社局 official"),
+        (Role.OFFICIAL, "13957720009", None, None, "工作专班 programme office"),
+        (Role.HR_OFFICIAL, "13957720011", None, None, "人社局: P6 training, P7 retention, wage complaints"),
+        (Role.ECONOMY_OFFICIAL, "13957720012", None, None, "经信局: P8 production reward, hotline cases"),
+        (Role.HEALTH_OFFICIAL, "13957720013", None, None, "卫健委: health alerts"),
+        (Role.POLICE_OFFICIAL, "13957720014", None, None, "公安局: new-resident points"),
+        (Role.AUDITOR, "13957720015", None, None, "审计: reads everything, decides nothing"),
         (Role.CARRIER, "13957720008", None, "china_mobile", "China Mobile"),
     ]
     for role, phone, checkpoint, carrier, note in staff:

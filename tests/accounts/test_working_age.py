@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import make_enterprise, make_id_number, make_phone, make_worker
-from tests.support.web import csrf_token_from
+from tests.support.web import csrf_token_from, register_with_code
 from wzcheckin.accounts.importer import WORKER_COLUMNS, import_workers
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.accounts.services import FormErrors, WorkerDetails, WorkingAge, clean_worker_details
@@ -48,18 +48,17 @@ def test_stricter_bounds_in_the_programme_file_apply(db, programme):
         clean_worker_details(db, details, date(2021, 1, 20), working_age=WorkingAge.of(stricter))
 
 
-def register(client, id_number, language="zh-CN"):
-    page = client.get("/register", headers={"Accept-Language": language})
-    return client.post("/register", headers={"Accept-Language": language}, data={
-        "csrf_token": csrf_token_from(page.text), "name": "李娜", "id_number": id_number, "phone": make_phone(),
+def register(client, db, id_number, language="zh-CN"):
+    return register_with_code(client, db, {
+        "name": "李娜", "id_number": id_number, "phone": make_phone(),
         "credit_code": "", "hukou": "", "residence_permit_no": "", "residence_permit_expiry": "", "pledge": "y",
-        "password": "stay-in-wenzhou", "password_confirm": "stay-in-wenzhou"})
+        "password": "stay-in-wenzhou", "password_confirm": "stay-in-wenzhou"}, headers={"Accept-Language": language})
 
 
 def test_registration_refuses_someone_older_than_70_with_a_clear_message(client, db):
-    zh = register(client, make_id_number(born=date(1949, 3, 1)))
+    zh = register(client, db, make_id_number(born=date(1949, 3, 1)))
     assert zh.status_code == 200 and "劳动年龄" in zh.text and "16" in zh.text and "70" in zh.text
-    en = register(client, make_id_number(born=date(2008, 3, 1)), language="en")
+    en = register(client, db, make_id_number(born=date(2008, 3, 1)), language="en")
     assert "working age: 16 to 70 years old on January 12, 2021" in en.text
     assert db.scalar(sa.select(sa.func.count(User.id))) == 0
 

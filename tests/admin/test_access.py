@@ -1,13 +1,14 @@
-"""Who may use the officials' desk: officials only, on every page and every POST (with a valid
-CSRF token, so it is the role that refuses, not the token); anonymous visitors are sent to log in.
-Pages are never cached; officials land on the dashboard and find the whole desk from it."""
+"""Who may use the officials' desk: officials only (the programme office, the bureaus, the
+auditor), on every page and every POST (with a valid CSRF token, so it is the role that refuses,
+not the token); anonymous visitors are sent to log in. Pages are never cached; officials land on
+the dashboard and find there the pages their role may open, and only those."""
 
 import pytest
 
 from tests.admin.builders import make_checkpoint
 from tests.builders import PASSWORD, gate_of, make_enterprise, make_user, make_worker
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role
+from wzcheckin.accounts.models import OFFICIAL_ROLES, Role
 from wzcheckin.scanning.models import CheckpointKind
 
 EXAMPLE_ARGS = {"name": "worker-statuses"}
@@ -26,7 +27,10 @@ def url_of(rule) -> str:
 
 def test_every_admin_view_is_for_officials_only(app):
     for rule in admin_rules(app):
-        assert app.view_functions[rule.endpoint].wz_roles == (Role.OFFICIAL,), rule.endpoint
+        roles = app.view_functions[rule.endpoint].wz_roles
+        assert roles and set(roles) <= set(OFFICIAL_ROLES), rule.endpoint
+    # Exports (which can reveal full numbers) stay the programme office's alone.
+    assert app.view_functions["admin.export_full"].wz_roles == (Role.OFFICIAL,)
 
 
 @pytest.fixture
@@ -45,7 +49,7 @@ def people(db, vault, programme):
 
 
 def test_every_other_role_is_refused_everywhere(app, db, client, login_as, people):
-    assert set(people) == set(Role) - {Role.OFFICIAL}
+    assert set(people) == set(Role) - set(OFFICIAL_ROLES)
     rules = admin_rules(app)
     for role, user in people.items():
         login_as(user)
@@ -79,14 +83,46 @@ def test_officials_land_on_the_dashboard_and_nothing_is_cached(app, db, vault, c
                                            "password": PASSWORD})
     assert response.status_code == 302 and response.headers["Location"] == "/admin"
     for rule in admin_rules(app):
-        if "GET" in rule.methods:
+        if "GET" in rule.methods and Role.OFFICIAL in app.view_functions[rule.endpoint].wz_roles:
             page = client.get(url_of(rule))
             assert page.status_code == 200, rule.rule
             assert page.headers["Cache-Control"] == "no-store", rule.rule
     dashboard = client.get("/admin").text
     # The desk's own pages in the navigation, and the other rooms' official pages linked.
     for href in ("/admin/exports", "/admin/audit", "/admin/programme", "/official/residence",
-                 "/official/residence/applications", "/official/residence/sms", "/health/alerts",
-                 "/admin/benefits/data-bonus", "/admin/benefits/points", "/manage/venues"):
+                 "/official/residence/sms", "/admin/benefits/data-bonus", "/manage/venues"):
         assert f'href="{href}"' in dashboard, href
+    # The bureaus' pages are theirs: the programme office is not sent to them.
+    for href in ("/official/residence/applications", "/health/alerts", "/admin/benefits/points"):
+        assert f'href="{href}"' not in dashboard, href
     assert 'aria-current="page">数据看板</a>' in dashboard
+
+
+BUREAU_LINKS = {
+    Role.HR_OFFICIAL: ("/official/residence/applications", "/admin/benefits/training", "/admin/benefits/complaints",
+                       "/official/budget"),
+    Role.ECONOMY_OFFICIAL: ("/official/residence/production", "/admin/hotline", "/official/budget"),
+    Role.HEALTH_OFFICIAL: ("/health/alerts",),
+    Role.POLICE_OFFICIAL: ("/admin/benefits/points",),
+    Role.AUDITOR: ("/admin/audit", "/official/budget", "/admin/hotline"),
+}
+
+
+@pytest.mark.parametrize("role", list(BUREAU_LINKS))
+def test_each_bureau_lands_on_the_dashboard_with_its_own_pages_only(app, db, vault, client, login_as, role):
+    user = make_user(db, vault, role)
+    db.commit()
+    token = csrf_token_from(client.get("/login").text)
+    response = client.post("/login", data={"csrf_token": token, "phone": vault.decrypt(user.phone_encrypted),
+                                           "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/admin"
+    dashboard = client.get("/admin").text
+    everyones = {href for hrefs in BUREAU_LINKS.values() for href in hrefs}
+    for href in BUREAU_LINKS[role]:
+        assert f'href="{href}"' in dashboard, href
+        assert client.get(href).status_code == 200, href
+    for href in everyones - set(BUREAU_LINKS[role]):  # every page here is some other bureau's
+        assert client.get(href).status_code == 403, href
+        assert f'href="{href}"' not in dashboard, href
+    for href in ("/admin/exports", "/manage/venues", "/official/accounts"):
+        assert client.get(href).status_code == 403, href

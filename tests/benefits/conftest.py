@@ -10,7 +10,14 @@ from wzcheckin.accounts.models import Role
 
 @pytest.fixture
 def official(db, vault):
+    """The programme office (activities, services, the data bonus)."""
     return make_user(db, vault, Role.OFFICIAL)
+
+
+@pytest.fixture
+def hr_official(db, vault):
+    """人社局: the training desk (P6) and wage complaints."""
+    return make_user(db, vault, Role.HR_OFFICIAL)
 
 
 @pytest.fixture

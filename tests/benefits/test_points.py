@@ -83,7 +83,7 @@ def test_export_is_masked_by_default_and_a_full_export_is_logged(client, db, vau
                                                                  audit_entries):
     worker = make_worker(db, vault, programme, name="张伟", permit="ZJ330300123456", permit_expiry=date(2022, 1, 1))
     award(db, worker, "p2:export")
-    official = make_user(db, vault, Role.OFFICIAL)
+    official = make_user(db, vault, Role.POLICE_OFFICIAL)  # new-resident points are 公安局's
     db.commit()
     id_number = vault.decrypt(worker.id_number_encrypted)
     login_as(official)

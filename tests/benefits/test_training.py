@@ -471,7 +471,8 @@ def test_completion_upload_is_all_or_nothing(client, db, vault, programme, login
 
 
 def test_enterprise_claims_and_an_official_reviews_through_the_pages(client, db, vault, programme, login_as,
-                                                                     official, audit_entries, set_clock):
+                                                                     hr_official, audit_entries, set_clock):
+    official = hr_official  # 人社局: the training desk and wage complaints are its own
     from tests.builders import make_user
 
     enterprise, other = make_enterprise(db, vault), make_enterprise(db, vault)
@@ -511,10 +512,11 @@ def test_enterprise_claims_and_an_official_reviews_through_the_pages(client, db,
     assert "缺签到表" in client.get("/enterprise/training").text
 
 
-def test_courses_are_created_in_pages_and_imported_from_csv(app, client, db, vault, programme, login_as, official,
+def test_courses_are_created_in_pages_and_imported_from_csv(app, client, db, vault, programme, login_as, hr_official,
                                                             runner, tmp_path, audit_entries):
     """Offline courses carry their class sessions (the form's field, the file's optional
     ``sessions`` column); a file without the column still imports online courses."""
+    official = hr_official  # 人社局: the training desk and wage complaints are its own
     enterprise = make_enterprise(db, vault)
     db.commit()
     login_as(official)
@@ -581,7 +583,8 @@ def test_workers_browse_and_enrol_on_a_phone_page(client, db, vault, programme, 
 
 
 def test_the_enterprise_attaches_an_invoice_and_an_official_approves_the_cost_through_the_pages(
-        client, db, vault, programme, login_as, official, audit_entries, set_clock):
+        client, db, vault, programme, login_as, hr_official, audit_entries, set_clock):
+    official = hr_official  # 人社局: the training desk and wage complaints are its own
     from tests.builders import make_user
 
     enterprise = make_enterprise(db, vault)

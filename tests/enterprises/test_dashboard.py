@@ -121,7 +121,9 @@ def test_who_may_open_which_page(client, db, vault, programme, login_as):
     assert client.get("/health/alerts").status_code == 403
     login_as(worker.user)
     assert client.get("/gate/visitors").status_code == 403
-    official = make_user(db, vault, Role.OFFICIAL)
+    login_as(make_user(db, vault, Role.OFFICIAL))  # the programme office: health alerts are 卫健委's
+    assert client.get("/health/alerts").status_code == 403
+    official = make_user(db, vault, Role.HEALTH_OFFICIAL)
     login_as(official)
     assert client.get("/health/alerts").status_code == 200
     assert client.get("/enterprise").status_code == 403
@@ -134,7 +136,7 @@ def test_officials_see_every_alert_by_district(client, db, vault, programme, key
         scan(db, keyring, programme, gatekeeper, make_worker(db, vault, programme, enterprise=enterprise),
              temperature=Decimal("38.5"))
     db.commit()
-    login_as(make_user(db, vault, Role.OFFICIAL))
+    login_as(make_user(db, vault, Role.HEALTH_OFFICIAL))
     everything = client.get("/health/alerts").text
     assert "瓯海区测试厂" in everything and "乐清市测试厂" in everything and "38.5" in everything
     only = client.get("/health/alerts?district=乐清市").text

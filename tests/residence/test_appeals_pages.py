@@ -124,6 +124,7 @@ def test_appeals_and_a_correction_through_the_pages(app, db, vault, programme, c
     db.rollback()
     assert db.scalar(sa.select(sa.func.max(Correction.version))) == 2
     db.rollback()
+    login_as(make_user(db, vault, Role.HR_OFFICIAL))  # subsidy applications are 人社局's
     applications = client.get("/official/residence/applications").text
     assert "更正 2" in applications and "¥0" in applications
     login_as(admin)

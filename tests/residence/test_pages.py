@@ -80,8 +80,8 @@ def test_after_the_cutoff_the_enterprise_applies_and_officials_decide_and_pay(db
     bulk_workers(db, vault, small, 10)
     admin = make_user(db, vault, Role.ENTERPRISE_ADMIN, checkpoint=site.gate)
     small_admin = make_user(db, vault, Role.ENTERPRISE_ADMIN, checkpoint=small.gate)
-    official = make_user(db, vault, Role.OFFICIAL)
-    second_official = make_user(db, vault, Role.OFFICIAL)
+    official = make_user(db, vault, Role.HR_OFFICIAL)         # P7 is 人社局's to decide
+    second_official = make_user(db, vault, Role.HR_OFFICIAL)
     db.commit()
     login_as(admin)
     assert "No snapshot yet: the cutoff is on" in client.get("/enterprise/retention",

@@ -68,8 +68,8 @@ def test_an_enterprise_declares_after_q1_and_an_official_reviews(db, vault, clie
     state = make_site(db, vault, ownership=Ownership.STATE, name="城投")
     admin = make_user(db, vault, Role.ENTERPRISE_ADMIN, checkpoint=site.gate)
     state_admin = make_user(db, vault, Role.ENTERPRISE_ADMIN, checkpoint=state.gate)
-    official = make_user(db, vault, Role.OFFICIAL)
-    second_official = make_user(db, vault, Role.OFFICIAL)
+    official = make_user(db, vault, Role.ECONOMY_OFFICIAL)    # P8 is 经信局's to decide
+    second_official = make_user(db, vault, Role.ECONOMY_OFFICIAL)
     db.commit()
     figures = {"output_previous_year": "60,000,000", "output_q3": "45000000", "output_q4": "47000000",
                "output_q1": "45000000"}

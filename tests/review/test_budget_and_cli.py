@@ -20,7 +20,7 @@ from wzcheckin.review.signals import compute_signals
 def money_world(db, vault, programme):
     """P7: 50,000 approved and paid (鹿城区), 100,000 applied (瓯海区), 50,000 rejected (瓯海区);
     P8: 100,000 declared (瓯海区); P6: 1,234.56 approved (鹿城区)."""
-    official = make_user(db, vault, Role.OFFICIAL)
+    official = make_user(db, vault, Role.HR_OFFICIAL)  # 人社局 decides P6 and P7
     snapshot = official_snapshot(db, programme)
     paid = p7_application(db, snapshot, make_site(db, vault, district="鹿城区"))
     p7_application(db, snapshot, make_site(db, vault, district="瓯海区"), amount_yuan=100000, retained=120)

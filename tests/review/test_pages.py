@@ -19,7 +19,7 @@ def test_an_official_acknowledges_each_signal_on_the_page_to_approve(db, vault, 
     site = fraud_scenario(db, vault)
     application = p7_application(db, official_snapshot(db, programme), site)
     compute_signals(db, programme, now=NOW)
-    official = make_user(db, vault, Role.OFFICIAL)
+    official = make_user(db, vault, Role.HR_OFFICIAL)
     db.commit()
     login_as(official)
 
@@ -48,7 +48,7 @@ def test_an_official_acknowledges_each_signal_on_the_page_to_approve(db, vault, 
 
 
 def test_the_budget_page_and_the_audited_payment_file(db, vault, programme, client, login_as):
-    official = make_user(db, vault, Role.OFFICIAL)
+    official = make_user(db, vault, Role.HR_OFFICIAL)
     claim = p6_claim(db, make_site(db, vault, district="鹿城区"), amount_fen=250000)
     db.commit()
     login_as(official)
@@ -74,3 +74,28 @@ def test_other_roles_cannot_reach_the_review_pages(db, vault, client, login_as):
     login_as(make_user(db, vault, Role.ENTERPRISE_ADMIN))
     assert client.get("/official/review").status_code in (403, 404)
     assert client.get("/official/budget").status_code in (403, 404)
+
+
+def test_the_auditor_reads_the_queue_and_the_budget_and_decides_nothing(db, vault, programme, client, login_as):
+    application = p7_application(db, official_snapshot(db, programme), make_site(db, vault))
+    auditor = make_user(db, vault, Role.AUDITOR)
+    db.commit()
+    login_as(auditor)
+    page = client.get(f"/official/review/P7/{application.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "待主管该政策的部门审核" in html and 'value="approve"' not in html and 'value="reject"' not in html
+    token = csrf_token_from(html)
+    assert client.post(f"/official/review/P7/{application.id}",
+                       data={"csrf_token": token, "action": "approve"}).status_code == 403
+    budget = client.get("/official/budget").get_data(as_text=True)
+    assert "review/payments" not in budget and "/official/budget/payments" not in budget
+    assert client.post("/official/budget/payments", data={"csrf_token": token}).status_code == 403
+
+
+def test_another_bureaus_application_is_not_found(db, vault, programme, client, login_as):
+    application = p7_application(db, official_snapshot(db, programme), make_site(db, vault))
+    db.commit()
+    login_as(make_user(db, vault, Role.ECONOMY_OFFICIAL))
+    assert client.get(f"/official/review/P7/{application.id}").status_code == 404
+    assert f"/official/review/P7/{application.id}" not in client.get("/official/review").get_data(as_text=True)

@@ -24,7 +24,14 @@ from wzcheckin.review.signals import compute_signals
 
 @pytest.fixture
 def officials(db, vault):
-    return [make_user(db, vault, Role.OFFICIAL) for _ in range(2)]
+    """Two officials of 人社局, which owns P6 and P7 (review.ownership)."""
+    return [make_user(db, vault, Role.HR_OFFICIAL) for _ in range(2)]
+
+
+@pytest.fixture
+def economy(db, vault):
+    """Two officials of 经信局, which owns P8."""
+    return [make_user(db, vault, Role.ECONOMY_OFFICIAL) for _ in range(2)]
 
 
 def audit_actions(db) -> list[str]:
@@ -63,27 +70,27 @@ def test_approval_is_refused_until_every_signal_is_acknowledged(db, vault, progr
     assert "review.approve" in audit_actions(db) and "residence.subsidy.approved" in audit_actions(db)
 
 
-def test_above_the_programmes_amount_a_second_different_official_must_approve(db, vault, programme, officials):
+def test_above_the_programmes_amount_a_second_different_official_must_approve(db, vault, programme, economy):
     """P8's 100,000 yuan is above ``second_approval_yuan`` (50,000): the first approval leaves it
     pending, the same official cannot approve twice, a second official completes it."""
     site = make_site(db, vault)
     declaration = p8_declaration(db, site)
     first = queue.approve(db, programme, policy=Policy.P8, application_id=declaration.id, notes={},
-                          actor=officials[0], now=NOW)
+                          actor=economy[0], now=NOW)
     assert (first.decided, first.approvals, first.needed) == (False, 1, 2)
     db.refresh(declaration)
     assert declaration.status is DeclarationStatus.DECLARED
     with pytest.raises(ReviewError) as again, db.begin_nested():
         queue.approve(db, programme, policy=Policy.P8, application_id=declaration.id, notes={},
-                      actor=officials[0], now=NOW)
+                      actor=economy[0], now=NOW)
     assert again.value.code == "already_approved_by_you"
     second = queue.approve(db, programme, policy=Policy.P8, application_id=declaration.id, notes={},
-                           actor=officials[1], now=NOW + timedelta(minutes=5))
+                           actor=economy[1], now=NOW + timedelta(minutes=5))
     assert second.decided
     db.refresh(declaration)
     assert declaration.status is DeclarationStatus.APPROVED
     approvals = db.scalars(sa.select(Approval).order_by(Approval.id)).all()
-    assert [(a.official_user_id, a.final) for a in approvals] == [(officials[0].id, False), (officials[1].id, True)]
+    assert [(a.official_user_id, a.final) for a in approvals] == [(economy[0].id, False), (economy[1].id, True)]
     assert audit_actions(db).count("review.approve") == 2
 
 
@@ -179,3 +186,56 @@ def test_the_queue_lists_pending_applications_of_every_policy_with_their_signals
     by_policy = {r.item.policy.value: r for r in reviews}
     assert len(by_policy["P7"].signals) == 4 and by_policy["P8"].signals == []
     assert [r.item.policy.value for r in queue.queue(db, programme, Policy.P8)] == ["P8"]
+
+
+# --- each bureau decides only its own policies (issue 14 item 5) ------------------------------------
+
+@pytest.mark.parametrize("role", [Role.OFFICIAL, Role.AUDITOR, Role.ECONOMY_OFFICIAL, Role.HEALTH_OFFICIAL,
+                                  Role.POLICE_OFFICIAL])
+def test_only_the_owning_bureau_decides_a_p7_application(db, vault, programme, role):
+    """P7 is 人社局's: the programme office, the auditor and every other bureau are refused
+    every decision on it — approve, reject, the on-site check, the payment — and nothing moves."""
+    application = p7_application(db, official_snapshot(db, programme), make_site(db, vault))
+    outsider = make_user(db, vault, role)
+    attempts = [
+        lambda: queue.approve(db, programme, policy=Policy.P7, application_id=application.id, notes={},
+                              actor=outsider, now=NOW),
+        lambda: queue.reject(db, programme, policy=Policy.P7, application_id=application.id, reason="不符合",
+                             actor=outsider, now=NOW),
+        lambda: queue.record_onsite_check(db, policy=Policy.P7, application_id=application.id, note="看过",
+                                          actor=outsider, now=NOW),
+        lambda: queue.mark_paid(db, programme, policy=Policy.P7, application_id=application.id, reference="",
+                                actor=outsider, now=NOW),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ReviewError) as refused, db.begin_nested():
+            attempt()
+        assert refused.value.code == "not_your_policy"
+    db.refresh(application)
+    assert application.status is ApplicationStatus.APPLIED
+    assert db.scalar(sa.select(sa.func.count(Approval.id))) == 0
+    assert "review.approve" not in audit_actions(db) and "review.reject" not in audit_actions(db)
+
+
+def test_p8_is_decided_by_the_economy_bureau_and_not_by_human_resources(db, vault, programme, officials, economy):
+    declaration = p8_declaration(db, make_site(db, vault))
+    with pytest.raises(ReviewError) as refused, db.begin_nested():
+        queue.approve(db, programme, policy=Policy.P8, application_id=declaration.id, notes={}, actor=officials[0],
+                      now=NOW)
+    assert refused.value.code == "not_your_policy"
+    outcome = queue.approve(db, programme, policy=Policy.P8, application_id=declaration.id, notes={},
+                            actor=economy[0], now=NOW)
+    assert outcome.approvals == 1
+
+
+def test_each_bureau_sees_its_own_policies_in_the_queue(db, vault, programme):
+    from wzcheckin.review.ownership import policies_seen_by
+
+    site = make_site(db, vault)
+    p6_claim(db, site)
+    p7_application(db, official_snapshot(db, programme), make_site(db, vault))
+    p8_declaration(db, make_site(db, vault))
+    seen = {role: sorted(r.item.policy.value for r in queue.queue(db, programme, policies=policies_seen_by(role)))
+            for role in (Role.HR_OFFICIAL, Role.ECONOMY_OFFICIAL, Role.OFFICIAL, Role.AUDITOR, Role.HEALTH_OFFICIAL)}
+    assert seen == {Role.HR_OFFICIAL: ["P6", "P7"], Role.ECONOMY_OFFICIAL: ["P8"], Role.OFFICIAL: ["P6", "P7", "P8"],
+                    Role.AUDITOR: ["P6", "P7", "P8"], Role.HEALTH_OFFICIAL: []}

@@ -16,11 +16,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ANYONE = ("anonymous", "worker", "gatekeeper", "enterprise_admin", "venue_staff", "pickup_staff", "carrier", "official")
+ANYONE = ("anonymous", "worker", "gatekeeper", "enterprise_admin", "venue_staff", "pickup_staff", "carrier", "official",
+          "hr_official", "economy_official", "health_official", "police_official", "auditor")
 ACCOUNTS = ANYONE[1:]
 W, G, EA, VS, PS, C, OFFICIAL = ("worker",), ("gatekeeper",), ("enterprise_admin",), ("venue_staff",), ("pickup_staff",), \
     ("carrier",), ("official",)
 SCANNERS = G + VS + PS
+# The bureaus (issue 14 item 5), each deciding only its own policies, and the read-only auditor.
+# OFFICIAL is the programme office (专班): it reads the money and decides none of it.
+HR, ECON, HEALTH, POLICE, AUDITOR = ("hr_official",), ("economy_official",), ("health_official",), \
+    ("police_official",), ("auditor",)
+OFFICIALS = OFFICIAL + HR + ECON + HEALTH + POLICE + AUDITOR   # the desk: dashboard, programme file
+MONEY_READERS = OFFICIAL + AUDITOR + HR + ECON                 # the review queue and the budget
+MONEY_DECIDERS = HR + ECON                                     # each its own policies (review.ownership)
 
 
 @dataclass(frozen=True)
@@ -29,10 +37,15 @@ class Access:
     path: str | None = None            # the world's object that fills the URL's parameters
     owned_by: tuple[str, ...] = ()     # roles that may only reach their own side's object
     reveals: bool = False              # an audited reveal: may show full ID or phone numbers
+    # Another object for some roles: the one that role's bureau owns (a P8 item for 经信局).
+    paths: tuple[tuple[str, str], ...] = ()
+
+    def path_for(self, role: str) -> str | None:
+        return dict(self.paths).get(role, self.path)
 
 
 def own(roles: tuple[str, ...], path: str, owned_by: tuple[str, ...] | None = None) -> Access:
-    return Access(roles, path, owned_by if owned_by is not None else tuple(r for r in roles if r != "official"))
+    return Access(roles, path, owned_by if owned_by is not None else tuple(r for r in roles if r not in OFFICIALS))
 
 
 ACCESS: dict[str, Access] = {
@@ -59,6 +72,8 @@ ACCESS: dict[str, Access] = {
     "GET /manifest.webmanifest": Access(ANYONE),
     "GET /register": Access(ANYONE),
     "POST /register": Access(ANYONE),
+    "GET /register/details": Access(ANYONE),
+    "POST /register/details": Access(ANYONE),
     "GET /services": Access(ANYONE),
     "GET /static/<path:filename>": Access(ANYONE, "static"),
     "GET /sw.js": Access(ANYONE),
@@ -172,7 +187,7 @@ ACCESS: dict[str, Access] = {
     "POST /api/v1/carrier/claims/results": Access(C),
 
     # --- officials -------------------------------------------------------------------------------
-    "GET /health/alerts": Access(OFFICIAL),
+    "GET /health/alerts": Access(HEALTH),
     "GET /official/accounts": Access(OFFICIAL),
     "POST /official/accounts": Access(OFFICIAL),
     "GET /official/accounts/<rowid:user_id>": Access(OFFICIAL, "account"),
@@ -188,29 +203,29 @@ ACCESS: dict[str, Access] = {
     "GET /admin/benefits/activities/<public_id>/edit": Access(OFFICIAL, "activity"),
     "POST /admin/benefits/activities/<public_id>/edit": Access(OFFICIAL, "activity"),
     "GET /admin/benefits/activities/<public_id>/poster": Access(OFFICIAL, "activity"),
-    "GET /admin/benefits/complaints": Access(OFFICIAL),
-    "GET /admin/benefits/complaints/<rowid:complaint_id>": Access(OFFICIAL, "complaint_any"),
-    "POST /admin/benefits/complaints/<rowid:complaint_id>": Access(OFFICIAL, "complaint_any"),
-    "POST /admin/benefits/complaints/<rowid:complaint_id>/contact": Access(OFFICIAL, "complaint_any", reveals=True),
+    "GET /admin/benefits/complaints": Access(HR),
+    "GET /admin/benefits/complaints/<rowid:complaint_id>": Access(HR, "complaint_any"),
+    "POST /admin/benefits/complaints/<rowid:complaint_id>": Access(HR, "complaint_any"),
+    "POST /admin/benefits/complaints/<rowid:complaint_id>/contact": Access(HR, "complaint_any", reveals=True),
     "GET /admin/benefits/data-bonus": Access(OFFICIAL),
-    "GET /admin/benefits/points": Access(OFFICIAL),
-    "POST /admin/benefits/points/export": Access(OFFICIAL),
+    "GET /admin/benefits/points": Access(POLICE),
+    "POST /admin/benefits/points/export": Access(POLICE),
     "GET /admin/benefits/services": Access(OFFICIAL),
     "GET /admin/benefits/services/new": Access(OFFICIAL),
     "POST /admin/benefits/services/new": Access(OFFICIAL),
     "GET /admin/benefits/services/<rowid:listing_id>/edit": Access(OFFICIAL, "service_listing"),
     "POST /admin/benefits/services/<rowid:listing_id>/edit": Access(OFFICIAL, "service_listing"),
     "POST /admin/benefits/services/<rowid:listing_id>/withdraw": Access(OFFICIAL, "service_listing"),
-    "GET /admin/benefits/training": Access(OFFICIAL),
-    "GET /admin/benefits/training/claims/<rowid:claim_id>": Access(OFFICIAL, "training_claim"),
-    "POST /admin/benefits/training/claims/<rowid:claim_id>": Access(OFFICIAL, "training_claim"),
-    "GET /admin/benefits/training/courses/new": Access(OFFICIAL),
-    "POST /admin/benefits/training/courses/new": Access(OFFICIAL),
-    "GET /admin/benefits/training/courses/<code>": Access(OFFICIAL, "course"),
-    "GET /admin/benefits/training/invoices/<rowid:invoice_id>": Access(OFFICIAL, "invoice"),
-    "POST /admin/benefits/training/invoices/<rowid:invoice_id>": Access(OFFICIAL, "invoice"),
-    "GET /admin/benefits/training/courses/<code>/edit": Access(OFFICIAL, "course"),
-    "POST /admin/benefits/training/courses/<code>/edit": Access(OFFICIAL, "course"),
+    "GET /admin/benefits/training": Access(HR),
+    "GET /admin/benefits/training/claims/<rowid:claim_id>": Access(HR, "training_claim"),
+    "POST /admin/benefits/training/claims/<rowid:claim_id>": Access(HR, "training_claim"),
+    "GET /admin/benefits/training/courses/new": Access(HR),
+    "POST /admin/benefits/training/courses/new": Access(HR),
+    "GET /admin/benefits/training/courses/<code>": Access(HR, "course"),
+    "GET /admin/benefits/training/invoices/<rowid:invoice_id>": Access(HR, "invoice"),
+    "POST /admin/benefits/training/invoices/<rowid:invoice_id>": Access(HR, "invoice"),
+    "GET /admin/benefits/training/courses/<code>/edit": Access(HR, "course"),
+    "POST /admin/benefits/training/courses/<code>/edit": Access(HR, "course"),
     "GET /manage/venues": Access(OFFICIAL),
     "POST /manage/venues": Access(OFFICIAL),
     "GET /manage/venues/<code>": Access(OFFICIAL, "venue"),
@@ -223,20 +238,22 @@ ACCESS: dict[str, Access] = {
     "POST /manage/slots/<rowid:slot_id>/capacity": Access(OFFICIAL, "slot"),
     "POST /manage/slots/<rowid:slot_id>/close": Access(OFFICIAL, "slot"),
     "GET /official/residence": Access(OFFICIAL),
-    "GET /official/residence/applications": Access(OFFICIAL),
-    "POST /official/residence/applications/<rowid:application_id>": Access(OFFICIAL, "application"),
+    "GET /official/residence/applications": Access(HR),
+    "POST /official/residence/applications/<rowid:application_id>": Access(HR, "application"),
     "GET /official/residence/enterprises": Access(OFFICIAL),
-    "GET /official/residence/production": Access(OFFICIAL),
-    "POST /official/residence/production/<rowid:declaration_id>": Access(OFFICIAL, "declaration"),
+    "GET /official/residence/production": Access(ECON),
+    "POST /official/residence/production/<rowid:declaration_id>": Access(ECON, "declaration"),
     "GET /official/residence/sms": Access(OFFICIAL),
     "GET /official/residence/withdrawals": Access(OFFICIAL),
     "GET /official/residence/workers": Access(OFFICIAL),
-    "GET /official/review": Access(OFFICIAL),
+    "GET /official/review": Access(MONEY_READERS),
     "POST /official/review/sample": Access(OFFICIAL),
-    "GET /official/review/<policy>/<rowid:application_id>": Access(OFFICIAL, "review_item"),
-    "POST /official/review/<policy>/<rowid:application_id>": Access(OFFICIAL, "review_item"),
-    "GET /official/budget": Access(OFFICIAL),
-    "POST /official/budget/payments": Access(OFFICIAL),
+    "GET /official/review/<policy>/<rowid:application_id>": Access(MONEY_READERS, "review_item",
+                                                                 paths=(("economy_official", "review_item_p8"),)),
+    "POST /official/review/<policy>/<rowid:application_id>": Access(MONEY_DECIDERS, "review_item",
+                                                                  paths=(("economy_official", "review_item_p8"),)),
+    "GET /official/budget": Access(MONEY_READERS),
+    "POST /official/budget/payments": Access(MONEY_DECIDERS),
     "GET /official/residence/appeals": Access(OFFICIAL),
     "POST /official/residence/appeals/<rowid:appeal_id>": Access(OFFICIAL, "appeal"),
     "GET /official/residence/appeals/<rowid:appeal_id>/photo": Access(OFFICIAL, "appeal"),
@@ -246,11 +263,14 @@ ACCESS: dict[str, Access] = {
     "GET /api/v1/residence/snapshot": Access(OFFICIAL),
 
     # --- the officials' desk (admin room) --------------------------------------------------------
-    "GET /admin": Access(OFFICIAL),
-    "GET /admin/audit": Access(OFFICIAL),
-    "GET /admin/programme": Access(OFFICIAL),
+    "GET /admin": Access(OFFICIALS),
+    "GET /admin/audit": Access(OFFICIAL + AUDITOR),
+    "GET /admin/programme": Access(OFFICIALS),
     "GET /admin/exports": Access(OFFICIAL),
     "POST /admin/exports/<name>": Access(OFFICIAL, "dataset"),
     "GET /admin/exports/<name>/full": Access(OFFICIAL, "dataset"),
     "POST /admin/exports/<name>/full": Access(OFFICIAL, "dataset", reveals=True),
+    "GET /admin/hotline": Access(ECON + AUDITOR),
+    "POST /admin/hotline": Access(ECON),
+    "POST /admin/hotline/search": Access(ECON + AUDITOR),
 }

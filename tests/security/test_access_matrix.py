@@ -132,15 +132,16 @@ def test_the_access_matrix(app, db, world):
             side = principal.side or "A"
             forbidden_words = everyone_markers if principal.role == ANONYMOUS else others.get(principal.side, [])
             attempts: list[tuple[str, bool]] = []  # (url, should be allowed)
-            if access.path is None:
+            path = access.path_for(principal.role)
+            if path is None:
                 attempts.append((rule, allowed))
             elif allowed and principal.role in access.owned_by:
-                attempts.append((fill(rule, world.params(access.path, "B")), False))   # another side's
-                attempts.append((fill(rule, world.params(access.path, side)), True))   # their own
+                attempts.append((fill(rule, world.params(path, "B")), False))   # another side's
+                attempts.append((fill(rule, world.params(path, side)), True))   # their own
             elif allowed:
-                attempts.append((fill(rule, world.params(access.path, "B")), True))    # officials: any
+                attempts.append((fill(rule, world.params(path, "B")), True))    # officials: any
             else:
-                attempts.append((fill(rule, world.params(access.path, side)), False))  # wrong role
+                attempts.append((fill(rule, world.params(path, side)), False))  # wrong role
             for url, should_pass in attempts:
                 audit_before = audit_count(db) if access.reveals else 0
                 response = caller.send(method, url)

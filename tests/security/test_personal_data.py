@@ -15,6 +15,7 @@ carrier's export):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -34,7 +35,7 @@ from tests.support.cli import run_cli
 from tests.support.config import TEST_CONFIG
 from tests.support.postgres import find_bindir
 from tests.support.servers import ROOT, TEST_ENV
-from tests.support.web import csrf_token_from
+from tests.support.web import csrf_token_from, register_with_code
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.rekey import encrypted_columns
 
@@ -80,17 +81,28 @@ def roster_files(tmp_path: Path) -> tuple[Path, Path, list[tuple[str, str]]]:
 
 # --- at rest and in the logs -------------------------------------------------------------------
 
+@contextlib.contextmanager
+def outbox(url: str):
+    """A session of our own on the server's database, to read the SMS outbox."""
+    engine = sa.create_engine(url)
+    try:
+        with sa.orm.Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 def drive_traffic(base_url: str, url: str, people: list[tuple[str, str]], typed: list[str]) -> list[str]:
     """Registration, log-ins (good and bad), a visitor, scans and a data-bonus claim over HTTP;
     returns the CLI output it produced along the way (token creation)."""
     outputs = []
     with requests.Session() as http:
-        page = http.get(base_url + "/register")
         id_number, phone = make_unique_id_number(), make_phone("137")
         typed += [id_number, phone]
-        http.post(base_url + "/register", data={
-            "csrf_token": csrf_token_from(page.text), "name": "注册测试", "id_number": id_number, "phone": phone,
-            "password": "a-long-password-1", "password_confirm": "a-long-password-1", "pledge": "y"})
+        with outbox(url) as session:  # the worker reads the code on their phone
+            register_with_code((http, base_url), session, {
+                "name": "注册测试", "id_number": id_number, "phone": phone,
+                "password": "a-long-password-1", "password_confirm": "a-long-password-1", "pledge": "y"})
         assert http.get(base_url + "/me/pass").status_code == 200
         claim = http.post(base_url + "/me/data-bonus", data={
             "csrf_token": csrf_token_from(http.get(base_url + "/me/data-bonus").text)})
@@ -199,11 +211,11 @@ def test_key_rotation_reencrypts_every_value_resumes_after_a_kill_and_lets_the_o
     app = create_app({**TEST_CONFIG, "DATA_KEYS": NEW_KEY, "DATABASE_URL": url, "SQLALCHEMY_DATABASE_URI": url,
                       "RATELIMIT_ENABLED": False})
     client = app.test_client()
-    page = client.get("/register")
-    refused = client.post("/register", headers={"Accept-Language": "en"}, data={
-        "csrf_token": csrf_token_from(page.text), "name": "冒名者", "id_number": people[1][0].lower(),
-        "phone": make_phone("138"), "password": "a-long-password-1", "password_confirm": "a-long-password-1",
-        "pledge": "y"})
+    with outbox(url) as session:
+        refused = register_with_code(client, session, {
+            "name": "冒名者", "id_number": people[1][0].lower(),
+            "phone": make_phone("138"), "password": "a-long-password-1", "password_confirm": "a-long-password-1",
+            "pledge": "y"}, headers={"Accept-Language": "en"})
     assert refused.status_code == 200 and "cannot be registered again" in refused.text
     with app.app_context():
         db.engine.dispose()

@@ -26,7 +26,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.builders import PASSWORD, make_credit_code, make_phone, make_unique_id_number, make_user, make_worker
-from tests.support.web import csrf_token_from
+from tests.support.web import csrf_token_from, register_with_code
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role, User, UserSession
 from wzcheckin.accounts.services import issue_api_token
@@ -202,10 +202,18 @@ def test_the_per_address_limit_is_not_reset_by_a_forged_x_forwarded_for(app, cli
 
 # --- registration tells no one whether an ID number is on file ----------------------------------
 
-def register(client, fields: dict) -> tuple[int, str]:
-    page = client.get("/register")
-    response = client.post("/register", data={"csrf_token": csrf_token_from(page.text), **fields},
-                           headers={"Accept-Language": "en"})
+def register(client, db, fields: dict) -> tuple[int, str]:
+    """Both pages: a code for the phone (the code is proven: this is its owner), then the details.
+    The codes and their texts are cleared afterwards, so the resend limit does not answer the next
+    attempt."""
+    from wzcheckin.accounts.models import OneTimeCode
+    from wzcheckin.residence.models import SmsMessage
+
+    response = register_with_code(client, db, fields, headers={"Accept-Language": "en"})
+    db.rollback()
+    db.execute(sa.delete(SmsMessage))
+    db.execute(sa.delete(OneTimeCode))
+    db.commit()
     return response.status_code, response.get_data(as_text=True)
 
 
@@ -237,7 +245,7 @@ def test_registration_answers_the_same_for_an_existing_and_a_new_id_number(mista
             fields["phone"] = phone_on_file
         else:
             fields["credit_code"] = unknown_employer
-        status, html = register(app.test_client(), fields)
+        status, html = register(app.test_client(), db, fields)
         answers.append((status, words(html, id_number, fields["phone"])))
     (status_on_file, page_on_file), (status_new, page_new) = answers
     assert status_on_file == status_new == 200

@@ -90,9 +90,10 @@ class World:
     shared: dict[str, dict]          # objects nobody owns (officials' desk, public catalogues)
     official: Principal
     anonymous: Principal = field(default_factory=lambda: Principal("anonymous", ANONYMOUS))
+    bureaus: list[Principal] = field(default_factory=list)  # 人社 经信 卫健 公安 and the auditor
 
     def principals(self) -> list[Principal]:
-        return [self.anonymous, *self.sides["A"].principals.values(), self.official]
+        return [self.anonymous, *self.sides["A"].principals.values(), self.official, *self.bureaus]
 
     def params(self, kind: str, side: str) -> dict:
         if kind in self.shared:
@@ -203,6 +204,9 @@ def build_world(session, vault, programme, keyring) -> World:
     sides = {name: _build_side(session, vault, programme, keyring, name, now) for name in ("A", "B")}
     official_user = make_user(session, vault, Role.OFFICIAL)
     official = _principal(session, Role.OFFICIAL, official_user, now)
+    bureaus = [_principal(session, role, make_user(session, vault, role), now)
+               for role in (Role.HR_OFFICIAL, Role.ECONOMY_OFFICIAL, Role.HEALTH_OFFICIAL, Role.POLICE_OFFICIAL,
+                            Role.AUDITOR)]
 
     b_enterprise_id = sides["B"].principals["enterprise_admin"].user.checkpoint.enterprise_id
     venue_b = sides["B"].principals["venue_staff"].user.checkpoint
@@ -259,6 +263,7 @@ def build_world(session, vault, programme, keyring) -> World:
         "application": {"application_id": application.id},
         "declaration": {"declaration_id": declaration.id},
         "review_item": {"policy": "P7", "application_id": application.id},  # the review room's queue
+        "review_item_p8": {"policy": "P8", "application_id": declaration.id},  # 经信局's own policy
         "appeal": {"appeal_id": appeal.id},
         "complaint_any": sides["B"].params["complaint"],
         "static": {"filename": "css/app.css"},
@@ -267,7 +272,7 @@ def build_world(session, vault, programme, keyring) -> World:
         "account": {"user_id": make_user(session, vault, Role.OFFICIAL).id},
     }
     session.commit()
-    return World(sides=sides, shared=shared, official=official)
+    return World(sides=sides, shared=shared, official=official, bureaus=bureaus)
 
 
 # --- logging principals in on a test client ------------------------------------------------------

@@ -1,5 +1,5 @@
 """Accounts room, one-time codes by SMS (验证码): proof that a phone is in the caller's hand, for
-activating a roster account, resetting a password and changing a phone number.
+registering, activating a roster account, resetting a password and changing a phone number.
 
 Six digits, sent through the SMS outbox (``residence.sms.queue_sms``: the configured gateway
 delivers them), valid ``[accounts] one_time_code_minutes`` with ``one_time_code_tries`` guesses,
@@ -8,7 +8,9 @@ ever logged (the outbox gateway logs the masked phone and the length only).
 
 A request for a code is answered the same whether or not the details match an account: a code
 row is written either way (so the limits count it), but a message goes out only when they match,
-and a row without an account can never be used. Plain Python: functions take the session and
+and a row without an account can never be used. Registration is the exception: there is no
+account yet, so its code goes to whatever well-formed number is given and is spent by the
+account it makes (the number must be the one the code was sent to). Plain Python: functions take the session and
 ``now``; they flush, never commit. A refusal of a wrong code is raised *after* its guess was
 counted, so the caller commits before answering.
 """
@@ -63,7 +65,8 @@ def address_hash(vault: PersonalDataVault, address: str | None) -> str:
 
 def issue_code(session: Session, vault: PersonalDataVault, programme: Programme, *, purpose: CodePurpose,
                phone: str, user: User | None, address: str | None, now: datetime) -> OneTimeCode:
-    """Make a code for ``phone`` and, when ``user`` is given, queue the text message carrying it.
+    """Make a code for ``phone`` and, when ``user`` is given (or the code is for registering,
+    where there is no account yet), queue the text message carrying it.
 
     Limits (``[accounts]``): one code per phone and purpose per ``one_time_code_resend_seconds``;
     ``one_time_codes_per_phone_per_hour`` per phone; ``one_time_codes_per_address_per_hour`` per
@@ -94,7 +97,7 @@ def issue_code(session: Session, vault: PersonalDataVault, programme: Programme,
                       created_at=now, expires_at=now + timedelta(minutes=rules.one_time_code_minutes))
     session.add(row)
     session.flush()
-    if user is not None:
+    if user is not None or purpose is CodePurpose.REGISTER:
         queue_sms(session, dedupe_key=f"code:{row.id}", kind=SMS_KIND,
                   body=SMS_BODIES[purpose].format(code=code, minutes=rules.one_time_code_minutes), now=now,
                   recipient_encrypted=vault.encrypt(phone), recipient_masked=mask_phone(phone))
@@ -104,7 +107,8 @@ def issue_code(session: Session, vault: PersonalDataVault, programme: Programme,
 def use_code(session: Session, vault: PersonalDataVault, programme: Programme, *, purpose: CodePurpose,
              code_id: int | None, code: str | None, now: datetime) -> OneTimeCode:
     """Spend the code ``code_id`` (the one this caller was sent) if ``code`` is it and it is for
-    ``purpose``; return its row, whose ``user_id`` names the account it was sent for. Raises
+    ``purpose``; return its row, whose ``user_id`` names the account it was sent for (None for a
+    registration code: the account does not exist yet). Raises
     ``code_invalid`` otherwise — after counting the guess, so the caller commits before answering.
 
     Concurrency: the guess is counted by a conditional UPDATE (``attempts < tries``, not used,
@@ -113,7 +117,7 @@ def use_code(session: Session, vault: PersonalDataVault, programme: Programme, *
     """
     clean = (code or "").strip()
     row = session.get(OneTimeCode, code_id) if isinstance(code_id, int) else None
-    if row is None or row.purpose != purpose or row.user_id is None:
+    if row is None or row.purpose != purpose or (row.user_id is None and purpose is not CodePurpose.REGISTER):
         raise CodeRefused("code_invalid")
     counted = session.execute(
         sa.update(OneTimeCode)

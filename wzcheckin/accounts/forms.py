@@ -12,11 +12,22 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), render_kw={"autocomplete": "current-password"})
 
 
+class RegistrationPhoneForm(FlaskForm):
+    """Self-registration, step 1: the phone number; a code goes to it by SMS."""
+
+    phone = StringField(_l("Mobile number"), render_kw={"inputmode": "tel", "autocomplete": "tel"})
+
+
 class RegistrationForm(FlaskForm):
+    """Step 2: the code from the SMS, the same phone number again, and the worker's details."""
+
+    code = StringField(_l("Six-digit code from the SMS"), render_kw={
+        "inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": "6", "pattern": "[0-9]*"})
     name = StringField(_l("Name (as on your ID card)"), render_kw={"autocomplete": "name"})
     id_number = StringField(_l("ID number (18 characters)"),
                             render_kw={"autocomplete": "off", "autocapitalize": "characters", "maxlength": "24"})
-    phone = StringField(_l("Mobile number"), render_kw={"inputmode": "tel", "autocomplete": "tel"})
+    phone = StringField(_l("Mobile number (the one the code was sent to)"),
+                        render_kw={"inputmode": "tel", "autocomplete": "tel"})
     credit_code = StringField(_l("Employer's unified social credit code (optional)"),
                               render_kw={"autocapitalize": "characters", "maxlength": "24"})
     hukou = StringField(_l("Household registration (leave blank to derive it from your ID number)"))

@@ -240,16 +240,34 @@ def _new_user(vault: PersonalDataVault, role: Role, phone: str, now: datetime, *
     )
 
 
+def request_registration_code(session: Session, vault: PersonalDataVault, programme: Programme, phone_raw: str,
+                              now: datetime, *, address: str | None = None) -> OneTimeCode:
+    """Self-registration, step 1: a six-digit code by SMS to the phone the worker gives, to prove
+    it is in their hand before an account is made on it. Sent to any well-formed number (there is
+    no account yet to match), within the code limits of ``[accounts]``; whether the number is
+    already registered is told only once the code proves the number is the caller's."""
+    try:
+        phone = parse_phone(phone_raw)
+    except InvalidIdentifier as exc:
+        raise FormErrors({"phone": exc.code}) from None
+    return issue_code(session, vault, programme, purpose=CodePurpose.REGISTER, phone=phone, user=None,
+                      address=address, now=now)
+
+
 def register_worker(session: Session, vault: PersonalDataVault, programme: Programme,
                     details: WorkerDetails, password: str, now: datetime,
-                    form_errors: dict[str, str] | None = None) -> Worker:
-    """A worker registers themself on their phone.
+                    form_errors: dict[str, str] | None = None, *, code_id: int | None,
+                    code: str | None) -> Worker:
+    """A worker registers themself on their phone, step 2: the code sent to that phone
+    (:func:`request_registration_code`) and their details.
 
-    A duplicate ID or phone number gets one and the same answer (``already_registered``) so the
-    form does not tell a stranger which of the two is on file. ``form_errors`` are what the
+    The phone must be the one the code was sent to (``phone_not_verified``, before any guess is
+    counted). A duplicate ID or phone number gets one and the same answer (``already_registered``)
+    so the form does not tell a stranger which of the two is on file. ``form_errors`` are what the
     caller's form found wrong (a password typed differently twice, the pledge not ticked): the
-    look-up for duplicates runs only when nothing at all is wrong, so a form with any mistake
-    answers the same whether or not the ID number is on file.
+    code is tried and the look-up for duplicates runs only when nothing at all is wrong, so a form
+    with any mistake answers the same whether or not the ID number is on file. A wrong code raises
+    ``code_invalid`` after its guess was counted: the caller commits before answering.
     """
     today = programme.local_date(now)
     errors: dict[str, str] = dict(form_errors or {})
@@ -261,9 +279,15 @@ def register_worker(session: Session, vault: PersonalDataVault, programme: Progr
     problem = password_problem(password, clean.phone if clean else None)
     if problem:
         errors["password"] = problem
+    if not errors:
+        assert clean is not None
+        sent = session.get(OneTimeCode, code_id) if isinstance(code_id, int) else None
+        if sent is not None and sent.phone_hash != phone_hash(vault, clean.phone):
+            errors["phone"] = "phone_not_verified"
     if errors:
         raise FormErrors(errors)
     assert clean is not None
+    use_code(session, vault, programme, purpose=CodePurpose.REGISTER, code_id=code_id, code=code, now=now)
     if (find_worker_by_id_number(session, vault, clean.id_number) is not None
             or find_user_by_phone(session, vault, clean.phone) is not None):
         raise FormErrors({"form": "already_registered"})

@@ -20,6 +20,7 @@ from wzcheckin.accounts.forms import (
     PhoneChangeForm,
     PhoneConfirmForm,
     RegistrationForm,
+    RegistrationPhoneForm,
     ResetForm,
     ResetRequestForm,
 )
@@ -36,6 +37,7 @@ from wzcheckin.accounts.services import (
     request_activation_code,
     request_password_reset,
     request_phone_change,
+    request_registration_code,
     reset_password,
     start_session,
 )
@@ -76,10 +78,10 @@ def _attach_errors(form, errors: dict[str, str]) -> None:
 
 def _anonymous_form_page(template: str, form, **context):
     """An anonymous page with identifiers on it (log in, register, activate): the ID and phone
-    numbers typed are never written back into the HTML — the form asks for them again — and the
-    answer is never cached (``Cache-Control: no-store``, core.security)."""
+    numbers typed are never written back into the HTML — the form asks for them again, and the
+    one-time code too — and the answer is never cached (``Cache-Control: no-store``, core.security)."""
     g.personal_data = True
-    for name in ("id_number", "phone", "new_phone"):
+    for name in ("id_number", "phone", "new_phone", "code"):
         field = getattr(form, name, None)
         if field is not None:
             field.data = ""
@@ -149,8 +151,37 @@ def logout():
 @limiter.limit("5 per minute; 30 per hour", methods=["POST"])
 @public
 def register():
+    """Self-registration, step 1: the phone number, proven by a code sent to it by SMS."""
     if current_user.is_authenticated:
         return redirect(role_home_url(current_user.role))
+    form = RegistrationPhoneForm()
+    if form.validate_on_submit():
+        try:
+            with unit_of_work(db.session):
+                row = request_registration_code(db.session, context.vault(), context.programme(), form.phone.data,
+                                                clock.now(), address=request.remote_addr)
+            _remember_code("register", row)
+            return redirect(url_for("accounts.register_details"))
+        except FormErrors as exc:
+            _attach_errors(form, exc.errors)
+        except CodeRefused as exc:
+            form.form_errors.append(_error_text(exc.code))
+    elif request.method == "POST":
+        form.form_errors.append(_("The form expired; please submit it again."))
+    return _anonymous_form_page("accounts/register_phone.html", form)
+
+
+@bp.route("/register/details", methods=["GET", "POST"])
+@limiter.limit("10 per minute; 60 per hour", methods=["POST"])
+@public
+def register_details():
+    """Step 2: the code, the same phone number again, the worker's details, a password and the
+    pledge. The account is made only with the right code."""
+    if current_user.is_authenticated:
+        return redirect(role_home_url(current_user.role))
+    code_id = _pending_code("register")
+    if code_id is None:
+        return redirect(url_for("accounts.register"))
     form = RegistrationForm()
     if request.method == "POST" and form.validate_on_submit():
         errors: dict[str, str] = {}
@@ -167,8 +198,12 @@ def register():
         worker = None
         try:
             with unit_of_work(db.session):
-                worker = register_worker(db.session, context.vault(), context.programme(), details,
-                                         form.password.data or "", clock.now(), form_errors=errors)
+                try:
+                    worker = register_worker(db.session, context.vault(), context.programme(), details,
+                                             form.password.data or "", clock.now(), form_errors=errors,
+                                             code_id=code_id, code=form.code.data)
+                except CodeRefused as exc:
+                    _attach_errors(form, {"code": exc.code})  # committed: the guess counts
         except FormErrors as exc:
             worker = None
             _attach_errors(form, exc.errors)
@@ -177,12 +212,14 @@ def register():
                 raise
             _attach_errors(form, {"form": "already_registered"})  # a concurrent twin won the race
         if worker is not None:
+            session.pop(CODE_SESSION_KEY, None)
             _log_in(worker.user)
             flash(_("Welcome! This is your pass. Show it at factory gates, venues and pickup points."), "success")
             return redirect(url_for("codes.pass_page"))
     elif request.method == "POST":
         form.form_errors.append(_("The form expired; please submit it again."))
-    return _anonymous_form_page("accounts/register.html", form)
+    return _anonymous_form_page("accounts/register.html", form,
+                                minutes=context.programme().accounts.one_time_code_minutes)
 
 
 # --- one-time codes: activation and password reset ------------------------------------------------
@@ -197,6 +234,8 @@ ACCOUNT_ERRORS = {
     "code_invalid": _l("The code is wrong, has expired or was used up. Ask for a new code."),
     "code_rate_limited": _l("Too many codes were asked for. Wait a few minutes, then try again."),
     "phone_unchanged": _l("That is the number the account has now."),
+    "phone_not_verified": _l("This is not the number the code was sent to. Type that number, or ask for a "
+                             "code for this one."),
 }
 
 

@@ -32,7 +32,12 @@ ROLE_LABELS = {
     "venue_staff": _l("Venue staff"),
     "pickup_staff": _l("Pickup staff"),
     "carrier": _l("Carrier"),
-    "official": _l("Official"),
+    "official": _l("Programme office"),
+    "hr_official": _l("Human resources bureau"),
+    "economy_official": _l("Economy and IT bureau"),
+    "health_official": _l("Health commission"),
+    "police_official": _l("Public security bureau"),
+    "auditor": _l("Auditor"),
     "cli": _l("Command line"),
     "scheduler": _l("Scheduler"),
 }

@@ -1,6 +1,9 @@
 """Admin room, pages: the officials' desk — the dashboard with its charts, the exports (masked by
-default; an unmasked export is its own action with a reason), the audit-log viewer and the
-programme file. Officials only, everywhere; every export is written to the audit log."""
+default; an unmasked export is its own action with a reason), the audit-log viewer, the programme
+file and the hotline case log. The dashboard and the programme file are every official's (the
+programme office, the bureaus, the auditor); the exports the programme office's; the audit log the
+programme office's and the auditor's; the hotline 经信局's (the auditor reads it). Every export and
+every hotline case is written to the audit log."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
+from wzcheckin.accounts.models import OFFICIAL_ROLES, Role
 from wzcheckin.admin import audit_log, dashboard, programme_file, stats
 from wzcheckin.admin.exports import (
     DATASETS,
@@ -31,6 +34,7 @@ from wzcheckin.admin.exports import (
     record_export,
 )
 from wzcheckin.admin.forms import FORMATS, ExportForm, FullExportForm
+from wzcheckin.admin.hotline import HOTLINE_READERS
 from wzcheckin.admin.labels import ROLE_LABELS, label
 from wzcheckin.admin.spreadsheets import csv_chunks, file_chunks, write_xlsx
 from wzcheckin.core import context
@@ -43,11 +47,14 @@ from wzcheckin.reporting import reporting_session
 
 bp = Blueprint("admin", __name__)
 
+AUDIT_READERS = (Role.OFFICIAL, Role.AUDITOR)
+
 NAV_ITEMS = [
-    NavItem((Role.OFFICIAL,), "admin.dashboard", _l("Dashboard"), order=1, group=OVERVIEW),
-    NavItem((Role.OFFICIAL,), "admin.exports", _l("Exports"), order=2, group=OVERVIEW),
-    NavItem((Role.OFFICIAL,), "admin.audit_log", _l("Audit log"), order=90, group=SYSTEM),
-    NavItem((Role.OFFICIAL,), "admin.programme_file", _l("Programme file"), order=91, group=SYSTEM),
+    NavItem(OFFICIAL_ROLES, "admin.dashboard", _l("Dashboard"), order=1, group=OVERVIEW),
+    NavItem((Role.OFFICIAL,), "admin.exports", _l("Exports"), order=3, group=OVERVIEW),
+    NavItem(HOTLINE_READERS, "admin.hotline", _l("Hotline cases"), order=70),
+    NavItem(AUDIT_READERS, "admin.audit_log", _l("Audit log"), order=90, group=SYSTEM),
+    NavItem(OFFICIAL_ROLES, "admin.programme_file", _l("Programme file"), order=91, group=SYSTEM),
 ]
 
 # The other rooms' pages for officials, grouped on the dashboard (endpoints a room does not
@@ -83,15 +90,32 @@ REASON_MESSAGES = {
 }
 
 
+OWN_LINKS = (
+    ("admin.exports", _l("Exports")),
+    ("admin.audit_log", _l("Audit log")),
+    ("admin.programme_file", _l("Programme file")),
+    ("admin.hotline", _l("Hotline cases")),
+)
+
+
+def _links_for_role(links) -> list[tuple[str, str]]:
+    """The links the reader's role may open (a bureau sees its own pages only)."""
+    found = []
+    for endpoint, text in links:
+        view = current_app.view_functions.get(endpoint)
+        if view is None or current_user.role not in getattr(view, "wz_roles", ()):
+            continue
+        try:
+            found.append((url_for(endpoint), str(text)))
+        except BuildError:
+            continue
+    return found
+
+
 def _desk_links() -> list[tuple[str, list[tuple[str, str]]]]:
     groups = []
     for title, links in DESK_LINKS:
-        found = []
-        for endpoint, text in links:
-            try:
-                found.append((url_for(endpoint), str(text)))
-            except BuildError:
-                continue
+        found = _links_for_role(links)
         if found:
             groups.append((str(title), found))
     return groups
@@ -105,12 +129,12 @@ def _english() -> bool:
 
 # "admin.dashboard": where officials land after log-in (core.navigation.ROLE_HOMES).
 @bp.get("/admin", endpoint="dashboard")
-@roles_required(Role.OFFICIAL)
+@roles_required(*OFFICIAL_ROLES)
 def dashboard_page():
     programme, now = context.programme(), clock.now()
     day_range, range_ok = stats.parse_range(programme, now, request.args.get("from"), request.args.get("to"))
     board = dashboard.build(reporting_session(), programme, now, day_range, range_ok, _english())
-    return render_template("admin/dashboard.html", board=board, desk=_desk_links(),
+    return render_template("admin/dashboard.html", board=board, desk=_desk_links(), own_links=_links_for_role(OWN_LINKS),
                            default_range=stats.default_range(programme, now))
 
 
@@ -222,7 +246,7 @@ AUDIT_DATE_LIMITS = (date(2000, 1, 1), date(2999, 12, 31))
 
 
 @bp.get("/admin/audit", endpoint="audit_log")
-@roles_required(Role.OFFICIAL)
+@roles_required(*AUDIT_READERS)
 def audit_log_page():
     programme = context.programme()
     role = (request.args.get("role") or "").strip()[:24] or None
@@ -260,7 +284,7 @@ def audit_log_page():
 # --- the programme file -----------------------------------------------------------------------------
 
 @bp.get("/admin/programme", endpoint="programme_file")
-@roles_required(Role.OFFICIAL)
+@roles_required(*OFFICIAL_ROLES)
 def programme_file_page():
     from wzcheckin.programme import ProgrammeError, parse_programme
 
@@ -299,3 +323,6 @@ def _district_label(district: str) -> str:
 @bp.app_template_filter("admin_local_date")
 def _local_date(day: date) -> str:
     return format_date(day, "medium")
+
+
+from wzcheckin.admin import hotline_pages  # noqa: E402, F401 - its routes, on this blueprint

@@ -19,11 +19,11 @@ NAV_ITEMS = [
     NavItem((Role.CARRIER,), "benefits.carrier_claims", _l("Data-bonus claims"), order=10),
     NavItem((Role.ENTERPRISE_ADMIN,), "benefits.enterprise_training", _l("Training subsidy"), order=60),
     NavItem((Role.ENTERPRISE_ADMIN,), "benefits.enterprise_complaints", _l("Wage complaints"), order=65),
-    NavItem((Role.OFFICIAL,), "benefits.training_desk", _l("Training"), order=60, group=BENEFITS),
+    NavItem((Role.HR_OFFICIAL,), "benefits.training_desk", _l("Training"), order=60, group=BENEFITS),
     NavItem((Role.OFFICIAL,), "benefits.activities_admin", _l("Activities"), order=62, group=BENEFITS),
-    NavItem((Role.OFFICIAL,), "benefits.complaints_admin", _l("Wage complaints"), order=64, group=REVIEW_MONEY),
+    NavItem((Role.HR_OFFICIAL,), "benefits.complaints_admin", _l("Wage complaints"), order=64, group=REVIEW_MONEY),
     NavItem((Role.OFFICIAL,), "benefits.services_admin", _l("Services"), order=66, group=BENEFITS),
-    NavItem((Role.OFFICIAL,), "benefits.points_admin", _l("Points export"), order=68, group=REVIEW_MONEY),
+    NavItem((Role.POLICE_OFFICIAL,), "benefits.points_admin", _l("Points export"), order=68, group=REVIEW_MONEY),
     NavItem((Role.OFFICIAL,), "benefits.data_bonus_overview", _l("Data bonus"), order=69, group=REVIEW_MONEY),
 ]
 

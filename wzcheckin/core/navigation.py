@@ -61,6 +61,11 @@ ROLE_HOMES = {
     Role.ENTERPRISE_ADMIN: ("enterprises.dashboard",),
     Role.CARRIER: ("benefits.carrier_claims",),
     Role.OFFICIAL: ("admin.dashboard",),
+    Role.HR_OFFICIAL: ("admin.dashboard",),
+    Role.ECONOMY_OFFICIAL: ("admin.dashboard",),
+    Role.HEALTH_OFFICIAL: ("admin.dashboard",),
+    Role.POLICE_OFFICIAL: ("admin.dashboard",),
+    Role.AUDITOR: ("admin.dashboard",),
 }
 
 

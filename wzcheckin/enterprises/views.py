@@ -33,7 +33,7 @@ bp = Blueprint("enterprises", __name__)
 NAV_ITEMS = [
     NavItem((Role.ENTERPRISE_ADMIN,), "enterprises.dashboard", _l("My enterprise"), order=10),
     NavItem((Role.ENTERPRISE_ADMIN, Role.GATEKEEPER), "enterprises.visitor", _l("Register a visitor"), order=30),
-    NavItem((Role.OFFICIAL,), "enterprises.health", _l("Health alerts"), order=60, group=OVERVIEW),
+    NavItem((Role.HEALTH_OFFICIAL,), "enterprises.health", _l("Health alerts"), order=60, group=OVERVIEW),
 ]
 
 # Field-error codes of this room's forms, on top of the shared ones (core.i18n.FIELD_ERRORS).
@@ -179,7 +179,7 @@ def visitor():
 
 
 @bp.get("/health/alerts")
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.HEALTH_OFFICIAL)
 def health():
     """卫健委 view: every fever and symptom refusal at every gate, newest first."""
     district = request.args.get("district", "").strip()[:50] or None

@@ -62,8 +62,8 @@ NAV_ITEMS = [
     NavItem((Role.ENTERPRISE_ADMIN,), "residence.enterprise_retention", _l("Retained workers"), order=40),
     NavItem((Role.ENTERPRISE_ADMIN,), "residence.enterprise_production", _l("Production reward"), order=45),
     NavItem((Role.OFFICIAL,), "residence.official_snapshot", _l("Cutoff snapshot"), order=40, group=RESIDENCE),
-    NavItem((Role.OFFICIAL,), "residence.official_applications", _l("Subsidy applications"), order=41, group=RESIDENCE),
-    NavItem((Role.OFFICIAL,), "residence.official_production", _l("Production reward"), order=42, group=RESIDENCE),
+    NavItem((Role.HR_OFFICIAL,), "residence.official_applications", _l("Subsidy applications"), order=41, group=RESIDENCE),
+    NavItem((Role.ECONOMY_OFFICIAL,), "residence.official_production", _l("Production reward"), order=42, group=RESIDENCE),
     NavItem((Role.OFFICIAL,), "residence.official_sms", _l("SMS outbox"), order=43, group=RESIDENCE),
     NavItem((Role.OFFICIAL,), "residence.official_withdrawals", _l("Withdrawn departures"), order=44, group=RESIDENCE),
     NavItem((Role.OFFICIAL,), "residence.official_appeals", _l("Appeals"), order=45, group=RESIDENCE),
@@ -330,7 +330,7 @@ def official_workers():
 
 
 @bp.get("/official/residence/applications")
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.HR_OFFICIAL)
 def official_applications():
     programme = context.programme()
     snapshot = find_official_snapshot(db.session, programme)
@@ -346,7 +346,7 @@ def official_applications():
 
 
 @bp.post("/official/residence/applications/<rowid:application_id>")
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.HR_OFFICIAL)
 def official_application_action(application_id: int):
     application = db.session.get(SubsidyApplication, application_id)
     if application is None:
@@ -375,7 +375,7 @@ def official_application_action(application_id: int):
 
 
 @bp.get("/official/residence/production")
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.ECONOMY_OFFICIAL)
 def official_production():
     programme = context.programme()
     status = request.args.get("status") or None
@@ -388,7 +388,7 @@ def official_production():
 
 
 @bp.post("/official/residence/production/<rowid:declaration_id>")
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.ECONOMY_OFFICIAL)
 def official_production_action(declaration_id: int):
     form = DecisionForm()
     if not form.validate_on_submit():

@@ -42,6 +42,7 @@ MESSAGES = {
     "not_approved": _l("Only an approved application can be paid."),
     "already_paid": _l("This application has already been paid."),
     "nothing_to_draw": _l("No application is waiting to be drawn."),
+    "not_your_policy": _l("Only the bureau that owns this policy decides its applications."),
     "sample_conflict": _l("Another official drew a sample at the same moment: try again."),
 }
 

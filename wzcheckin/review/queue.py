@@ -37,6 +37,7 @@ from wzcheckin.residence.models import (
 )
 from wzcheckin.review.errors import ReviewError
 from wzcheckin.review.models import Acknowledgement, Approval, OnsiteCheck, Payment, Policy, RiskSignal, Sample
+from wzcheckin.review.ownership import may_decide
 from wzcheckin.review.signals import latest_run, signals_by_enterprise, signals_of
 
 MAX_NOTE = 500
@@ -126,10 +127,14 @@ def load_item(session: Session, programme: Programme, policy: Policy, applicatio
     return _item(policy, row)
 
 
-def pending_items(session: Session, programme: Programme, policy: Policy | None = None) -> list[Item]:
-    """Applications awaiting a decision, oldest first."""
+def pending_items(session: Session, programme: Programme, policy: Policy | None = None,
+                  policies: tuple[Policy, ...] | None = None) -> list[Item]:
+    """Applications awaiting a decision, oldest first: of ``policy``, or of ``policies`` (the
+    ones the reader's bureau sees; default all)."""
     items = []
-    for each in ([policy] if policy else list(Policy)):
+    for each in ([policy] if policy else list(policies if policies is not None else Policy)):
+        if policies is not None and each not in policies:
+            continue
         table = POLICIES[each]
         query = _policy_query(each, programme).where(table.model.status == table.pending)
         items += [_item(each, row) for row in session.scalars(query.order_by(table.model.id))]
@@ -170,8 +175,9 @@ def review_of(session: Session, programme: Programme, item: Item) -> ItemReview:
                       onsite_check_of(session, item.policy, item.id))
 
 
-def queue(session: Session, programme: Programme, policy: Policy | None = None) -> list[ItemReview]:
-    items = pending_items(session, programme, policy)
+def queue(session: Session, programme: Programme, policy: Policy | None = None,
+          policies: tuple[Policy, ...] | None = None) -> list[ItemReview]:
+    items = pending_items(session, programme, policy, policies)
     run = latest_run(session)
     signals = signals_by_enterprise(session, run, [item.enterprise.id for item in items])
     keys = [(item.policy.value, item.id) for item in items]
@@ -190,6 +196,13 @@ def queue(session: Session, programme: Programme, policy: Policy | None = None) 
 
 
 # --- deciding --------------------------------------------------------------------------------------
+
+def require_owner(actor: User, policy: Policy) -> None:
+    """Only the bureau that owns the policy decides its applications (``review.ownership``):
+    ``not_your_policy`` for anyone else, the programme office and the auditor included."""
+    if not may_decide(actor.role, policy):
+        raise ReviewError("not_your_policy")
+
 
 def _lock(session: Session, policy: Policy, application_id: int) -> None:
     """Row lock on the application (``SELECT … FOR UPDATE``; on SQLite the unit of work's
@@ -253,6 +266,7 @@ def approve(session: Session, programme: Programme, *, policy: Policy, applicati
     Concurrency: a row lock on the application (:func:`_lock`) and UNIQUE (policy, application,
     official) on approvals; the owning room's conditional UPDATE is the last word on the status.
     """
+    require_owner(actor, policy)
     _lock(session, policy, application_id)
     item = load_item(session, programme, policy, application_id)
     if not item.pending:
@@ -302,6 +316,7 @@ def _approval_reason(session: Session, policy: Policy, application_id: int) -> s
 def reject(session: Session, programme: Programme, *, policy: Policy, application_id: int, reason: str | None,
            actor: User, now: datetime, ip: str | None = None) -> Item:
     """One official rejects, with a reason (no second official needed to say no)."""
+    require_owner(actor, policy)
     reason = (reason or "").strip()
     if not reason:
         raise ReviewError("reason_required", field="reason")
@@ -374,6 +389,7 @@ def record_onsite_check(session: Session, *, policy: Policy, application_id: int
                         now: datetime, ip: str | None = None) -> OnsiteCheck:
     """Record what the on-site check found. Concurrency: a conditional UPDATE on
     ``checked_at IS NULL``: recorded once."""
+    require_owner(actor, policy)
     note = _clean_note(note, field="note", missing="note_required")
     check = onsite_check_of(session, policy, application_id)
     if check is None:
@@ -403,6 +419,7 @@ def mark_paid(session: Session, programme: Programme, *, policy: Policy, applica
               actor: User, now: datetime, ip: str | None = None) -> Item:
     """An approved application paid. P7 through the residence room's own ``mark_paid`` (its
     status); P6 and P8 as a payment row, UNIQUE (policy, application): paid once."""
+    require_owner(actor, policy)
     from wzcheckin.residence.subsidies import mark_paid as mark_subsidy_paid
 
     reference = (reference or "").strip()[:100]

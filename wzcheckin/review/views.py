@@ -26,13 +26,14 @@ from wzcheckin.extensions import db
 from wzcheckin.review import budget, queue
 from wzcheckin.review.errors import ReviewError
 from wzcheckin.review.models import Policy
+from wzcheckin.review.ownership import DECIDERS, QUEUE_ROLES, may_decide, policies_seen_by
 from wzcheckin.review.signals import explain
 
 bp = Blueprint("review", __name__)
 
 NAV_ITEMS = [
-    NavItem((Role.OFFICIAL,), "review.queue_page", _l("Review queue"), order=44, group=REVIEW_MONEY),
-    NavItem((Role.OFFICIAL,), "review.budget_page", _l("Budget"), order=46, group=REVIEW_MONEY),
+    NavItem(QUEUE_ROLES, "review.queue_page", _l("Review queue"), order=44, group=REVIEW_MONEY),
+    NavItem(QUEUE_ROLES, "review.budget_page", _l("Budget"), order=46, group=REVIEW_MONEY),
 ]
 
 POLICY_LABELS = {
@@ -58,10 +59,18 @@ class ActionForm(FlaskForm):
 
 
 def _policy_or_404(value: str) -> Policy:
+    """The policy in the URL, if the reader's bureau sees it (another bureau's is not found)."""
     try:
-        return queue.parse_policy(value)
+        policy = queue.parse_policy(value)
     except ReviewError:
         abort(404)
+    if policy not in _seen():
+        abort(404)
+    return policy
+
+
+def _seen() -> tuple[Policy, ...]:
+    return policies_seen_by(current_user.role)
 
 
 def _english() -> bool:
@@ -71,7 +80,7 @@ def _english() -> bool:
 # --- the queue ------------------------------------------------------------------------------------
 
 @bp.get("/official/review", endpoint="queue_page")
-@roles_required(Role.OFFICIAL)
+@roles_required(*QUEUE_ROLES)
 def queue_page():
     programme = context.programme()
     policy = request.args.get("policy") or None
@@ -79,11 +88,14 @@ def queue_page():
         chosen = queue.parse_policy(policy) if policy else None
     except ReviewError:
         chosen = None
+    if chosen not in _seen():
+        chosen = None
     from wzcheckin.review.signals import latest_run
 
-    reviews = queue.queue(db.session, programme, chosen)
+    reviews = queue.queue(db.session, programme, chosen, policies=_seen())
     return render_template("review/queue.html", reviews=reviews, policy=chosen, run=latest_run(db.session),
-                           form=ActionForm(), sample_rate=programme.review.sample_rate)
+                           form=ActionForm(), sample_rate=programme.review.sample_rate, policies=_seen(),
+                           may_draw=current_user.role is Role.OFFICIAL)
 
 
 @bp.post("/official/review/sample", endpoint="draw_sample")
@@ -106,7 +118,7 @@ def draw_sample():
 # --- one application ---------------------------------------------------------------------------------
 
 @bp.get("/official/review/<policy>/<rowid:application_id>", endpoint="item_page")
-@roles_required(Role.OFFICIAL)
+@roles_required(*QUEUE_ROLES)
 def item_page(policy: str, application_id: int):
     programme = context.programme()
     chosen = _policy_or_404(policy)
@@ -116,12 +128,12 @@ def item_page(policy: str, application_id: int):
         abort(404)
     review = queue.review_of(db.session, programme, item)
     return render_template("review/item.html", review=review, form=ActionForm(), errors={},
-                           notes={}, paid=queue.is_paid(db.session, item),
+                           notes={}, paid=queue.is_paid(db.session, item), may_decide=may_decide(current_user.role, chosen),
                            approved_by_me=any(a.official_user_id == current_user.id for a in review.approvals))
 
 
 @bp.post("/official/review/<policy>/<rowid:application_id>", endpoint="item_action")
-@roles_required(Role.OFFICIAL)
+@roles_required(*DECIDERS)
 def item_action(policy: str, application_id: int):
     programme, now = context.programme(), clock.now()
     chosen = _policy_or_404(policy)
@@ -171,7 +183,7 @@ def item_action(policy: str, application_id: int):
         if not error.field:
             flash(error.message, "error")
         return render_template("review/item.html", review=review, form=form, errors=errors, notes=notes,
-                               paid=queue.is_paid(db.session, item),
+                               paid=queue.is_paid(db.session, item), may_decide=may_decide(current_user.role, chosen),
                                approved_by_me=any(a.official_user_id == current_user.id for a in review.approvals)), 422
     return redirect(url_for("review.item_page", policy=chosen.value, application_id=application_id))
 
@@ -199,10 +211,13 @@ def _money_chart(chart_id: str, title: str, rows: list[budget.BudgetRow], label)
 
 
 @bp.get("/official/budget", endpoint="budget_page")
-@roles_required(Role.OFFICIAL)
+@roles_required(*QUEUE_ROLES)
 def budget_page():
+    """The money of the policies the reader's bureau sees (all of them for the programme office
+    and the auditor); the payment file is the deciding bureaus' own."""
     programme = context.programme()
-    rows = budget.budget_rows(db.session, programme)
+    seen = {policy.value for policy in _seen()}
+    rows = [row for row in budget.budget_rows(db.session, programme) if row.policy in seen]
     by_policy = budget.totals(rows, "policy")
     by_district = budget.totals(rows, "district")
     policy_chart = _money_chart("budget-policy", _("By policy"), by_policy, lambda row: str(POLICY_LABELS[row.policy]))
@@ -210,18 +225,24 @@ def budget_page():
                                   lambda row: row.district or _("(no district)"))
     return render_template("review/budget.html", rows=rows, by_policy=by_policy, by_district=by_district,
                            policy_chart=policy_chart, district_chart=district_chart, form=ActionForm(),
-                           unpaid=len(budget.payment_lines(db.session, programme)))
+                           unpaid=len(_payment_lines(programme)), may_pay=current_user.role in DECIDERS)
+
+
+def _payment_lines(programme) -> list:
+    seen = {policy.value for policy in _seen()}
+    return [line for line in budget.payment_lines(db.session, programme) if line.policy in seen]
 
 
 @bp.post("/official/budget/payments", endpoint="payment_file")
-@roles_required(Role.OFFICIAL)
+@roles_required(*DECIDERS)
 def payment_file():
-    """The payment file (CSV) of approved applications not yet paid; masked; audited before it leaves."""
+    """The payment file (CSV) of approved applications not yet paid, of the policies the
+    official's bureau owns; masked; audited before it leaves."""
     if not ActionForm().validate_on_submit():
         abort(400)
     programme, now = context.programme(), clock.now()
     with unit_of_work(db.session):
-        lines = budget.payment_lines(db.session, programme)
+        lines = _payment_lines(programme)
         record_audit(db.session, at=now, actor=current_user, action="review.payment_file", target_type="dataset",
                      target_id="payments", ip=request.remote_addr,
                      details={"rows": len(lines), "total_fen": sum(line.amount_fen for line in lines), "masked": True})

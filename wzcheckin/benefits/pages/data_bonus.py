@@ -211,7 +211,7 @@ def _points_form() -> PointsExportForm:
 
 
 @bp.get("/admin/benefits/points")
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.POLICE_OFFICIAL)
 def points_admin():
     totals = db.session.execute(sa.select(
         sa.func.count(PointsEntry.id), sa.func.coalesce(sa.func.sum(PointsEntry.amount), 0),
@@ -221,7 +221,7 @@ def points_admin():
 
 
 @bp.post("/admin/benefits/points/export")
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.POLICE_OFFICIAL)
 def points_export():
     form = _points_form()
     if not form.validate_on_submit():

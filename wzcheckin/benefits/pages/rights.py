@@ -91,7 +91,7 @@ def enterprise_complaint(complaint_id: int):
 # --- officials ---------------------------------------------------------------------------------
 
 @bp.get("/admin/benefits/complaints")
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.HR_OFFICIAL)
 def complaints_admin():
     status = request.args.get("status") or ""
     return render_template("benefits/complaints_admin.html", complaints=rights.all_complaints(db.session, status),
@@ -108,7 +108,7 @@ def _handle_form(complaint: WageComplaint) -> HandleComplaintForm:
 
 
 @bp.route("/admin/benefits/complaints/<rowid:complaint_id>", methods=["GET", "POST"])
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.HR_OFFICIAL)
 def complaint_handle(complaint_id: int):
     complaint = db.session.get(WageComplaint, complaint_id)
     if complaint is None:
@@ -143,7 +143,7 @@ def complaint_handle(complaint_id: int):
 
 
 @bp.post("/admin/benefits/complaints/<rowid:complaint_id>/contact")
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.HR_OFFICIAL)
 def complaint_contact(complaint_id: int):
     """The handling official needs the worker's phone number: an authorised, logged reveal."""
     complaint = db.session.get(WageComplaint, complaint_id)

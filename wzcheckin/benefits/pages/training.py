@@ -179,7 +179,7 @@ def _roster_page(course: Course, *, back: str, status: int = 200, **extra):
 # --- officials ---------------------------------------------------------------------------------
 
 @bp.get("/admin/benefits/training")
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.HR_OFFICIAL)
 def training_desk():
     courses = list(db.session.scalars(sa.select(Course).order_by(Course.starts_on.desc(), Course.code).limit(500)))
     claims = list(db.session.scalars(sa.select(TrainingSubsidyClaim).order_by(
@@ -193,19 +193,19 @@ def training_desk():
 
 
 @bp.route("/admin/benefits/training/courses/new", methods=["GET", "POST"])
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.HR_OFFICIAL)
 def course_new():
     return _course_form_view(course=None, enterprise=None, done_endpoint="benefits.training_desk")
 
 
 @bp.route("/admin/benefits/training/courses/<code>/edit", methods=["GET", "POST"])
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.HR_OFFICIAL)
 def course_edit(code: str):
     return _course_form_view(course=_course_or_404(code), enterprise=None, done_endpoint="benefits.training_desk")
 
 
 @bp.get("/admin/benefits/training/courses/<code>")
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.HR_OFFICIAL)
 def course_roster(code: str, review_form=None, status: int = 200):
     course = _course_or_404(code)
     return _roster_page(course, back=url_for("benefits.training_desk"), status=status, upload_form=None,
@@ -220,7 +220,7 @@ def _invoice_or_404(invoice_id: int) -> CourseInvoice:
 
 
 @bp.get("/admin/benefits/training/invoices/<rowid:invoice_id>")
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.HR_OFFICIAL)
 def invoice_file(invoice_id: int):
     """The invoice file, as a download with the type detected from its bytes at upload."""
     invoice = _invoice_or_404(invoice_id)
@@ -237,7 +237,7 @@ def invoice_file(invoice_id: int):
 
 
 @bp.post("/admin/benefits/training/invoices/<rowid:invoice_id>")
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.HR_OFFICIAL)
 def invoice_review(invoice_id: int):
     """An official approves a cost per person against the invoice, or rejects it."""
     invoice = _invoice_or_404(invoice_id)
@@ -270,7 +270,7 @@ def invoice_review(invoice_id: int):
 
 
 @bp.route("/admin/benefits/training/claims/<rowid:claim_id>", methods=["GET", "POST"])
-@roles_required(Role.OFFICIAL)
+@roles_required(Role.HR_OFFICIAL)
 def claim_review(claim_id: int):
     claim = db.session.get(TrainingSubsidyClaim, claim_id)
     if claim is None:
