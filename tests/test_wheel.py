@@ -10,6 +10,7 @@ build backend, see the ``test`` extra), and the fresh venv reaches the dependenc
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -108,10 +109,13 @@ def test_the_installed_wheel_inits_a_database_and_serves_a_page_and_a_static_fil
         page = requests.get(base_url + "/", timeout=10)
         assert page.status_code == 200
         assert "今年留在温州过年？" in page.text  # the template, rendered in the default language (zh)
-        assert "/static/css/app.css" in page.text
-        stylesheet = requests.get(base_url + "/static/css/app.css", timeout=10)
+        # the stylesheet under its content-hashed name (wzcheckin/assets.py), from the package
+        hashed = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', page.text)
+        assert hashed, "the page links the stylesheet under its hashed name"
+        stylesheet = requests.get(base_url + hashed.group(1), timeout=10)
         assert stylesheet.status_code == 200
         assert stylesheet.content == (ROOT / "static" / "css" / "app.css").read_bytes()
+        assert stylesheet.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)

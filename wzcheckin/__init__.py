@@ -1,7 +1,7 @@
 """wzcheckin: the 留温过年 check-in and benefits tracker.
 
-``create_app`` builds the app in named steps: configuration → programme file → extensions →
-database engine → blueprints → error handlers → command line.
+``create_app`` builds the app in named steps: configuration → programme file → static files →
+extensions → database engine → blueprints → error handlers → command line.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings)
     _configure_logging(app)
     _load_programme(app)
+    _serve_static_files(app)
     _init_extensions(app)
+    _add_page_etags(app)
     _register_blueprints(app)
     _register_error_handlers(app)
     _register_cli(app)
@@ -51,6 +53,21 @@ def _load_programme(app: Flask) -> None:
 
     # A bad programme file raises ProgrammeError naming the file and key: start-up stops here.
     app.extensions["wzcheckin.programme"] = load_programme(app.config["PROGRAMME_PATH"])
+
+
+def _serve_static_files(app: Flask) -> None:
+    """WhiteNoise in front of the app: hashed names, precompressed files (wzcheckin/assets.py).
+    Before the extensions, so that a trusted proxy's ProxyFix wraps it too."""
+    from wzcheckin.assets import init_static_files
+
+    init_static_files(app)
+
+
+def _add_page_etags(app: Flask) -> None:
+    """After Flask-Compress and the security headers, so that it runs before them."""
+    from wzcheckin.assets import init_page_etags
+
+    init_page_etags(app)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -405,6 +405,9 @@ def build_groups() -> CliGroups:
     )
     for command in (init_command, serve_command, demo_command):
         root.add_command(command)
+    from wzcheckin.assets import assets_group
+
+    root.add_command(assets_group)  # `wzcheckin assets build`
     groups.import_.add_command(import_enterprises_command)
     groups.import_.add_command(import_workers_command)
     groups.user.add_command(user_create_command)

@@ -107,6 +107,9 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> d
         "TRUSTED_PROXIES": int(overrides.get("TRUSTED_PROXIES", env.get("WZCHECKIN_TRUSTED_PROXIES", "0"))),
         "SIMULATED_CLOCK_FILE": overrides.get("SIMULATED_CLOCK_FILE")
         or env.get("WZCHECKIN_SIMULATED_CLOCK_FILE"),
+        # Hashed, precompressed static files, written by `wzcheckin assets build` (wzcheckin/assets.py).
+        "STATIC_BUILD_DIR": overrides.get("STATIC_BUILD_DIR") or env.get("WZCHECKIN_STATIC_BUILD_DIR")
+        or str(Path(instance_path) / "static"),
         "SMS_GATEWAY": overrides.get("SMS_GATEWAY") or env.get("WZCHECKIN_SMS_GATEWAY", "outbox"),
         "HTTPS": bool(https),
         # Flask and extensions

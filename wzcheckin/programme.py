@@ -340,6 +340,16 @@ class CodesSection(_Strict):
         return limits
 
 
+class OfflinePassSection(_Strict):
+    """离线通行码: rotating passes signed ahead of time and kept on the worker's phone, so the pass
+    page keeps showing a valid, changing code without signal. Each lives ``programme.pass_ttl_seconds``;
+    a new one starts every ``rotate_every_seconds`` (less than the lifetime: the one shown always
+    has time left), for ``hours_ahead`` hours."""
+
+    hours_ahead: Annotated[int, Field(ge=1, le=24)] = 4
+    rotate_every_seconds: Annotated[int, Field(ge=15, le=3600)] = 240
+
+
 class AccountsSection(_Strict):
     """Accounts: API token lifetimes, one-time codes by SMS and the log-in back-off."""
 
@@ -386,6 +396,7 @@ class Programme(_Strict):
     appeals: AppealsSection = AppealsSection()
     codes: CodesSection = CodesSection()
     accounts: AccountsSection = AccountsSection()
+    offline_pass: OfflinePassSection = OfflinePassSection()
 
     source_path: str = ""
 
@@ -405,6 +416,9 @@ class Programme(_Strict):
             raise ValueError("codes.max_lifetime_seconds.pass is shorter than programme.pass_ttl_seconds")
         if self.programme.paper_pass_valid_days * 86400 > limits["paper_pass"]:
             raise ValueError("codes.max_lifetime_seconds.paper_pass is shorter than programme.paper_pass_valid_days")
+        if self.offline_pass.rotate_every_seconds >= self.programme.pass_ttl_seconds:
+            raise ValueError("offline_pass.rotate_every_seconds must be shorter than programme.pass_ttl_seconds "
+                             "(passes overlap, so the one shown always has time left)")
         if self.appeals.window_days > self.programme.appeal_window_days:
             # Raw scans are purged after programme.appeal_window_days: never while appeals are open.
             raise ValueError("appeals.window_days is longer than programme.appeal_window_days (raw records are "

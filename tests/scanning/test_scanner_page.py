@@ -32,7 +32,8 @@ def test_gatekeepers_get_the_gate_mode_with_wasm_allowed_only_there(client, db, 
     config = scanner_config(html)
     assert config["mode"] == "gate" and config["checkpoint"] == gate.ref
     assert config["accepted_kinds"] == ["pass", "paper_pass"] and config["fever_celsius"] == 37.3
-    assert config["urls"]["wasm"].endswith("/static/vendor/zxing-wasm/zxing_reader.wasm")
+    # content-hashed names (wzcheckin/assets.py)
+    assert re.fullmatch(r"/static/vendor/zxing-wasm/zxing_reader\.[0-9a-f]{12}\.wasm", config["urls"]["wasm"])
     assert config["text"]["reasons"]["no_mask"] == "未戴口罩，拒绝进入。"
     other_page = client.get("/scan/session")
     assert "wasm-unsafe-eval" not in other_page.headers["Content-Security-Policy"]
@@ -74,8 +75,8 @@ def test_the_service_worker_is_served_from_the_root_with_its_asset_list(client, 
     assert response.mimetype == "application/javascript" and response.headers["Cache-Control"] == "no-cache"
     body = response.text
     precache = json.loads(re.search(r"const PRECACHE = (\[.*?\]);", body).group(1))
-    assert "/static/vendor/zxing-wasm/zxing_reader.wasm" in precache
-    assert "/static/vendor/barcode-detector/ponyfill.js" in precache
+    assert any(re.fullmatch(r"/static/vendor/zxing-wasm/zxing_reader\.[0-9a-f]{12}\.wasm", url) for url in precache)
+    assert any(re.fullmatch(r"/static/vendor/barcode-detector/ponyfill\.[0-9a-f]{12}\.js", url) for url in precache)
     assert 'const SCANNER_PATH = "/scan"' in body and 'const KEYS_PATH = "/api/v1/keys"' in body
     for url in precache:  # every file it caches exists
         with client.get(url) as asset:
@@ -183,5 +184,6 @@ def test_the_vendored_ed25519_is_the_npm_file_recorded_in_the_readme(client, db)
     digest = hashlib.sha256(b"\n".join(lines[1:-2]) + b"\n").hexdigest()
     assert digest in (root / "README.md").read_text(encoding="utf-8")
     body = client.get("/sw.js").text
-    assert "/static/vendor/noble-ed25519/ed25519.js" in json.loads(re.search(r"const PRECACHE = (\[.*?\]);", body).group(1))
+    precache = json.loads(re.search(r"const PRECACHE = (\[.*?\]);", body).group(1))
+    assert any(re.fullmatch(r"/static/vendor/noble-ed25519/ed25519\.[0-9a-f]{12}\.js", url) for url in precache)
     assert 'const LOGOUT_PATH = "/logout"' in body

@@ -28,12 +28,34 @@ class PassRefused(Exception):
 class IssuedPass:
     token: str
     expires_at: datetime
+    issued_at: datetime | None = None
 
 
 def current_pass(worker: Worker, keyring: Keyring, programme: Programme, now: datetime) -> IssuedPass:
     """A fresh rotating pass, valid for the programme's pass TTL from ``now``."""
     expires_at = now + timedelta(seconds=programme.programme.pass_ttl_seconds)
     return IssuedPass(keyring.sign(TokenKind.PASS, worker.public_id, expires_at, issued_at=now), expires_at)
+
+
+def passes_ahead(worker: Worker, keyring: Keyring, programme: Programme, now: datetime) -> list[IssuedPass]:
+    """离线通行码: the rotating passes of the coming ``offline_pass.hours_ahead`` hours, for the
+    phone to keep and show in turn without signal. A new pass starts every
+    ``rotate_every_seconds`` on a grid of whole periods (so a batch fetched a minute later signs
+    the same passes, Ed25519 being deterministic), the first one already running at ``now``; each
+    lives ``pass_ttl_seconds``, as the live pass does, so a screenshot is as useless as before.
+    Nothing is stored: a pass is checked by its signature and its times, and the worker's account
+    (disabled → refused) at the scan."""
+    offline = programme.offline_pass
+    ttl = timedelta(seconds=programme.programme.pass_ttl_seconds)
+    step = offline.rotate_every_seconds
+    first = int(now.timestamp()) // step * step
+    last = int((now + timedelta(hours=offline.hours_ahead)).timestamp())
+    passes = []
+    for start in range(first, last + 1, step):
+        issued_at = datetime.fromtimestamp(start, now.tzinfo)
+        passes.append(IssuedPass(keyring.sign(TokenKind.PASS, worker.public_id, issued_at + ttl, issued_at=issued_at),
+                                 issued_at + ttl, issued_at))
+    return passes
 
 
 def issue_paper_pass(session: Session, worker: Worker, keyring: Keyring, programme: Programme,

@@ -7,6 +7,8 @@ several times faster than drawing module by module and makes a smaller document.
 
 from __future__ import annotations
 
+import base64
+
 import qrcode
 from markupsafe import Markup, escape
 
@@ -18,6 +20,24 @@ def qr_matrix(data: str) -> list[list[bool]]:
     code.add_data(data)
     code.make(fit=True)
     return code.modules
+
+
+def qr_bits(data: str) -> tuple[int, str]:
+    """(size, base64 of the modules row by row, one bit each, first module in the high bit): a
+    QR code in about 300 characters for a page's script to draw (static/js/pass/pass.js).
+
+    One fixed mask (the checkerboard, 0) instead of trying all eight for the lowest penalty:
+    any mask is a valid code that every reader decodes, and skipping the search makes it several
+    times faster, which matters for a batch of passes signed ahead."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=0)
+    code.add_data(data)
+    code.make(fit=True)
+    flat = [module for row in code.modules for module in row]
+    packed = bytearray((len(flat) + 7) // 8)
+    for index, dark in enumerate(flat):
+        if dark:
+            packed[index // 8] |= 0x80 >> (index % 8)
+    return len(code.modules), base64.b64encode(bytes(packed)).decode("ascii")
 
 
 def svg_path(matrix: list[list[bool]], border: int = BORDER) -> str:

@@ -134,6 +134,9 @@ var WZCodes = (function () {
     return checkSignature(key, claims).then(function (ok) {
       if (!ok) return { status: "invalid", reason: "invalid_token", claims: claims };
       if (nowMs / 1000 >= claims.expires) return { status: "invalid", reason: "expired", claims: claims };
+      // A pass signed ahead for later (static/js/pass/pass.js) proves nothing before its time,
+      // less the server's allowed clock skew (programme.scan_clock_skew_seconds, 300 by default).
+      if (nowMs / 1000 < claims.issued - 300) return { status: "invalid", reason: "scanned_at_outside_code", claims: claims };
       return { status: "valid", reason: null, claims: claims };
     }, function () {
       return { status: "unknown", reason: "unverifiable", claims: claims };
