@@ -4,8 +4,8 @@ expiry is named for what it is
 Each scheduler process keeps its jobs in memory now; ``job_runs`` (one row per job and
 scheduled instant) is all the processes share.
 
-Revision ID: 0011
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-04 09:00:00
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0011'
-down_revision = '0008'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
