@@ -1,7 +1,7 @@
 """The scheduler process (``wzcheckin scheduler``): the only process that runs scheduled jobs.
 
 APScheduler 3's ``BlockingScheduler`` with a ``SQLAlchemyJobStore`` on the app's database. Jobs
-come from every room's ``jobs.py`` (``wzcheckin.scheduling.all_jobs()``). Run exactly one beside
+come from every room's ``Room(jobs=...)`` (``wzcheckin.rooms.all_jobs()``). Run exactly one beside
 gunicorn; web workers never run jobs.
 
 Two guards make "a second scheduler started by mistake" harmless, on PostgreSQL and SQLite alike:
@@ -50,7 +50,8 @@ from flask import Flask
 from wzcheckin import clock
 from wzcheckin.db import SQLITE_WRITE_OPTION, is_unique_violation, unit_of_work
 from wzcheckin.programme import Programme
-from wzcheckin.scheduling import APSCHEDULER_JOBS, JobRun, JobRunStatus, JobSpec, SchedulerLease, all_jobs
+from wzcheckin.rooms import all_jobs
+from wzcheckin.scheduling import APSCHEDULER_JOBS, JobRun, JobRunStatus, JobSpec, SchedulerLease
 
 log = logging.getLogger("wzcheckin.scheduler")
 

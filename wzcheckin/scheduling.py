@@ -1,5 +1,5 @@
-"""Scheduled jobs: what rooms declare in ``<room>/jobs.py`` as ``JOBS = [JobSpec(...)]``, and the
-tables the scheduler process keeps in the app's database.
+"""Scheduled jobs: what rooms declare as ``Room(jobs=...)`` (``JobSpec``; ``rooms.all_jobs()``
+gathers them), and the tables the scheduler process keeps in the app's database.
 
 Only the scheduler process (``wzcheckin scheduler``, see ``wzcheckin/scheduler.py``) runs jobs;
 web workers never do. A job's function takes ``(session, programme, now)``, does its work
@@ -44,12 +44,6 @@ class JobSpec:
     coalesce: bool = True        # several missed runs run once
     max_instances: int = 1
     own_transactions: bool = False  # the function commits its own steps (resumable jobs)
-
-
-def all_jobs() -> list[JobSpec]:
-    from wzcheckin.rooms import room_modules
-
-    return [job for module in room_modules("jobs") for job in module.JOBS]
 
 
 # --- tables -------------------------------------------------------------------------------

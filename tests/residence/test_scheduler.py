@@ -15,6 +15,7 @@ from tests.support.clock import at
 from wzcheckin.config import DEFAULT_PROGRAMME
 from wzcheckin.programme import load_programme
 from wzcheckin.residence.models import Snapshot
+from wzcheckin.rooms import all_jobs
 from wzcheckin.scheduler import (
     Lease,
     ShiftedTrigger,
@@ -24,7 +25,7 @@ from wzcheckin.scheduler import (
     latest_fire_time,
     run_job_now,
 )
-from wzcheckin.scheduling import JobRun, JobSpec, SchedulerLease, all_jobs
+from wzcheckin.scheduling import JobRun, JobSpec, SchedulerLease
 
 PROGRAMME = load_programme(DEFAULT_PROGRAMME)
 SPECS = {spec.id: spec for spec in all_jobs()}

@@ -11,26 +11,9 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wzcheckin.core.facts import EffectiveDated
+from wzcheckin.core.roles import SCANNING_ROLES, Role  # noqa: F401 - the roles live on the ground floor (core)
 from wzcheckin.db import Base, BigIntPK, UTCDateTime, enum_column
 from wzcheckin.programme import HukouStatus
-
-
-class Role(StrEnum):
-    WORKER = "worker"
-    GATEKEEPER = "gatekeeper"
-    ENTERPRISE_ADMIN = "enterprise_admin"
-    VENUE_STAFF = "venue_staff"
-    PICKUP_STAFF = "pickup_staff"
-    CARRIER = "carrier"
-    OFFICIAL = "official"
-
-    @property
-    def is_staff(self) -> bool:
-        """Staff and officials: their every action is audited and their sessions time out sooner."""
-        return self is not Role.WORKER
-
-
-SCANNING_ROLES = (Role.GATEKEEPER, Role.VENUE_STAFF, Role.PICKUP_STAFF)
 
 
 class User(UserMixin, Base):
@@ -249,3 +232,26 @@ class HukouReview(Base):
     reason: Mapped[str] = mapped_column(sa.String(500))
     decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Departure(Base):
+    """离温: a recorded departure from Wenzhou, by the worker or their enterprise's admin.
+
+    At most one active (not withdrawn) departure per worker: a partial UNIQUE index.
+    """
+
+    __tablename__ = "residence_departures"
+    __table_args__ = (
+        sa.Index("uq_residence_departures_active_worker", "worker_id", unique=True,
+                 sqlite_where=sa.text("withdrawn_at IS NULL"), postgresql_where=sa.text("withdrawn_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"), index=True)
+    departed_on: Mapped[date] = mapped_column(sa.Date)   # local date the worker left
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_by_role: Mapped[str] = mapped_column(sa.String(24))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

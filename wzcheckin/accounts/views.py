@@ -430,7 +430,7 @@ def dev_codes():
     """DEVELOPMENT ONLY: the one-time codes lately put in the SMS outbox, so the demo can be
     walked through without a phone. The route exists only when WZCHECKIN_DEV=1."""
     from wzcheckin.accounts.codes import SMS_KIND
-    from wzcheckin.residence.models import SmsMessage
+    from wzcheckin.core.models import SmsMessage
 
     g.personal_data = True
     messages = db.session.scalars(sa.select(SmsMessage).where(SmsMessage.kind == SMS_KIND)

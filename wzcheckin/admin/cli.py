@@ -11,8 +11,8 @@ import sys
 import click
 
 from wzcheckin import clock
-from wzcheckin.cli import CliGroups, emit_json, fail, open_private_file, progress
 from wzcheckin.core import context
+from wzcheckin.core.cli import CliGroups, emit_json, fail, open_private_file, progress
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 

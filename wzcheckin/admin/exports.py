@@ -24,7 +24,7 @@ from wzcheckin.admin import stats
 from wzcheckin.benefits.models import DataBonusClaim
 from wzcheckin.core.identity import mask_id_tail, mask_name
 from wzcheckin.core.personal_data import PersonalDataVault
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence import reasons
 from wzcheckin.residence.models import EnterpriseHeadcount, WorkerStatus

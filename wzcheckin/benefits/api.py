@@ -20,6 +20,7 @@ from wzcheckin.benefits.errors import BenefitRefused, refusal_message
 from wzcheckin.benefits.models import ClaimStatus
 from wzcheckin.benefits.money import fen_to_yuan
 from wzcheckin.benefits.points import points_balance, points_history
+from wzcheckin.codes.context import current_keyring
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_worker
@@ -194,7 +195,7 @@ def poster_checkin():
         raise ApiError(422, "poster_invalid", refusal_message("poster_invalid"))
     try:
         with unit_of_work(db.session):
-            checkin = acts.poster_checkin(db.session, context.programme(), context.keyring(), current_worker(),
+            checkin = acts.poster_checkin(db.session, context.programme(), current_keyring(), current_worker(),
                                           token, clock.now())
             body = {"activity": checkin.activity.public_id, "title": checkin.activity.title,
                     "gift": checkin.activity.gift, "checked_in_at": checkin.checked_in_at.isoformat()}

@@ -6,9 +6,9 @@ from __future__ import annotations
 import click
 
 from wzcheckin import clock
-from wzcheckin.cli import CliGroups, run_import
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
+from wzcheckin.core.cli import CliGroups, run_import
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 

@@ -246,8 +246,3 @@ class KeyringCache:
     def invalidate(self) -> None:
         with self._lock:
             self._keyring = None
-
-
-def new_public_id() -> str:
-    """An opaque 8-byte subject id (16 hex characters) for passes and reservations."""
-    return secrets.token_hex(8)

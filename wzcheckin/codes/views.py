@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, render_template
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
+from wzcheckin.codes.context import current_keyring
 from wzcheckin.codes.passes import current_pass
 from wzcheckin.codes.qr import qr_svg
 from wzcheckin.core import context
@@ -15,7 +16,7 @@ bp = Blueprint("codes", __name__)
 
 
 def _pass_payload(worker) -> dict:
-    issued = current_pass(worker, context.keyring(), context.programme(), clock.now())
+    issued = current_pass(worker, current_keyring(), context.programme(), clock.now())
     return {
         "token": issued.token,
         "expires_at": issued.expires_at.isoformat(),

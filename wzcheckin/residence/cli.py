@@ -1,6 +1,5 @@
-"""Residence room, command line: ``wzcheckin scheduler``, ``wzcheckin cutoff run|correct``,
-``wzcheckin appeals list|decide``, ``wzcheckin report headcounts`` and ``wzcheckin sms dispatch``
-(SPEC §6)."""
+"""Residence room, command line: ``wzcheckin cutoff run|correct``, ``wzcheckin appeals
+list|decide`` and ``wzcheckin report headcounts`` (SPEC §6)."""
 
 from __future__ import annotations
 
@@ -10,11 +9,10 @@ import sys
 from datetime import UTC, datetime
 
 import click
-from flask import current_app
 
 from wzcheckin import clock
-from wzcheckin.cli import emit_json, fail, progress
 from wzcheckin.core import context
+from wzcheckin.core.cli import emit_json, fail, progress
 from wzcheckin.extensions import db
 
 
@@ -149,58 +147,6 @@ def report_headcounts_command(output_format: str, snapshot_id: int | None):
     out.flush()
 
 
-@click.command("scheduler")
-@click.option("--once", "once", default=None, metavar="JOB_ID",
-              help="Run this job now (for its latest scheduled instant) and exit; claims the run like the scheduler.")
-@click.option("--list", "list_jobs", is_flag=True, help="Print the jobs and their next run times, and exit.")
-@click.option("--lease-seconds", type=click.FloatRange(0.5, 3600), default=None,
-              help="How long the active-scheduler lease lasts without renewal (default 30).")
-def scheduler_command(once: str | None, list_jobs: bool, lease_seconds: float | None):
-    """Run the scheduler process: the only process that runs scheduled jobs."""
-    from datetime import timedelta
-
-    from wzcheckin.scheduler import DEFAULT_LEASE_SECONDS, build_trigger, new_holder, run_job_now, run_scheduler
-    from wzcheckin.scheduling import all_jobs
-
-    app = current_app._get_current_object()
-    programme = context.programme()
-    specs = {spec.id: spec for spec in all_jobs()}
-    lease = lease_seconds or DEFAULT_LEASE_SECONDS
-    if list_jobs:
-        now = clock.now()
-        listing = []
-        for spec in specs.values():
-            next_fire = build_trigger(spec, programme).get_next_fire_time(None, now)
-            listing.append({"id": spec.id, "trigger": spec.trigger, "next_run": next_fire.isoformat() if next_fire
-                            else None, "description": spec.description})
-        emit_json(listing)
-        return
-    if once is not None:
-        spec = specs.get(once)
-        if spec is None:
-            fail(f"no job {once!r}; jobs: {', '.join(sorted(specs))}")
-        result = run_job_now(app, spec, holder=new_holder(), lease=timedelta(seconds=lease))
-        emit_json(result)
-        if result["outcome"] == "failed":
-            sys.exit(1)
-        return
-    progress(f"scheduler starting with {len(specs)} job(s); Ctrl+C stops")
-    run_scheduler(app, lease_seconds=lease)
-
-
-@click.command("dispatch")
-@click.option("--limit", type=click.IntRange(1, 10_000_000), default=None, help="At most this many messages.")
-def sms_dispatch_command(limit: int | None):
-    """Hand queued text messages to the SMS gateway (WZCHECKIN_SMS_GATEWAY) now."""
-    from wzcheckin.residence.sms import SmsGatewayError, dispatch_outbox, load_gateway
-
-    try:
-        gateway = load_gateway(current_app.config.get("SMS_GATEWAY"))
-    except SmsGatewayError as exc:
-        fail(str(exc))
-    emit_json(dispatch_outbox(db.session, gateway, context.vault(), clock.now(), max_messages=limit))
-
-
 def register(groups) -> None:
     cutoff = click.Group("cutoff", help="Residence confirmation at the cutoff (SPEC §3).")
     cutoff.add_command(cutoff_run_command)
@@ -210,7 +156,5 @@ def register(groups) -> None:
     appeals.add_command(appeals_decide_command)
     report = click.Group("report", help="Reports from the latest snapshot.")
     report.add_command(report_headcounts_command)
-    sms = click.Group("sms", help="The SMS outbox.")
-    sms.add_command(sms_dispatch_command)
-    for command in (cutoff, appeals, report, sms, scheduler_command):
+    for command in (cutoff, appeals, report):
         groups.root.add_command(command)

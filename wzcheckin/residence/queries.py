@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from wzcheckin.accounts.models import User, Worker
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Checkpoint, Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence import reasons
 from wzcheckin.residence.confirmation import rules_for, status_select
@@ -26,7 +26,6 @@ from wzcheckin.residence.models import (
     SubsidyApplication,
     WorkerStatus,
 )
-from wzcheckin.scanning.models import Checkpoint
 from wzcheckin.scheduling import JobRun
 
 HEADCOUNT_CSV_HEADER = ("credit_code", "name", "ownership", "retained", "tier", "amount_yuan")

@@ -420,7 +420,7 @@ def _approve_in_the_review_queue(policy: str, application_id: int):
 @bp.get("/official/residence/sms")
 @roles_required(Role.OFFICIAL)
 def official_sms():
-    from wzcheckin.residence.sms import outbox_counts
+    from wzcheckin.core.sms import outbox_counts
 
     kind = request.args.get("kind") or None
     if kind not in (None, "p7_qualified", "evidence_reminder", appeals.APPEAL_DECIDED_NOTICE,

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.benefits.models import SubsidyClaimStatus, TrainingSubsidyClaim
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence.models import (
     ApplicationStatus,

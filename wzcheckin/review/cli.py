@@ -11,9 +11,9 @@ import click
 from flask.cli import with_appcontext
 
 from wzcheckin import clock
-from wzcheckin.cli import emit_json, progress
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
+from wzcheckin.core.cli import emit_json, progress
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 

@@ -26,7 +26,7 @@ from wzcheckin.benefits.errors import BenefitRefused, refusal_message
 from wzcheckin.benefits.models import SubsidyClaimStatus, TrainingSubsidyClaim
 from wzcheckin.core.audit import record_audit
 from wzcheckin.db import is_unique_violation
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence.errors import ResidenceError
 from wzcheckin.residence.models import (

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import Worker, WorkerFacts
 from wzcheckin.core.facts import true_at
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.review.models import RiskSignal, SignalRun
 from wzcheckin.scanning.models import Checkpoint, Scan, ScanResult

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User, Worker
+from wzcheckin.core.sms import queue_sms
 from wzcheckin.programme import Programme
-from wzcheckin.residence.sms import queue_sms
 from wzcheckin.scheduling import JobSpec
 from wzcheckin.venues.booking import late_grace
 from wzcheckin.venues.models import Reservation, ReservationStatus, Slot, Venue, WaitlistEntry, WaitlistStatus

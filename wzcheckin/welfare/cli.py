@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from wzcheckin.cli import CliGroups, run_import
+from wzcheckin.core.cli import CliGroups, run_import
 
 
 def _import_pickup_points(session, text, now, on_progress):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import create_or_update_staff
+from wzcheckin.core.demo import DEMO_PASSWORD
 from wzcheckin.welfare.services import PickupPointRow, upsert_pickup_point
 
 DEMO_PICKUP_POINTS = [
@@ -16,8 +17,6 @@ PICKUP_STAFF_PHONE = "13957720003"
 
 
 def load(session, vault, programme, now, demo) -> None:
-    from wzcheckin.demo import DEMO_PASSWORD
-
     points = []
     for row in DEMO_PICKUP_POINTS:
         existing_point, _created = upsert_pickup_point(session, _keep_delivered(session, row), now)

@@ -26,8 +26,7 @@ from wzcheckin.accounts.models import User, Worker
 from wzcheckin.accounts.services import retained_worker_problem
 from wzcheckin.core.csv_import import ImportReport, import_rows
 from wzcheckin.db import is_unique_violation
-from wzcheckin.enterprises.models import Enterprise
-from wzcheckin.scanning.models import Checkpoint, CheckpointKind
+from wzcheckin.directory.models import Checkpoint, CheckpointKind, Enterprise
 from wzcheckin.welfare.models import PackHandout, PickupPoint
 
 PICKUP_POINT_COLUMNS = ("code", "name", "district", "address", "stock")
@@ -136,6 +135,13 @@ def import_pickup_points(session: Session, text: str, now: datetime, progress=No
 
 def point_for_checkpoint(session: Session, checkpoint: Checkpoint) -> PickupPoint | None:
     return session.scalar(sa.select(PickupPoint).where(PickupPoint.checkpoint_id == checkpoint.id))
+
+
+def scanner_context(session: Session, checkpoint: Checkpoint) -> dict:
+    """The scanner page of a pickup point shows its packs left (``Room(scanner_context=...)``)."""
+    if checkpoint.kind is not CheckpointKind.PICKUP:
+        return {}
+    return {"pickup_point": point_for_checkpoint(session, checkpoint)}
 
 
 # --- hand-outs ------------------------------------------------------------------------------
