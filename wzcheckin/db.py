@@ -328,7 +328,9 @@ def reporting_session() -> Session:
 
     factory = current_app.extensions.get("wzcheckin.reporting")
     if factory is None:
-        from wzcheckin.extensions import db
+        from wzcheckin.extensions import (
+            db,  # extensions imports this module: the db <-> extensions pair (moving out with the scheduler's package)
+        )
 
         return db.session
     if "reporting_session" not in g:

@@ -49,6 +49,7 @@ from flask import Flask
 
 from wzcheckin import clock
 from wzcheckin.db import SQLITE_WRITE_OPTION, is_unique_violation, unit_of_work
+from wzcheckin.extensions import db
 from wzcheckin.programme import Programme
 from wzcheckin.rooms import all_jobs
 from wzcheckin.scheduling import APSCHEDULER_JOBS, JobRun, JobRunStatus, JobSpec, SchedulerLease
@@ -230,8 +231,6 @@ def run_job_now(app: Flask, spec: JobSpec, *, holder: str, lease: timedelta,
     ``outcome``: "succeeded", "failed", "already_claimed" (another process has or had this run)
     or "not_due" (the trigger has not fired yet in programme time).
     """
-    from wzcheckin.extensions import db
-
     with app.app_context():
         programme = app.extensions["wzcheckin.programme"]
         now = clock.now()
@@ -410,8 +409,6 @@ def run_scheduler(app: Flask, *, lease_seconds: float = DEFAULT_LEASE_SECONDS, p
                   max_workers: int = 4, stop: threading.Event | None = None) -> None:
     """Stand by until this process holds the lease, then run jobs until stopped or the lease is lost."""
     global _RUNTIME
-    from wzcheckin.extensions import db
-
     stop = stop or threading.Event()
     holder = new_holder()
     poll = poll_seconds if poll_seconds is not None else max(lease_seconds / 3, 0.5)

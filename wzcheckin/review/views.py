@@ -26,7 +26,7 @@ from wzcheckin.extensions import db
 from wzcheckin.review import budget, queue
 from wzcheckin.review.errors import ReviewError
 from wzcheckin.review.models import Policy
-from wzcheckin.review.signals import explain
+from wzcheckin.review.signals import explain, latest_run
 
 bp = Blueprint("review", __name__)
 
@@ -79,7 +79,6 @@ def queue_page():
         chosen = queue.parse_policy(policy) if policy else None
     except ReviewError:
         chosen = None
-    from wzcheckin.review.signals import latest_run
 
     reviews = queue.queue(db.session, programme, chosen)
     return render_template("review/queue.html", reviews=reviews, policy=chosen, run=latest_run(db.session),

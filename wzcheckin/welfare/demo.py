@@ -6,6 +6,7 @@ from __future__ import annotations
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import create_or_update_staff
 from wzcheckin.core.demo import DEMO_PASSWORD
+from wzcheckin.welfare.models import PickupPoint
 from wzcheckin.welfare.services import PickupPointRow, upsert_pickup_point
 
 DEMO_PICKUP_POINTS = [
@@ -31,7 +32,6 @@ def _keep_delivered(session, row: PickupPointRow) -> PickupPointRow:
     """Running the demo again must not refuse a point whose packs have been handed out."""
     import sqlalchemy as sa
 
-    from wzcheckin.welfare.models import PickupPoint
 
     point = session.scalar(sa.select(PickupPoint).where(PickupPoint.code == row.code))
     if point is None or point.handed_out <= row.stock:

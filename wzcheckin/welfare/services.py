@@ -25,6 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.accounts.services import retained_worker_problem
 from wzcheckin.core.csv_import import ImportReport, import_rows
+from wzcheckin.core.identity import mask_name
 from wzcheckin.db import is_unique_violation
 from wzcheckin.directory.models import Checkpoint, CheckpointKind, Enterprise
 from wzcheckin.welfare.models import PackHandout, PickupPoint
@@ -256,7 +257,6 @@ def collections(session: Session, *, point_id: int | None = None, district: str 
         query = query.where(PackHandout.handed_out_at >= since)
     if limit is not None:
         query = query.limit(limit)
-    from wzcheckin.core.identity import mask_name
 
     return [
         Collection(worker.id, mask_name(worker.name), worker.id_number_tail, enterprise_name,
