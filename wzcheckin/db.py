@@ -328,9 +328,9 @@ def reporting_session() -> Session:
 
     factory = current_app.extensions.get("wzcheckin.reporting")
     if factory is None:
-        from wzcheckin.extensions import (
-            db,  # extensions imports this module: the db <-> extensions pair (moving out with the scheduler's package)
-        )
+        # Here, not at the top: extensions imports this module (the db <-> extensions pair, which
+        # goes when reporting_session moves out with the scheduler's own package).
+        from wzcheckin.extensions import db
 
         return db.session
     if "reporting_session" not in g:
