@@ -158,8 +158,9 @@ def _prepare_single_use(session, vault, url: str, backend: str, public_ids: list
 
     from bench import world
     from wzcheckin.accounts.models import Role
-    from wzcheckin.codes.keys import load_keyring, new_public_id
+    from wzcheckin.codes.keys import load_keyring
     from wzcheckin.codes.tokens import TokenKind
+    from wzcheckin.core.public_ids import new_public_id
     from wzcheckin.scanning.models import Checkpoint
 
     session.commit()  # end our read snapshot: the CLI below writes, and we must see what it wrote

@@ -40,6 +40,9 @@ from flask import Flask, Response, request
 from whitenoise import WhiteNoise
 from whitenoise.compress import Compressor
 
+from wzcheckin.core.logs import sane_request_id
+from wzcheckin.core.security import BASE_CSP
+
 log = logging.getLogger("wzcheckin.assets")
 
 STATIC_URL = "/static/"  # the app's static_url_path; core.security.STATIC_PREFIX says the same
@@ -178,8 +181,6 @@ def build_assets(source: Path, build_dir: Path) -> dict:
 def _static_security_headers() -> list[tuple[str, str]]:
     """What ``core.security`` puts on every Flask answer, for the files WhiteNoise answers
     before Flask runs (fixed per file; HSTS and the request id are added per request)."""
-    from wzcheckin.core.security import BASE_CSP
-
     csp = "; ".join(f"{name} {value}" for name, value in BASE_CSP.items())
     return [
         ("Content-Security-Policy", csp),
@@ -196,7 +197,6 @@ class StaticFiles(WhiteNoise):
     carries (core.logs) and HSTS over HTTPS (core.security)."""
 
     def serve(self, static_file, environ, start_response):  # WhiteNoise.serve, per request
-        from wzcheckin.core.logs import sane_request_id
 
         request_id = sane_request_id(environ.get("HTTP_X_REQUEST_ID")) or uuid.uuid4().hex
 

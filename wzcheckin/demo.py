@@ -1,14 +1,13 @@
 """A believable Wenzhou data set for demos and manual testing (``wzcheckin demo``).
 
 Idempotent: it goes through the same upsert functions as the imports, so running it twice
-changes nothing. Each room adds its own data in ``<room>/demo.py`` (``load(...)``), called in
-room order after the enterprises, workers and staff below.
+changes nothing. Each room adds its own data through ``Room(demo=...)``, called in the order of
+``rooms.ROOMS`` after the enterprises, workers and staff below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -24,22 +23,13 @@ from wzcheckin.accounts.services import (
 )
 from wzcheckin.codes.keys import create_signing_key
 from wzcheckin.codes.models import SigningKey
+from wzcheckin.core.demo import DEMO_PASSWORD, DemoContext
 from wzcheckin.core.identity import credit_check_character, id_check_character
 from wzcheckin.core.personal_data import PersonalDataVault
-from wzcheckin.enterprises.models import Enterprise, Ownership
+from wzcheckin.directory.models import Ownership
 from wzcheckin.enterprises.services import EnterpriseRow, upsert_enterprise
 from wzcheckin.programme import Programme
-
-DEMO_PASSWORD = "liuwen2021"  # noqa: S105 - printed by `wzcheckin demo`, demo data only
-
-@dataclass
-class DemoContext:
-    enterprises: dict[str, Enterprise] = field(default_factory=dict)
-    workers: list = field(default_factory=list)
-    logins: list[dict] = field(default_factory=list)
-
-    def add_login(self, role: str, phone: str, note: str, password: str = DEMO_PASSWORD) -> None:
-        self.logins.append({"role": role, "phone": phone, "password": password, "note": note})
+from wzcheckin.rooms import ROOMS
 
 
 def credit_code(region: str, org: str) -> str:
@@ -139,10 +129,9 @@ def load_demo(session: Session, vault: PersonalDataVault, programme: Programme, 
                                checkpoint_ref=checkpoint, carrier=carrier, display_name=note)
         demo.add_login(str(role), phone, note)
 
-    from wzcheckin.rooms import room_modules
-
-    for module in room_modules("demo"):
-        module.load(session, vault, programme, now, demo)
+    for room in ROOMS:
+        if room.demo is not None:
+            room.demo(session, vault, programme, now, demo)
     session.flush()
     return demo.logins
 

@@ -1,39 +1,35 @@
-"""The rooms (domains) of the app and the conventions by which each one plugs in.
+"""The rooms of the app, in one list. Each room's ``__init__.py`` says what it brings as one
+``room = Room(...)`` (``core/room.py`` lists the hooks); the app factory registers them in this
+order (blueprints, API routes, scan handlers), the command line adds their commands, the demo
+loads their data, the worker's home page shows their cards, the scheduler runs their jobs and the
+retention purge deletes their raw records, all in this order. Adding a room is adding it here.
 
-A room is a package ``wzcheckin.<room>``; the app looks for these optional modules in each, so
-adding a feature never means editing a shared registry:
-
-==================  ===========================================================================
-``models``          SQLAlchemy models (imported so Alembic and the tests see every table)
-``views``           ``bp``: the room's page blueprint; optional ``NAV_ITEMS``
-``api``             routes added to the API blueprint with ``api_route`` (registered on import)
-``scan_handlers``   checkpoint handlers registered with ``scanning.services.handles``
-``cli``             ``register(groups)``: adds commands to the ``wzcheckin`` command line
-``demo``            ``load(session, vault, programme, now, demo)``: demo data for the room
-``jobs``            ``JOBS``: scheduled jobs (``wzcheckin.core.job_specs.JobSpec``) for the scheduler
-``home``            ``panel(...)`` / ``standing(...)``: the room's part of the worker's home page
-==================  ===========================================================================
+The menu: each item's ``order`` places it (a role's bar draws on several rooms); items of equal
+order stand in this list's order.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-from types import ModuleType
+from wzcheckin import accounts, admin, benefits, codes, core, directory, enterprises, residence, review, scanning, venues, welfare
+from wzcheckin.core.job_specs import JobSpec
+from wzcheckin.core.room import Room
 
-ROOMS = ["core", "accounts", "codes", "enterprises", "scanning", "welfare", "venues", "benefits",
-         "residence", "review", "admin"]
+ROOMS: tuple[Room, ...] = (
+    core.room,
+    directory.room,
+    accounts.room,
+    codes.room,
+    enterprises.room,
+    scanning.room,
+    welfare.room,
+    venues.room,
+    benefits.room,
+    residence.room,
+    review.room,
+    admin.room,
+)
 
 
-def room_module(room: str, name: str) -> ModuleType | None:
-    """``wzcheckin.<room>.<name>`` if the room has it; import errors inside it propagate."""
-    full_name = f"wzcheckin.{room}.{name}"
-    if importlib.util.find_spec(f"wzcheckin.{room}") is None:
-        return None
-    if importlib.util.find_spec(full_name) is None:
-        return None
-    return importlib.import_module(full_name)
-
-
-def room_modules(name: str) -> list[ModuleType]:
-    return [module for room in ROOMS if (module := room_module(room, name)) is not None]
+def all_jobs() -> list[JobSpec]:
+    """Every room's scheduled jobs, for the scheduler process."""
+    return [job for room in ROOMS for job in room.jobs]

@@ -106,7 +106,7 @@ def test_step_two_without_step_one_goes_back_to_step_one(client, db):
 
 def test_a_worker_resets_the_password_end_to_end_through_the_outbox(client, app, db, vault, programme, login_as):
     from wzcheckin.core import context
-    from wzcheckin.residence.sms import OutboxGateway, dispatch_outbox
+    from wzcheckin.core.sms import OutboxGateway, dispatch_outbox
 
     worker = make_worker(db, vault, programme)
     db.commit()
@@ -197,7 +197,7 @@ def test_codes_are_rate_limited_per_phone_and_per_address(db, vault, programme):
 
 
 def test_codes_are_stored_hashed_and_never_logged(app, db, vault, programme, caplog):
-    from wzcheckin.residence.sms import OutboxGateway, dispatch_outbox
+    from wzcheckin.core.sms import OutboxGateway, dispatch_outbox
 
     user = make_user(db, vault, Role.OFFICIAL)
     phone = vault.decrypt(user.phone_encrypted)

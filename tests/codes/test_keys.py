@@ -108,9 +108,9 @@ def test_keys_revoke_command_refuses_scans_and_keeps_passes_coming(app, client, 
     assert again.exit_code == 1 and unknown.exit_code == 1
     new_token = client.get("/api/v1/me/pass").get_json()["token"]
     with app.app_context():
-        from wzcheckin.core import context
+        from wzcheckin.codes.context import current_keyring
 
-        keyring = context.keyring()
+        keyring = current_keyring()
         with pytest.raises(TokenError, match="revoked_key"):
             keyring.verify(old_token, tokens.parse(old_token)[0].issued_at)
         assert keyring.verify(new_token, tokens.parse(new_token)[0].issued_at).subject == worker.public_id

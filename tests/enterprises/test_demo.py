@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from tests.builders import make_worker
 from tests.scanning.builders import gate_setup
 from tests.support.clock import at
-from wzcheckin.demo import DemoContext
+from wzcheckin.core.demo import DemoContext
 from wzcheckin.enterprises import demo
 from wzcheckin.enterprises.models import HealthAlert
 from wzcheckin.scanning.models import Scan

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 
-from wzcheckin.residence.sms import OutgoingSms, SmsSendError
+from wzcheckin.core.sms import OutgoingSms, SmsSendError
 
 
 class FileGateway:

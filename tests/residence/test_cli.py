@@ -15,10 +15,10 @@ from tests.residence.conftest import wzcheckin
 from tests.support.clock import at
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.clock import SimulatedClock
+from wzcheckin.core.sms import SmsGatewayError, load_gateway
 from wzcheckin.enterprises.models import Ownership
 from wzcheckin.enterprises.services import EnterpriseRow, upsert_enterprise
 from wzcheckin.residence.models import SmsMessage
-from wzcheckin.residence.sms import SmsGatewayError, load_gateway
 
 HEADER = "credit_code,name,ownership,retained,tier,amount_yuan"
 

@@ -6,19 +6,20 @@ from __future__ import annotations
 import click
 
 from wzcheckin import clock
-from wzcheckin.cli import CliGroups, emit_json, fail, progress
+from wzcheckin.accounts.facts import HukouReviewError, decide_hukou_review, workers_under_review
+from wzcheckin.accounts.services import find_worker_by_id_number
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
+from wzcheckin.core.cli import CliGroups, emit_json, fail, progress
 from wzcheckin.core.identity import InvalidIdentifier, mask_id_tail, mask_name, parse_id_number
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
+from wzcheckin.programme import HukouStatus
 
 
 @click.command("reviews")
 def hukou_reviews_command():
     """Workers whose hukou is to be reviewed, as JSON (masked: never a full ID number)."""
-    from wzcheckin.accounts.facts import workers_under_review
-
     rows = [{"worker_id": worker.id, "name": mask_name(worker.name), "id_number": mask_id_tail(worker.id_number_tail),
              "declared_hukou": worker.hukou, "registered_via": worker.registered_via,
              "enterprise": worker.enterprise.credit_code if worker.enterprise else None}
@@ -35,10 +36,6 @@ def hukou_reviews_command():
 def hukou_decide_command(id_number: str, decision: str | None, reason: str):
     """Decide a hukou to be reviewed; takes effect from now (an earlier snapshot changes only
     through a correction)."""
-    from wzcheckin.accounts.facts import HukouReviewError, decide_hukou_review
-    from wzcheckin.accounts.services import find_worker_by_id_number
-    from wzcheckin.programme import HukouStatus
-
     if decision is None:
         fail("say --local or --non-local")
     programme, vault, now = context.programme(), context.vault(), clock.now()

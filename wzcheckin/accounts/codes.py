@@ -1,7 +1,7 @@
 """Accounts room, one-time codes by SMS (验证码): proof that a phone is in the caller's hand, for
 registering, activating a roster account, resetting a password and changing a phone number.
 
-Six digits, sent through the SMS outbox (``residence.sms.queue_sms``: the configured gateway
+Six digits, sent through the SMS outbox (``core.sms.queue_sms``: the configured gateway
 delivers them), valid ``[accounts] one_time_code_minutes`` with ``one_time_code_tries`` guesses,
 rate-limited per phone and per address. Only a keyed hash of a code is stored and no code is
 ever logged (the outbox gateway logs the masked phone and the length only).
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from wzcheckin.accounts.models import CodePurpose, OneTimeCode, User
 from wzcheckin.core.identity import mask_phone
 from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.core.sms import queue_sms
 from wzcheckin.programme import Programme
 
 CODE_DIGITS = 6
@@ -74,8 +75,6 @@ def issue_code(session: Session, vault: PersonalDataVault, programme: Programme,
     insert; requests racing each other may overshoot a limit by the few in flight at once, which
     the route's per-address request limit bounds.
     """
-    from wzcheckin.residence.sms import queue_sms  # the outbox: any gateway, one record
-
     rules = programme.accounts
     phone_key = vault.lookup_hash("phone", phone)
     from_address = address_hash(vault, address)

@@ -32,7 +32,7 @@ from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import roles_required
 from wzcheckin.core.identity import InvalidIdentifier, parse_phone
-from wzcheckin.db import unit_of_work
+from wzcheckin.db import is_unique_violation, unit_of_work
 from wzcheckin.extensions import db
 
 TEMPORARY_PASSWORD_BYTES = 9  # 12 URL-safe characters
@@ -188,7 +188,6 @@ def desk_change_phone(user_id: int):
     reason; audited. Every session of the account ends."""
     import sqlalchemy as sa
 
-    from wzcheckin.db import is_unique_violation
 
     user = _account(user_id)
     form = OfficialPhoneForm()

@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wzcheckin.accounts.models import HukouReview, Worker, WorkerFacts
+from wzcheckin.accounts.models import Departure, HukouReview, Worker, WorkerFacts
 from wzcheckin.core.facts import supersede
 from wzcheckin.programme import HukouStatus
 
@@ -102,3 +102,10 @@ def decide_hukou_review(session: Session, worker: Worker, *, decision: HukouStat
 def workers_under_review(session: Session, limit: int = 500) -> list[Worker]:
     return list(session.scalars(sa.select(Worker).where(Worker.hukou_status == HukouStatus.REVIEW)
                                 .order_by(Worker.id).limit(limit)))
+
+
+def active_departure(session: Session, worker_id: int) -> Departure | None:
+    """离温: the worker's recorded departure, unless withdrawn (recorded by the residence room; the
+    data bonus reads it too)."""
+    return session.scalar(sa.select(Departure).where(Departure.worker_id == worker_id,
+                                                     Departure.withdrawn_at.is_(None)))

@@ -11,42 +11,9 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wzcheckin.core.facts import EffectiveDated
+from wzcheckin.core.roles import OFFICIAL_ROLES, SCANNING_ROLES, Role  # noqa: F401 - the roles live on the ground floor (core)
 from wzcheckin.db import Base, BigIntPK, UTCDateTime, enum_column
 from wzcheckin.programme import HukouStatus
-
-
-class Role(StrEnum):
-    WORKER = "worker"
-    GATEKEEPER = "gatekeeper"
-    ENTERPRISE_ADMIN = "enterprise_admin"
-    VENUE_STAFF = "venue_staff"
-    PICKUP_STAFF = "pickup_staff"
-    CARRIER = "carrier"
-    # 留温过年工作专班: the programme office — venues, activities, services, accounts, the cutoff,
-    # appeals and corrections, exports. It reads the money but decides none of it.
-    OFFICIAL = "official"
-    # The bureaus, each deciding only its own policies (least privilege, issue 14 item 5):
-    HR_OFFICIAL = "hr_official"              # 人社局: P6 training, P7 retention subsidy, wage complaints
-    ECONOMY_OFFICIAL = "economy_official"    # 经信局: P8 production reward, hotline cases
-    HEALTH_OFFICIAL = "health_official"      # 卫健委: health alerts
-    POLICE_OFFICIAL = "police_official"      # 公安局: new-resident points, residence permits, hukou
-    AUDITOR = "auditor"                      # 审计: reads the desk, the money and the audit log; decides nothing
-
-    @property
-    def is_staff(self) -> bool:
-        """Staff and officials: their every action is audited and their sessions time out sooner."""
-        return self is not Role.WORKER
-
-    @property
-    def is_official(self) -> bool:
-        """The programme office, a bureau or the auditor: the officials' desk is theirs."""
-        return self in OFFICIAL_ROLES
-
-
-SCANNING_ROLES = (Role.GATEKEEPER, Role.VENUE_STAFF, Role.PICKUP_STAFF)
-# Everyone at the officials' desk (the dashboard and the figures).
-OFFICIAL_ROLES = (Role.OFFICIAL, Role.HR_OFFICIAL, Role.ECONOMY_OFFICIAL, Role.HEALTH_OFFICIAL,
-                  Role.POLICE_OFFICIAL, Role.AUDITOR)
 
 
 class User(UserMixin, Base):
@@ -265,3 +232,26 @@ class HukouReview(Base):
     reason: Mapped[str] = mapped_column(sa.String(500))
     decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Departure(Base):
+    """离温: a recorded departure from Wenzhou, by the worker or their enterprise's admin.
+
+    At most one active (not withdrawn) departure per worker: a partial UNIQUE index.
+    """
+
+    __tablename__ = "residence_departures"
+    __table_args__ = (
+        sa.Index("uq_residence_departures_active_worker", "worker_id", unique=True,
+                 sqlite_where=sa.text("withdrawn_at IS NULL"), postgresql_where=sa.text("withdrawn_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"), index=True)
+    departed_on: Mapped[date] = mapped_column(sa.Date)   # local date the worker left
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    recorded_by_role: Mapped[str] = mapped_column(sa.String(24))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

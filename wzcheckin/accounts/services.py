@@ -19,7 +19,6 @@ from wzcheckin.accounts import backoff
 from wzcheckin.accounts.codes import CodeRefused, issue_code, use_code
 from wzcheckin.accounts.facts import record_worker_facts, reviewed_status
 from wzcheckin.accounts.models import ApiToken, CodePurpose, OneTimeCode, Role, User, UserSession, Worker
-from wzcheckin.codes.keys import new_public_id
 from wzcheckin.core.identity import (
     IdNumber,
     InvalidIdentifier,
@@ -29,9 +28,9 @@ from wzcheckin.core.identity import (
     parse_phone,
 )
 from wzcheckin.core.personal_data import PersonalDataVault
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.core.public_ids import new_public_id
+from wzcheckin.directory.models import Checkpoint, CheckpointKind, Enterprise
 from wzcheckin.programme import AccountsSection, Programme
-from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128

@@ -11,7 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
 from wzcheckin import clock
-from wzcheckin.accounts.codes import CodeRefused
+from wzcheckin.accounts.codes import SMS_KIND, CodeRefused
 from wzcheckin.accounts.forms import (
     ActivationCodeForm,
     ActivationForm,
@@ -46,6 +46,7 @@ from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_worker, public, roles_required
 from wzcheckin.core.home import home_panels
 from wzcheckin.core.i18n import field_error
+from wzcheckin.core.models import SmsMessage
 from wzcheckin.core.navigation import NavItem, role_home_url, safe_next_url
 from wzcheckin.db import is_unique_violation, unit_of_work
 from wzcheckin.extensions import db, limiter
@@ -468,9 +469,6 @@ def phone_confirm():
 def dev_codes():
     """DEVELOPMENT ONLY: the one-time codes lately put in the SMS outbox, so the demo can be
     walked through without a phone. The route exists only when WZCHECKIN_DEV=1."""
-    from wzcheckin.accounts.codes import SMS_KIND
-    from wzcheckin.residence.models import SmsMessage
-
     g.personal_data = True
     messages = db.session.scalars(sa.select(SmsMessage).where(SmsMessage.kind == SMS_KIND)
                                   .order_by(SmsMessage.id.desc()).limit(20)).all()

@@ -1,1 +1,6 @@
 """Admin room: the officials desk, dashboards, exports, audit viewer."""
+
+from wzcheckin.admin import cli, views
+from wzcheckin.core.room import Room
+
+room = Room(name="admin", blueprint=views.bp, nav_items=tuple(views.NAV_ITEMS), cli=cli.register)

@@ -11,8 +11,19 @@ import sys
 import click
 
 from wzcheckin import clock
-from wzcheckin.cli import CliGroups, emit_json, fail, open_private_file, progress
+from wzcheckin.admin import stats
+from wzcheckin.admin.exports import (
+    DATASETS,
+    ExportContext,
+    ExportUnavailable,
+    ReasonRefused,
+    clean_reason,
+    export_details,
+    record_export,
+)
+from wzcheckin.admin.spreadsheets import csv_chunks, write_xlsx
 from wzcheckin.core import context
+from wzcheckin.core.cli import CliGroups, emit_json, fail, open_private_file, progress
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 
@@ -33,18 +44,6 @@ def export_command(dataset_name: str, fmt: str, output: str | None, full: bool, 
     DATASET is one of the names on /admin/exports, e.g. worker-statuses, enterprise-headcounts,
     welfare-handouts, data-bonus-claims, registrations-by-enterprise, scans-by-day.
     """
-    from wzcheckin.admin import stats
-    from wzcheckin.admin.exports import (
-        DATASETS,
-        ExportContext,
-        ExportUnavailable,
-        ReasonRefused,
-        clean_reason,
-        export_details,
-        record_export,
-    )
-    from wzcheckin.admin.spreadsheets import csv_chunks, write_xlsx
-
     dataset = DATASETS.get(dataset_name)
     if dataset is None:
         fail(f"unknown dataset {dataset_name!r}; one of: {', '.join(DATASETS)}")

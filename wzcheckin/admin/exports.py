@@ -21,10 +21,12 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.admin import stats
+from wzcheckin.admin.audit_log import scrub
 from wzcheckin.benefits.models import DataBonusClaim
+from wzcheckin.core.audit import record_audit
 from wzcheckin.core.identity import mask_id_tail, mask_name
 from wzcheckin.core.personal_data import PersonalDataVault
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence import reasons
 from wzcheckin.residence.models import EnterpriseHeadcount, WorkerStatus
@@ -59,8 +61,6 @@ class ReasonRefused(ValueError):
 def clean_reason(text: str | None) -> str:
     """The reason an official gives for seeing full ID and phone numbers: required, a sentence
     rather than a word, and stored in the audit log with any ID or phone number in it masked."""
-    from wzcheckin.admin.audit_log import scrub
-
     reason = " ".join((text or "").split())
     if not reason:
         raise ReasonRefused("reason_required")
@@ -393,8 +393,6 @@ def export_details(dataset: Dataset, plan: Plan, fmt: str, *, reveal: bool, reas
 def record_export(session: Session, *, dataset: Dataset, details: dict, rows: int, at: datetime, actor=None,
                   actor_role: str | None = None, ip: str | None = None) -> None:
     """The audit entry of one export, in the caller's unit of work (written before the file leaves)."""
-    from wzcheckin.core.audit import record_audit
-
     record_audit(session, at=at, actor=actor, actor_role=actor_role,
                  action="admin.export" if details["masked"] else "admin.export.unmasked", target_type="dataset",
                  target_id=dataset.name, details={**details, "rows": rows}, ip=ip)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from wzcheckin.accounts.models import Worker
 from wzcheckin.benefits.models import ClaimStatus, DataBonusClaim
 from wzcheckin.db import UTCDateTime
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence.models import EnterpriseHeadcount, Snapshot, SnapshotKind, SnapshotPhase, WorkerStatus
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanResult

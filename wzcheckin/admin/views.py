@@ -43,6 +43,7 @@ from wzcheckin.core.i18n import selected_language
 from wzcheckin.core.navigation import OVERVIEW, SYSTEM, NavItem
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
+from wzcheckin.programme import ProgrammeError, parse_programme
 from wzcheckin.reporting import reporting_session
 
 bp = Blueprint("admin", __name__)
@@ -286,8 +287,6 @@ def audit_log_page():
 @bp.get("/admin/programme", endpoint="programme_file")
 @roles_required(*OFFICIAL_ROLES)
 def programme_file_page():
-    from wzcheckin.programme import ProgrammeError, parse_programme
-
     programme = context.programme()
     text = programme_file.file_text(programme)
     disk = "unreadable"

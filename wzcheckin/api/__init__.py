@@ -15,8 +15,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from wzcheckin.accounts.models import Role
 from wzcheckin.api.errors import ApiError
+from wzcheckin.core.roles import Role
 from wzcheckin.core.security import contains_nul
 from wzcheckin.extensions import csrf
 

@@ -1,56 +1,10 @@
-"""API errors: ``{"error": {"code": "...", "message": "..."}}`` with the right HTTP status; the
-code is stable, the message is in the caller's language."""
+"""API errors, as the rooms' API modules import them. The error type and its JSON rendering live
+on the ground floor (``core/api_errors.py``): core's error handlers answer JSON for ``/api/`` too."""
 
-from __future__ import annotations
-
-from collections.abc import Callable
-
-from flask import Flask, jsonify, request
-from flask_babel import lazy_gettext as _l
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message=None, **extra):
-        super().__init__(code)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.extra = extra
-
-
-HTTP_CODES = {
-    400: ("bad_request", _l("The request is malformed.")),
-    401: ("unauthorised", _l("Log in or send a valid API token.")),
-    403: ("forbidden", _l("You may not do this.")),
-    404: ("not_found", _l("Not found.")),
-    405: ("method_not_allowed", _l("This method is not allowed here.")),
-    409: ("conflict", _l("This conflicts with the current state.")),
-    413: ("too_large", _l("The request body is too large.")),
-    415: ("unsupported_media_type", _l("Send JSON (Content-Type: application/json).")),
-    422: ("invalid", _l("Some values are not valid.")),
-    429: ("rate_limited", _l("Too many requests; slow down and try again shortly.")),
-    500: ("server_error", _l("Something went wrong on our side; it has been logged.")),
-    503: ("service_unavailable", _l("The service is unavailable just now. Please try again shortly.")),
-}
-
-
-def error_response(status: int, code: str, message, **extra):
-    body = {"error": {"code": code, "message": str(message), **extra}}
-    response = jsonify(body)
-    response.status_code = status
-    return response
-
-
-def is_api_request() -> bool:
-    return request.path.startswith("/api/")
-
-
-def init_api_errors(app: Flask, guard: Callable[[Callable], Callable] = lambda handler: handler) -> None:
-    """``guard`` wraps the handler (core.errors: answer a database outage met while rendering)."""
-
-    @app.errorhandler(ApiError)
-    @guard
-    def _api_error(error: ApiError):
-        default_code, default_message = HTTP_CODES.get(error.status, ("error", ""))
-        return error_response(error.status, error.code or default_code, error.message or default_message,
-                              **error.extra)
+from wzcheckin.core.api_errors import (  # noqa: F401 - re-exported
+    HTTP_CODES,
+    ApiError,
+    error_response,
+    init_api_errors,
+    is_api_request,
+)

@@ -22,8 +22,9 @@ from wzcheckin.accounts.models import Worker
 from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import Activity, ActivityCheckin, ActivityKind, ActivityPhoto
-from wzcheckin.codes.keys import Keyring, new_public_id
+from wzcheckin.codes.keys import Keyring
 from wzcheckin.codes.tokens import TOKEN_LENGTH, TokenError, TokenKind
+from wzcheckin.core.public_ids import new_public_id
 from wzcheckin.db import is_unique_violation
 from wzcheckin.programme import Programme
 

@@ -17,13 +17,15 @@ from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits import data_bonus as bonus
 from wzcheckin.benefits import directory, rights, training
 from wzcheckin.benefits.errors import BenefitRefused, refusal_message
+from wzcheckin.benefits.home import data_bonus_standing
 from wzcheckin.benefits.models import ClaimStatus
 from wzcheckin.benefits.money import fen_to_yuan
 from wzcheckin.benefits.points import points_balance, points_history
+from wzcheckin.codes.context import current_keyring
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_worker
-from wzcheckin.core.csv_import import CsvFormatError
+from wzcheckin.core.csv_import import CsvFormatError, read_text
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 
@@ -106,8 +108,6 @@ def claim_data_bonus():
 @api_route("/me/data-bonus", methods=["GET"], roles=(Role.WORKER,), tag="worker",
            summary="The worker's data-bonus claim and its status", responses={200: CLAIM_SCHEMA})
 def get_data_bonus():
-    from wzcheckin.benefits.home import data_bonus_standing
-
     return jsonify(data_bonus_standing(db.session, current_worker(), context.programme(), clock.now()))
 
 
@@ -194,7 +194,7 @@ def poster_checkin():
         raise ApiError(422, "poster_invalid", refusal_message("poster_invalid"))
     try:
         with unit_of_work(db.session):
-            checkin = acts.poster_checkin(db.session, context.programme(), context.keyring(), current_worker(),
+            checkin = acts.poster_checkin(db.session, context.programme(), current_keyring(), current_worker(),
                                           token, clock.now())
             body = {"activity": checkin.activity.public_id, "title": checkin.activity.title,
                     "gift": checkin.activity.gift, "checked_in_at": checkin.checked_in_at.isoformat()}
@@ -314,7 +314,6 @@ def carrier_results_api():
         raise ApiError(413, "too_large")
     if request.mimetype != "text/csv":
         raise ApiError(415, "unsupported_media_type", _("Send the results as text/csv."))
-    from wzcheckin.core.csv_import import read_text
 
     try:
         text = read_text(request.get_data(cache=False))

@@ -6,22 +6,21 @@ from __future__ import annotations
 import click
 
 from wzcheckin import clock
-from wzcheckin.cli import CliGroups, run_import
+from wzcheckin.benefits.directory import import_services
+from wzcheckin.benefits.points import points_export_csv
+from wzcheckin.benefits.training import import_courses
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
+from wzcheckin.core.cli import CliGroups, run_import
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 
 
 def _import_courses(session, text, now, on_progress):
-    from wzcheckin.benefits.training import import_courses
-
     return import_courses(session, text, now, on_progress)
 
 
 def _import_services(session, text, now, on_progress):
-    from wzcheckin.benefits.directory import import_services
-
     return import_services(session, text, now, on_progress)
 
 
@@ -50,8 +49,6 @@ def points_group():
 @click.option("--reason", default=None, help="Only entries with this reason code.")
 def points_export_command(reveal: bool, reason: str | None):
     """Print the ledger as CSV for the police new-resident points system (masked by default)."""
-    from wzcheckin.benefits.points import points_export_csv
-
     now = clock.now()
     programme = context.programme()
     with unit_of_work(db.session):

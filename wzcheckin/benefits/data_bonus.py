@@ -19,6 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wzcheckin.accounts.facts import active_departure
 from wzcheckin.accounts.models import Worker
 from wzcheckin.accounts.services import retained_worker_problem
 from wzcheckin.benefits.csv_out import write_csv
@@ -30,7 +31,6 @@ from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.routing import MAX_ROW_ID
 from wzcheckin.db import UTCDateTime, is_unique_violation
 from wzcheckin.programme import Programme
-from wzcheckin.residence.departures import active_departure
 
 CARRIERS = ("china_mobile", "china_unicom", "china_telecom")
 EXPORT_HEADER = ("claim_id", "name", "phone", "gigabytes", "carrier", "claimed_at")

@@ -17,6 +17,7 @@ from wzcheckin.benefits.data_bonus import claim_blocker, claim_data_bonus, find_
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import Activity, ServiceListing, WageComplaint
 from wzcheckin.benefits.rights import ComplaintInput, file_complaint, handle_complaint
+from wzcheckin.core.demo import DEMO_PASSWORD
 
 CLASS_SCANNER_PHONE = "13957720051"
 OFFLINE_CODE = "WZ-CNC-2021"
@@ -116,8 +117,6 @@ def _claims_and_complaint(session, vault, programme, now, demo) -> None:
 
 
 def demo_password() -> str:
-    from wzcheckin.demo import DEMO_PASSWORD
-
     return DEMO_PASSWORD
 
 

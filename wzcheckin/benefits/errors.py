@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from wzcheckin.core.i18n import field_error
+
 
 class BenefitRefused(Exception):
     """A refusal with a stable ``code`` (``already_claimed``, ``not_eligible``, ...)."""
@@ -87,8 +89,6 @@ def refusal_message(code: str, **params) -> str:
     """The message for a code in the current language; falls back to the shared field errors."""
     message = MESSAGES.get(code)
     if message is None:
-        from wzcheckin.core.i18n import field_error
-
         return field_error(code)
     text = str(message)
     try:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from wzcheckin.benefits.data_bonus import claim_blocker, claim_json, find_claim
 from wzcheckin.benefits.points import points_balance
-from wzcheckin.core.home import HomePanel
+from wzcheckin.benefits.training import worker_enrolments
+from wzcheckin.core.home import HomePanel, worker_standing
 
 
 def data_bonus_standing(session, worker, programme, now) -> dict:
@@ -22,8 +23,6 @@ def standing(session, worker, programme, now):
 
 def _glance(session, worker, programme, now) -> dict:
     """What the summary strip shows, from every room's standing (missing keys show nothing)."""
-    from wzcheckin.core.home import worker_standing
-
     values = worker_standing(session, worker, programme, now)
     windows = values.get("evidence_windows") or []
     return {
@@ -64,8 +63,6 @@ def _cutoff_text(programme) -> str:
 
 
 def panel(session, worker, programme, now):
-    from wzcheckin.benefits.training import worker_enrolments
-
     enrolments = [e for e in worker_enrolments(session, worker.id)
                   if e.course.ends_on >= programme.local_date(now)]
     return HomePanel("benefits/_home_benefits.html", {

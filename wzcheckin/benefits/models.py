@@ -12,6 +12,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from wzcheckin.core.retention import RawRecords
 from wzcheckin.db import Base, BigIntPK, UTCDateTime, enum_column
 
 # --- P2: new-resident points --------------------------------------------------------------------
@@ -369,3 +370,12 @@ class ServiceListing(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def _detach_photos(session, photo_ids: list[int]) -> None:
+    """The check-in stays, without its photo."""
+    session.execute(sa.update(ActivityCheckin).where(ActivityCheckin.photo_id.in_(photo_ids)).values(photo_id=None))
+
+
+# This room's raw personal records for the retention purge (core/retention.py): check-in photos.
+RAW_RECORDS = (RawRecords("activity_photos", ActivityPhoto, ActivityPhoto.uploaded_at, before_delete=_detach_photos),)

@@ -7,7 +7,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wzcheckin.accounts.models import Worker
+from wzcheckin.benefits.csv_out import write_csv
 from wzcheckin.benefits.models import PointsEntry
+from wzcheckin.core.identity import mask_id_tail, mask_name
 from wzcheckin.db import is_unique_violation
 
 
@@ -92,10 +95,6 @@ def points_export_csv(session: Session, vault, *, reveal: bool = False, reason: 
     Masked by default (ID ``**************123X``, name ``张*``, permit tail); ``reveal`` gives
     the full ID number, name and permit number the police system keys on — callers audit it.
     """
-    from wzcheckin.accounts.models import Worker
-    from wzcheckin.benefits.csv_out import write_csv
-    from wzcheckin.core.identity import mask_id_tail, mask_name
-
     query = (sa.select(PointsEntry, Worker).join(Worker, Worker.id == PointsEntry.worker_id)
              .order_by(PointsEntry.id))
     if reason:

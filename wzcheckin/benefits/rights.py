@@ -16,7 +16,7 @@ from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import ComplaintNote, ComplaintStatus, WageComplaint
 from wzcheckin.benefits.money import parse_yuan
 from wzcheckin.core.identity import InvalidIdentifier, parse_credit_code
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 
 MAX_MONTHS = 60
 MAX_AMOUNT_YUAN = 10_000_000

@@ -11,12 +11,10 @@ from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import Course
 from wzcheckin.benefits.training import record_attendance, session_on
 from wzcheckin.scanning.messages import REASON_MESSAGES
-from wzcheckin.scanning.models import CheckpointKind
 from wzcheckin.scanning.services import (
     Outcome,
     ScanContext,
     ScanRefused,
-    handles,
     resolve_worker_pass,
     worker_subject,
 )
@@ -29,7 +27,6 @@ REASON_MESSAGES.update({
 })
 
 
-@handles(CheckpointKind.TRAINING)
 def training_attendance(ctx: ScanContext) -> Outcome:
     worker = resolve_worker_pass(ctx)
     course = ctx.session.scalar(sa.select(Course).where(Course.checkpoint_id == ctx.checkpoint.id))

@@ -49,9 +49,8 @@ from wzcheckin.core.csv_import import ImportReport, describe_field_errors, impor
 from wzcheckin.core.identity import InvalidIdentifier, mask_name, parse_credit_code, parse_id_number
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.db import is_unique_violation
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Checkpoint, CheckpointKind, Enterprise
 from wzcheckin.programme import Programme
-from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{2,40}$")
 COURSE_COLUMNS = ("code", "title", "mode", "provider", "class_hours", "cost_yuan", "credit_code", "district",

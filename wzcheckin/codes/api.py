@@ -8,6 +8,7 @@ from flask import jsonify
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
 from wzcheckin.api import api_route
+from wzcheckin.codes.context import current_keyring
 from wzcheckin.codes.keys import public_key_record
 from wzcheckin.codes.models import SigningKey
 from wzcheckin.codes.passes import current_pass
@@ -55,5 +56,5 @@ def public_keys():
 @api_route("/me/pass", methods=["GET"], roles=(Role.WORKER,), tag="worker",
            summary="The worker's current rotating pass", responses={200: PASS_SCHEMA})
 def my_pass():
-    issued = current_pass(current_worker(), context.keyring(), context.programme(), clock.now())
+    issued = current_pass(current_worker(), current_keyring(), context.programme(), clock.now())
     return jsonify({"token": issued.token, "expires_at": issued.expires_at.isoformat()})

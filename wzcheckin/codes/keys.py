@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from wzcheckin.codes import tokens
 from wzcheckin.codes.models import SigningKey
 from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.programme import CodesSection
 
 KEYRING_TTL_SECONDS = 60
 # A forged key id must not make every scan read the keys table: reload at most this often.
@@ -52,8 +53,6 @@ class SigningKeyError(Exception):
 
 def max_lifetimes(programme=None) -> dict[tokens.TokenKind, timedelta]:
     """Each code kind's longest allowed validity, from the programme (its defaults without one)."""
-    from wzcheckin.programme import CodesSection
-
     section = programme.codes if programme is not None else CodesSection()
     return {kind: timedelta(seconds=section.max_lifetime_seconds[kind.label]) for kind in tokens.TokenKind}
 
@@ -246,8 +245,3 @@ class KeyringCache:
     def invalidate(self) -> None:
         with self._lock:
             self._keyring = None
-
-
-def new_public_id() -> str:
-    """An opaque 8-byte subject id (16 hex characters) for passes and reservations."""
-    return secrets.token_hex(8)

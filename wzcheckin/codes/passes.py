@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from wzcheckin.accounts.models import User, Worker
-from wzcheckin.codes.keys import Keyring, new_public_id
+from wzcheckin.codes.keys import Keyring
 from wzcheckin.codes.models import PaperPass
 from wzcheckin.codes.tokens import Claims, TokenKind
+from wzcheckin.core.public_ids import new_public_id
 from wzcheckin.programme import Programme
 
 PASS_KINDS = (TokenKind.PASS, TokenKind.PAPER_PASS)

@@ -28,11 +28,15 @@ from wtforms import StringField
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role, Worker
+from wzcheckin.accounts.services import find_worker_by_id_number
+from wzcheckin.codes.context import current_keyring
 from wzcheckin.codes.passes import IssuedPass, current_pass, issue_paper_pass, passes_ahead
 from wzcheckin.codes.qr import qr_bits, qr_svg
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_enterprise, current_worker, public, roles_required
+from wzcheckin.core.i18n import field_error
+from wzcheckin.core.identity import InvalidIdentifier, parse_id_number
 from wzcheckin.core.navigation import NavItem
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
@@ -58,7 +62,7 @@ def _owner(worker) -> str:
 
 
 def _pass_payload(worker) -> dict:
-    issued = current_pass(worker, context.keyring(), context.programme(), clock.now())
+    issued = current_pass(worker, current_keyring(), context.programme(), clock.now())
     return {
         "token": issued.token,
         "expires_at": issued.expires_at.isoformat(),
@@ -99,7 +103,7 @@ def pass_batch():
     programme = context.programme()
     now = clock.now()
     worker = current_worker()
-    passes = passes_ahead(worker, context.keyring(), programme, now)
+    passes = passes_ahead(worker, current_keyring(), programme, now)
     response = jsonify({
         "owner": _owner(worker),
         "server_now_ms": _epoch_ms(now),
@@ -149,7 +153,7 @@ def _print_paper_pass(worker: Worker, via: str) -> str:
     now = clock.now()
     programme = context.programme()
     with unit_of_work(db.session):
-        paper, issued = issue_paper_pass(db.session, worker, context.keyring(), programme, now,
+        paper, issued = issue_paper_pass(db.session, worker, current_keyring(), programme, now,
                                          issued_by=current_user)
         record_audit(db.session, at=now, actor=current_user._get_current_object(), action="pass.issue",
                      target_type="worker", target_id=worker.id, ip=request.remote_addr,
@@ -176,9 +180,6 @@ def enterprise_paper_pass(worker_id: int):
 def official_paper_pass():
     """An official prints a paper pass for any worker, found by ID number (typed into a form,
     never put in a URL)."""
-    from wzcheckin.accounts.services import find_worker_by_id_number
-    from wzcheckin.core.i18n import field_error
-    from wzcheckin.core.identity import InvalidIdentifier, parse_id_number
 
     form = PaperPassForm()
     if form.validate_on_submit():

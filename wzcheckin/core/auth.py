@@ -1,5 +1,6 @@
-"""Who may do what: the Flask-Login wiring (server-side sessions, bearer tokens) and the role
-decorator that guards every page. API routes are guarded by ``api.api_route``.
+"""Core: who may do what — the role decorator that guards every page (``roles_required``,
+``public``). API routes are guarded by ``api.api_route``; who the user is (the Flask-Login wiring:
+server-side sessions, bearer tokens) is the accounts room's (``accounts/auth.py``).
 
 Object-level checks (a gatekeeper sees only its own enterprise) are done by the views through
 the helpers at the bottom, never by trusting ids from the request.
@@ -8,82 +9,13 @@ the helpers at the bottom, never by trusting ids from the request.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import abort, g
 from flask_login import current_user
 
-from wzcheckin import clock
-from wzcheckin.accounts.models import Role, User
-from wzcheckin.accounts.services import (
-    SESSION_TOUCH_INTERVAL,
-    SessionPolicy,
-    authenticate_api_token,
-    load_session,
-)
-from wzcheckin.extensions import db, login_manager
-
-SESSION_SECRET_KEY = "_user_id"  # noqa: S105 - the name of a session key  # Flask-Login's key: it holds the UserSession secret
-
-
-def session_policy() -> SessionPolicy:
-    config = current_app.config
-    return SessionPolicy(
-        staff_idle=timedelta(minutes=config["STAFF_IDLE_TIMEOUT_MINUTES"]),
-        staff_absolute=timedelta(hours=config["STAFF_ABSOLUTE_TIMEOUT_HOURS"]),
-        worker_absolute=timedelta(days=config["WORKER_SESSION_DAYS"]),
-    )
-
-
-def _touch_session(row_id: int, now) -> None:
-    """Record activity in its own short write, outside the request's transaction."""
-    from sqlalchemy import update
-
-    from wzcheckin.accounts.models import UserSession
-    from wzcheckin.db import SQLITE_WRITE_OPTION
-
-    with db.engine.connect() as connection:
-        connection = connection.execution_options(**{SQLITE_WRITE_OPTION: True})
-        with connection.begin():
-            connection.execute(update(UserSession).where(UserSession.id == row_id).values(last_seen_at=now))
-
-
-@login_manager.user_loader
-def _load_user_from_session(secret: str) -> User | None:
-    now = clock.now()
-    loaded = load_session(db.session, secret, now, session_policy())
-    if loaded is None:
-        return None
-    user, row = loaded
-    if now - row.last_seen_at > SESSION_TOUCH_INTERVAL:
-        _touch_session(row.id, now)
-    g.auth_method = "session"
-    return user
-
-
-@login_manager.request_loader
-def _load_user_from_bearer(req) -> User | None:
-    header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return None
-    found = authenticate_api_token(db.session, header[len("Bearer "):].strip(), clock.now())
-    if found is None:
-        return None
-    user, token = found
-    g.auth_method = "bearer"
-    g.api_token_id = token.id
-    return user
-
-
-@login_manager.unauthorized_handler
-def _unauthorised():
-    if request.path.startswith("/api/"):
-        from wzcheckin.api.errors import ApiError
-
-        raise ApiError(401, "unauthorised")  # the message comes from HTTP_CODES, in the caller's language
-    session["next"] = request.full_path if request.method == "GET" else None
-    return redirect(url_for("accounts.login"))
+from wzcheckin.core.roles import Role
+from wzcheckin.extensions import login_manager
 
 
 def roles_required(*roles: Role) -> Callable:

@@ -1,10 +1,10 @@
-"""Accessors for the per-app singletons the outer layer hands to domain functions."""
+"""Accessors for the per-app singletons the outer layer hands to domain functions (the keyring is
+the codes room's: ``codes.context``)."""
 
 from __future__ import annotations
 
 from flask import current_app
 
-from wzcheckin.codes.keys import Keyring
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.programme import Programme
 
@@ -15,13 +15,3 @@ def programme() -> Programme:
 
 def vault() -> PersonalDataVault:
     return current_app.extensions["wzcheckin.vault"]
-
-
-def keyring() -> Keyring:
-    from wzcheckin.extensions import db
-
-    return current_app.extensions["wzcheckin.keyring"].get(db.session, vault(), programme())
-
-
-def invalidate_keyring() -> None:
-    current_app.extensions["wzcheckin.keyring"].invalidate()

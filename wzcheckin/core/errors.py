@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from wzcheckin.api.errors import HTTP_CODES, error_response, init_api_errors, is_api_request
+from wzcheckin.core.api_errors import HTTP_CODES, error_response, init_api_errors, is_api_request
 from wzcheckin.core.logs import RateLimitedLog
 from wzcheckin.db import (
     DATABASE_BUSY,

@@ -1,8 +1,8 @@
-"""The worker's home page and ``GET /api/v1/me`` are composed from the rooms: each room may
-provide ``<room>/home.py`` with
+"""Core: the worker's home page and ``GET /api/v1/me`` are composed from the rooms of the running
+app (``core.room.app_rooms()``): each room may give
 
-* ``panel(session, worker, programme, now) -> HomePanel | None`` — a card on the home page;
-* ``standing(session, worker, programme, now) -> dict`` — its keys of ``/api/v1/me``.
+* ``home_panel(session, worker, programme, now) -> HomePanel | None`` — a card on the home page;
+* ``home_standing(session, worker, programme, now) -> dict`` — its keys of ``/api/v1/me``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from wzcheckin.core.room import app_rooms
 from wzcheckin.programme import Programme
-from wzcheckin.rooms import room_modules
 
 
 @dataclass
@@ -24,18 +24,14 @@ class HomePanel:
 
 
 def home_panels(session: Session, worker, programme: Programme, now: datetime) -> list[HomePanel]:
-    panels = []
-    for module in room_modules("home"):
-        make = getattr(module, "panel", None)
-        if make is not None and (panel := make(session, worker, programme, now)) is not None:
-            panels.append(panel)
+    panels = [panel for room in app_rooms() if room.home_panel is not None
+              and (panel := room.home_panel(session, worker, programme, now)) is not None]
     return sorted(panels, key=lambda panel: panel.order)
 
 
 def worker_standing(session: Session, worker, programme: Programme, now: datetime) -> dict:
     standing: dict = {}
-    for module in room_modules("home"):
-        contribute = getattr(module, "standing", None)
-        if contribute is not None:
-            standing.update(contribute(session, worker, programme, now))
+    for room in app_rooms():
+        if room.home_standing is not None:
+            standing.update(room.home_standing(session, worker, programme, now))
     return standing

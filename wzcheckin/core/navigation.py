@@ -9,7 +9,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
-from wzcheckin.accounts.models import Role
+from wzcheckin.core.roles import Role
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Retention (PIPL art. 19, GB/T 35273 §6.1: keep personal data no longer than the purpose needs):
+"""Core: retention (PIPL art. 19, GB/T 35273 §6.1: keep personal data no longer than the purpose needs):
 ``wzcheckin retention purge`` deletes the raw personal records of a programme once its appeal
 window after the cutoff has passed (``[programme] appeal_window_days``).
 
@@ -16,26 +16,29 @@ and amount), subsidy applications and decisions, points, packs handed out, booki
 the decisions and what was given, which the cutoff report and any later audit read. The report
 is the same after a purge: it reads the snapshot, never the scans.
 
-The purge refuses to run before the horizon, and before the programme's official snapshot is
-complete (the raw evidence is what the cutoff reads). Deletions run in batches, each committed,
+Each room names its raw records in its ``Room(raw_records=...)`` (``RawRecords``: the model, the
+column saying when a record was made, and what to do first with the rows that point at one), and
+they are purged in room order. The purge refuses to run before the horizon, and while a room's
+``purge_guard`` says the raw records are still needed (residence: until the programme's official
+snapshot is complete, since the raw evidence is what the cutoff reads). Deletions run in batches, each committed,
 so a purge can be stopped and run again; ``--dry-run`` only counts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wzcheckin.benefits.models import ActivityCheckin, ActivityPhoto
 from wzcheckin.db import unit_of_work
-from wzcheckin.enterprises.models import HealthAlert, VisitorRegistration
 from wzcheckin.programme import Programme
-from wzcheckin.residence.models import Snapshot, SnapshotKind, SnapshotPhase
-from wzcheckin.scanning.models import Scan
+
+if TYPE_CHECKING:
+    from wzcheckin.core.room import Room
 
 DEFAULT_BATCH = 5_000
 
@@ -48,20 +51,18 @@ class RetentionRefused(Exception):
 
 @dataclass(frozen=True)
 class RawRecords:
-    """One kind of raw record: its model and the column saying when it was made."""
+    """One kind of raw record: its model, the column saying when it was made, and what must happen
+    first to the rows of a batch about to go (``(session, ids)``: detach or delete what points at
+    them); a room lists kinds that point at each other in the order they may be deleted."""
 
     name: str
     model: type
     made_at: sa.Column
+    before_delete: Callable[[Session, list], None] | None = None
 
 
-# In this order: alerts before the visitors they may name (a foreign key).
-RAW_RECORDS = (
-    RawRecords("scans", Scan, Scan.scanned_at),
-    RawRecords("health_alerts", HealthAlert, HealthAlert.raised_at),
-    RawRecords("visitor_registrations", VisitorRegistration, VisitorRegistration.registered_at),
-    RawRecords("activity_photos", ActivityPhoto, ActivityPhoto.uploaded_at),
-)
+def raw_records(rooms: Sequence[Room]) -> list[RawRecords]:
+    return [kind for room in rooms for kind in room.raw_records]
 
 
 def purge_horizon(programme: Programme) -> datetime:
@@ -69,23 +70,21 @@ def purge_horizon(programme: Programme) -> datetime:
     return programme.cutoff + timedelta(days=programme.programme.appeal_window_days)
 
 
-def check_purge_allowed(session: Session, programme: Programme, now: datetime) -> datetime:
+def check_purge_allowed(session: Session, programme: Programme, now: datetime, rooms: Sequence[Room]) -> datetime:
     horizon = purge_horizon(programme)
     if now < horizon:
         raise RetentionRefused("appeal_window_open",
                                f"the appeal window is open until {horizon.isoformat()}; nothing may be purged before")
-    official = session.scalar(sa.select(Snapshot.phase).where(Snapshot.kind == SnapshotKind.OFFICIAL,
-                                                              Snapshot.as_of == programme.cutoff))
-    if official is not SnapshotPhase.COMPLETE:
-        raise RetentionRefused("no_official_snapshot",
-                               "the official snapshot is not complete: the cutoff still needs the raw evidence")
+    for room in rooms:
+        if room.purge_guard is not None:
+            room.purge_guard(session, programme)
     return horizon
 
 
-def count_purgeable(session: Session, horizon: datetime) -> dict[str, int]:
+def count_purgeable(session: Session, horizon: datetime, rooms: Sequence[Room]) -> dict[str, int]:
     return {kind.name: session.scalar(sa.select(sa.func.count()).select_from(kind.model)
                                       .where(kind.made_at < horizon))
-            for kind in RAW_RECORDS}
+            for kind in raw_records(rooms)}
 
 
 def purge_batch(session: Session, kind: RawRecords, horizon: datetime, batch_size: int) -> int:
@@ -94,22 +93,21 @@ def purge_batch(session: Session, kind: RawRecords, horizon: datetime, batch_siz
     ids = list(session.scalars(sa.select(key).where(kind.made_at < horizon).order_by(key).limit(batch_size)))
     if not ids:
         return 0
-    if kind.model is ActivityPhoto:  # the check-in stays, without its photo
-        session.execute(sa.update(ActivityCheckin).where(ActivityCheckin.photo_id.in_(ids)).values(photo_id=None))
-    if kind.model is VisitorRegistration:  # an alert naming the visitor goes with it
-        session.execute(sa.delete(HealthAlert).where(HealthAlert.visitor_id.in_(ids)))
+    if kind.before_delete is not None:
+        kind.before_delete(session, ids)
     return session.execute(sa.delete(kind.model).where(key.in_(ids))).rowcount
 
 
-def purge_raw_records(session: Session, programme: Programme, now: datetime, *, batch_size: int = DEFAULT_BATCH,
+def purge_raw_records(session: Session, programme: Programme, now: datetime, rooms: Sequence[Room], *,
+                      batch_size: int = DEFAULT_BATCH,
                       progress: Callable[[str], None] | None = None) -> dict[str, int]:
     """Outer-layer runner: delete every raw record made before the horizon, a committed batch at
     a time; returns how many of each kind went."""
     say = progress or (lambda _message: None)
-    horizon = check_purge_allowed(session, programme, now)
+    horizon = check_purge_allowed(session, programme, now, rooms)
     session.rollback()
     deleted = {}
-    for kind in RAW_RECORDS:
+    for kind in raw_records(rooms):
         deleted[kind.name] = 0
         while True:
             with unit_of_work(session):

@@ -5,9 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from wzcheckin import clock
+from wzcheckin.core import context
 from wzcheckin.core.auth import public
+from wzcheckin.core.errors import log_outage, outage_headers, outage_message, stop_using_database
+from wzcheckin.core.health import record_heartbeat
 from wzcheckin.core.i18n import LANGUAGE_COOKIE, SUPPORTED_LOCALES
 from wzcheckin.core.navigation import role_home_url, safe_next_url
+from wzcheckin.db import database_outage, unit_of_work
+from wzcheckin.extensions import db
 
 bp = Blueprint("core", __name__)
 
@@ -37,12 +43,6 @@ def health():
     """200 when the database takes a committed write; 503 JSON with the outage's code and
     ``Retry-After`` when it cannot (down, locked past the wait, disk full, read-only). Says so
     when this process saw the server's clock go backwards."""
-    from wzcheckin import clock
-    from wzcheckin.core.errors import log_outage, outage_headers, outage_message, stop_using_database
-    from wzcheckin.core.health import record_heartbeat
-    from wzcheckin.db import database_outage, unit_of_work
-    from wzcheckin.extensions import db
-
     try:
         with unit_of_work(db.session) as session:
             record_heartbeat(session, clock.now())
@@ -66,8 +66,6 @@ def health():
 @bp.get("/manifest.webmanifest")
 @public
 def manifest():
-    from wzcheckin.core import context
-
     programme = context.programme()
     body = {
         "name": programme.programme.name,

@@ -15,9 +15,9 @@ from wzcheckin.accounts.services import FormErrors
 from wzcheckin.core.identity import InvalidIdentifier, mask_name, mask_phone, parse_id_number, parse_phone
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.readings import parse_temperature
+from wzcheckin.directory.models import Checkpoint
 from wzcheckin.enterprises.models import HealthAlert, VisitorRegistration
 from wzcheckin.programme import Programme
-from wzcheckin.scanning.models import Checkpoint
 
 ENTRY_ALLOWED = "entry_allowed"
 ALERT_REASONS = frozenset({"fever", "symptoms"})

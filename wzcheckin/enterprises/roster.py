@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.facts import record_worker_facts
 from wzcheckin.accounts.models import Worker
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 
 
 class NotOnRoster(LookupError):

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 from wzcheckin.core.identity import mask_name
 from wzcheckin.enterprises.gates import ALERT_REASONS, ENTRY_ALLOWED, entry_refusal, raise_health_alert
-from wzcheckin.scanning.models import CheckpointKind
 from wzcheckin.scanning.services import (
     Outcome,
     ScanContext,
     ScanRefused,
-    handles,
     resolve_worker_pass,
     worker_subject,
 )
 
 
-@handles(CheckpointKind.GATE)
 def gate_entry(ctx: ScanContext) -> Outcome:
     worker = resolve_worker_pass(ctx)
     checkpoint = ctx.checkpoint

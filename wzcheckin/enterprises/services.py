@@ -14,8 +14,7 @@ from wzcheckin.accounts.services import _new_user, find_user_by_phone
 from wzcheckin.core.csv_import import ImportReport, RowError, import_rows, parse_yes_no
 from wzcheckin.core.identity import InvalidIdentifier, mask_phone, parse_credit_code, parse_phone
 from wzcheckin.core.personal_data import PersonalDataVault
-from wzcheckin.enterprises.models import Enterprise, Ownership, record_enterprise_facts
-from wzcheckin.scanning.models import Checkpoint, CheckpointKind
+from wzcheckin.directory.models import Checkpoint, CheckpointKind, Enterprise, Ownership, record_enterprise_facts
 
 ENTERPRISE_COLUMNS = ("credit_code", "name", "district", "ownership", "industrial", "admin_phone")
 

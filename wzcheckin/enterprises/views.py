@@ -17,6 +17,7 @@ from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_checkpoint, current_enterprise, roles_required
 from wzcheckin.core.i18n import field_error
+from wzcheckin.core.identity import mask_name
 from wzcheckin.core.navigation import OVERVIEW, NavItem
 from wzcheckin.db import unit_of_work
 from wzcheckin.enterprises.forms import ActionForm, VisitorForm
@@ -105,7 +106,6 @@ def _roster_action(worker_id: int, action: str):
             name = worker.name
     except NotOnRoster:
         abort(404)
-    from wzcheckin.core.identity import mask_name
 
     flash(_("%(name)s is confirmed as an employee.", name=mask_name(name)) if action == "confirm"
           else _("%(name)s was removed from the roster.", name=mask_name(name)), "success")

@@ -19,6 +19,7 @@ from wzcheckin.core.auth import current_enterprise, current_worker
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.residence import queries
+from wzcheckin.residence.appeals import file_worker_appeal, worker_appeals
 from wzcheckin.residence.departures import active_departure, record_departure, withdraw_departure
 from wzcheckin.residence.errors import ResidenceError
 from wzcheckin.residence.subsidies import application_of, apply_for_subsidy, headcount_of, official_snapshot
@@ -220,8 +221,6 @@ def _my_appeal_json(appeal) -> dict:
                    "nothing_to_appeal, already_open)",
            request_schema=APPEAL_REQUEST, responses={201: APPEAL_SCHEMA, 409: ERROR_SCHEMA})
 def residence_post_appeal():
-    from wzcheckin.residence.appeals import file_worker_appeal
-
     body = json_body()
     unknown = set(body) - set(APPEAL_REQUEST["properties"])
     if unknown:
@@ -243,6 +242,4 @@ def residence_post_appeal():
            summary="The worker's appeals, newest first, with their decisions",
            responses={200: {"type": "array", "items": APPEAL_SCHEMA}})
 def residence_get_appeals():
-    from wzcheckin.residence.appeals import worker_appeals
-
     return jsonify([_my_appeal_json(appeal) for appeal in worker_appeals(db.session, current_worker().id)])

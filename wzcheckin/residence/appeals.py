@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session
 from wzcheckin.accounts.facts import HukouReviewError, decide_hukou_review
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.core.audit import record_audit
+from wzcheckin.core.sms import queue_sms
 from wzcheckin.db import is_unique_violation
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import HukouStatus, Programme
 from wzcheckin.residence import reasons
 from wzcheckin.residence.corrections import latest_correction
@@ -44,7 +45,6 @@ from wzcheckin.residence.models import (
     WorkerStatus,
 )
 from wzcheckin.residence.notices import programme_key
-from wzcheckin.residence.sms import queue_sms
 from wzcheckin.residence.subsidies import official_snapshot
 
 MAX_REASON_LENGTH = 1000

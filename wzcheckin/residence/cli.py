@@ -1,6 +1,5 @@
-"""Residence room, command line: ``wzcheckin cutoff run|correct``,
-``wzcheckin appeals list|decide``, ``wzcheckin report headcounts`` and ``wzcheckin sms dispatch``
-(SPEC §6)."""
+"""Residence room, command line: ``wzcheckin cutoff run|correct``, ``wzcheckin appeals
+list|decide`` and ``wzcheckin report headcounts`` (SPEC §6)."""
 
 from __future__ import annotations
 
@@ -10,12 +9,18 @@ import sys
 from datetime import UTC, datetime
 
 import click
-from flask import current_app
 
 from wzcheckin import clock
-from wzcheckin.cli import emit_json, fail, progress
 from wzcheckin.core import context
+from wzcheckin.core.cli import emit_json, fail, progress
+from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
+from wzcheckin.residence.appeals import appeal_json, decide_appeal, list_appeals
+from wzcheckin.residence.corrections import correct
+from wzcheckin.residence.cutoff import STATUS_CHUNK, CutoffError, run_snapshot
+from wzcheckin.residence.errors import ResidenceError
+from wzcheckin.residence.models import Appeal, AppealStatus, Snapshot
+from wzcheckin.residence.queries import HEADCOUNT_CSV_HEADER, iter_headcounts, latest_figures, latest_snapshot
 
 
 def _parse_instant(value: str | None, programme) -> datetime | None:
@@ -38,8 +43,6 @@ def _parse_instant(value: str | None, programme) -> datetime | None:
               help="Workers per transaction (tests use small chunks).")
 def cutoff_run_command(at: str | None, chunk_size: int | None):
     """Run residence confirmation now and print a JSON summary (idempotent, resumable)."""
-    from wzcheckin.residence.cutoff import STATUS_CHUNK, CutoffError, run_snapshot
-
     programme = context.programme()
     as_of = _parse_instant(at, programme) or programme.cutoff
     now = clock.now()
@@ -56,10 +59,6 @@ def cutoff_run_command(at: str | None, chunk_size: int | None):
 def cutoff_correct_command():
     """Apply decided appeals, hukou reviews and departures found later as a new numbered correction
     of the official snapshot; print a JSON summary ({"version", "changes": [...]}). Idempotent."""
-    from wzcheckin.db import unit_of_work
-    from wzcheckin.residence.corrections import correct
-    from wzcheckin.residence.errors import ResidenceError
-
     now = clock.now()
     try:
         with unit_of_work(db.session):
@@ -77,9 +76,6 @@ def cutoff_correct_command():
 @click.option("--status", type=click.Choice(["open", "accepted", "rejected"]), default=None)
 def appeals_list_command(status: str | None):
     """Appeals, oldest first, as JSON ([{"id", "kind", "status", ...}])."""
-    from wzcheckin.residence.appeals import appeal_json, list_appeals
-    from wzcheckin.residence.models import AppealStatus
-
     appeals = list_appeals(db.session, AppealStatus(status) if status else None, limit=100_000)
     emit_json([appeal_json(appeal) for appeal in appeals])
 
@@ -91,11 +87,6 @@ def appeals_list_command(status: str | None):
 @click.option("--reason", required=True, help="Why; the appellant is told it.")
 def appeals_decide_command(appeal_id: int, decision: str | None, reason: str):
     """Decide an open appeal (the next `cutoff correct` applies an accepted one); prints it as JSON."""
-    from wzcheckin.db import unit_of_work
-    from wzcheckin.residence.appeals import appeal_json, decide_appeal
-    from wzcheckin.residence.errors import ResidenceError
-    from wzcheckin.residence.models import Appeal
-
     if decision is None:
         fail("say --accept or --reject")
     try:
@@ -117,9 +108,6 @@ def appeals_decide_command(appeal_id: int, decision: str | None, reason: str):
 def report_headcounts_command(output_format: str, snapshot_id: int | None):
     """The latest snapshot's per-enterprise headcounts (credit_code,name,ownership,retained,tier,amount_yuan);
     the latest correction's once there is one."""
-    from wzcheckin.residence.models import Snapshot
-    from wzcheckin.residence.queries import HEADCOUNT_CSV_HEADER, iter_headcounts, latest_figures, latest_snapshot
-
     programme = context.programme()
     snapshot = db.session.get(Snapshot, snapshot_id) if snapshot_id else latest_snapshot(db.session, programme)
     if snapshot is None or not snapshot.is_complete:
@@ -149,19 +137,6 @@ def report_headcounts_command(output_format: str, snapshot_id: int | None):
     out.flush()
 
 
-@click.command("dispatch")
-@click.option("--limit", type=click.IntRange(1, 10_000_000), default=None, help="At most this many messages.")
-def sms_dispatch_command(limit: int | None):
-    """Hand queued text messages to the SMS gateway (WZCHECKIN_SMS_GATEWAY) now."""
-    from wzcheckin.residence.sms import SmsGatewayError, dispatch_outbox, load_gateway
-
-    try:
-        gateway = load_gateway(current_app.config.get("SMS_GATEWAY"))
-    except SmsGatewayError as exc:
-        fail(str(exc))
-    emit_json(dispatch_outbox(db.session, gateway, context.vault(), clock.now(), max_messages=limit))
-
-
 def register(groups) -> None:
     cutoff = click.Group("cutoff", help="Residence confirmation at the cutoff (SPEC §3).")
     cutoff.add_command(cutoff_run_command)
@@ -171,7 +146,5 @@ def register(groups) -> None:
     appeals.add_command(appeals_decide_command)
     report = click.Group("report", help="Reports from the latest snapshot.")
     report.add_command(report_headcounts_command)
-    sms = click.Group("sms", help="The SMS outbox.")
-    sms.add_command(sms_dispatch_command)
-    for command in (cutoff, appeals, report, sms):
+    for command in (cutoff, appeals, report):
         groups.root.add_command(command)

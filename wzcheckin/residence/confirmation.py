@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import Worker, WorkerFacts
 from wzcheckin.core.facts import true_at
-from wzcheckin.enterprises.models import Enterprise, EnterpriseFacts
+from wzcheckin.directory.models import Enterprise, EnterpriseFacts
 from wzcheckin.programme import HukouStatus, Programme
 from wzcheckin.residence import reasons
 from wzcheckin.residence.evidence import evidence_rows

@@ -37,7 +37,8 @@ from wzcheckin.accounts.models import HukouReview, User, Worker
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.benefits.points import award_points
 from wzcheckin.core.audit import record_audit
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.core.sms import queue_sms
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import HukouStatus, Programme
 from wzcheckin.residence import reasons
 from wzcheckin.residence.cutoff import P2_REASON, p2_award_key
@@ -54,7 +55,6 @@ from wzcheckin.residence.models import (
     WorkerStatus,
 )
 from wzcheckin.residence.notices import programme_key
-from wzcheckin.residence.sms import queue_sms
 from wzcheckin.residence.subsidies import official_snapshot
 
 P2_REVERSAL_REASON = "residence_permit_stay_reversal"

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.benefits.points import award_points_bulk
 from wzcheckin.core.audit import record_audit
+from wzcheckin.core.retention import RetentionRefused
 from wzcheckin.db import is_unique_violation, unit_of_work
 from wzcheckin.programme import Programme
 from wzcheckin.residence import reasons
@@ -258,3 +259,13 @@ def snapshot_summary(session: Session, programme: Programme, snapshot: Snapshot)
             .where(SmsMessage.kind == P7_NOTICE, SmsMessage.dedupe_key.like(f"p7:{programme_key(programme)}:%"))
         )
     return summary
+
+
+def refuse_purge_before_official_snapshot(session: Session, programme: Programme) -> None:
+    """``Room(purge_guard=...)``: the raw evidence is what the cutoff reads, so no raw record goes
+    before the programme's official snapshot is complete."""
+    official = session.scalar(sa.select(Snapshot.phase).where(Snapshot.kind == SnapshotKind.OFFICIAL,
+                                                              Snapshot.as_of == programme.cutoff))
+    if official is not SnapshotPhase.COMPLETE:
+        raise RetentionRefused("no_official_snapshot",
+                               "the official snapshot is not complete: the cutoff still needs the raw evidence")

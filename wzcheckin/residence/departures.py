@@ -15,21 +15,15 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wzcheckin.accounts.models import Role, User, Worker
+from wzcheckin.accounts.facts import active_departure
+from wzcheckin.accounts.models import Departure, Role, User, Worker
 from wzcheckin.core.audit import record_audit
 from wzcheckin.db import is_unique_violation
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Checkpoint, Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence.errors import ResidenceError
-from wzcheckin.residence.models import Departure
-from wzcheckin.scanning.models import Checkpoint
 
 MAX_NOTE_LENGTH = 200
-
-
-def active_departure(session: Session, worker_id: int) -> Departure | None:
-    return session.scalar(sa.select(Departure).where(Departure.worker_id == worker_id,
-                                                     Departure.withdrawn_at.is_(None)))
 
 
 def _check_actor(worker: Worker, actor: User, enterprise: Enterprise | None) -> None:

@@ -20,6 +20,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wzcheckin.benefits.models import ActivityCheckin
 from wzcheckin.programme import EvidenceWindow, Programme
 from wzcheckin.scanning.models import Scan
 
@@ -62,7 +63,6 @@ def evidence_rows(programme: Programme, as_of: datetime | None = None, known_at:
         staff = staff.where(Scan.received_at <= known_at)
     if not programme.evidence.self_checkins_count:
         return staff
-    from wzcheckin.benefits.models import ActivityCheckin  # a worker's own check-ins (P5)
 
     own = sa.select(ActivityCheckin.worker_id.label("worker_id"), ActivityCheckin.checked_in_at.label("at")).where(
         ActivityCheckin.checked_in_at < limit
@@ -77,7 +77,6 @@ def evidence_exists(programme: Programme, worker_id, start: datetime, end: datet
                               Scan.scanned_at >= start, Scan.scanned_at < end)
     if not programme.evidence.self_checkins_count:
         return staff
-    from wzcheckin.benefits.models import ActivityCheckin
 
     own = sa.exists().where(ActivityCheckin.worker_id == worker_id, ActivityCheckin.checked_in_at >= start,
                             ActivityCheckin.checked_in_at < end)

@@ -10,11 +10,11 @@ from flask import current_app
 
 from wzcheckin.core import context
 from wzcheckin.core.job_specs import JobSpec
+from wzcheckin.core.sms import dispatch_outbox, load_gateway
 from wzcheckin.db import unit_of_work
 from wzcheckin.residence.cutoff import run_snapshot
 from wzcheckin.residence.models import Snapshot, SnapshotKind, SnapshotPhase
 from wzcheckin.residence.notices import queue_evidence_reminders
-from wzcheckin.residence.sms import dispatch_outbox, load_gateway
 
 log = logging.getLogger("wzcheckin.residence.jobs")
 

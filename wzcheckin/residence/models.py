@@ -1,6 +1,6 @@
 """Residence room, models: snapshots of the cutoff (every worker's status, every enterprise's
-headcount), departures, P7 subsidy applications, P8 production-reward declarations, and the SMS
-outbox."""
+headcount), P7 subsidy applications, P8 production-reward declarations. (Departures are declared
+with the workers, in accounts; the SMS outbox in core.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from wzcheckin.db import Base, BigIntPK, UTCDateTime, enum_column
+from wzcheckin.accounts.models import Departure  # noqa: F401 - a worker fact: declared with the workers
+from wzcheckin.core.models import SmsMessage, SmsStatus  # noqa: F401 - the SMS outbox is core's (accounts sends codes)
+from wzcheckin.db import Base, UTCDateTime, enum_column
 
 
 class SnapshotKind(StrEnum):
@@ -99,29 +101,6 @@ class EnterpriseHeadcount(Base):
     amount_yuan: Mapped[int] = mapped_column()
 
 
-class Departure(Base):
-    """离温: a recorded departure from Wenzhou, by the worker or their enterprise's admin.
-
-    At most one active (not withdrawn) departure per worker: a partial UNIQUE index.
-    """
-
-    __tablename__ = "residence_departures"
-    __table_args__ = (
-        sa.Index("uq_residence_departures_active_worker", "worker_id", unique=True,
-                 sqlite_where=sa.text("withdrawn_at IS NULL"), postgresql_where=sa.text("withdrawn_at IS NULL")),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    worker_id: Mapped[int] = mapped_column(sa.ForeignKey("workers.id"), index=True)
-    departed_on: Mapped[date] = mapped_column(sa.Date)   # local date the worker left
-    note: Mapped[str] = mapped_column(sa.String(200), default="")
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    recorded_by_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
-    recorded_by_role: Mapped[str] = mapped_column(sa.String(24))
-    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    withdrawn_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-
-
 class ApplicationStatus(StrEnum):
     APPLIED = "applied"
     APPROVED = "approved"
@@ -188,39 +167,6 @@ class ProductionDeclaration(Base):
     decision_reason: Mapped[str] = mapped_column(sa.String(500), default="")
 
     enterprise = relationship("Enterprise", lazy="joined")
-
-
-class SmsStatus(StrEnum):
-    QUEUED = "queued"              # waiting for the dispatcher
-    SENDING = "sending"            # handed to the gateway; a crash here leaves it for a person to check
-    SENT = "sent"
-    FAILED = "failed"
-    NO_RECIPIENT = "no_recipient"  # e.g. an enterprise without an admin phone: nobody to send to
-
-
-class SmsMessage(Base):
-    """短信: one text message, in the outbox officials can read. ``dedupe_key`` is UNIQUE, so a
-    notice is queued once however often the job that queues it runs. The phone is stored as
-    the vault's ciphertext (copied from the account) plus its masked form; never in the clear."""
-
-    __tablename__ = "sms_outbox"
-    __table_args__ = (sa.Index("ix_sms_outbox_status_id", "status", "id"),)
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    dedupe_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
-    kind: Mapped[str] = mapped_column(sa.String(32), index=True)   # "p7_qualified", "evidence_reminder"
-    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"))
-    worker_id: Mapped[int | None] = mapped_column(sa.ForeignKey("workers.id"))
-    recipient_encrypted: Mapped[str | None] = mapped_column(sa.Text)
-    recipient_masked: Mapped[str] = mapped_column(sa.String(16), default="")
-    body: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[SmsStatus] = mapped_column(enum_column(SmsStatus, "sms_status", 16))
-    gateway: Mapped[str | None] = mapped_column(sa.String(32))
-    provider_id: Mapped[str | None] = mapped_column(sa.String(100))
-    attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[str | None] = mapped_column(sa.String(300))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 # --- appeals and corrections (SPEC §3 "Appeals and corrections") ----------------------------------

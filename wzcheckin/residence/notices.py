@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User, Worker
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import EvidenceWindow, HukouStatus, Programme
 from wzcheckin.residence.evidence import evidence_exists
 from wzcheckin.residence.models import Departure, EnterpriseHeadcount, SmsMessage, SmsStatus

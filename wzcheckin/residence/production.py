@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from wzcheckin.accounts.models import User
 from wzcheckin.core.audit import record_audit
 from wzcheckin.db import is_unique_violation
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence.decisions import clean_reason, record_decision
 from wzcheckin.residence.errors import ResidenceError

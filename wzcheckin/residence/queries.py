@@ -9,12 +9,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from wzcheckin.accounts.models import User, Worker
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Checkpoint, Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence import reasons
 from wzcheckin.residence.confirmation import rules_for, status_select
+from wzcheckin.residence.corrections import latest_correction
 from wzcheckin.residence.models import (
     ApplicationStatus,
+    CorrectionHeadcount,
     DeclarationStatus,
     Departure,
     EnterpriseHeadcount,
@@ -26,7 +28,6 @@ from wzcheckin.residence.models import (
     SubsidyApplication,
     WorkerStatus,
 )
-from wzcheckin.scanning.models import Checkpoint
 
 HEADCOUNT_CSV_HEADER = ("credit_code", "name", "ownership", "retained", "tier", "amount_yuan")
 
@@ -94,8 +95,6 @@ def iter_headcounts(session: Session, snapshot_id: int):
 
 def iter_correction_headcounts(session: Session, correction_id: int):
     """A correction's enterprises in credit-code order, streamed (the same columns as a snapshot's)."""
-    from wzcheckin.residence.models import CorrectionHeadcount
-
     return session.execute(
         sa.select(CorrectionHeadcount).where(CorrectionHeadcount.correction_id == correction_id)
         .order_by(CorrectionHeadcount.credit_code).execution_options(yield_per=1000)
@@ -105,8 +104,6 @@ def iter_correction_headcounts(session: Session, correction_id: int):
 def latest_figures(session: Session, snapshot: Snapshot):
     """(the latest correction or None, its headcount rows or the snapshot's): what reports print —
     the latest correction of the official snapshot once there is one (SPEC §6)."""
-    from wzcheckin.residence.corrections import latest_correction
-
     correction = latest_correction(session, snapshot.id) if snapshot.kind is SnapshotKind.OFFICIAL else None
     if correction is not None:
         return correction, iter_correction_headcounts(session, correction.id)

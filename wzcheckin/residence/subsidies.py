@@ -12,12 +12,14 @@ from sqlalchemy.orm import Session
 from wzcheckin.accounts.models import User
 from wzcheckin.core.audit import record_audit
 from wzcheckin.db import is_unique_violation
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence.decisions import clean_reason, record_decision
 from wzcheckin.residence.errors import ResidenceError
 from wzcheckin.residence.models import (
     ApplicationStatus,
+    Correction,
+    CorrectionHeadcount,
     EnterpriseHeadcount,
     Snapshot,
     SnapshotKind,
@@ -41,8 +43,6 @@ def headcount_of(session: Session, snapshot: Snapshot, enterprise_id: int) -> En
 def current_figures(session: Session, snapshot: Snapshot, enterprise_id: int):
     """The enterprise's figures in the latest version: the latest correction's row (with
     ``retained_before``…) once there is one, else the snapshot's."""
-    from wzcheckin.residence.models import Correction, CorrectionHeadcount
-
     correction_id = session.scalar(sa.select(Correction.id).where(Correction.snapshot_id == snapshot.id)
                                    .order_by(Correction.version.desc()).limit(1))
     if correction_id is not None:
@@ -55,8 +55,6 @@ def current_figures(session: Session, snapshot: Snapshot, enterprise_id: int):
 def corrected_figures(session: Session, snapshot: Snapshot, enterprise_ids: list[int]) -> dict:
     """{enterprise id: (version, CorrectionHeadcount)} of the latest correction, for the
     enterprises whose figures differ there from the snapshot's (shown beside their applications)."""
-    from wzcheckin.residence.models import Correction, CorrectionHeadcount
-
     correction = session.scalar(sa.select(Correction).where(Correction.snapshot_id == snapshot.id)
                                 .order_by(Correction.version.desc()).limit(1))
     if correction is None or not enterprise_ids:

@@ -12,10 +12,14 @@ from flask_login import current_user
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role, Worker
+from wzcheckin.accounts.services import find_worker_by_id_number
 from wzcheckin.core import context
+from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
+from wzcheckin.core.i18n import selected_language
 from wzcheckin.core.job_specs import recent_runs
 from wzcheckin.core.navigation import RESIDENCE, NavItem
+from wzcheckin.core.sms import outbox_counts
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.residence import appeals, corrections, production, queries, reasons
@@ -421,8 +425,6 @@ def _approve_in_the_review_queue(policy: str, application_id: int):
 @bp.get("/official/residence/sms")
 @roles_required(Role.OFFICIAL)
 def official_sms():
-    from wzcheckin.residence.sms import outbox_counts
-
     kind = request.args.get("kind") or None
     if kind not in (None, "p7_qualified", "evidence_reminder", appeals.APPEAL_DECIDED_NOTICE,
                     corrections.WORKER_NOTICE, corrections.ENTERPRISE_NOTICE):
@@ -561,8 +563,6 @@ def official_appeal_photo(appeal_id: int):
     if db.session.get(AppealPhoto, appeal.id) is None:
         abort(404)
     with unit_of_work(db.session):
-        from wzcheckin.core.audit import record_audit
-
         record_audit(db.session, at=clock.now(), actor=current_user, action="residence.appeal.photo_view",
                      target_type="appeal", target_id=appeal_id, ip=request.remote_addr)
     photo = db.session.get(AppealPhoto, appeal_id)
@@ -601,8 +601,6 @@ def official_corrections():
         if departure_form.validate_on_submit():
             try:
                 with unit_of_work(db.session):
-                    from wzcheckin.accounts.services import find_worker_by_id_number
-
                     worker = find_worker_by_id_number(db.session, context.vault(),
                                                       (departure_form.id_number.data or "").strip().upper())
                     if worker is None:
@@ -659,14 +657,10 @@ def _reason_label(code: str) -> str:
 
 @bp.app_template_global("residence_reason_text")
 def _reason_text(code: str, windows_missed: int = 0, departed_on=None) -> str:
-    from wzcheckin.core.i18n import selected_language
-
     return reasons.reason_text(context.programme(), code, windows_missed=windows_missed, departed_on=departed_on,
                                english=selected_language() == "en")
 
 
 @bp.app_template_global("residence_window_name")
 def _window_name(window) -> str:
-    from wzcheckin.core.i18n import selected_language
-
     return (window.name_en or window.name) if selected_language() == "en" else window.name

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.benefits.models import SubsidyClaimStatus, TrainingSubsidyClaim
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence.models import (
     ApplicationStatus,
@@ -28,6 +28,8 @@ from wzcheckin.residence.models import (
     ProductionDeclaration,
     SubsidyApplication,
 )
+from wzcheckin.residence.production import programme_year
+from wzcheckin.residence.subsidies import official_snapshot
 from wzcheckin.review.models import Payment, Policy
 
 BUDGET_CSV_HEADER = ("policy", "district", "committed_yuan", "approved_yuan", "paid_yuan")
@@ -63,9 +65,6 @@ def _paid_exists(policy: Policy, id_column):
 
 def budget_rows(session: Session, programme: Programme) -> list[BudgetRow]:
     """One row per policy and district that has any money, ordered by policy then district."""
-    from wzcheckin.residence.production import programme_year
-    from wzcheckin.residence.subsidies import official_snapshot
-
     rows: dict[tuple[str, str], BudgetRow] = {}
 
     def add(policy: Policy, district: str, field: str, fen) -> None:
@@ -167,8 +166,6 @@ class PaymentLine:
 
 def payment_lines(session: Session, programme: Programme) -> list[PaymentLine]:
     """Approved applications not yet paid, for the finance office's payment file."""
-    from wzcheckin.residence.production import programme_year
-
     lines: list[PaymentLine] = []
 
     def line(policy: Policy, row, amount_fen: int, approved_at) -> PaymentLine:

@@ -11,11 +11,13 @@ import click
 from flask.cli import with_appcontext
 
 from wzcheckin import clock
-from wzcheckin.cli import emit_json, progress
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
+from wzcheckin.core.cli import emit_json, progress
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
+from wzcheckin.review.budget import BUDGET_CSV_HEADER, budget_rows, yuan_text
+from wzcheckin.review.signals import compute_signals, latest_run, signal_record, signals_of
 
 
 @click.command("signals")
@@ -23,8 +25,6 @@ from wzcheckin.extensions import db
 @click.option("--credit-code", "credit_code", default=None, help="One enterprise's signals (统一社会信用代码).")
 def risk_signals_command(credit_code: str | None):
     """The latest risk signals as JSON ([{"credit_code", "kind", "count", "explanation", ...}])."""
-    from wzcheckin.review.signals import latest_run, signal_record, signals_of
-
     run = latest_run(db.session)
     if run is None:
         progress("no risk signals computed yet (the scheduler computes them nightly; `wzcheckin risk compute` now)")
@@ -39,8 +39,6 @@ def risk_signals_command(credit_code: str | None):
 @with_appcontext
 def risk_compute_command():
     """Compute every enterprise's risk signals now (a new run) and print its summary."""
-    from wzcheckin.review.signals import compute_signals
-
     now = clock.now()
     with unit_of_work(db.session):
         run = compute_signals(db.session, context.programme(), now=now, kind="manual", progress=progress)
@@ -55,8 +53,6 @@ def risk_compute_command():
 def report_budget_command(output_format: str):
     """Committed, approved and paid per policy (P6, P7, P8) and district
     (policy,district,committed_yuan,approved_yuan,paid_yuan)."""
-    from wzcheckin.review.budget import BUDGET_CSV_HEADER, budget_rows, yuan_text
-
     rows = budget_rows(db.session, context.programme())
     if output_format == "json":
         emit_json([row.record() for row in rows])

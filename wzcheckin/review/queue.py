@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 from wzcheckin.accounts.models import User
 from wzcheckin.benefits.errors import BenefitRefused, refusal_message
 from wzcheckin.benefits.models import SubsidyClaimStatus, TrainingSubsidyClaim
+from wzcheckin.benefits.training import review_subsidy_claim
 from wzcheckin.core.audit import record_audit
 from wzcheckin.db import is_unique_violation
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence.errors import ResidenceError
 from wzcheckin.residence.models import (
@@ -35,6 +36,9 @@ from wzcheckin.residence.models import (
     ProductionDeclaration,
     SubsidyApplication,
 )
+from wzcheckin.residence.production import decide_declaration, programme_year
+from wzcheckin.residence.subsidies import decide_application
+from wzcheckin.residence.subsidies import mark_paid as mark_subsidy_paid
 from wzcheckin.review.errors import ReviewError
 from wzcheckin.review.models import Acknowledgement, Approval, OnsiteCheck, Payment, Policy, RiskSignal, Sample
 from wzcheckin.review.ownership import may_decide
@@ -114,8 +118,6 @@ def _policy_query(policy: Policy, programme: Programme):
     model = POLICIES[policy].model
     query = sa.select(model)
     if policy is Policy.P8:
-        from wzcheckin.residence.production import programme_year
-
         query = query.where(ProductionDeclaration.programme_year == programme_year(programme))
     return query
 
@@ -215,10 +217,6 @@ def _lock(session: Session, policy: Policy, application_id: int) -> None:
 def _decide(session: Session, programme: Programme, item: Item, *, approve: bool, reason: str, actor: User,
             now: datetime, ip: str | None) -> None:
     """The owning room's decision function (a conditional UPDATE on the pending status there)."""
-    from wzcheckin.benefits.training import review_subsidy_claim
-    from wzcheckin.residence.production import decide_declaration
-    from wzcheckin.residence.subsidies import decide_application
-
     try:
         if item.policy is Policy.P7:
             decide_application(session, application=item.row, approve=approve, reason=reason, actor=actor, now=now,
@@ -420,8 +418,6 @@ def mark_paid(session: Session, programme: Programme, *, policy: Policy, applica
     """An approved application paid. P7 through the residence room's own ``mark_paid`` (its
     status); P6 and P8 as a payment row, UNIQUE (policy, application): paid once."""
     require_owner(actor, policy)
-    from wzcheckin.residence.subsidies import mark_paid as mark_subsidy_paid
-
     reference = (reference or "").strip()[:100]
     item = load_item(session, programme, policy, application_id)
     if policy is Policy.P7:

@@ -34,8 +34,9 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import Worker, WorkerFacts
 from wzcheckin.core.facts import true_at
-from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
+from wzcheckin.residence.models import Snapshot, SnapshotKind, SnapshotPhase, WorkerStatus
 from wzcheckin.review.models import RiskSignal, SignalRun
 from wzcheckin.scanning.models import Checkpoint, Scan, ScanResult
 
@@ -292,8 +293,6 @@ def retained_population(session: Session, programme: Programme):
     """(snapshot id or None, SELECT of (worker id, enterprise id, registered_via)) — the
     enterprise's retained workers in the latest complete snapshot (the official one when it
     exists), or, before any snapshot, the workers on its confirmed roster now."""
-    from wzcheckin.residence.models import Snapshot, SnapshotKind, SnapshotPhase, WorkerStatus
-
     snapshot_id = session.scalar(
         sa.select(Snapshot.id).where(Snapshot.phase == SnapshotPhase.COMPLETE, Snapshot.kind != SnapshotKind.TRIAL)
         .order_by(sa.case((Snapshot.kind == SnapshotKind.OFFICIAL, 0), else_=1), Snapshot.as_of.desc(),

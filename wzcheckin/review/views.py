@@ -27,7 +27,7 @@ from wzcheckin.review import budget, queue
 from wzcheckin.review.errors import ReviewError
 from wzcheckin.review.models import Policy
 from wzcheckin.review.ownership import DECIDERS, QUEUE_ROLES, may_decide, policies_seen_by
-from wzcheckin.review.signals import explain
+from wzcheckin.review.signals import explain, latest_run
 
 bp = Blueprint("review", __name__)
 
@@ -90,7 +90,6 @@ def queue_page():
         chosen = None
     if chosen not in _seen():
         chosen = None
-    from wzcheckin.review.signals import latest_run
 
     reviews = queue.queue(db.session, programme, chosen, policies=_seen())
     return render_template("review/queue.html", reviews=reviews, policy=chosen, run=latest_run(db.session),

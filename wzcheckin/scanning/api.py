@@ -16,6 +16,7 @@ from wzcheckin.accounts.models import SCANNING_ROLES
 from wzcheckin.api import api_route, json_body
 from wzcheckin.api.errors import ApiError
 from wzcheckin.api.openapi import ERROR_SCHEMA
+from wzcheckin.codes.context import current_keyring
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_checkpoint
 from wzcheckin.core.readings import parse_temperature
@@ -142,7 +143,7 @@ def post_scan():
     try:
         with unit_of_work(db.session):
             recorded = record_scan(db.session, staff=staff, checkpoint=checkpoint, data=data,
-                                   keyring=context.keyring(), programme=context.programme(), now=clock.now())
+                                   keyring=current_keyring(), programme=context.programme(), now=clock.now())
     except ScanIdConflict:
         raise ApiError(409, "scan_id_conflict", _("This scan_id was used by another account.")) from None
     except sa.exc.IntegrityError as exc:

@@ -1,5 +1,6 @@
-"""Scanning room: checkpoints where staff scan codes, and the scan record — the evidence the
-cutoff reads to decide who really stayed (SPEC §3)."""
+"""Scanning room: the scan record — the evidence the cutoff reads to decide who really stayed
+(SPEC §3). (The checkpoints where staff scan, which staff accounts are bound to, are declared one
+floor down, in ``directory.models``, and re-exported here.)"""
 
 from __future__ import annotations
 
@@ -10,35 +11,9 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from wzcheckin.core.retention import RawRecords
 from wzcheckin.db import Base, BigIntPK, UTCDateTime, enum_column
-
-
-class CheckpointKind(StrEnum):
-    GATE = "gate"          # a factory gate: entry with the P9 checks
-    VENUE = "venue"        # a library, sports venue, ...: redeeming reservations
-    PICKUP = "pickup"      # a welfare-pack pickup point
-    TRAINING = "training"  # an offline training class: attendance
-
-
-class Checkpoint(Base):
-    """A place where staff scan: ``ref`` is ``<kind>:<code>``, e.g. ``gate:91330300MA2...``."""
-
-    __tablename__ = "checkpoints"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ref: Mapped[str] = mapped_column(sa.String(80), unique=True)
-    kind: Mapped[CheckpointKind] = mapped_column(enum_column(CheckpointKind, "checkpoint_kind"))
-    code: Mapped[str] = mapped_column(sa.String(64))
-    name: Mapped[str] = mapped_column(sa.String(200))
-    district: Mapped[str] = mapped_column(sa.String(50), default="")
-    enterprise_id: Mapped[int | None] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-    enterprise = relationship("Enterprise", lazy="joined")
-
-    @staticmethod
-    def make_ref(kind: CheckpointKind | str, code: str) -> str:
-        return f"{CheckpointKind(kind).value}:{code}"
+from wzcheckin.directory.models import Checkpoint, CheckpointKind  # noqa: F401 - declared one floor down
 
 
 class ScanResult(StrEnum):
@@ -86,3 +61,8 @@ class Scan(Base):
     details: Mapped[dict | None] = mapped_column(sa.JSON)
 
     checkpoint = relationship("Checkpoint", lazy="joined")
+
+
+# This room's raw personal records for the retention purge (core/retention.py): every staff scan,
+# who was where when, with temperatures.
+RAW_RECORDS = (RawRecords("scans", Scan, Scan.scanned_at),)

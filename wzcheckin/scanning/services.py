@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, lazyload
@@ -36,6 +37,9 @@ from wzcheckin.codes.tokens import Claims, TokenError, TokenKind
 from wzcheckin.core.identity import mask_name
 from wzcheckin.programme import Programme
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanResult
+
+if TYPE_CHECKING:
+    from wzcheckin.core.room import Room
 
 SCAN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{8,64}$")
 
@@ -110,12 +114,13 @@ Handler = Callable[[ScanContext], Outcome]
 HANDLERS: dict[CheckpointKind, Handler] = {}
 
 
-def handles(kind: CheckpointKind) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        HANDLERS[kind] = handler
-        return handler
-
-    return register
+def install_scan_handlers(rooms: Sequence[Room]) -> None:
+    """The handler of each checkpoint kind, from the rooms' ``Room(scan_handlers=...)`` (create_app).
+    Two rooms claiming one kind is a mistake caught at start-up."""
+    for room in rooms:
+        for kind, handler in room.scan_handlers.items():
+            if HANDLERS.setdefault(kind, handler) is not handler:
+                raise RuntimeError(f"room {room.name}: checkpoint kind {kind} has a scan handler already")
 
 
 def worker_subject(worker: Worker) -> dict:

@@ -42,9 +42,11 @@ from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_checkpoint, public, roles_required
 from wzcheckin.core.navigation import NavItem
+from wzcheckin.core.room import app_rooms
 from wzcheckin.core.security import allow_wasm
+from wzcheckin.directory.models import CheckpointKind
+from wzcheckin.extensions import db
 from wzcheckin.scanning.messages import REASON_MESSAGES, reason_message
-from wzcheckin.scanning.models import CheckpointKind
 
 bp = Blueprint("scanning", __name__)
 
@@ -158,12 +160,9 @@ def scanner():
     checkpoint = current_checkpoint()
     programme = context.programme()
     allow_wasm()  # the QR decoder compiles WebAssembly; only this page's CSP allows it
-    pickup_point = None
-    if checkpoint.kind is CheckpointKind.PICKUP:
-        from wzcheckin.extensions import db
-        from wzcheckin.welfare.services import point_for_checkpoint
-
-        pickup_point = point_for_checkpoint(db.session, checkpoint)
+    # What the rooms add about their own checkpoints (the packs left at a pickup point).
+    extras = {key: value for room in app_rooms() if room.scanner_context is not None
+              for key, value in room.scanner_context(db.session, checkpoint).items()}
     config = {
         "mode": str(checkpoint.kind),
         "checkpoint": checkpoint.ref,
@@ -193,7 +192,7 @@ def scanner():
     venue_today = url_for("venues.staff_today") if checkpoint.kind is CheckpointKind.VENUE else None
     return render_template("scanning/scanner.html", checkpoint=checkpoint, config=config, venue_today=venue_today,
                            mode_title=MODE_TITLES.get(checkpoint.kind, checkpoint.kind),
-                           pickup_point=pickup_point, is_gate=checkpoint.kind is CheckpointKind.GATE)
+                           is_gate=checkpoint.kind is CheckpointKind.GATE, **extras)
 
 
 @bp.get("/scan/session")

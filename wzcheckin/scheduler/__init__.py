@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from wzcheckin.core.job_specs import RUN_LOG_READER
+from wzcheckin.scheduler.runs import recent_job_runs
+
 
 def init_app(app: Flask) -> None:
     """Give the rooms' pages the run log (``core.job_specs.recent_runs``)."""
-    from wzcheckin.core.job_specs import RUN_LOG_READER
-    from wzcheckin.scheduler.runs import recent_job_runs
-
     app.extensions[RUN_LOG_READER] = recent_job_runs

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 
 from wzcheckin import clock
-from wzcheckin.cli import emit_json, fail, progress
+from wzcheckin.core.cli import emit_json, fail, progress
 from wzcheckin.scheduler.process import DEFAULT_SWEEP_SECONDS, declared_jobs, run_scheduler
 from wzcheckin.scheduler.runs import DEFAULT_CLAIM_SECONDS, new_holder, run_job
 from wzcheckin.scheduler.triggers import build_trigger

@@ -34,6 +34,7 @@ from flask import Flask
 from wzcheckin import clock
 from wzcheckin.core.job_specs import JobSpec
 from wzcheckin.extensions import db
+from wzcheckin.rooms import all_jobs
 from wzcheckin.scheduler.runs import DEFAULT_CLAIM_SECONDS, due_runs, new_holder, run_job, wall_now
 from wzcheckin.scheduler.triggers import ShiftedTrigger, build_trigger, latest_fire_time
 
@@ -50,10 +51,8 @@ CATCH_UP_SETTLE = timedelta(seconds=5)
 
 
 def declared_jobs() -> list[JobSpec]:
-    """Every room's ``JOBS``."""
-    from wzcheckin.rooms import room_modules
-
-    return [job for module in room_modules("jobs") for job in module.JOBS]
+    """Every room's jobs (``Room.jobs``), in the rooms' order."""
+    return all_jobs()
 
 
 def clock_offset_seconds(app: Flask) -> float:

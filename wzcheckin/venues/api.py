@@ -16,6 +16,7 @@ from wzcheckin.accounts.models import Role
 from wzcheckin.api import api_route, json_body
 from wzcheckin.api.errors import ApiError
 from wzcheckin.api.openapi import ERROR_SCHEMA
+from wzcheckin.codes.context import current_keyring
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker
 from wzcheckin.core.dates import parse_iso_day
@@ -105,7 +106,7 @@ def reservation_json(programme: Programme, reservation: Reservation, *, with_cod
         "created_at": iso_local(programme, reservation.created_at),
     }
     if with_code:
-        code = reservation_code(context.keyring(), programme, reservation)
+        code = reservation_code(current_keyring(), programme, reservation)
         body.update(token=code.token, expires_at=iso_local(programme, code.expires_at))
     return body
 

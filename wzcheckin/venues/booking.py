@@ -36,8 +36,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import Worker
-from wzcheckin.codes.keys import Keyring, new_public_id
+from wzcheckin.codes.keys import Keyring
 from wzcheckin.codes.tokens import TokenKind
+from wzcheckin.core.public_ids import new_public_id
 from wzcheckin.db import is_unique_violation
 from wzcheckin.programme import Programme
 from wzcheckin.venues.errors import BookingRefused, VenueError

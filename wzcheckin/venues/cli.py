@@ -5,16 +5,17 @@ from __future__ import annotations
 import click
 
 from wzcheckin import clock
-from wzcheckin.cli import CliGroups, emit_json, fail, progress, run_import
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
+from wzcheckin.core.cli import CliGroups, emit_json, fail, progress, run_import
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
+from wzcheckin.venues.api import iso_local
+from wzcheckin.venues.errors import VenueError, english_message
+from wzcheckin.venues.services import create_slots, find_venue, import_venues, parse_day, parse_hhmm
 
 
 def _import_venues(session, text, now, on_progress):
-    from wzcheckin.venues.services import import_venues
-
     return import_venues(session, text, now, on_progress)
 
 
@@ -36,10 +37,6 @@ def import_venues_command(csv_file: str):
 def slots_create_command(venue_code, day, start, end, length, capacity):
     """Consecutive time slots for one day; prints them as JSON. All or nothing: a slot in the
     past or overlapping an existing one refuses the whole command."""
-    from wzcheckin.venues.api import iso_local
-    from wzcheckin.venues.errors import VenueError, english_message
-    from wzcheckin.venues.services import create_slots, find_venue, parse_day, parse_hhmm
-
     programme = context.programme()
     now = clock.now()
     flags = {"date": "--date", "from": "--from", "to": "--to", "length": "--length", "capacity": "--capacity",
@@ -65,8 +62,6 @@ def slots_create_command(venue_code, day, start, end, length, capacity):
 
 
 def _whole(raw: str, field: str, code: str) -> int:
-    from wzcheckin.venues.errors import VenueError
-
     text = (raw or "").strip()
     if not text.isdigit():
         raise VenueError(code, field)

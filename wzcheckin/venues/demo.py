@@ -12,6 +12,7 @@ from wzcheckin.accounts.services import create_or_update_staff
 from wzcheckin.venues.booking import book
 from wzcheckin.venues.errors import BookingRefused
 from wzcheckin.venues.models import Reservation, VenueKind
+from wzcheckin.venues.queries import slots_on
 from wzcheckin.venues.services import VenueRow, add_opening_hours, generate_slots, opening_hours, upsert_venue
 
 DEMO_PASSWORD = "liuwen2021"  # noqa: S105 - the demo's shared password, printed by `wzcheckin demo`
@@ -61,7 +62,6 @@ def load(session, vault, programme, now, demo) -> None:
     # A few bookings so the staff page and "My bookings" have something to show. Only once.
     if session.scalar(sa.select(sa.func.count(Reservation.id))):
         return
-    from wzcheckin.venues.queries import slots_on
 
     day_slots = slots_on(session, programme, [library.id], today).get(library.id, [])
     upcoming = [slot for slot in day_slots if slot.starts_at > now]

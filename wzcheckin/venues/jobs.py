@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.core.job_specs import JobSpec
+from wzcheckin.core.sms import queue_sms
 from wzcheckin.programme import Programme
-from wzcheckin.residence.sms import queue_sms
 from wzcheckin.venues.booking import late_grace
 from wzcheckin.venues.models import Reservation, ReservationStatus, Slot, Venue, WaitlistEntry, WaitlistStatus
 

@@ -16,8 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core.identity import mask_name
-from wzcheckin.scanning.models import CheckpointKind
-from wzcheckin.scanning.services import Outcome, ScanContext, ScanRefused, admit_subject, handles
+from wzcheckin.scanning.services import Outcome, ScanContext, ScanRefused, admit_subject
 from wzcheckin.venues.booking import early_grace, find_reservation, redeemable_until
 from wzcheckin.venues.models import Reservation, ReservationStatus
 from wzcheckin.venues.services import describe_slot
@@ -39,7 +38,6 @@ def reservation_subject(ctx: ScanContext, reservation: Reservation) -> dict:
     }
 
 
-@handles(CheckpointKind.VENUE)
 def redeem_reservation(ctx: ScanContext) -> Outcome:
     if ctx.claims.kind is not TokenKind.RESERVATION:
         raise ScanRefused("wrong_kind", details={"kind": ctx.claims.kind.label})

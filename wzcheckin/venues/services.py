@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.core.csv_import import ImportReport, import_rows
 from wzcheckin.core.dates import parse_iso_day
+from wzcheckin.directory.models import Checkpoint, CheckpointKind
 from wzcheckin.programme import Programme
-from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 from wzcheckin.venues.errors import VenueError, english_message
 from wzcheckin.venues.models import OpeningHours, Slot, Venue, VenueKind
 

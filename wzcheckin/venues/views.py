@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
+from wzcheckin.codes.context import current_keyring
 from wzcheckin.codes.qr import qr_svg
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
@@ -226,7 +227,7 @@ def reservation(public_id: str):
     programme, now = context.programme(), clock.now()
     code = None
     if found.status is ReservationStatus.BOOKED and now < booking.redeemable_until(programme, found.slot):
-        code = booking.reservation_code(context.keyring(), programme, found)
+        code = booking.reservation_code(current_keyring(), programme, found)
     return render_template(
         "venues/reservation.html", reservation=found, slot=found.slot, venue=found.slot.venue, now=now,
         code=code, svg=qr_svg(code.token, title=_("Booking code")) if code else None,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import click
 
-from wzcheckin.cli import CliGroups, run_import
+from wzcheckin.core.cli import CliGroups, run_import
+from wzcheckin.welfare.services import import_pickup_points
 
 
 def _import_pickup_points(session, text, now, on_progress):
-    from wzcheckin.welfare.services import import_pickup_points
-
     return import_pickup_points(session, text, now, on_progress)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import create_or_update_staff
+from wzcheckin.core.demo import DEMO_PASSWORD
+from wzcheckin.welfare.models import PickupPoint
 from wzcheckin.welfare.services import PickupPointRow, upsert_pickup_point
 
 DEMO_PICKUP_POINTS = [
@@ -16,8 +18,6 @@ PICKUP_STAFF_PHONE = "13957720003"
 
 
 def load(session, vault, programme, now, demo) -> None:
-    from wzcheckin.demo import DEMO_PASSWORD
-
     points = []
     for row in DEMO_PICKUP_POINTS:
         existing_point, _created = upsert_pickup_point(session, _keep_delivered(session, row), now)
@@ -32,7 +32,6 @@ def _keep_delivered(session, row: PickupPointRow) -> PickupPointRow:
     """Running the demo again must not refuse a point whose packs have been handed out."""
     import sqlalchemy as sa
 
-    from wzcheckin.welfare.models import PickupPoint
 
     point = session.scalar(sa.select(PickupPoint).where(PickupPoint.code == row.code))
     if point is None or point.handed_out <= row.stock:

@@ -3,19 +3,16 @@ their one welfare pack (P3). The invariants are kept in ``welfare.services.hand_
 
 from __future__ import annotations
 
-from wzcheckin.scanning.models import CheckpointKind
 from wzcheckin.scanning.services import (
     Outcome,
     ScanContext,
     ScanRefused,
-    handles,
     resolve_worker_pass,
     worker_subject,
 )
 from wzcheckin.welfare.services import PackRefused, hand_out_pack, point_for_checkpoint
 
 
-@handles(CheckpointKind.PICKUP)
 def pickup(ctx: ScanContext) -> Outcome:
     worker = resolve_worker_pass(ctx)
     point = point_for_checkpoint(ctx.session, ctx.checkpoint)

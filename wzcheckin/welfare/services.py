@@ -25,9 +25,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.accounts.services import retained_worker_problem
 from wzcheckin.core.csv_import import ImportReport, import_rows
+from wzcheckin.core.identity import mask_name
 from wzcheckin.db import is_unique_violation
-from wzcheckin.enterprises.models import Enterprise
-from wzcheckin.scanning.models import Checkpoint, CheckpointKind
+from wzcheckin.directory.models import Checkpoint, CheckpointKind, Enterprise
 from wzcheckin.welfare.models import PackHandout, PickupPoint
 
 PICKUP_POINT_COLUMNS = ("code", "name", "district", "address", "stock")
@@ -136,6 +136,13 @@ def import_pickup_points(session: Session, text: str, now: datetime, progress=No
 
 def point_for_checkpoint(session: Session, checkpoint: Checkpoint) -> PickupPoint | None:
     return session.scalar(sa.select(PickupPoint).where(PickupPoint.checkpoint_id == checkpoint.id))
+
+
+def scanner_context(session: Session, checkpoint: Checkpoint) -> dict:
+    """The scanner page of a pickup point shows its packs left (``Room(scanner_context=...)``)."""
+    if checkpoint.kind is not CheckpointKind.PICKUP:
+        return {}
+    return {"pickup_point": point_for_checkpoint(session, checkpoint)}
 
 
 # --- hand-outs ------------------------------------------------------------------------------
@@ -250,7 +257,6 @@ def collections(session: Session, *, point_id: int | None = None, district: str 
         query = query.where(PackHandout.handed_out_at >= since)
     if limit is not None:
         query = query.limit(limit)
-    from wzcheckin.core.identity import mask_name
 
     return [
         Collection(worker.id, mask_name(worker.name), worker.id_number_tail, enterprise_name,

@@ -16,6 +16,7 @@ from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.forms import ActivityForm, CheckinForm, PhotoForm
 from wzcheckin.benefits.models import ActivityCheckin, ActivityKind
 from wzcheckin.benefits.pages.base import attach_errors, audit, bp, flash_refusal, refusal_text
+from wzcheckin.codes.context import current_keyring
 from wzcheckin.codes.qr import qr_svg
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker, roles_required
@@ -100,7 +101,7 @@ def checkin_page():
 def _record_poster_checkin(form, text):
     try:
         with unit_of_work(db.session):
-            checkin = acts.poster_checkin(db.session, context.programme(), context.keyring(), current_worker(),
+            checkin = acts.poster_checkin(db.session, context.programme(), current_keyring(), current_worker(),
                                           text, clock.now())
             activity = checkin.activity
     except BenefitRefused as refusal:
@@ -121,7 +122,7 @@ def poster_landing(code: str):
             return _checkin_page(form, 400, code=code)
         return _record_poster_checkin(form, code)
     try:
-        activity = acts.resolve_poster(db.session, context.keyring(), code, clock.now())
+        activity = acts.resolve_poster(db.session, current_keyring(), code, clock.now())
     except BenefitRefused as refusal:
         form.code.errors = [refusal_text(refusal)]
         return _checkin_page(form, 404)
@@ -230,7 +231,7 @@ def activity_poster(public_id: str):
     activity = _activity_or_404(public_id)
     if activity.kind is not ActivityKind.LANDMARK:
         abort(404)
-    token = acts.poster_token(activity, context.keyring(), context.programme())
+    token = acts.poster_token(activity, current_keyring(), context.programme())
     link = url_for("benefits.poster_landing", code=token, _external=True)
     with unit_of_work(db.session):
         audit("activity.poster", target_type="activity", target_id=activity.public_id)

@@ -13,6 +13,8 @@ from wzcheckin.benefits.errors import BenefitRefused, refusal_message
 from wzcheckin.benefits.money import display_yuan
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
+from wzcheckin.core.csv_import import CsvFormatError, read_text
+from wzcheckin.extensions import db
 
 bp = Blueprint("benefits", __name__)
 
@@ -50,8 +52,6 @@ def audit(action: str, *, target_type: str | None = None, target_id=None, detail
 
 
 def context_session():
-    from wzcheckin.extensions import db
-
     return db.session
 
 
@@ -65,8 +65,6 @@ def csv_download(text: str, filename: str) -> Response:
 
 def uploaded_text(form_field) -> str:
     """The uploaded CSV as text (raises CsvFormatError for a file that is not UTF-8)."""
-    from wzcheckin.core.csv_import import CsvFormatError, read_text
-
     storage = form_field.data
     if storage is None or not getattr(storage, "filename", ""):
         raise CsvFormatError("no file was chosen")

@@ -1,5 +1,7 @@
-"""Residence room: text messages (短信) — the P7 notices to qualifying enterprises and the daily
-reminders to workers missing evidence — through a pluggable gateway.
+"""Core: text messages (短信) — one-time codes to workers, the P7 notices to qualifying enterprises,
+the daily reminders to workers missing evidence, booking reminders — through a pluggable gateway.
+On the ground floor because rooms on every floor send texts (accounts its codes, residence its
+notices).
 
 Every message is first **queued** in the outbox table (``sms_outbox``), keyed by a UNIQUE
 ``dedupe_key``, so whatever queues it (the cutoff, a rerun, a second scheduler) queues it once.
@@ -37,9 +39,9 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wzcheckin.core.models import SmsMessage, SmsStatus
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.db import is_unique_violation, unit_of_work
-from wzcheckin.residence.models import SmsMessage, SmsStatus
 
 log = logging.getLogger("wzcheckin.sms")
 

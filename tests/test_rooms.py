@@ -1,0 +1,85 @@
+"""The house (issue 13 items 1 and 2): rooms registered explicitly as typed ``Room`` values in one
+list, and layers that hold (the import contracts in pyproject.toml)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from flask import Blueprint
+
+from wzcheckin import rooms
+from wzcheckin.core.navigation import NavItem
+from wzcheckin.core.roles import Role
+from wzcheckin.core.room import HOOKS, Room
+
+PACKAGE = Path(__file__).resolve().parent.parent / "wzcheckin"
+
+
+def test_a_misspelt_hook_stops_the_room_at_import():
+    """A room's ``__init__`` builds its Room when the app starts: a misspelt keyword is refused."""
+    with pytest.raises(TypeError, match="demo_loader"):
+        Room(name="venues", demo_loader=lambda *args: None)
+
+
+@pytest.mark.parametrize(("hook", "value", "message"), [
+    ("home_panel", "panel", "home_panel must be callable"),
+    ("blueprint", object(), "blueprint must be a flask.Blueprint"),
+    ("nav_items", [NavItem((Role.WORKER,), "x.y", "X")], "nav_items must be a tuple of NavItem"),
+    ("jobs", ("residence.cutoff",), "jobs must be a tuple of JobSpec"),
+    ("api", "wzcheckin.venues.api", "api must be a module"),
+    ("scan_handlers", {"venue": "redeem"}, "scan_handlers must map"),
+])
+def test_a_hook_of_the_wrong_kind_is_refused(hook, value, message):
+    with pytest.raises(TypeError, match=message):
+        Room(name="venues", **{hook: value})
+
+
+def test_a_well_formed_room_is_accepted():
+    room = Room(name="example", blueprint=Blueprint("example", __name__), nav_items=(), cli=lambda groups: None)
+    assert room.home_panel is None and room.raw_records == ()
+
+
+def test_every_room_package_is_in_the_one_list_once():
+    """A package whose ``__init__`` says ``room = Room(...)`` but is missing from ``rooms.ROOMS``
+    would never be registered: every such package is listed, once, under its own name."""
+    declared = sorted(path.parent.name for path in PACKAGE.glob("*/__init__.py")
+                      if "room = Room(" in path.read_text(encoding="utf-8"))
+    listed = [room.name for room in rooms.ROOMS]
+    assert sorted(listed) == declared
+    assert len(set(listed)) == len(listed)
+
+
+def test_the_app_is_made_of_the_rooms(app):
+    assert app.extensions["wzcheckin.rooms"] is rooms.ROOMS
+    for room in rooms.ROOMS:
+        if room.blueprint is not None:
+            assert app.blueprints[room.blueprint.name] is room.blueprint
+    assert {item.endpoint for item in app.extensions["wzcheckin.nav"]} == {
+        item.endpoint for room in rooms.ROOMS for item in room.nav_items}
+    assert "scheduler" in app.cli.commands and "retention" in app.cli.commands
+
+
+def test_no_room_is_found_by_name():
+    """No ``importlib`` by name and no ``getattr(module, "HOOK", default)`` in the package: the
+    rooms and their hooks are named in code."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" \
+                    and len(node.args) == 3 and isinstance(node.args[1], ast.Constant) \
+                    and node.args[1].value in {*HOOKS, "NAV_ITEMS", "JOBS", "panel", "standing", "load", "register"}:
+                offenders.append(f"{path.name}:{node.lineno} getattr(..., {node.args[1].value!r}, ...)")
+            if isinstance(node, ast.Attribute) and node.attr == "import_module" and path.name != "sms.py" \
+                    and path.name != "scheduler.py":
+                offenders.append(f"{path.name}:{node.lineno} import_module")
+    assert offenders == []
+
+
+def test_the_layers_hold():
+    """The contracts of ``[tool.importlinter]`` (pyproject.toml): every top-level unit imports only
+    the units below it, and no two import each other."""
+    from importlinter.cli import lint_imports
+
+    assert lint_imports(config_filename=str(PACKAGE.parent / "pyproject.toml")) == 0

@@ -1,0 +1,82 @@
+"""Accounts room: who the user is — the Flask-Login wiring. A page session is a server-side
+``UserSession`` row (its secret in Flask-Login's session key), an API call carries a bearer token;
+both are read afresh on every request, so a disabled account or a revoked token fails at once.
+What a user may do is guarded by ``core.auth.roles_required`` and ``api.api_route``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, g, redirect, request, session, url_for
+from flask_login import LoginManager
+
+from wzcheckin import clock
+from wzcheckin.accounts.models import User, UserSession
+from wzcheckin.accounts.services import (
+    SESSION_TOUCH_INTERVAL,
+    SessionPolicy,
+    authenticate_api_token,
+    load_session,
+)
+from wzcheckin.api.errors import ApiError
+from wzcheckin.db import SQLITE_WRITE_OPTION
+from wzcheckin.extensions import db
+
+SESSION_SECRET_KEY = "_user_id"  # noqa: S105 - the name of a session key  # Flask-Login's key: it holds the UserSession secret
+
+
+def session_policy() -> SessionPolicy:
+    config = current_app.config
+    return SessionPolicy(
+        staff_idle=timedelta(minutes=config["STAFF_IDLE_TIMEOUT_MINUTES"]),
+        staff_absolute=timedelta(hours=config["STAFF_ABSOLUTE_TIMEOUT_HOURS"]),
+        worker_absolute=timedelta(days=config["WORKER_SESSION_DAYS"]),
+    )
+
+
+def _touch_session(row_id: int, now) -> None:
+    """Record activity in its own short write, outside the request's transaction."""
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(**{SQLITE_WRITE_OPTION: True})
+        with connection.begin():
+            connection.execute(sa.update(UserSession).where(UserSession.id == row_id).values(last_seen_at=now))
+
+
+def _load_user_from_session(secret: str) -> User | None:
+    now = clock.now()
+    loaded = load_session(db.session, secret, now, session_policy())
+    if loaded is None:
+        return None
+    user, row = loaded
+    if now - row.last_seen_at > SESSION_TOUCH_INTERVAL:
+        _touch_session(row.id, now)
+    g.auth_method = "session"
+    return user
+
+
+def _load_user_from_bearer(req) -> User | None:
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    found = authenticate_api_token(db.session, header[len("Bearer "):].strip(), clock.now())
+    if found is None:
+        return None
+    user, token = found
+    g.auth_method = "bearer"
+    g.api_token_id = token.id
+    return user
+
+
+def _unauthorised():
+    if request.path.startswith("/api/"):
+        raise ApiError(401, "unauthorised")  # the message comes from HTTP_CODES, in the caller's language
+    session["next"] = request.full_path if request.method == "GET" else None
+    return redirect(url_for("accounts.login"))
+
+
+def init_login(login_manager: LoginManager) -> None:
+    """Hand Flask-Login this room's loaders (create_app)."""
+    login_manager.user_loader(_load_user_from_session)
+    login_manager.request_loader(_load_user_from_bearer)
+    login_manager.unauthorized_handler(_unauthorised)

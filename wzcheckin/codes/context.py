@@ -1,0 +1,18 @@
+"""Codes room: the app's keyring, for the outer layer (views, API, command line) to hand to domain
+functions. (Core's ``context`` holds the programme and the vault; the keyring is this room's.)"""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from wzcheckin.codes.keys import Keyring
+from wzcheckin.core import context
+from wzcheckin.extensions import db
+
+
+def current_keyring() -> Keyring:
+    return current_app.extensions["wzcheckin.keyring"].get(db.session, context.vault(), context.programme())
+
+
+def invalidate_keyring() -> None:
+    current_app.extensions["wzcheckin.keyring"].invalidate()
