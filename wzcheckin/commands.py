@@ -28,6 +28,7 @@ from wzcheckin.accounts.services import (
     revoke_api_tokens,
     token_state,
 )
+from wzcheckin.assets import assets_group
 from wzcheckin.codes.context import current_keyring, invalidate_keyring
 from wzcheckin.codes.keys import (
     SigningKeyError,
@@ -326,6 +327,7 @@ def build_groups() -> CliGroups:
     )
     for command in (init_command, serve_command, demo_command, scheduler_command):
         root.add_command(command)
+    root.add_command(assets_group)  # `wzcheckin assets build`
     groups.import_.add_command(import_enterprises_command)
     groups.import_.add_command(import_workers_command)
     groups.user.add_command(user_create_command)
