@@ -190,7 +190,8 @@ def import_workers_command(csv_file: str):
 @click.option("--name", "display_name", default="")
 def user_create_command(role, phone, password, checkpoint_ref, carrier, display_name):
     """Create (or update) a staff or official account."""
-    from wzcheckin.accounts.services import FormErrors, create_or_update_staff
+    from wzcheckin.accounts.services import create_or_update_staff
+    from wzcheckin.core.refusals import Refusal
 
     now = clock.now()
     try:
@@ -202,7 +203,7 @@ def user_create_command(role, phone, password, checkpoint_ref, carrier, display_
             record_audit(db.session, at=now, action="user.create" if created else "user.update",
                          actor_role="cli", target_type="user", target_id=user.id,
                          details={"role": role, "checkpoint": checkpoint_ref, "carrier": carrier})
-    except FormErrors as exc:
+    except Refusal as exc:
         fail(_field_errors(exc.errors))
     emit_json({"user_id": user.id, "role": role, "phone": user.phone_masked, "created": created})
 

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from wzcheckin.accounts import backoff
-from wzcheckin.accounts.codes import CodeRefused, issue_code, use_code
+from wzcheckin.accounts.codes import issue_code, use_code
+from wzcheckin.accounts.errors import AccountError, CodeRefused, LoginRefused
 from wzcheckin.accounts.facts import record_worker_facts, reviewed_status
 from wzcheckin.accounts.models import ApiToken, CodePurpose, OneTimeCode, Role, User, UserSession, Worker
 from wzcheckin.codes.keys import new_public_id
@@ -29,6 +30,7 @@ from wzcheckin.core.identity import (
     parse_phone,
 )
 from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.enterprises.models import Enterprise
 from wzcheckin.programme import AccountsSection, Programme
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind
@@ -40,28 +42,6 @@ SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 _DUMMY_PASSWORD_HASH = generate_password_hash("not-a-real-password-wzcheckin")
 
 CARRIERS = ("china_mobile", "china_unicom", "china_telecom")
-
-
-class FormErrors(Exception):
-    """Field → stable error code, for a form to show each next to its field."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(", ".join(f"{key}: {value}" for key, value in errors.items()))
-        self.errors = errors
-
-
-class LoginRefused(Exception):
-    def __init__(self, code: str, *, retry_after: timedelta | None = None):
-        super().__init__(code)
-        self.code = code
-        self.retry_after = retry_after
-
-    @property
-    def retry_after_seconds(self) -> int:
-        """Whole seconds to wait, rounded up (at least one when there is a wait)."""
-        if not self.retry_after:
-            return 0
-        return max(1, -int(-self.retry_after.total_seconds() // 1))
 
 
 # --- look-ups ---------------------------------------------------------------------------------
@@ -148,7 +128,7 @@ class WorkingAge:
 
 def clean_worker_details(session: Session, details: WorkerDetails, today: date,
                          *, working_age: WorkingAge, require_employer: bool = False) -> CleanWorkerDetails:
-    """Validate every field; raise :class:`FormErrors` naming each bad one."""
+    """Validate every field; raise a field :class:`~wzcheckin.core.refusals.Refusal` naming each bad one."""
     errors: dict[str, str] = {}
     name = (details.name or "").strip()
     if not name:
@@ -190,7 +170,7 @@ def clean_worker_details(session: Session, details: WorkerDetails, today: date,
     if details.residence_permit_expiry is not None and permit_no is None:
         errors["residence_permit_no"] = "permit_missing"
     if errors:
-        raise FormErrors(errors)
+        raise Refusal.fields(errors)
     return CleanWorkerDetails(
         name=name, id_number=id_number, id_tail=id_number[-4:], phone=phone, enterprise=enterprise,
         hukou=hukou, residence_permit_no=permit_no,
@@ -255,18 +235,18 @@ def register_worker(session: Session, vault: PersonalDataVault, programme: Progr
     errors: dict[str, str] = dict(form_errors or {})
     try:
         clean = clean_worker_details(session, details, today, working_age=WorkingAge.of(programme))
-    except FormErrors as exc:
+    except Refusal as exc:
         errors.update(exc.errors)
         clean = None
     problem = password_problem(password, clean.phone if clean else None)
     if problem:
         errors["password"] = problem
     if errors:
-        raise FormErrors(errors)
+        raise Refusal.fields(errors)
     assert clean is not None
     if (find_worker_by_id_number(session, vault, clean.id_number) is not None
             or find_user_by_phone(session, vault, clean.phone) is not None):
-        raise FormErrors({"form": "already_registered"})
+        raise Refusal.fields({"form": "already_registered"})
 
     user = _new_user(vault, Role.WORKER, clean.phone, now, password=password, display_name=clean.name)
     worker = Worker(
@@ -287,14 +267,14 @@ def upsert_roster_worker(session: Session, vault: PersonalDataVault, programme: 
     """An enterprise roster line: create the worker (not yet activated) or update them.
 
     Returns (worker, created). Employment is confirmed: the employer itself listed them.
-    Raises :class:`FormErrors` when the phone already belongs to somebody else.
+    Raises a field :class:`~wzcheckin.core.refusals.Refusal` when the phone already belongs to somebody else.
     """
     worker = find_worker_by_id_number(session, vault, clean.id_number)
     phone_owner = find_user_by_phone(session, vault, clean.phone)
     created = worker is None
     if created:
         if phone_owner is not None:
-            raise FormErrors({"phone": "phone_taken"})
+            raise Refusal.fields({"phone": "phone_taken"})
         user = _new_user(vault, Role.WORKER, clean.phone, now, display_name=clean.name)
         worker = Worker(
             user=user, public_id=new_public_id(), id_number_hash=id_number_hash(vault, clean.id_number),
@@ -304,7 +284,7 @@ def upsert_roster_worker(session: Session, vault: PersonalDataVault, programme: 
         session.add_all([user, worker])
     else:
         if phone_owner is not None and phone_owner.id != worker.user_id:
-            raise FormErrors({"phone": "phone_taken"})
+            raise Refusal.fields({"phone": "phone_taken"})
         if phone_owner is None:  # the worker changed their number
             worker.user.phone_hash = phone_hash(vault, clean.phone)
             worker.user.phone_encrypted = vault.encrypt(clean.phone)
@@ -341,7 +321,7 @@ def request_activation_code(session: Session, vault: PersonalDataVault, programm
     except InvalidIdentifier as exc:
         errors["phone"] = exc.code
     if errors:
-        raise FormErrors(errors)
+        raise Refusal.fields(errors)
     worker = find_worker_by_id_number(session, vault, id_number)
     matched = (worker is not None and worker.user.phone_hash == phone_hash(vault, phone)
                and not worker.user.is_activated and worker.user.disabled_at is None)
@@ -356,7 +336,7 @@ def activate_worker(session: Session, vault: PersonalDataVault, programme: Progr
     ``code_invalid`` (raised after the guess is counted: commit before answering)."""
     problem = password_problem(password)
     if problem:
-        raise FormErrors({"password": problem})
+        raise Refusal.fields({"password": problem})
     row = use_code(session, vault, programme, purpose=CodePurpose.ACTIVATE, code_id=code_id, code=code, now=now)
     worker = session.scalar(sa.select(Worker).where(Worker.user_id == row.user_id))
     if worker is None or worker.user.is_activated or worker.user.disabled_at is not None:
@@ -364,7 +344,7 @@ def activate_worker(session: Session, vault: PersonalDataVault, programme: Progr
     if worker.user.phone_hash != row.phone_hash:  # the number changed since the code was sent
         raise CodeRefused("code_invalid")
     if password_problem(password, vault.decrypt(worker.user.phone_encrypted)):
-        raise FormErrors({"password": "password_contains_phone"})
+        raise Refusal.fields({"password": "password_contains_phone"})
     worker.user.password_hash = hash_password(password)
     if pledge and worker.pledged_at is None:
         worker.pledged_at = now
@@ -382,7 +362,7 @@ def request_password_reset(session: Session, vault: PersonalDataVault, programme
     try:
         phone = parse_phone(phone_raw)
     except InvalidIdentifier as exc:
-        raise FormErrors({"phone": exc.code}) from None
+        raise Refusal.fields({"phone": exc.code}) from None
     user = find_user_by_phone(session, vault, phone)
     eligible = user is not None and user.is_activated and user.disabled_at is None
     return issue_code(session, vault, programme, purpose=CodePurpose.RESET, phone=phone,
@@ -395,13 +375,13 @@ def reset_password(session: Session, vault: PersonalDataVault, programme: Progra
     old password is logged out); its API tokens are kept (devices are revoked on their own)."""
     problem = password_problem(password)
     if problem:
-        raise FormErrors({"password": problem})
+        raise Refusal.fields({"password": problem})
     row = use_code(session, vault, programme, purpose=CodePurpose.RESET, code_id=code_id, code=code, now=now)
     user = session.get(User, row.user_id)
     if user is None or user.disabled_at is not None or user.phone_hash != row.phone_hash:
         raise CodeRefused("code_invalid")
     if password_problem(password, vault.decrypt(user.phone_encrypted)):
-        raise FormErrors({"password": "password_contains_phone"})
+        raise Refusal.fields({"password": "password_contains_phone"})
     user.password_hash = hash_password(password)
     end_all_sessions(session, user)
     return user
@@ -418,9 +398,9 @@ def request_phone_change(session: Session, vault: PersonalDataVault, programme: 
     try:
         new_phone = parse_phone(new_phone_raw)
     except InvalidIdentifier as exc:
-        raise FormErrors({"new_phone": exc.code}) from None
+        raise Refusal.fields({"new_phone": exc.code}) from None
     if phone_hash(vault, new_phone) == user.phone_hash:
-        raise FormErrors({"new_phone": "phone_unchanged"})
+        raise Refusal.fields({"new_phone": "phone_unchanged"})
     taken = find_user_by_phone(session, vault, new_phone) is not None
     old = issue_code(session, vault, programme, purpose=CodePurpose.PHONE_OLD,
                      phone=vault.decrypt(user.phone_encrypted), user=user, address=address, now=now)
@@ -446,7 +426,7 @@ def change_phone(session: Session, vault: PersonalDataVault, programme: Programm
     try:
         new_phone = parse_phone(new_phone_raw)
     except InvalidIdentifier as exc:
-        raise FormErrors({"new_phone": exc.code}) from None
+        raise Refusal.fields({"new_phone": exc.code}) from None
     old_row = use_code(session, vault, programme, purpose=CodePurpose.PHONE_OLD, code_id=old_code_id,
                        code=old_code, now=now)
     new_row = use_code(session, vault, programme, purpose=CodePurpose.PHONE_NEW, code_id=new_code_id,
@@ -481,7 +461,7 @@ def create_or_update_staff(session: Session, vault: PersonalDataVault, *, role: 
     try:
         phone = parse_phone(phone_raw)
     except InvalidIdentifier as exc:
-        raise FormErrors({"phone": exc.code}) from None
+        raise Refusal.fields({"phone": exc.code}) from None
     if role is Role.WORKER:
         errors["role"] = "worker_via_registration"
     problem = password_problem(password, phone)
@@ -506,7 +486,7 @@ def create_or_update_staff(session: Session, vault: PersonalDataVault, *, role: 
     elif carrier:
         errors["carrier"] = "carrier_not_applicable"
     if errors:
-        raise FormErrors(errors)
+        raise Refusal.fields(errors)
 
     user = find_user_by_phone(session, vault, phone)
     created = user is None
@@ -514,7 +494,7 @@ def create_or_update_staff(session: Session, vault: PersonalDataVault, *, role: 
         user = _new_user(vault, role, phone, now, display_name=display_name)
         session.add(user)
     elif user.role is Role.WORKER and user.worker is not None:
-        raise FormErrors({"phone": "phone_taken"})
+        raise Refusal.fields({"phone": "phone_taken"})
     user.role = role
     user.password_hash = hash_password(password)
     user.checkpoint = checkpoint
@@ -603,14 +583,6 @@ def end_session(session: Session, secret: str) -> None:
 
 def end_all_sessions(session: Session, user: User) -> None:
     session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
-
-
-class AccountError(Exception):
-    """A refused account action (``already_disabled``, ``not_disabled``, ``token_unknown`` ...)."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
 
 
 def disable_user(session: Session, user: User, now: datetime, reason: str = "") -> int:

@@ -25,7 +25,6 @@ from wzcheckin.accounts.forms import (
 )
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import (
-    FormErrors,
     LoginRefused,
     WorkerDetails,
     activate_worker,
@@ -42,9 +41,10 @@ from wzcheckin.accounts.services import (
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_worker, public, roles_required
+from wzcheckin.core.forms import show_expired, show_refusal
 from wzcheckin.core.home import home_panels
-from wzcheckin.core.i18n import field_error
 from wzcheckin.core.navigation import NavItem, role_home_url, safe_next_url
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import is_unique_violation, unit_of_work
 from wzcheckin.extensions import db, limiter
 
@@ -64,14 +64,8 @@ def _error_params() -> dict:
             "starts": format_date(section.starts, "long")}
 
 
-def _attach_errors(form, errors: dict[str, str]) -> None:
-    params = _error_params()
-    for name, code in errors.items():
-        field = getattr(form, name, None)
-        if field is not None and name != "form":
-            field.errors = [*field.errors, _error_text(code, **params)]
-        else:
-            form.form_errors.append(_error_text(code, **params))
+def _show(form, refusal: Refusal) -> None:
+    show_refusal(form, refusal, **_error_params())
 
 
 def _anonymous_form_page(template: str, form, **context):
@@ -126,7 +120,7 @@ def login():
             response = make_response(_anonymous_form_page("accounts/login.html", form))
             response.headers["Retry-After"] = str(seconds)
             return response
-        form.form_errors.append(field_error(refused.code))
+        form.form_errors.append(refused.message)
     return _anonymous_form_page("accounts/login.html", form)
 
 
@@ -169,19 +163,19 @@ def register():
             with unit_of_work(db.session):
                 worker = register_worker(db.session, context.vault(), context.programme(), details,
                                          form.password.data or "", clock.now(), form_errors=errors)
-        except FormErrors as exc:
+        except Refusal as exc:
             worker = None
-            _attach_errors(form, exc.errors)
+            _show(form, exc)
         except sa.exc.IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
-            _attach_errors(form, {"form": "already_registered"})  # a concurrent twin won the race
+            _show(form, Refusal("already_registered"))  # a concurrent twin won the race
         if worker is not None:
             _log_in(worker.user)
             flash(_("Welcome! This is your pass. Show it at factory gates, venues and pickup points."), "success")
             return redirect(url_for("codes.pass_page"))
-    elif request.method == "POST":
-        form.form_errors.append(_("The form expired; please submit it again."))
+    else:
+        show_expired(form)
     return _anonymous_form_page("accounts/register.html", form)
 
 
@@ -192,18 +186,6 @@ def register():
 # sent the SMS. Step 2 takes the code. A wrong code's guess is committed before the answer.
 
 CODE_SESSION_KEY = "one_time_code"
-
-ACCOUNT_ERRORS = {
-    "code_invalid": _l("The code is wrong, has expired or was used up. Ask for a new code."),
-    "code_rate_limited": _l("Too many codes were asked for. Wait a few minutes, then try again."),
-    "phone_unchanged": _l("That is the number the account has now."),
-}
-
-
-def _error_text(code: str, **params) -> str:
-    message = ACCOUNT_ERRORS.get(code)
-    return str(message) if message is not None else field_error(code, **params)
-
 
 def _remember_code(purpose: str, row) -> None:
     session[CODE_SESSION_KEY] = {"purpose": purpose, "id": row.id}
@@ -231,10 +213,8 @@ def activate():
                                               form.phone.data, clock.now(), address=request.remote_addr)
             _remember_code("activate", row)
             return redirect(url_for("accounts.activate_code"))
-        except FormErrors as exc:
-            _attach_errors(form, exc.errors)
-        except CodeRefused as exc:
-            form.form_errors.append(_error_text(exc.code))
+        except Refusal as exc:
+            _show(form, exc)
     return _anonymous_form_page("accounts/activate.html", form)
 
 
@@ -252,7 +232,7 @@ def activate_code():
     if form.validate_on_submit():
         worker = None
         if form.password.data != form.password_confirm.data:
-            _attach_errors(form, {"password_confirm": "password_mismatch"})
+            _show(form, Refusal.fields({"password_confirm": "password_mismatch"}))
         else:
             try:
                 with unit_of_work(db.session):
@@ -261,9 +241,9 @@ def activate_code():
                                                  code=form.code.data, password=form.password.data or "",
                                                  now=clock.now(), pledge=bool(form.pledge.data))
                     except CodeRefused as exc:
-                        form.form_errors.append(_error_text(exc.code))  # committed: the guess counts
-            except FormErrors as exc:
-                _attach_errors(form, exc.errors)
+                        form.form_errors.append(exc.message)  # committed: the guess counts
+            except Refusal as exc:
+                _show(form, exc)
         if worker is not None:
             session.pop(CODE_SESSION_KEY, None)
             _log_in(worker.user)
@@ -288,10 +268,8 @@ def reset():
                                              clock.now(), address=request.remote_addr)
             _remember_code("reset", row)
             return redirect(url_for("accounts.reset_code"))
-        except FormErrors as exc:
-            _attach_errors(form, exc.errors)
-        except CodeRefused as exc:
-            form.form_errors.append(_error_text(exc.code))
+        except Refusal as exc:
+            _show(form, exc)
     return _anonymous_form_page("accounts/reset.html", form)
 
 
@@ -309,7 +287,7 @@ def reset_code():
     if form.validate_on_submit():
         user = None
         if form.password.data != form.password_confirm.data:
-            _attach_errors(form, {"password_confirm": "password_mismatch"})
+            _show(form, Refusal.fields({"password_confirm": "password_mismatch"}))
         else:
             now = clock.now()
             try:
@@ -321,9 +299,9 @@ def reset_code():
                             record_audit(db.session, at=now, actor=user, action="password.reset",
                                          target_type="user", target_id=user.id, ip=request.remote_addr)
                     except CodeRefused as exc:
-                        form.form_errors.append(_error_text(exc.code))  # committed: the guess counts
-            except FormErrors as exc:
-                _attach_errors(form, exc.errors)
+                        form.form_errors.append(exc.message)  # committed: the guess counts
+            except Refusal as exc:
+                _show(form, exc)
         if user is not None:
             session.pop(CODE_SESSION_KEY, None)
             flash(_("Your password has been changed. Log in with the new password."), "success")
@@ -377,10 +355,8 @@ def phone_change():
                                                 form.new_phone.data or "", now, address=request.remote_addr)
             session[PHONE_SESSION_KEY] = {"old": old.id, "new": new.id}
             return redirect(url_for("accounts.phone_confirm"))
-        except FormErrors as exc:
-            _attach_errors(form, exc.errors)
-        except CodeRefused as exc:
-            form.form_errors.append(_error_text(exc.code))
+        except Refusal as exc:
+            _show(form, exc)
     return _anonymous_form_page("accounts/phone.html", form, step=1)
 
 
@@ -408,14 +384,14 @@ def phone_confirm():
                         record_audit(db.session, at=now, actor=current_user, action="user.phone.change",
                                      target_type="user", target_id=current_user.id, ip=request.remote_addr)
                 except CodeRefused as exc:
-                    form.form_errors.append(_error_text(exc.code))  # committed: the guesses count
-        except FormErrors as exc:
-            _attach_errors(form, exc.errors)
+                    form.form_errors.append(exc.message)  # committed: the guesses count
+        except Refusal as exc:
+            _show(form, exc)
         except sa.exc.IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
             changed = False
-            form.form_errors.append(_error_text("code_invalid"))  # the number was taken meanwhile
+            form.form_errors.append(CodeRefused("code_invalid").message)  # the number was taken meanwhile
         if changed:
             session.pop(PHONE_SESSION_KEY, None)
             flash(_("Your phone number has been changed. Log in with the new number from now on."), "success")

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import Worker
-from wzcheckin.accounts.services import FormErrors, find_worker_by_id_number
+from wzcheckin.accounts.services import find_worker_by_id_number
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import (
     Attendance,
@@ -48,7 +48,7 @@ from wzcheckin.benefits.money import FEN_PER_YUAN, fen_floor, parse_yuan
 from wzcheckin.core.csv_import import ImportReport, describe_field_errors, import_rows
 from wzcheckin.core.identity import InvalidIdentifier, mask_name, parse_credit_code, parse_id_number
 from wzcheckin.core.personal_data import PersonalDataVault
-from wzcheckin.db import is_unique_violation
+from wzcheckin.core.refusals import Refusal, insert_or_refuse, insert_unique
 from wzcheckin.enterprises.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind
@@ -175,7 +175,7 @@ def _text(value: str, limit: int, *, required: bool) -> str:
 
 
 def clean_course(session: Session, data: CourseInput, *, fixed_enterprise: Enterprise | None = None) -> CleanCourse:
-    """Validate every field; raise FormErrors naming each bad one. ``fixed_enterprise`` is the
+    """Validate every field; raise a field Refusal naming each bad one. ``fixed_enterprise`` is the
     enterprise admin's own enterprise (they cannot organise for another)."""
     errors: dict[str, str] = {}
     values: dict = {}
@@ -221,7 +221,7 @@ def clean_course(session: Session, data: CourseInput, *, fixed_enterprise: Enter
         elif "class_hours" in values and sum(hours for _day, hours in sessions) != values["class_hours"]:
             errors["sessions"] = "session_hours_total"
     if errors:
-        raise FormErrors(errors)
+        raise Refusal.fields(errors)
     return CleanCourse(
         code=values["code"], title=values["title"], mode=values["mode"], provider=values["provider"],
         class_hours=values["class_hours"], cost_per_person_fen=values["cost_yuan"], enterprise=enterprise,
@@ -268,12 +268,12 @@ def _attended_session_days(session: Session, course_id: int) -> set[date]:
 
 def _replace_sessions(session: Session, course: Course, wanted: list[tuple[date, int]]) -> None:
     """Make the course's sessions ``wanted``. A session somebody attended keeps its day and its
-    hours (the attendance was earned on them); raises FormErrors ``session_attended`` else."""
+    hours (the attendance was earned on them); raises the refusal ``session_attended`` else."""
     existing = {s.day: s for s in course_sessions(session, course.id)}
     wanted_hours = dict(wanted)
     attended = _attended_session_days(session, course.id) if existing else set()
     if any(day in attended and wanted_hours.get(day) != row.class_hours for day, row in existing.items()):
-        raise FormErrors({"sessions": "session_attended"})
+        raise Refusal.fields({"sessions": "session_attended"})
     for day, row in existing.items():
         if day not in wanted_hours:
             session.delete(row)
@@ -290,7 +290,7 @@ def save_course(session: Session, clean: CleanCourse, now: datetime, *, course: 
     course gets its attendance checkpoint ``training:<code>`` and its class sessions."""
     if course is None:
         if find_course(session, clean.code) is not None:
-            raise FormErrors({"code": "code_taken"})
+            raise Refusal.fields({"code": "code_taken"})
         course = Course(code=clean.code, created_at=now)
         session.add(course)
     course.title = clean.title
@@ -330,7 +330,7 @@ def import_courses(session: Session, text: str, now: datetime, progress=None) ->
     def parse(row: dict[str, str]) -> CleanCourse:
         try:
             return clean_course(session, CourseInput(**{column: row[column] for column in columns}))
-        except FormErrors as exc:
+        except Refusal as exc:
             raise ValueError(describe_field_errors(exc.errors)) from None
 
     def mode_unchanged(clean: CleanCourse) -> None:
@@ -342,7 +342,7 @@ def import_courses(session: Session, text: str, now: datetime, progress=None) ->
         existing = find_course(session, clean.code)
         try:
             save_course(session, clean, now, course=existing)
-        except FormErrors as exc:
+        except Refusal as exc:
             raise ValueError(describe_field_errors(exc.errors)) from None
         return existing is None
 
@@ -425,13 +425,8 @@ def enrol(session: Session, programme: Programme, course: Course, worker: Worker
         if taken >= course.capacity:
             raise BenefitRefused("course_full")
     enrolment = Enrolment(course_id=course.id, worker_id=worker.id, enrolled_at=now, enrolled_via=via)
-    try:
-        with session.begin_nested():
-            session.add(enrolment)
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise BenefitRefused("already_enrolled") from None
+    # UNIQUE (course, worker): enrolled once, however many taps.
+    insert_or_refuse(session, BenefitRefused("already_enrolled"), enrolment)
     return enrolment
 
 
@@ -449,12 +444,7 @@ def record_attendance(session: Session, programme: Programme, course: Course, wo
         return existing, False
     attendance = Attendance(enrolment_id=enrolment.id, day=day, attended_at=at,
                             staff_user_id=getattr(staff, "id", None), scan_id=scan_id or None)
-    try:
-        with session.begin_nested():
-            session.add(attendance)
-    except sa.exc.IntegrityError as exc:  # the same worker scanned twice at once
-        if not is_unique_violation(exc):
-            raise
+    if not insert_unique(session, attendance):  # UNIQUE (enrolment, day): two scans of one worker at once
         return None, False
     return attendance, True
 
@@ -589,7 +579,7 @@ def upload_invoice(session: Session, programme: Programme, course: Course, data:
     if data.data and len(data.data) <= INVOICE_MAX_BYTES and content_type is None:
         errors["file"] = "invoice_type"
     if errors:
-        raise FormErrors(errors)
+        raise Refusal.fields(errors)
     invoice = CourseInvoice(
         course_id=course.id, invoice_no=invoice_no, amount_fen=amounts["amount_yuan"],
         proposed_cost_per_person_fen=amounts["cost_yuan"], content_type=content_type,
@@ -816,13 +806,8 @@ def submit_subsidy_claim(session: Session, programme: Programme, enterprise: Ent
         project_fen=breakdown.project_fen, amount_fen=breakdown.total_fen, breakdown=breakdown.to_json(),
         submitted_at=now, submitted_by_user_id=getattr(actor, "id", None), review_reason="",
     )
-    try:
-        with session.begin_nested():
-            session.add(claim)
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise BenefitRefused("claim_exists") from None
+    # A partial UNIQUE index: one open claim per enterprise, even when two admins submit at once.
+    insert_or_refuse(session, BenefitRefused("claim_exists"), claim)
     return claim
 
 

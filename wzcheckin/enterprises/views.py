@@ -12,12 +12,12 @@ from flask_login import current_user
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_checkpoint, current_enterprise, roles_required
 from wzcheckin.core.i18n import field_error
 from wzcheckin.core.navigation import OVERVIEW, NavItem
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import unit_of_work
 from wzcheckin.enterprises.forms import ActionForm, VisitorForm
 from wzcheckin.enterprises.gates import VisitorDetails, acknowledge_alert, format_temperature, register_visitor
@@ -165,7 +165,7 @@ def visitor():
                                                   checkpoint=checkpoint, staff=current_user, details=details, now=now)
                     _audit("visitor.register", target_type="visitor", target_id=registered.id,
                            details={"outcome": registered.outcome})
-            except FormErrors as exc:
+            except Refusal as exc:
                 registered = None
                 for name, code in exc.errors.items():
                     getattr(form, name).errors = [*getattr(form, name).errors, _field_error(code)]

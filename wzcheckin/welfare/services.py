@@ -25,8 +25,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.accounts.services import retained_worker_problem
 from wzcheckin.core.csv_import import ImportReport, import_rows
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import is_unique_violation
 from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.scanning.messages import REASON_MESSAGES, reason_message
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 from wzcheckin.welfare.models import PackHandout, PickupPoint
 
@@ -35,13 +37,15 @@ CODE_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 MAX_STOCK = 1_000_000
 
 
-class PackRefused(Exception):
-    """Why no pack is handed out: a stable reason code and the values its message needs."""
+class PackRefused(Refusal):
+    """Why no pack is handed out (``not_eligible``, ``already_collected``, ``out_of_stock``), with
+    the values its message needs; said at the pickup point through the scan's reasons."""
 
-    def __init__(self, reason: str, details: dict | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.details = details
+    messages = REASON_MESSAGES
+
+    @property
+    def message(self) -> str:
+        return reason_message(self.code, self.params)
 
 
 # --- pickup points ------------------------------------------------------------------------------
@@ -145,8 +149,8 @@ def handout_for_worker(session: Session, worker_id: int) -> PackHandout | None:
 
 
 def _already_collected(handout: PackHandout) -> PackRefused:
-    return PackRefused("already_collected", {"when_at": handout.handed_out_at.isoformat(),
-                                             "where": handout.pickup_point.name})
+    return PackRefused("already_collected", when_at=handout.handed_out_at.isoformat(),
+                       where=handout.pickup_point.name)
 
 
 def hand_out_pack(session: Session, *, point: PickupPoint, worker: Worker, staff: User, scan_id: str,
@@ -155,7 +159,7 @@ def hand_out_pack(session: Session, *, point: PickupPoint, worker: Worker, staff
     (``not_eligible``, ``already_collected``, ``out_of_stock``). Flushes; never commits."""
     problem = retained_worker_problem(worker)  # P3 is for retained workers from outside Wenzhou
     if problem is not None:
-        raise PackRefused("not_eligible", {"why": problem})
+        raise PackRefused("not_eligible", why=problem)
     try:
         with session.begin_nested():
             # Stock: conditional UPDATE; no row back means none left (or a racer took the last).

@@ -10,7 +10,6 @@ from wtforms.fields.choices import SelectChoice
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.forms import ActivityForm, CheckinForm, PhotoForm
@@ -19,6 +18,7 @@ from wzcheckin.benefits.pages.base import attach_errors, audit, bp, flash_refusa
 from wzcheckin.codes.qr import qr_svg
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker, roles_required
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db, limiter
 
@@ -191,7 +191,7 @@ def _activity_form_view(activity=None):
                     saved = acts.save_activity(db.session, values, now, activity)
                     audit("activity.update" if activity else "activity.create", target_type="activity",
                           target_id=saved.public_id, now=now, details={"kind": saved.kind.value})
-            except FormErrors as exc:
+            except Refusal as exc:
                 attach_errors(form, exc.errors)
             else:
                 flash(_("Activity saved."), "success")

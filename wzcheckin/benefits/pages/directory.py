@@ -9,13 +9,13 @@ from flask_login import current_user
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits import directory
 from wzcheckin.benefits.forms import ActionForm, ServiceForm
 from wzcheckin.benefits.models import ServiceListing
 from wzcheckin.benefits.pages.base import attach_errors, audit, bp
 from wzcheckin.core import context
 from wzcheckin.core.auth import public, roles_required
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 
@@ -63,7 +63,7 @@ def _service_form_view(listing: ServiceListing | None):
                                                    actor=current_user._get_current_object())
                     audit("service.update" if listing else "service.create", target_type="service_listing",
                           target_id=saved.id, now=now, details={"kind": saved.kind.value})
-            except FormErrors as exc:
+            except Refusal as exc:
                 attach_errors(form, exc.errors)
             else:
                 flash(_("Listing saved."), "success")

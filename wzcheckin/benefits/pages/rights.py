@@ -10,7 +10,6 @@ from wtforms.fields.choices import SelectChoice
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits import rights
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.forms import ActionForm, ComplaintForm, HandleComplaintForm
@@ -18,6 +17,7 @@ from wzcheckin.benefits.models import WageComplaint
 from wzcheckin.benefits.pages.base import attach_errors, audit, bp, flash_refusal
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db, limiter
 
@@ -49,7 +49,7 @@ def complaint_new():
             try:
                 with unit_of_work(db.session):
                     complaint = rights.file_complaint(db.session, worker, data, clock.now())
-            except FormErrors as exc:
+            except Refusal as exc:
                 attach_errors(form, exc.errors)
             else:
                 flash(_("Complaint filed (No. %(number)s). The labour inspectors will contact you.",

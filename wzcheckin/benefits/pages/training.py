@@ -10,7 +10,6 @@ from flask_login import current_user
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits import training
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.forms import ActionForm, CourseForm, InvoiceForm, InvoiceReviewForm, ReviewForm, UploadForm
@@ -27,6 +26,7 @@ from wzcheckin.benefits.pages.base import attach_errors, audit, bp, flash_refusa
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
 from wzcheckin.core.csv_import import CsvFormatError
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 
@@ -147,7 +147,7 @@ def _course_form_view(*, course: Course | None, enterprise, done_endpoint: str):
                           target_type="course", target_id=saved.code, now=now,
                           details={"mode": saved.mode.value, "enterprise": saved.enterprise.credit_code
                                    if saved.enterprise else None})
-            except FormErrors as exc:
+            except Refusal as exc:
                 attach_errors(form, exc.errors)
             else:
                 flash(_("Course saved."), "success")
@@ -378,7 +378,7 @@ def enterprise_invoice(code: str):
             audit("training.invoice_upload", target_type="course_invoice", target_id=invoice.id, now=now,
                   details={"course": course.code, "proposed_fen": invoice.proposed_cost_per_person_fen,
                            "amount_fen": invoice.amount_fen, "size": invoice.size})
-    except FormErrors as exc:
+    except Refusal as exc:
         attach_errors(form, exc.errors)
         return enterprise_course(code, status=422, invoice_form=form)
     except BenefitRefused as refusal:
