@@ -33,6 +33,7 @@ from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.refusals import Refusal
 from wzcheckin.enterprises.models import Enterprise
 from wzcheckin.programme import AccountsSection, Programme
+from wzcheckin.scanning.checkpoints import find_checkpoint
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 
 MIN_PASSWORD_LENGTH = 8
@@ -473,7 +474,7 @@ def create_or_update_staff(session: Session, vault: PersonalDataVault, *, role: 
         if not checkpoint_ref:
             errors["checkpoint"] = "required"
         else:
-            checkpoint = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == checkpoint_ref))
+            checkpoint = find_checkpoint(session, checkpoint_ref)  # as staff type it: venue:LIB1
             if checkpoint is None:
                 errors["checkpoint"] = "checkpoint_unknown"
             elif checkpoint.kind != needed_kind and checkpoint.kind not in STAFF_EXTRA_CHECKPOINT_KINDS.get(role, ()):

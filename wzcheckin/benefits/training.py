@@ -51,7 +51,8 @@ from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.refusals import Refusal, insert_or_refuse, insert_unique
 from wzcheckin.enterprises.models import Enterprise
 from wzcheckin.programme import Programme
-from wzcheckin.scanning.models import Checkpoint, CheckpointKind
+from wzcheckin.scanning.checkpoints import ensure_checkpoint
+from wzcheckin.scanning.models import CheckpointKind
 
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{2,40}$")
 COURSE_COLUMNS = ("code", "title", "mode", "provider", "class_hours", "cost_yuan", "credit_code", "district",
@@ -308,14 +309,8 @@ def save_course(session: Session, clean: CleanCourse, now: datetime, *, course: 
     course.updated_at = now
     session.flush()
     if course.mode is CourseMode.OFFLINE:
-        checkpoint = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == course.checkpoint_ref))
-        if checkpoint is None:
-            checkpoint = Checkpoint(ref=course.checkpoint_ref, kind=CheckpointKind.TRAINING, code=course.code,
-                                    created_at=now)
-            session.add(checkpoint)
-        checkpoint.name = course.title[:200]
-        checkpoint.district = course.district
-        session.flush()
+        checkpoint = ensure_checkpoint(session, CheckpointKind.TRAINING, course.code, name=course.title,
+                                       district=course.district, now=now)
         course.checkpoint_id = checkpoint.id
         _replace_sessions(session, course, clean.sessions)
     session.flush()

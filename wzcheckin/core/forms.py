@@ -87,10 +87,14 @@ def show_refusal(form, refusal: Refusal, *, fields: Mapping[str, str] | None = N
             form.form_errors.append(message)
 
 
-def show_expired(form) -> None:
-    """A posted form whose CSRF token failed says so on top (a stale page, a lost session)."""
+def show_expired(form, *, on=None) -> None:
+    """A posted form whose CSRF token failed says so on top — or next to the field ``on``, for a
+    form that shows a single field (a file upload) — after a stale page or a lost session."""
     if form.is_submitted() and getattr(form, "csrf_token", None) is not None and form.csrf_token.errors:
-        form.form_errors.append(str(FORM_EXPIRED))
+        if on is not None:
+            on.errors = [str(FORM_EXPIRED)]
+        else:
+            form.form_errors.append(str(FORM_EXPIRED))
 
 
 def action_expired(form) -> bool:

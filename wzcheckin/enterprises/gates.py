@@ -14,7 +14,7 @@ from wzcheckin.accounts.models import User, Worker
 from wzcheckin.core.identity import InvalidIdentifier, mask_name, mask_phone, parse_id_number, parse_phone
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.readings import parse_temperature
-from wzcheckin.core.refusals import Refusal
+from wzcheckin.enterprises.errors import EnterpriseError
 from wzcheckin.enterprises.models import HealthAlert, VisitorRegistration
 from wzcheckin.programme import Programme
 from wzcheckin.scanning.models import Checkpoint
@@ -89,7 +89,7 @@ def register_visitor(session: Session, vault: PersonalDataVault, programme: Prog
                      checkpoint: Checkpoint, staff: User, details: VisitorDetails,
                      now: datetime) -> VisitorRegistration:
     """Record a visitor with the entry checks; refused visitors are recorded too (and reported
-    on fever or symptoms). Raises a field Refusal naming every bad field; writes nothing then."""
+    on fever or symptoms). Raises :class:`EnterpriseError` naming every bad field; writes nothing then."""
     errors: dict[str, str] = {}
     name = (details.name or "").strip()
     if not name:
@@ -118,7 +118,7 @@ def register_visitor(session: Session, vault: PersonalDataVault, programme: Prog
     except ValueError as exc:
         errors["temperature"] = str(exc)
     if errors:
-        raise Refusal.fields(errors)
+        raise EnterpriseError.fields(errors)
 
     refusal = entry_refusal(programme, mask=details.mask, temperature=temperature, symptoms=details.symptoms)
     outcome = refusal[0] if refusal else ENTRY_ALLOWED

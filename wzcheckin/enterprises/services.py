@@ -15,7 +15,8 @@ from wzcheckin.core.csv_import import ImportReport, RowError, import_rows, parse
 from wzcheckin.core.identity import InvalidIdentifier, mask_phone, parse_credit_code, parse_phone
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.enterprises.models import Enterprise, Ownership, record_enterprise_facts
-from wzcheckin.scanning.models import Checkpoint, CheckpointKind
+from wzcheckin.scanning.checkpoints import ensure_checkpoint
+from wzcheckin.scanning.models import CheckpointKind
 
 ENTERPRISE_COLUMNS = ("credit_code", "name", "district", "ownership", "industrial", "admin_phone")
 
@@ -77,13 +78,9 @@ def upsert_enterprise(session: Session, vault: PersonalDataVault, data: Enterpri
     enterprise.updated_at = now
     record_enterprise_facts(session, enterprise, now=now, source="import")
 
-    gate = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref))
-    if gate is None:
-        gate = Checkpoint(ref=enterprise.gate_ref, kind=CheckpointKind.GATE, code=data.credit_code,
-                          enterprise_id=enterprise.id, created_at=now)
-        session.add(gate)
-    gate.name = data.name
-    gate.district = data.district
+    session.flush()  # the enterprise's id, for its gate
+    gate = ensure_checkpoint(session, CheckpointKind.GATE, data.credit_code, name=data.name, district=data.district,
+                             now=now, enterprise_id=enterprise.id)
 
     if data.admin_phone:
         enterprise.admin_phone_hash = vault.lookup_hash("phone", data.admin_phone)

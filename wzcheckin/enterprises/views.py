@@ -15,9 +15,8 @@ from wzcheckin.accounts.models import Role
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_checkpoint, current_enterprise, roles_required
-from wzcheckin.core.i18n import field_error
+from wzcheckin.core.forms import run_form
 from wzcheckin.core.navigation import OVERVIEW, NavItem
-from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import unit_of_work
 from wzcheckin.enterprises.forms import ActionForm, VisitorForm
 from wzcheckin.enterprises.gates import VisitorDetails, acknowledge_alert, format_temperature, register_visitor
@@ -35,14 +34,6 @@ NAV_ITEMS = [
     NavItem((Role.ENTERPRISE_ADMIN, Role.GATEKEEPER), "enterprises.visitor", _l("Register a visitor"), order=30),
     NavItem((Role.OFFICIAL,), "enterprises.health", _l("Health alerts"), order=60, group=OVERVIEW),
 ]
-
-# Field-error codes of this room's forms, on top of the shared ones (core.i18n.FIELD_ERRORS).
-FIELD_ERRORS = {
-    "temperature_format": _l("Enter the temperature as a number, e.g. 36.5."),
-    "temperature_range": _l("A body temperature is between 30 and 45 °C."),
-    "temperature_precision": _l("Enter the temperature as the thermometer shows it, with at most two decimals."),
-}
-
 
 # Short names of the refusals counted on the admin's page.
 REFUSAL_LABELS = {
@@ -62,10 +53,6 @@ REFUSAL_LABELS = {
 def refusal_label(reason: str) -> str:
     label = REFUSAL_LABELS.get(reason)
     return str(label) if label is not None else reason
-
-
-def _field_error(code: str) -> str:
-    return str(FIELD_ERRORS[code]) if code in FIELD_ERRORS else field_error(code)
 
 
 def _audit(action: str, **kwargs) -> None:
@@ -150,31 +137,25 @@ def visitor():
     enterprise = current_enterprise()
     checkpoint = current_checkpoint()
     form = VisitorForm()
-    registered = None
-    if request.method == "POST":
-        if form.validate_on_submit():
-            details = VisitorDetails(
-                name=form.name.data or "", id_number=form.id_number.data or "", phone=form.phone.data or "",
-                reason=form.reason.data or "", mask={"yes": True, "no": False}.get(form.mask.data),
-                temperature=form.temperature.data, symptoms=bool(form.symptoms.data),
-            )
-            now = clock.now()
-            try:
-                with unit_of_work(db.session):
-                    registered = register_visitor(db.session, context.vault(), context.programme(),
-                                                  checkpoint=checkpoint, staff=current_user, details=details, now=now)
-                    _audit("visitor.register", target_type="visitor", target_id=registered.id,
-                           details={"outcome": registered.outcome})
-            except Refusal as exc:
-                registered = None
-                for name, code in exc.errors.items():
-                    getattr(form, name).errors = [*getattr(form, name).errors, _field_error(code)]
-            if registered is not None:
-                return render_template("enterprises/visitor_result.html", visitor=registered, enterprise=enterprise,
-                                       message=reason_message(registered.outcome,
-                                                              {"temperature": format_temperature(registered.temperature)}))
-        else:
-            form.form_errors.append(_("The form expired; please submit it again."))
+
+    def register():
+        details = VisitorDetails(
+            name=form.name.data or "", id_number=form.id_number.data or "", phone=form.phone.data or "",
+            reason=form.reason.data or "", mask={"yes": True, "no": False}.get(form.mask.data),
+            temperature=form.temperature.data, symptoms=bool(form.symptoms.data),
+        )
+        registered = register_visitor(db.session, context.vault(), context.programme(), checkpoint=checkpoint,
+                                      staff=current_user, details=details, now=clock.now())
+        _audit("visitor.register", target_type="visitor", target_id=registered.id,
+               details={"outcome": registered.outcome})
+        return registered
+
+    done = run_form(form, register)
+    if done:
+        registered = done.value
+        return render_template("enterprises/visitor_result.html", visitor=registered, enterprise=enterprise,
+                               message=reason_message(registered.outcome,
+                                                      {"temperature": format_temperature(registered.temperature)}))
     return render_template("enterprises/visitor.html", form=form, enterprise=enterprise)
 
 

@@ -28,6 +28,7 @@ from wzcheckin.core.csv_import import ImportReport, import_rows
 from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import is_unique_violation
 from wzcheckin.enterprises.models import Enterprise
+from wzcheckin.scanning.checkpoints import ensure_checkpoint
 from wzcheckin.scanning.messages import REASON_MESSAGES, reason_message
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind
 from wzcheckin.welfare.models import PackHandout, PickupPoint
@@ -93,14 +94,8 @@ def parse_pickup_point_row(row: dict[str, str]) -> PickupPointRow:
 def upsert_pickup_point(session: Session, data: PickupPointRow, now: datetime) -> tuple[PickupPoint, bool]:
     """Create or update a point and its checkpoint ``pickup:<code>``. ``data.stock`` is the
     number delivered: what is left becomes delivered minus what was already handed out."""
-    ref = Checkpoint.make_ref(CheckpointKind.PICKUP, data.code)
-    checkpoint = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == ref))
-    if checkpoint is None:
-        checkpoint = Checkpoint(ref=ref, kind=CheckpointKind.PICKUP, code=data.code, created_at=now)
-        session.add(checkpoint)
-    checkpoint.name = data.name
-    checkpoint.district = data.district
-    session.flush()
+    checkpoint = ensure_checkpoint(session, CheckpointKind.PICKUP, data.code, name=data.name, district=data.district,
+                                   now=now)
     point = session.scalar(sa.select(PickupPoint).where(PickupPoint.code == data.code))
     created = point is None
     if point is None:
