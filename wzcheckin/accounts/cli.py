@@ -36,7 +36,7 @@ def hukou_decide_command(id_number: str, decision: str | None, reason: str):
     """Decide a hukou to be reviewed; takes effect from now (an earlier snapshot changes only
     through a correction)."""
     from wzcheckin.accounts.facts import HukouReviewError, decide_hukou_review
-    from wzcheckin.accounts.services import find_worker_by_id_number
+    from wzcheckin.accounts.lookups import find_worker_by_id_number
     from wzcheckin.programme import HukouStatus
 
     if decision is None:

@@ -6,13 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from wzcheckin.accounts.services import (
-    CleanWorkerDetails,
-    WorkerDetails,
-    WorkingAge,
-    clean_worker_details,
-    upsert_roster_worker,
-)
+from wzcheckin.accounts.workers import CleanWorkerDetails, WorkerDetails, WorkingAge, clean_worker_details, upsert_roster_worker
 from wzcheckin.core.csv_import import ImportReport, describe_field_errors, import_rows, parse_yes_no
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.refusals import Refusal

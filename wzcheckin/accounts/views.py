@@ -12,6 +12,8 @@ from markupsafe import Markup
 
 from wzcheckin import clock
 from wzcheckin.accounts.codes import CodeRefused
+from wzcheckin.accounts.credentials import change_phone, request_password_reset, request_phone_change, reset_password
+from wzcheckin.accounts.errors import LoginRefused
 from wzcheckin.accounts.forms import (
     ActivationCodeForm,
     ActivationForm,
@@ -24,20 +26,8 @@ from wzcheckin.accounts.forms import (
     ResetRequestForm,
 )
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import (
-    LoginRefused,
-    WorkerDetails,
-    activate_worker,
-    authenticate,
-    change_phone,
-    end_session,
-    register_worker,
-    request_activation_code,
-    request_password_reset,
-    request_phone_change,
-    reset_password,
-    start_session,
-)
+from wzcheckin.accounts.sessions import authenticate, end_session, start_session
+from wzcheckin.accounts.workers import WorkerDetails, activate_worker, register_worker, request_activation_code
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_worker, public, roles_required

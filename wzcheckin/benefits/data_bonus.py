@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import Worker
-from wzcheckin.accounts.services import retained_worker_problem
+from wzcheckin.accounts.workers import retained_worker_problem
 from wzcheckin.benefits.csv_out import write_csv
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import ClaimStatus, DataBonusClaim

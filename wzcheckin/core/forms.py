@@ -46,15 +46,10 @@ def run_form(form, work: Callable[[], T], *, check: Callable[[], object] | None 
     if not form.validate_on_submit():
         show_expired(form)
         return Submission(False, status=400 if form.is_submitted() else 200)
-    try:
-        if check is not None:
-            check()
-        with unit_of_work(db.session):
-            value = work()
-    except Refusal as refusal:
-        show_refusal(form, refusal, fields=fields, **params)
-        return Submission(False, status=422, refusal=refusal)
-    return Submission(True, value)
+    done = _run(work, check)
+    if done.refusal is not None:
+        show_refusal(form, done.refusal, fields=fields, **params)
+    return done
 
 
 def run_action(form, work: Callable[[], T], *, check: Callable[[], object] | None = None,
@@ -63,13 +58,19 @@ def run_action(form, work: Callable[[], T], *, check: Callable[[], object] | Non
     expired form or a refusal is flashed — the view then redirects."""
     if action_expired(form):
         return Submission(False, status=400)
+    done = _run(work, check)
+    if done.refusal is not None:
+        flash_refusal(done.refusal, **params)
+    return done
+
+
+def _run(work: Callable[[], T], check: Callable[[], object] | None) -> Submission[T]:
     try:
         if check is not None:
             check()
         with unit_of_work(db.session):
             value = work()
     except Refusal as refusal:
-        flash_refusal(refusal, **params)
         return Submission(False, status=422, refusal=refusal)
     return Submission(True, value)
 

@@ -9,8 +9,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wzcheckin.accounts.lookups import _new_user, find_user_by_phone
 from wzcheckin.accounts.models import Role, User
-from wzcheckin.accounts.services import _new_user, find_user_by_phone
 from wzcheckin.core.csv_import import ImportReport, RowError, import_rows, parse_yes_no
 from wzcheckin.core.identity import InvalidIdentifier, mask_phone, parse_credit_code, parse_phone
 from wzcheckin.core.personal_data import PersonalDataVault

@@ -579,7 +579,7 @@ def official_corrections():
         if departure_form.validate_on_submit():
             try:
                 with unit_of_work(db.session):
-                    from wzcheckin.accounts.services import find_worker_by_id_number
+                    from wzcheckin.accounts.lookups import find_worker_by_id_number
 
                     worker = find_worker_by_id_number(db.session, context.vault(),
                                                       (departure_form.id_number.data or "").strip().upper())

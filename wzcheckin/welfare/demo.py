@@ -4,7 +4,7 @@ a pickup-staff login at the first."""
 from __future__ import annotations
 
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import create_or_update_staff
+from wzcheckin.accounts.staff import create_or_update_staff
 from wzcheckin.welfare.services import PickupPointRow, upsert_pickup_point
 
 DEMO_PICKUP_POINTS = [

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from wzcheckin.accounts.models import User, Worker
-from wzcheckin.accounts.services import retained_worker_problem
+from wzcheckin.accounts.workers import retained_worker_problem
 from wzcheckin.core.csv_import import ImportReport, import_rows
 from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import is_unique_violation

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import retained_worker_problem
+from wzcheckin.accounts.workers import retained_worker_problem
 from wzcheckin.benefits import data_bonus as bonus
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.forms import (
