@@ -119,7 +119,7 @@ def test_completions_dated_outside_the_programme_or_uploaded_after_the_claim_dea
         report = upload(outside, last_day)
         assert not report.ok and "completed_on: must lie between 2021-01-12 and 2021-02-28" in str(report.errors[0])
     after = refusal(lambda: upload("2021-02-20", at("2021-04-01 00:00")))
-    assert (after.code, after.details["deadline"]) == ("claim_deadline_passed", "2021-03-31")
+    assert (after.code, after.params["deadline"]) == ("claim_deadline_passed", "2021-03-31")
     assert training.find_enrolment(db, course.id, worker.id) is None
     assert upload("2021-02-20", last_day).ok  # on the deadline day
     enrolment = training.find_enrolment(db, course.id, worker.id)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.codes import issue_code, use_code
-from wzcheckin.accounts.errors import CodeRefused
+from wzcheckin.accounts.errors import AccountError, CodeRefused
 from wzcheckin.accounts.lookups import (
     find_user_by_phone,
     hash_password,
@@ -23,7 +23,6 @@ from wzcheckin.core.identity import (
     parse_phone,
 )
 from wzcheckin.core.personal_data import PersonalDataVault
-from wzcheckin.core.refusals import Refusal
 from wzcheckin.programme import Programme
 
 # --- password reset ---------------------------------------------------------------------------
@@ -35,7 +34,7 @@ def request_password_reset(session: Session, vault: PersonalDataVault, programme
     try:
         phone = parse_phone(phone_raw)
     except InvalidIdentifier as exc:
-        raise Refusal.fields({"phone": exc.code}) from None
+        raise AccountError.fields({"phone": exc.code}) from None
     user = find_user_by_phone(session, vault, phone)
     eligible = user is not None and user.is_activated and user.disabled_at is None
     return issue_code(session, vault, programme, purpose=CodePurpose.RESET, phone=phone,
@@ -48,13 +47,13 @@ def reset_password(session: Session, vault: PersonalDataVault, programme: Progra
     old password is logged out); its API tokens are kept (devices are revoked on their own)."""
     problem = password_problem(password)
     if problem:
-        raise Refusal.fields({"password": problem})
+        raise AccountError.fields({"password": problem})
     row = use_code(session, vault, programme, purpose=CodePurpose.RESET, code_id=code_id, code=code, now=now)
     user = session.get(User, row.user_id)
     if user is None or user.disabled_at is not None or user.phone_hash != row.phone_hash:
         raise CodeRefused("code_invalid")
     if password_problem(password, vault.decrypt(user.phone_encrypted)):
-        raise Refusal.fields({"password": "password_contains_phone"})
+        raise AccountError.fields({"password": "password_contains_phone"})
     user.password_hash = hash_password(password)
     end_all_sessions(session, user)
     return user
@@ -71,9 +70,9 @@ def request_phone_change(session: Session, vault: PersonalDataVault, programme: 
     try:
         new_phone = parse_phone(new_phone_raw)
     except InvalidIdentifier as exc:
-        raise Refusal.fields({"new_phone": exc.code}) from None
+        raise AccountError.fields({"new_phone": exc.code}) from None
     if phone_hash(vault, new_phone) == user.phone_hash:
-        raise Refusal.fields({"new_phone": "phone_unchanged"})
+        raise AccountError.fields({"new_phone": "phone_unchanged"})
     taken = find_user_by_phone(session, vault, new_phone) is not None
     old = issue_code(session, vault, programme, purpose=CodePurpose.PHONE_OLD,
                      phone=vault.decrypt(user.phone_encrypted), user=user, address=address, now=now)
@@ -99,7 +98,7 @@ def change_phone(session: Session, vault: PersonalDataVault, programme: Programm
     try:
         new_phone = parse_phone(new_phone_raw)
     except InvalidIdentifier as exc:
-        raise Refusal.fields({"new_phone": exc.code}) from None
+        raise AccountError.fields({"new_phone": exc.code}) from None
     old_row = use_code(session, vault, programme, purpose=CodePurpose.PHONE_OLD, code_id=old_code_id,
                        code=old_code, now=now)
     new_row = use_code(session, vault, programme, purpose=CodePurpose.PHONE_NEW, code_id=new_code_id,

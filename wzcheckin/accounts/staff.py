@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from wzcheckin.accounts.errors import AccountError
 from wzcheckin.accounts.lookups import (
     CARRIERS,
     _new_user,
@@ -20,7 +21,6 @@ from wzcheckin.core.identity import (
     parse_phone,
 )
 from wzcheckin.core.personal_data import PersonalDataVault
-from wzcheckin.core.refusals import Refusal
 from wzcheckin.scanning.checkpoints import find_checkpoint
 from wzcheckin.scanning.models import CheckpointKind
 
@@ -45,7 +45,7 @@ def create_or_update_staff(session: Session, vault: PersonalDataVault, *, role: 
     try:
         phone = parse_phone(phone_raw)
     except InvalidIdentifier as exc:
-        raise Refusal.fields({"phone": exc.code}) from None
+        raise AccountError.fields({"phone": exc.code}) from None
     if role is Role.WORKER:
         errors["role"] = "worker_via_registration"
     problem = password_problem(password, phone)
@@ -70,7 +70,7 @@ def create_or_update_staff(session: Session, vault: PersonalDataVault, *, role: 
     elif carrier:
         errors["carrier"] = "carrier_not_applicable"
     if errors:
-        raise Refusal.fields(errors)
+        raise AccountError.fields(errors)
 
     user = find_user_by_phone(session, vault, phone)
     created = user is None
@@ -78,7 +78,7 @@ def create_or_update_staff(session: Session, vault: PersonalDataVault, *, role: 
         user = _new_user(vault, role, phone, now, display_name=display_name)
         session.add(user)
     elif user.role is Role.WORKER and user.worker is not None:
-        raise Refusal.fields({"phone": "phone_taken"})
+        raise AccountError.fields({"phone": "phone_taken"})
     user.role = role
     user.password_hash = hash_password(password)
     user.checkpoint = checkpoint

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.codes import issue_code, use_code
-from wzcheckin.accounts.errors import CodeRefused
+from wzcheckin.accounts.errors import AccountError, CodeRefused
 from wzcheckin.accounts.facts import record_worker_facts, reviewed_status
 from wzcheckin.accounts.lookups import (
     _new_user,
@@ -129,7 +129,7 @@ def clean_worker_details(session: Session, details: WorkerDetails, today: date,
     if details.residence_permit_expiry is not None and permit_no is None:
         errors["residence_permit_no"] = "permit_missing"
     if errors:
-        raise Refusal.fields(errors)
+        raise AccountError.fields(errors)
     return CleanWorkerDetails(
         name=name, id_number=id_number, id_tail=id_number[-4:], phone=phone, enterprise=enterprise,
         hukou=hukou, residence_permit_no=permit_no,
@@ -187,11 +187,11 @@ def register_worker(session: Session, vault: PersonalDataVault, programme: Progr
     if problem:
         errors["password"] = problem
     if errors:
-        raise Refusal.fields(errors)
+        raise AccountError.fields(errors)
     assert clean is not None
     if (find_worker_by_id_number(session, vault, clean.id_number) is not None
             or find_user_by_phone(session, vault, clean.phone) is not None):
-        raise Refusal.fields({"form": "already_registered"})
+        raise AccountError.fields({"form": "already_registered"})
 
     user = _new_user(vault, Role.WORKER, clean.phone, now, password=password, display_name=clean.name)
     worker = Worker(
@@ -219,7 +219,7 @@ def upsert_roster_worker(session: Session, vault: PersonalDataVault, programme: 
     created = worker is None
     if created:
         if phone_owner is not None:
-            raise Refusal.fields({"phone": "phone_taken"})
+            raise AccountError.fields({"phone": "phone_taken"})
         user = _new_user(vault, Role.WORKER, clean.phone, now, display_name=clean.name)
         worker = Worker(
             user=user, public_id=new_public_id(), id_number_hash=id_number_hash(vault, clean.id_number),
@@ -229,7 +229,7 @@ def upsert_roster_worker(session: Session, vault: PersonalDataVault, programme: 
         session.add_all([user, worker])
     else:
         if phone_owner is not None and phone_owner.id != worker.user_id:
-            raise Refusal.fields({"phone": "phone_taken"})
+            raise AccountError.fields({"phone": "phone_taken"})
         if phone_owner is None:  # the worker changed their number
             worker.user.phone_hash = phone_hash(vault, clean.phone)
             worker.user.phone_encrypted = vault.encrypt(clean.phone)
@@ -266,7 +266,7 @@ def request_activation_code(session: Session, vault: PersonalDataVault, programm
     except InvalidIdentifier as exc:
         errors["phone"] = exc.code
     if errors:
-        raise Refusal.fields(errors)
+        raise AccountError.fields(errors)
     worker = find_worker_by_id_number(session, vault, id_number)
     matched = (worker is not None and worker.user.phone_hash == phone_hash(vault, phone)
                and not worker.user.is_activated and worker.user.disabled_at is None)
@@ -281,7 +281,7 @@ def activate_worker(session: Session, vault: PersonalDataVault, programme: Progr
     ``code_invalid`` (raised after the guess is counted: commit before answering)."""
     problem = password_problem(password)
     if problem:
-        raise Refusal.fields({"password": problem})
+        raise AccountError.fields({"password": problem})
     row = use_code(session, vault, programme, purpose=CodePurpose.ACTIVATE, code_id=code_id, code=code, now=now)
     worker = session.scalar(sa.select(Worker).where(Worker.user_id == row.user_id))
     if worker is None or worker.user.is_activated or worker.user.disabled_at is not None:
@@ -289,7 +289,7 @@ def activate_worker(session: Session, vault: PersonalDataVault, programme: Progr
     if worker.user.phone_hash != row.phone_hash:  # the number changed since the code was sent
         raise CodeRefused("code_invalid")
     if password_problem(password, vault.decrypt(worker.user.phone_encrypted)):
-        raise Refusal.fields({"password": "password_contains_phone"})
+        raise AccountError.fields({"password": "password_contains_phone"})
     worker.user.password_hash = hash_password(password)
     if pledge and worker.pledged_at is None:
         worker.pledged_at = now

@@ -23,7 +23,7 @@ from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import Activity, ActivityCheckin, ActivityKind, ActivityPhoto
 from wzcheckin.codes.keys import Keyring, new_public_id
 from wzcheckin.codes.tokens import TOKEN_LENGTH, TokenError, TokenKind
-from wzcheckin.core.refusals import Refusal, insert_or_refuse
+from wzcheckin.core.refusals import insert_or_refuse
 from wzcheckin.programme import Programme
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
@@ -79,7 +79,7 @@ def clean_activity(data: ActivityInput, programme: Programme) -> dict:
     if values.get("kind") is ActivityKind.LANDMARK and not values["place"]:
         errors["place"] = "required"
     if errors:
-        raise Refusal.fields(errors)
+        raise BenefitRefused.fields(errors)
     return values
 
 

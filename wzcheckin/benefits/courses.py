@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import Worker
+from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import (
     Attendance,
     ClassSession,
@@ -190,7 +191,7 @@ def clean_course(session: Session, data: CourseInput, *, fixed_enterprise: Enter
         elif "class_hours" in values and sum(hours for _day, hours in sessions) != values["class_hours"]:
             errors["sessions"] = "session_hours_total"
     if errors:
-        raise Refusal.fields(errors)
+        raise BenefitRefused.fields(errors)
     return CleanCourse(
         code=values["code"], title=values["title"], mode=values["mode"], provider=values["provider"],
         class_hours=values["class_hours"], cost_per_person_fen=values["cost_yuan"], enterprise=enterprise,
@@ -242,7 +243,7 @@ def _replace_sessions(session: Session, course: Course, wanted: list[tuple[date,
     wanted_hours = dict(wanted)
     attended = _attended_session_days(session, course.id) if existing else set()
     if any(day in attended and wanted_hours.get(day) != row.class_hours for day, row in existing.items()):
-        raise Refusal.fields({"sessions": "session_attended"})
+        raise BenefitRefused.fields({"sessions": "session_attended"})
     for day, row in existing.items():
         if day not in wanted_hours:
             session.delete(row)
@@ -259,7 +260,7 @@ def save_course(session: Session, clean: CleanCourse, now: datetime, *, course: 
     course gets its attendance checkpoint ``training:<code>`` and its class sessions."""
     if course is None:
         if find_course(session, clean.code) is not None:
-            raise Refusal.fields({"code": "code_taken"})
+            raise BenefitRefused.fields({"code": "code_taken"})
         course = Course(code=clean.code, created_at=now)
         session.add(course)
     course.title = clean.title

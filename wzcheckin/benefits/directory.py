@@ -10,6 +10,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import ServiceKind, ServiceListing
 from wzcheckin.core.csv_import import ImportReport, describe_field_errors, import_rows
 from wzcheckin.core.refusals import Refusal
@@ -65,7 +66,7 @@ def clean_service(data: ServiceInput) -> dict:
     if values.get("opens_on") and values.get("closes_on") and values["closes_on"] < values["opens_on"]:
         errors["closes_on"] = "date_order"
     if errors:
-        raise Refusal.fields(errors)
+        raise BenefitRefused.fields(errors)
     return values
 
 

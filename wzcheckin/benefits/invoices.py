@@ -21,7 +21,6 @@ from wzcheckin.benefits.models import (
     InvoiceStatus,
 )
 from wzcheckin.benefits.money import parse_yuan
-from wzcheckin.core.refusals import Refusal
 from wzcheckin.programme import Programme
 
 MAX_INVOICE_YUAN = 100_000_000
@@ -98,7 +97,7 @@ def upload_invoice(session: Session, programme: Programme, course: Course, data:
     if data.data and len(data.data) <= INVOICE_MAX_BYTES and content_type is None:
         errors["file"] = "invoice_type"
     if errors:
-        raise Refusal.fields(errors)
+        raise BenefitRefused.fields(errors)
     invoice = CourseInvoice(
         course_id=course.id, invoice_no=invoice_no, amount_fen=amounts["amount_yuan"],
         proposed_cost_per_person_fen=amounts["cost_yuan"], content_type=content_type,

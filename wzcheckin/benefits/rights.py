@@ -15,7 +15,6 @@ from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import ComplaintNote, ComplaintStatus, WageComplaint
 from wzcheckin.benefits.money import parse_yuan
 from wzcheckin.core.identity import InvalidIdentifier, parse_credit_code
-from wzcheckin.core.refusals import Refusal
 from wzcheckin.enterprises.models import Enterprise
 
 MAX_MONTHS = 60
@@ -77,7 +76,7 @@ def file_complaint(session: Session, worker: Worker, data: ComplaintInput, now: 
     elif len(description) > 2000:
         errors["description"] = "too_long"
     if errors:
-        raise Refusal.fields(errors)
+        raise BenefitRefused.fields(errors)
     complaint = WageComplaint(
         worker_id=worker.id, enterprise_id=enterprise.id if enterprise else None,
         employer_name=enterprise.name if enterprise else employer_name, months=months, amount_fen=amount_fen,
