@@ -17,7 +17,6 @@ from wzcheckin.accounts.importer import import_workers
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import (
     AccountError,
-    FormErrors,
     create_or_update_staff,
     disable_user,
     enable_user,
@@ -43,6 +42,7 @@ from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.cli import CliGroups, emit_json, fail, field_errors, progress, run_import
 from wzcheckin.core.identity import InvalidIdentifier, parse_id_number, parse_phone
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import unit_of_work
 from wzcheckin.demo import load_demo
 from wzcheckin.enterprises.services import import_enterprises
@@ -138,7 +138,7 @@ def user_create_command(role, phone, password, checkpoint_ref, carrier, display_
             record_audit(db.session, at=now, action="user.create" if created else "user.update",
                          actor_role="cli", target_type="user", target_id=user.id,
                          details={"role": role, "checkpoint": checkpoint_ref, "carrier": carrier})
-    except FormErrors as exc:
+    except Refusal as exc:
         fail(field_errors(exc.errors))
     emit_json({"user_id": user.id, "role": role, "phone": user.phone_masked, "created": created})
 

@@ -10,8 +10,9 @@ from tests.builders import make_enterprise, make_id_number, make_phone, make_wor
 from tests.support.web import csrf_token_from, register_with_code
 from wzcheckin.accounts.importer import WORKER_COLUMNS, import_workers
 from wzcheckin.accounts.models import User, Worker
-from wzcheckin.accounts.services import FormErrors, WorkerDetails, WorkingAge, clean_worker_details
+from wzcheckin.accounts.services import WorkerDetails, WorkingAge, clean_worker_details
 from wzcheckin.core.identity import parse_id_number
+from wzcheckin.core.refusals import Refusal
 
 STARTS = date(2021, 1, 12)  # the shipped programme's start
 
@@ -34,7 +35,7 @@ def test_age_at_the_programme_start_decides(programme, born, allowed):
 
 def test_a_worker_younger_than_16_at_the_start_is_refused_when_details_are_cleaned(db, programme):
     details = WorkerDetails(name="小明", id_number=make_id_number(born=date(2005, 6, 1)), phone=make_phone())
-    with pytest.raises(FormErrors) as refused:
+    with pytest.raises(Refusal) as refused:
         clean_worker_details(db, details, date(2021, 1, 20), working_age=WorkingAge.of(programme))
     assert refused.value.errors == {"id_number": "age_out_of_range"}
 
@@ -44,7 +45,7 @@ def test_stricter_bounds_in_the_programme_file_apply(db, programme):
         update={"min_working_age": 18})})
     details = WorkerDetails(name="小明", id_number=make_id_number(born=date(2003, 6, 1)), phone=make_phone())
     clean_worker_details(db, details, date(2021, 1, 20), working_age=WorkingAge.of(programme))  # 17: fine at 16
-    with pytest.raises(FormErrors, match="age_out_of_range"):
+    with pytest.raises(Refusal, match="age_out_of_range"):
         clean_worker_details(db, details, date(2021, 1, 20), working_age=WorkingAge.of(stricter))
 
 

@@ -52,7 +52,7 @@ def test_only_pledged_workers_from_outside_wenzhou_may_claim(db, vault, programm
     local_by_declaration = make_worker(db, vault, programme, hukou="浙江省温州市瓯海区", id_number=make_id_number("330304"))
     for worker, why in [(unpledged, "not_pledged"), (local_by_id, "home_hukou"), (local_by_declaration, "home_hukou")]:
         refused = refusal(lambda w=worker: bonus.claim_data_bonus(db, vault, programme, w, NOW))
-        assert (refused.code, refused.details["why"], refused.status) == ("not_eligible", why, 403)
+        assert (refused.code, refused.params["why"], refused.status) == ("not_eligible", why, 403)
         assert bonus.claim_json(None, worker) == {"status": "not_eligible"}
     assert bonus.find_claim(db, unpledged.id) is None
 
@@ -156,11 +156,11 @@ def test_the_data_bonus_is_claimed_only_inside_the_programmes_claim_window(db, v
     assert (rules.claim_opens.isoformat(), rules.claim_closes.isoformat()) == ("2021-01-12", "2021-02-28")
     early, first_day, last_day, late = (make_worker(db, vault, programme) for _ in range(4))
     too_early = refusal(lambda: bonus.claim_data_bonus(db, vault, programme, early, at("2021-01-11 23:59")))
-    assert (too_early.code, too_early.status, too_early.details["opens"]) == ("claim_not_open", 409, "2021-01-12")
+    assert (too_early.code, too_early.status, too_early.params["opens"]) == ("claim_not_open", 409, "2021-01-12")
     assert bonus.claim_data_bonus(db, vault, programme, first_day, at("2021-01-12 00:00")).status is ClaimStatus.PENDING
     assert bonus.claim_data_bonus(db, vault, programme, last_day, at("2021-02-28 23:59")).status is ClaimStatus.PENDING
     closed = refusal(lambda: bonus.claim_data_bonus(db, vault, programme, late, at("2021-03-01 00:00")))
-    assert (closed.code, closed.status, closed.details["closes"]) == ("claim_window_closed", 409, "2021-02-28")
+    assert (closed.code, closed.status, closed.params["closes"]) == ("claim_window_closed", 409, "2021-02-28")
     assert bonus.find_claim(db, early.id) is None and bonus.find_claim(db, late.id) is None
 
 

@@ -9,10 +9,10 @@ from tests.builders import make_enterprise, make_user, make_worker
 from tests.support.clock import at
 from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits import rights
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import ComplaintStatus, WageComplaint
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.scanning.models import Checkpoint
 
 NOW = at("2021-02-03 15:00")
@@ -25,11 +25,11 @@ def admin_of(db, vault, enterprise):
 
 def test_filing_checks_every_field(db, vault, programme):
     worker = make_worker(db, vault, programme)
-    with pytest.raises(FormErrors) as caught:
+    with pytest.raises(Refusal) as caught:
         rights.file_complaint(db, worker, rights.ComplaintInput(months="0", amount_yuan="-5", description=""), NOW)
     assert caught.value.errors == {"employer_name": "enterprise_or_name", "months": "out_of_range",
                                    "amount_yuan": "out_of_range", "description": "required"}
-    with pytest.raises(FormErrors) as caught:
+    with pytest.raises(Refusal) as caught:
         rights.file_complaint(db, worker, rights.ComplaintInput(credit_code="91330304MA0000000X", months="x",
                                                                 amount_yuan="12.345", description="欠"), NOW)
     assert caught.value.errors == {"credit_code": "credit_check", "months": "number_format",

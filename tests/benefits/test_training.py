@@ -15,11 +15,12 @@ from tests.builders import BUILD_TIME, make_enterprise, make_phone, make_worker
 from tests.support.clock import at
 from tests.support.web import csrf_token_from
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import FormErrors, create_or_update_staff, issue_api_token
+from wzcheckin.accounts.services import create_or_update_staff, issue_api_token
 from wzcheckin.benefits import training
 from wzcheckin.benefits.models import Attendance, Enrolment, InvoiceStatus, SubsidyClaimStatus, TrainingSubsidyClaim
 from wzcheckin.codes.keys import load_keyring
 from wzcheckin.codes.passes import current_pass
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.residence.evidence import window_statuses
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanResult
 from wzcheckin.scanning.services import ScanInput, record_scan
@@ -118,7 +119,7 @@ def test_completions_dated_outside_the_programme_or_uploaded_after_the_claim_dea
         report = upload(outside, last_day)
         assert not report.ok and "completed_on: must lie between 2021-01-12 and 2021-02-28" in str(report.errors[0])
     after = refusal(lambda: upload("2021-02-20", at("2021-04-01 00:00")))
-    assert (after.code, after.details["deadline"]) == ("claim_deadline_passed", "2021-03-31")
+    assert (after.code, after.params["deadline"]) == ("claim_deadline_passed", "2021-03-31")
     assert training.find_enrolment(db, course.id, worker.id) is None
     assert upload("2021-02-20", last_day).ok  # on the deadline day
     enrolment = training.find_enrolment(db, course.id, worker.id)
@@ -154,7 +155,7 @@ def test_invoices_are_checked_and_only_officials_set_the_approved_cost(db, vault
         ({"cost_yuan": "0"}, {"cost_yuan": "out_of_range"}),
         ({"cost_yuan": "100000.01", "amount_yuan": "200000"}, {"cost_yuan": "out_of_range"}),
     ]:
-        with pytest.raises(FormErrors) as caught:
+        with pytest.raises(Refusal) as caught:
             upload(**fields)
         assert caught.value.errors == errors
     assert refusal(lambda: training.upload_invoice(db, programme, online, training.InvoiceInput(
@@ -239,14 +240,14 @@ def test_class_sessions_are_validated_and_an_attended_one_keeps_its_hours(db, va
                            ("2021-02-15 4; 2021-02-15 4", "session_repeated"),
                            ("2021-02-14 4; 2021-02-15 4", "session_outside_course"),
                            ("2021-02-15 4; 2021-02-16 5", "session_hours_total")]:
-        with pytest.raises(FormErrors) as caught:
+        with pytest.raises(Refusal) as caught:
             training.clean_course(db, training.CourseInput(**base, sessions=sessions))
         assert caught.value.errors == {"sessions": code}, sessions
     clean = training.clean_course(db, training.CourseInput(**base, sessions="2021-02-15:4\n2021-02-16=4"))
     course = training.save_course(db, clean, BUILD_TIME)
     attend(db, enrol_directly(db, course, make_worker(db, vault, programme)), day(15))
     moved = training.clean_course(db, training.CourseInput(**base, sessions="2021-02-15 2; 2021-02-16 6"))
-    with pytest.raises(FormErrors) as caught:
+    with pytest.raises(Refusal) as caught:
         training.save_course(db, moved, BUILD_TIME, course=course)
     assert caught.value.errors == {"sessions": "session_attended"}
     kept = training.clean_course(db, training.CourseInput(**{**base, "class_hours": "7"},
@@ -332,7 +333,7 @@ def test_course_validation_names_each_bad_field(db, vault):
     bad = training.CourseInput(code="a b", title="", mode="hybrid", provider="", class_hours="0", cost_yuan="1.234",
                                credit_code="91330304MA0000000X", starts_on="2021-02-20", ends_on="2021-02-10",
                                capacity="many")
-    with pytest.raises(FormErrors) as caught:
+    with pytest.raises(Refusal) as caught:
         training.clean_course(db, bad)
     assert caught.value.errors == {"code": "code_format", "title": "required", "mode": "choice_unknown",
                                    "provider": "required", "class_hours": "out_of_range", "cost_yuan": "amount_format",
@@ -365,7 +366,7 @@ def test_an_offline_course_gets_a_training_checkpoint_only_venue_staff_may_hold(
     assert checkpoint.kind is CheckpointKind.TRAINING and course.checkpoint_id == checkpoint.id
     assert class_scanner(course).checkpoint_id == checkpoint.id
     for role in (Role.GATEKEEPER, Role.PICKUP_STAFF):
-        with pytest.raises(FormErrors) as caught:
+        with pytest.raises(Refusal) as caught:
             create_or_update_staff(db, vault, role=role, phone_raw=make_phone("137"), password="scan-the-class",
                                    now=at("2021-02-01 08:00"), checkpoint_ref=course.checkpoint_ref)
         assert caught.value.errors == {"checkpoint": "checkpoint_wrong_kind"}

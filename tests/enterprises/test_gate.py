@@ -132,10 +132,11 @@ def test_gate_scan_through_the_api_answers_in_the_callers_language(client, db, v
 
 
 def test_gatekeepers_of_other_kinds_of_checkpoint_cannot_be_made(db, vault):
-    from wzcheckin.accounts.services import FormErrors, create_or_update_staff
+    from wzcheckin.accounts.services import create_or_update_staff
+    from wzcheckin.core.refusals import Refusal
 
     enterprise = make_enterprise(db, vault)
-    with pytest.raises(FormErrors):
+    with pytest.raises(Refusal):
         create_or_update_staff(db, vault, role=Role.PICKUP_STAFF, phone_raw="13700001111", password="long-enough-1",
                                now=NOW, checkpoint_ref=gate_of(db, enterprise).ref)
     gatekeeper = make_user(db, vault, Role.GATEKEEPER, checkpoint=gate_of(db, enterprise))

@@ -130,3 +130,25 @@ def test_slots_create_as_a_real_command(server_database, tmp_path):
     slots = json.loads(result.stdout.strip().splitlines()[-1])
     assert [s["starts_at"][11:16] for s in slots] == ["14:00", "14:45"]
     assert set(slots[0]) == {"id", "starts_at", "ends_at", "capacity"}
+
+
+def test_staff_are_given_a_venue_by_its_code_as_imported(app, runner, db, tmp_path):
+    """Venues imported as ``LIB1`` are stored as ``lib1``: ``user create --checkpoint venue:LIB1``
+    finds it, as does ``Venue:lib1``; an unknown code is refused and writes no account."""
+    path = write(tmp_path, HEADER + "LIB1,温州市图书馆,library,鹿城区,市府路\n")
+    assert invoke(app, runner, "import", "venues", path).exit_code == 0
+    created = invoke(app, runner, "user", "create", "--role", "venue_staff", "--phone", "13900001111",
+                     "--password", "door-keeper-1", "--checkpoint", "venue:LIB1")
+    assert created.exit_code == 0, created.output
+    again = invoke(app, runner, "user", "create", "--role", "venue_staff", "--phone", "13900001112",
+                   "--password", "door-keeper-2", "--checkpoint", " Venue:lib1 ")
+    assert again.exit_code == 0, again.output
+    refused = invoke(app, runner, "user", "create", "--role", "venue_staff", "--phone", "13900001113",
+                     "--password", "door-keeper-3", "--checkpoint", "venue:LIB2")
+    assert refused.exit_code == 1 and "checkpoint" in refused.output
+    db.rollback()
+    from wzcheckin.accounts.models import User
+
+    checkpoint = db.scalar(sa.select(Checkpoint).where(Checkpoint.ref == "venue:lib1"))
+    users = db.scalars(sa.select(User).where(User.checkpoint_id.is_not(None))).all()
+    assert [user.checkpoint_id for user in users] == [checkpoint.id, checkpoint.id]

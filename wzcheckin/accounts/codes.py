@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wzcheckin.accounts.errors import CodeRefused
 from wzcheckin.accounts.models import CodePurpose, OneTimeCode, User
 from wzcheckin.core.identity import mask_phone
 from wzcheckin.core.personal_data import PersonalDataVault
@@ -40,15 +41,6 @@ SMS_BODIES = {
     CodePurpose.PHONE_NEW: "【留温过年】绑定新手机号验证码 {code}，{minutes}分钟内有效。",
     CodePurpose.REGISTER: "【留温过年】注册验证码 {code}，{minutes}分钟内有效。",
 }
-
-
-class CodeRefused(Exception):
-    """``code_rate_limited`` (too many codes asked for) or ``code_invalid`` (wrong, expired,
-    spent or never sent: one answer for all)."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
 
 
 def _hash(vault: PersonalDataVault, salt: str, code: str) -> str:

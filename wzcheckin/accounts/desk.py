@@ -14,19 +14,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 
 from wzcheckin import clock
+from wzcheckin.accounts.api_tokens import list_api_tokens, revoke_api_tokens, token_state
+from wzcheckin.accounts.credentials import set_phone
+from wzcheckin.accounts.errors import AccountError
+from wzcheckin.accounts.lookups import find_user_by_phone, hash_password
 from wzcheckin.accounts.models import Role, User
-from wzcheckin.accounts.services import (
-    AccountError,
-    disable_user,
-    enable_user,
-    end_all_sessions,
-    find_user_by_phone,
-    hash_password,
-    list_api_tokens,
-    revoke_api_tokens,
-    set_phone,
-    token_state,
-)
+from wzcheckin.accounts.sessions import disable_user, enable_user, end_all_sessions
 from wzcheckin.accounts.views import bp
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit

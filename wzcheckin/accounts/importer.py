@@ -6,16 +6,10 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from wzcheckin.accounts.services import (
-    CleanWorkerDetails,
-    FormErrors,
-    WorkerDetails,
-    WorkingAge,
-    clean_worker_details,
-    upsert_roster_worker,
-)
+from wzcheckin.accounts.workers import CleanWorkerDetails, WorkerDetails, WorkingAge, clean_worker_details, upsert_roster_worker
 from wzcheckin.core.csv_import import ImportReport, describe_field_errors, import_rows, parse_yes_no
 from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.programme import Programme
 
 WORKER_COLUMNS = ("credit_code", "name", "id_number", "phone", "hukou", "residence_permit_no",
@@ -52,13 +46,13 @@ def import_workers(session: Session, vault: PersonalDataVault, programme: Progra
         try:
             return clean_worker_details(session, _row_details(row), today, working_age=working_age,
                                         require_employer=True)
-        except FormErrors as exc:
+        except Refusal as exc:
             raise ValueError(describe_field_errors(exc.errors)) from None
 
     def upsert(clean: CleanWorkerDetails) -> bool:
         try:
             return upsert_roster_worker(session, vault, programme, clean, now)[1]
-        except FormErrors as exc:
+        except Refusal as exc:
             raise ValueError(describe_field_errors(exc.errors)) from None
 
     return import_rows(text, WORKER_COLUMNS, parse, upsert,

@@ -12,6 +12,8 @@ from markupsafe import Markup
 
 from wzcheckin import clock
 from wzcheckin.accounts.codes import SMS_KIND, CodeRefused
+from wzcheckin.accounts.credentials import change_phone, request_password_reset, request_phone_change, reset_password
+from wzcheckin.accounts.errors import LoginRefused
 from wzcheckin.accounts.forms import (
     ActivationCodeForm,
     ActivationForm,
@@ -25,29 +27,22 @@ from wzcheckin.accounts.forms import (
     ResetRequestForm,
 )
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import (
-    FormErrors,
-    LoginRefused,
+from wzcheckin.accounts.sessions import authenticate, end_session, start_session
+from wzcheckin.accounts.workers import (
     WorkerDetails,
     activate_worker,
-    authenticate,
-    change_phone,
-    end_session,
     register_worker,
     request_activation_code,
-    request_password_reset,
-    request_phone_change,
     request_registration_code,
-    reset_password,
-    start_session,
 )
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_worker, public, roles_required
+from wzcheckin.core.forms import show_expired, show_refusal
 from wzcheckin.core.home import home_panels
-from wzcheckin.core.i18n import field_error
 from wzcheckin.core.models import SmsMessage
 from wzcheckin.core.navigation import NavItem, role_home_url, safe_next_url
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import is_unique_violation, unit_of_work
 from wzcheckin.extensions import db, limiter
 
@@ -67,14 +62,8 @@ def _error_params() -> dict:
             "starts": format_date(section.starts, "long")}
 
 
-def _attach_errors(form, errors: dict[str, str]) -> None:
-    params = _error_params()
-    for name, code in errors.items():
-        field = getattr(form, name, None)
-        if field is not None and name != "form":
-            field.errors = [*field.errors, _error_text(code, **params)]
-        else:
-            form.form_errors.append(_error_text(code, **params))
+def _show(form, refusal: Refusal) -> None:
+    show_refusal(form, refusal, **_error_params())
 
 
 def _anonymous_form_page(template: str, form, **context):
@@ -129,7 +118,7 @@ def login():
             response = make_response(_anonymous_form_page("accounts/login.html", form))
             response.headers["Retry-After"] = str(seconds)
             return response
-        form.form_errors.append(field_error(refused.code))
+        form.form_errors.append(refused.message)
     return _anonymous_form_page("accounts/login.html", form)
 
 
@@ -163,12 +152,10 @@ def register():
                                                 clock.now(), address=request.remote_addr)
             _remember_code("register", row)
             return redirect(url_for("accounts.register_details"))
-        except FormErrors as exc:
-            _attach_errors(form, exc.errors)
-        except CodeRefused as exc:
-            form.form_errors.append(_error_text(exc.code))
-    elif request.method == "POST":
-        form.form_errors.append(_("The form expired; please submit it again."))
+        except Refusal as exc:
+            _show(form, exc)
+    else:
+        show_expired(form)
     return _anonymous_form_page("accounts/register_phone.html", form)
 
 
@@ -204,21 +191,21 @@ def register_details():
                                              form.password.data or "", clock.now(), form_errors=errors,
                                              code_id=code_id, code=form.code.data)
                 except CodeRefused as exc:
-                    _attach_errors(form, {"code": exc.code})  # committed: the guess counts
-        except FormErrors as exc:
+                    _show(form, exc)  # committed: the guess counts
+        except Refusal as exc:
             worker = None
-            _attach_errors(form, exc.errors)
+            _show(form, exc)
         except sa.exc.IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
-            _attach_errors(form, {"form": "already_registered"})  # a concurrent twin won the race
+            _show(form, Refusal("already_registered"))  # a concurrent twin won the race
         if worker is not None:
             session.pop(CODE_SESSION_KEY, None)
             _log_in(worker.user)
             flash(_("Welcome! This is your pass. Show it at factory gates, venues and pickup points."), "success")
             return redirect(url_for("codes.pass_page"))
-    elif request.method == "POST":
-        form.form_errors.append(_("The form expired; please submit it again."))
+    else:
+        show_expired(form)
     return _anonymous_form_page("accounts/register.html", form,
                                 minutes=context.programme().accounts.one_time_code_minutes)
 
@@ -230,20 +217,6 @@ def register_details():
 # sent the SMS. Step 2 takes the code. A wrong code's guess is committed before the answer.
 
 CODE_SESSION_KEY = "one_time_code"
-
-ACCOUNT_ERRORS = {
-    "code_invalid": _l("The code is wrong, has expired or was used up. Ask for a new code."),
-    "code_rate_limited": _l("Too many codes were asked for. Wait a few minutes, then try again."),
-    "phone_unchanged": _l("That is the number the account has now."),
-    "phone_not_verified": _l("This is not the number the code was sent to. Type that number, or ask for a "
-                             "code for this one."),
-}
-
-
-def _error_text(code: str, **params) -> str:
-    message = ACCOUNT_ERRORS.get(code)
-    return str(message) if message is not None else field_error(code, **params)
-
 
 def _remember_code(purpose: str, row) -> None:
     session[CODE_SESSION_KEY] = {"purpose": purpose, "id": row.id}
@@ -271,10 +244,8 @@ def activate():
                                               form.phone.data, clock.now(), address=request.remote_addr)
             _remember_code("activate", row)
             return redirect(url_for("accounts.activate_code"))
-        except FormErrors as exc:
-            _attach_errors(form, exc.errors)
-        except CodeRefused as exc:
-            form.form_errors.append(_error_text(exc.code))
+        except Refusal as exc:
+            _show(form, exc)
     return _anonymous_form_page("accounts/activate.html", form)
 
 
@@ -292,7 +263,7 @@ def activate_code():
     if form.validate_on_submit():
         worker = None
         if form.password.data != form.password_confirm.data:
-            _attach_errors(form, {"password_confirm": "password_mismatch"})
+            _show(form, Refusal.fields({"password_confirm": "password_mismatch"}))
         else:
             try:
                 with unit_of_work(db.session):
@@ -301,9 +272,9 @@ def activate_code():
                                                  code=form.code.data, password=form.password.data or "",
                                                  now=clock.now(), pledge=bool(form.pledge.data))
                     except CodeRefused as exc:
-                        form.form_errors.append(_error_text(exc.code))  # committed: the guess counts
-            except FormErrors as exc:
-                _attach_errors(form, exc.errors)
+                        form.form_errors.append(exc.message)  # committed: the guess counts
+            except Refusal as exc:
+                _show(form, exc)
         if worker is not None:
             session.pop(CODE_SESSION_KEY, None)
             _log_in(worker.user)
@@ -328,10 +299,8 @@ def reset():
                                              clock.now(), address=request.remote_addr)
             _remember_code("reset", row)
             return redirect(url_for("accounts.reset_code"))
-        except FormErrors as exc:
-            _attach_errors(form, exc.errors)
-        except CodeRefused as exc:
-            form.form_errors.append(_error_text(exc.code))
+        except Refusal as exc:
+            _show(form, exc)
     return _anonymous_form_page("accounts/reset.html", form)
 
 
@@ -349,7 +318,7 @@ def reset_code():
     if form.validate_on_submit():
         user = None
         if form.password.data != form.password_confirm.data:
-            _attach_errors(form, {"password_confirm": "password_mismatch"})
+            _show(form, Refusal.fields({"password_confirm": "password_mismatch"}))
         else:
             now = clock.now()
             try:
@@ -361,9 +330,9 @@ def reset_code():
                             record_audit(db.session, at=now, actor=user, action="password.reset",
                                          target_type="user", target_id=user.id, ip=request.remote_addr)
                     except CodeRefused as exc:
-                        form.form_errors.append(_error_text(exc.code))  # committed: the guess counts
-            except FormErrors as exc:
-                _attach_errors(form, exc.errors)
+                        form.form_errors.append(exc.message)  # committed: the guess counts
+            except Refusal as exc:
+                _show(form, exc)
         if user is not None:
             session.pop(CODE_SESSION_KEY, None)
             flash(_("Your password has been changed. Log in with the new password."), "success")
@@ -417,10 +386,8 @@ def phone_change():
                                                 form.new_phone.data or "", now, address=request.remote_addr)
             session[PHONE_SESSION_KEY] = {"old": old.id, "new": new.id}
             return redirect(url_for("accounts.phone_confirm"))
-        except FormErrors as exc:
-            _attach_errors(form, exc.errors)
-        except CodeRefused as exc:
-            form.form_errors.append(_error_text(exc.code))
+        except Refusal as exc:
+            _show(form, exc)
     return _anonymous_form_page("accounts/phone.html", form, step=1)
 
 
@@ -448,14 +415,14 @@ def phone_confirm():
                         record_audit(db.session, at=now, actor=current_user, action="user.phone.change",
                                      target_type="user", target_id=current_user.id, ip=request.remote_addr)
                 except CodeRefused as exc:
-                    form.form_errors.append(_error_text(exc.code))  # committed: the guesses count
-        except FormErrors as exc:
-            _attach_errors(form, exc.errors)
+                    form.form_errors.append(exc.message)  # committed: the guesses count
+        except Refusal as exc:
+            _show(form, exc)
         except sa.exc.IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
             changed = False
-            form.form_errors.append(_error_text("code_invalid"))  # the number was taken meanwhile
+            form.form_errors.append(CodeRefused("code_invalid").message)  # the number was taken meanwhile
         if changed:
             session.pop(PHONE_SESSION_KEY, None)
             flash(_("Your phone number has been changed. Log in with the new number from now on."), "success")

@@ -7,4 +7,5 @@ from wzcheckin.core.api_errors import (  # noqa: F401 - re-exported
     error_response,
     init_api_errors,
     is_api_request,
+    refusal_error,
 )

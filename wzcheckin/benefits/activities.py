@@ -19,13 +19,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import Worker
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import Activity, ActivityCheckin, ActivityKind, ActivityPhoto
 from wzcheckin.codes.keys import Keyring
 from wzcheckin.codes.tokens import TOKEN_LENGTH, TokenError, TokenKind
 from wzcheckin.core.public_ids import new_public_id
-from wzcheckin.db import is_unique_violation
+from wzcheckin.core.refusals import insert_or_refuse
 from wzcheckin.programme import Programme
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
@@ -81,7 +80,7 @@ def clean_activity(data: ActivityInput, programme: Programme) -> dict:
     if values.get("kind") is ActivityKind.LANDMARK and not values["place"]:
         errors["place"] = "required"
     if errors:
-        raise FormErrors(errors)
+        raise BenefitRefused.fields(errors)
     return values
 
 
@@ -179,13 +178,8 @@ def check_in(session: Session, programme: Programme, activity: Activity, worker:
         raise BenefitRefused("already_checked_in")
     checkin = ActivityCheckin(activity_id=activity.id, worker_id=worker.id, checked_in_at=now, method=method,
                               photo_id=photo.id if photo is not None else None)
-    try:
-        with session.begin_nested():
-            session.add(checkin)
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise BenefitRefused("already_checked_in") from None
+    # UNIQUE (activity, worker): one check-in each.
+    insert_or_refuse(session, BenefitRefused("already_checked_in"), checkin)
     return checkin
 
 

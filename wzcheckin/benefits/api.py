@@ -10,9 +10,8 @@ from flask_login import current_user
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.api import api_route, json_body
-from wzcheckin.api.errors import ApiError
+from wzcheckin.api.errors import ApiError, refusal_error
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits import data_bonus as bonus
 from wzcheckin.benefits import directory, rights, training
@@ -26,6 +25,7 @@ from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_worker
 from wzcheckin.core.csv_import import CsvFormatError, read_text
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 
@@ -52,15 +52,12 @@ CARRIER_REQUEST = {"type": "object", "properties": {"carrier": {"enum": [*bonus.
                    "additionalProperties": False}
 
 
-def _refused(refusal: BenefitRefused) -> ApiError:
-    params = {k: v for k, v in refusal.details.items() if isinstance(v, str | int)}
-    extra = {"why": refusal.details["why"]} if "why" in refusal.details else {}
-    return ApiError(refusal.status, refusal.code, refusal_message(refusal.code, **params), **extra)
+def _refused(refusal: Refusal) -> ApiError:
+    return refusal_error(refusal, **({"why": refusal.params["why"]} if "why" in refusal.params else {}))
 
 
-def _invalid(exc: FormErrors) -> ApiError:
-    return ApiError(422, "invalid", None, fields={name: refusal_message(code) for name, code in exc.errors.items()},
-                    codes=exc.errors)
+def _invalid(exc: Refusal) -> ApiError:
+    return refusal_error(exc)
 
 
 def _filter(name: str, allowed: list[str]) -> str | None:
@@ -238,7 +235,7 @@ def file_complaint_api():
         with unit_of_work(db.session):
             complaint = rights.file_complaint(db.session, current_worker(), data, clock.now())
             result = _complaint_json(complaint)
-    except FormErrors as exc:
+    except Refusal as exc:
         raise _invalid(exc) from None
     response = jsonify(result)
     response.status_code = 201

@@ -21,15 +21,16 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.facts import active_departure
 from wzcheckin.accounts.models import Worker
-from wzcheckin.accounts.services import retained_worker_problem
+from wzcheckin.accounts.workers import retained_worker_problem
 from wzcheckin.benefits.csv_out import write_csv
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import ClaimStatus, DataBonusClaim
 from wzcheckin.core.csv_import import ImportReport, RowError, iter_rows
 from wzcheckin.core.identity import mask_name, mask_phone
 from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.core.refusals import insert_or_refuse
 from wzcheckin.core.routing import MAX_ROW_ID
-from wzcheckin.db import UTCDateTime, is_unique_violation
+from wzcheckin.db import UTCDateTime
 from wzcheckin.programme import Programme
 
 CARRIERS = ("china_mobile", "china_unicom", "china_telecom")
@@ -108,13 +109,8 @@ def claim_data_bonus(session: Session, vault: PersonalDataVault, programme: Prog
         phone_encrypted=vault.encrypt(phone), phone_masked=mask_phone(phone), status=ClaimStatus.PENDING,
         reason="", claimed_at=now, updated_at=now, export_count=0,
     )
-    try:
-        with session.begin_nested():
-            session.add(claim)
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise BenefitRefused("already_claimed") from None
+    # UNIQUE (worker): once per person (P1), even for two taps at once.
+    insert_or_refuse(session, BenefitRefused("already_claimed"), claim)
     return claim
 
 

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import create_or_update_staff, retained_worker_problem
+from wzcheckin.accounts.staff import create_or_update_staff
+from wzcheckin.accounts.workers import retained_worker_problem
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits import directory, training
 from wzcheckin.benefits.data_bonus import claim_blocker, claim_data_bonus, find_claim

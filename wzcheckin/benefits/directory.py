@@ -10,9 +10,10 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wzcheckin.accounts.services import FormErrors
+from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import ServiceKind, ServiceListing
 from wzcheckin.core.csv_import import ImportReport, describe_field_errors, import_rows
+from wzcheckin.core.refusals import Refusal
 
 SERVICE_COLUMNS = ("kind", "name", "district", "address", "hours", "contact", "opens_on", "closes_on", "notes")
 _LIMITS = {"name": 200, "district": 50, "address": 200, "hours": 200, "contact": 50, "notes": 2000}
@@ -65,7 +66,7 @@ def clean_service(data: ServiceInput) -> dict:
     if values.get("opens_on") and values.get("closes_on") and values["closes_on"] < values["opens_on"]:
         errors["closes_on"] = "date_order"
     if errors:
-        raise FormErrors(errors)
+        raise BenefitRefused.fields(errors)
     return values
 
 
@@ -97,7 +98,7 @@ def import_services(session: Session, text: str, now: datetime, progress=None) -
     def parse(row: dict[str, str]) -> dict:
         try:
             return clean_service(ServiceInput(**row))
-        except FormErrors as exc:
+        except Refusal as exc:
             raise ValueError(describe_field_errors(exc.errors)) from None
 
     def upsert(values: dict) -> bool:

@@ -1,26 +1,15 @@
 """Benefits room: the domain refusal and what each refusal code says to people.
 
-Domain functions raise :class:`BenefitRefused` with a stable code; the API turns it into
-``{"error": {"code", "message"}}``, a page into a flash message or a field error.
+Domain functions raise :class:`BenefitRefused` (a ``core.refusals.Refusal`` bound to the table
+below); the API turns it into ``{"error": {"code", "message"}}``, a page into a flash message or a
+field error.
 """
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from wzcheckin.core.i18n import field_error
-
-
-class BenefitRefused(Exception):
-    """A refusal with a stable ``code`` (``already_claimed``, ``not_eligible``, ...)."""
-
-    def __init__(self, code: str, *, status: int = 409, field: str | None = None, **details):
-        super().__init__(code)
-        self.code = code
-        self.status = status
-        self.field = field
-        self.details = details
-
+from wzcheckin.core.refusals import Refusal
 
 MESSAGES = {
     # data bonus
@@ -85,13 +74,18 @@ MESSAGES = {
 }
 
 
+class BenefitRefused(Refusal):
+    """A refusal by a benefits domain function (``already_claimed``, ``not_eligible``, ...); a
+    ``why`` parameter names a second code that explains the first."""
+
+    messages = MESSAGES
+
+    @property
+    def message(self) -> str:
+        why = self.params.get("why")
+        return f"{self.text()} {self.text(why)}" if why else self.text()
+
+
 def refusal_message(code: str, **params) -> str:
     """The message for a code in the current language; falls back to the shared field errors."""
-    message = MESSAGES.get(code)
-    if message is None:
-        return field_error(code)
-    text = str(message)
-    try:
-        return text % params if "%(" in text else text
-    except (KeyError, ValueError, TypeError):
-        return text
+    return BenefitRefused(code, **params).text()

@@ -11,7 +11,7 @@ from wzcheckin.accounts.models import Worker
 from wzcheckin.benefits.csv_out import write_csv
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.core.identity import mask_id_tail, mask_name
-from wzcheckin.db import is_unique_violation
+from wzcheckin.core.refusals import insert_unique
 
 
 def award_points(session: Session, *, worker_id: int, amount: int, reason: str, source: str, award_key: str,
@@ -27,12 +27,7 @@ def award_points(session: Session, *, worker_id: int, amount: int, reason: str, 
     entry = PointsEntry(worker_id=worker_id, amount=amount, reason=reason, source=source, award_key=award_key,
                         description=description, created_at=now,
                         created_by_user_id=getattr(created_by, "id", None))
-    try:
-        with session.begin_nested():
-            session.add(entry)
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
+    if not insert_unique(session, entry):  # UNIQUE award_key: awarded once
         return None
     return entry
 

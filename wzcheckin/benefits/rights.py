@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import Worker
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import ComplaintNote, ComplaintStatus, WageComplaint
 from wzcheckin.benefits.money import parse_yuan
@@ -38,7 +37,7 @@ class ComplaintInput:
 
 
 def file_complaint(session: Session, worker: Worker, data: ComplaintInput, now: datetime) -> WageComplaint:
-    """Validate every field (FormErrors names each bad one) and file the complaint."""
+    """Validate every field (a field Refusal names each bad one) and file the complaint."""
     errors: dict[str, str] = {}
     enterprise = None
     if (data.credit_code or "").strip():
@@ -77,7 +76,7 @@ def file_complaint(session: Session, worker: Worker, data: ComplaintInput, now: 
     elif len(description) > 2000:
         errors["description"] = "too_long"
     if errors:
-        raise FormErrors(errors)
+        raise BenefitRefused.fields(errors)
     complaint = WageComplaint(
         worker_id=worker.id, enterprise_id=enterprise.id if enterprise else None,
         employer_name=enterprise.name if enterprise else employer_name, months=months, amount_fen=amount_fen,

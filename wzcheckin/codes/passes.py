@@ -14,15 +14,15 @@ from wzcheckin.codes.keys import Keyring
 from wzcheckin.codes.models import PaperPass
 from wzcheckin.codes.tokens import Claims, TokenKind
 from wzcheckin.core.public_ids import new_public_id
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.programme import Programme
 
 PASS_KINDS = (TokenKind.PASS, TokenKind.PAPER_PASS)
 
 
-class PassRefused(Exception):
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+class PassRefused(Refusal):
+    """A pass that resolves to no worker: ``invalid_token``, ``revoked`` or ``wrong_kind`` (said
+    at the checkpoint through the scan's reasons)."""
 
 
 @dataclass(frozen=True)

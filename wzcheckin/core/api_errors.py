@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
+
+from wzcheckin.core.refusals import INVALID, Refusal
 
 
 class ApiError(Exception):
@@ -34,6 +36,14 @@ HTTP_CODES = {
 }
 
 
+def refusal_error(refusal: Refusal, **extra) -> ApiError:
+    """A domain refusal as the API says it: its status, code and message; a refusal of fields
+    (``Refusal.fields``) as 422 ``invalid`` with each field's message and code."""
+    if refusal.code == INVALID:
+        return ApiError(422, INVALID, None, fields=refusal.field_messages(), codes=dict(refusal.errors), **extra)
+    return ApiError(refusal.status, refusal.code, refusal.message, **extra)
+
+
 def error_response(status: int, code: str, message, **extra):
     body = {"error": {"code": code, "message": str(message), **extra}}
     response = jsonify(body)
@@ -47,6 +57,16 @@ def is_api_request() -> bool:
 
 def init_api_errors(app: Flask, guard: Callable[[Callable], Callable] = lambda handler: handler) -> None:
     """``guard`` wraps the handler (core.errors: answer a database outage met while rendering)."""
+
+    @app.errorhandler(Refusal)
+    @guard
+    def _refusal(refusal: Refusal):
+        """A refusal no view caught: on the API its own answer; on a page a plain error page
+        with its message (views normally put it on their form, ``core.forms``)."""
+        if is_api_request():
+            return _api_error(refusal_error(refusal))
+        status = refusal.status if 400 <= refusal.status < 500 else 409
+        return render_template("errors/generic.html", status=status, error=None, message=refusal.message), status
 
     @app.errorhandler(ApiError)
     @guard

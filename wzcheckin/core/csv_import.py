@@ -103,7 +103,7 @@ ProgressFn = Callable[[int], None]
 
 
 def describe_field_errors(errors: Mapping[str, str]) -> str:
-    """A line's field errors (``FormErrors.errors``) as a report line says them:
+    """A line's field errors (``Refusal.errors``) as a report line says them:
     ``name: required; district: too_long``."""
     return "; ".join(f"{name}: {code}" for name, code in errors.items())
 

@@ -41,7 +41,8 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.core.models import SmsMessage, SmsStatus
 from wzcheckin.core.personal_data import PersonalDataVault
-from wzcheckin.db import is_unique_violation, unit_of_work
+from wzcheckin.core.refusals import insert_unique
+from wzcheckin.db import unit_of_work
 
 log = logging.getLogger("wzcheckin.sms")
 
@@ -120,12 +121,7 @@ def queue_sms(session: Session, *, dedupe_key: str, kind: str, body: str, now: d
         status=SmsStatus.QUEUED if recipient_encrypted else SmsStatus.NO_RECIPIENT,
         attempts=0, created_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
+    if not insert_unique(session, message):  # UNIQUE dedupe_key: queued once
         return None
     return message
 

@@ -11,11 +11,11 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User, Worker
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.core.identity import InvalidIdentifier, mask_name, mask_phone, parse_id_number, parse_phone
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.readings import parse_temperature
 from wzcheckin.directory.models import Checkpoint
+from wzcheckin.enterprises.errors import EnterpriseError
 from wzcheckin.enterprises.models import HealthAlert, VisitorRegistration
 from wzcheckin.programme import Programme
 
@@ -89,7 +89,7 @@ def register_visitor(session: Session, vault: PersonalDataVault, programme: Prog
                      checkpoint: Checkpoint, staff: User, details: VisitorDetails,
                      now: datetime) -> VisitorRegistration:
     """Record a visitor with the entry checks; refused visitors are recorded too (and reported
-    on fever or symptoms). Raises FormErrors naming every bad field; writes nothing then."""
+    on fever or symptoms). Raises :class:`EnterpriseError` naming every bad field; writes nothing then."""
     errors: dict[str, str] = {}
     name = (details.name or "").strip()
     if not name:
@@ -118,7 +118,7 @@ def register_visitor(session: Session, vault: PersonalDataVault, programme: Prog
     except ValueError as exc:
         errors["temperature"] = str(exc)
     if errors:
-        raise FormErrors(errors)
+        raise EnterpriseError.fields(errors)
 
     refusal = entry_refusal(programme, mask=details.mask, temperature=temperature, symptoms=details.symptoms)
     outcome = refusal[0] if refusal else ENTRY_ALLOWED

@@ -9,12 +9,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wzcheckin.accounts.lookups import _new_user, find_user_by_phone
 from wzcheckin.accounts.models import Role, User
-from wzcheckin.accounts.services import _new_user, find_user_by_phone
 from wzcheckin.core.csv_import import ImportReport, RowError, import_rows, parse_yes_no
 from wzcheckin.core.identity import InvalidIdentifier, mask_phone, parse_credit_code, parse_phone
 from wzcheckin.core.personal_data import PersonalDataVault
-from wzcheckin.directory.models import Checkpoint, CheckpointKind, Enterprise, Ownership, record_enterprise_facts
+from wzcheckin.directory.checkpoints import ensure_checkpoint
+from wzcheckin.directory.models import CheckpointKind, Enterprise, Ownership, record_enterprise_facts
 
 ENTERPRISE_COLUMNS = ("credit_code", "name", "district", "ownership", "industrial", "admin_phone")
 
@@ -76,13 +77,9 @@ def upsert_enterprise(session: Session, vault: PersonalDataVault, data: Enterpri
     enterprise.updated_at = now
     record_enterprise_facts(session, enterprise, now=now, source="import")
 
-    gate = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == enterprise.gate_ref))
-    if gate is None:
-        gate = Checkpoint(ref=enterprise.gate_ref, kind=CheckpointKind.GATE, code=data.credit_code,
-                          enterprise_id=enterprise.id, created_at=now)
-        session.add(gate)
-    gate.name = data.name
-    gate.district = data.district
+    session.flush()  # the enterprise's id, for its gate
+    gate = ensure_checkpoint(session, CheckpointKind.GATE, data.credit_code, name=data.name, district=data.district,
+                             now=now, enterprise_id=enterprise.id)
 
     if data.admin_phone:
         enterprise.admin_phone_hash = vault.lookup_hash("phone", data.admin_phone)

@@ -12,11 +12,10 @@ from flask_login import current_user
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_checkpoint, current_enterprise, roles_required
-from wzcheckin.core.i18n import field_error
+from wzcheckin.core.forms import run_form
 from wzcheckin.core.identity import mask_name
 from wzcheckin.core.navigation import OVERVIEW, NavItem
 from wzcheckin.db import unit_of_work
@@ -37,14 +36,6 @@ NAV_ITEMS = [
     NavItem((Role.HEALTH_OFFICIAL,), "enterprises.health", _l("Health alerts"), order=60, group=OVERVIEW),
 ]
 
-# Field-error codes of this room's forms, on top of the shared ones (core.i18n.FIELD_ERRORS).
-FIELD_ERRORS = {
-    "temperature_format": _l("Enter the temperature as a number, e.g. 36.5."),
-    "temperature_range": _l("A body temperature is between 30 and 45 °C."),
-    "temperature_precision": _l("Enter the temperature as the thermometer shows it, with at most two decimals."),
-}
-
-
 # Short names of the refusals counted on the admin's page.
 REFUSAL_LABELS = {
     "fever": _l("fever"),
@@ -63,10 +54,6 @@ REFUSAL_LABELS = {
 def refusal_label(reason: str) -> str:
     label = REFUSAL_LABELS.get(reason)
     return str(label) if label is not None else reason
-
-
-def _field_error(code: str) -> str:
-    return str(FIELD_ERRORS[code]) if code in FIELD_ERRORS else field_error(code)
 
 
 def _audit(action: str, **kwargs) -> None:
@@ -150,31 +137,25 @@ def visitor():
     enterprise = current_enterprise()
     checkpoint = current_checkpoint()
     form = VisitorForm()
-    registered = None
-    if request.method == "POST":
-        if form.validate_on_submit():
-            details = VisitorDetails(
-                name=form.name.data or "", id_number=form.id_number.data or "", phone=form.phone.data or "",
-                reason=form.reason.data or "", mask={"yes": True, "no": False}.get(form.mask.data),
-                temperature=form.temperature.data, symptoms=bool(form.symptoms.data),
-            )
-            now = clock.now()
-            try:
-                with unit_of_work(db.session):
-                    registered = register_visitor(db.session, context.vault(), context.programme(),
-                                                  checkpoint=checkpoint, staff=current_user, details=details, now=now)
-                    _audit("visitor.register", target_type="visitor", target_id=registered.id,
-                           details={"outcome": registered.outcome})
-            except FormErrors as exc:
-                registered = None
-                for name, code in exc.errors.items():
-                    getattr(form, name).errors = [*getattr(form, name).errors, _field_error(code)]
-            if registered is not None:
-                return render_template("enterprises/visitor_result.html", visitor=registered, enterprise=enterprise,
-                                       message=reason_message(registered.outcome,
-                                                              {"temperature": format_temperature(registered.temperature)}))
-        else:
-            form.form_errors.append(_("The form expired; please submit it again."))
+
+    def register():
+        details = VisitorDetails(
+            name=form.name.data or "", id_number=form.id_number.data or "", phone=form.phone.data or "",
+            reason=form.reason.data or "", mask={"yes": True, "no": False}.get(form.mask.data),
+            temperature=form.temperature.data, symptoms=bool(form.symptoms.data),
+        )
+        registered = register_visitor(db.session, context.vault(), context.programme(), checkpoint=checkpoint,
+                                      staff=current_user, details=details, now=clock.now())
+        _audit("visitor.register", target_type="visitor", target_id=registered.id,
+               details={"outcome": registered.outcome})
+        return registered
+
+    done = run_form(form, register)
+    if done:
+        registered = done.value
+        return render_template("enterprises/visitor_result.html", visitor=registered, enterprise=enterprise,
+                               message=reason_message(registered.outcome,
+                                                      {"temperature": format_temperature(registered.temperature)}))
     return render_template("enterprises/visitor.html", form=form, enterprise=enterprise)
 
 

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from wzcheckin.accounts.facts import HukouReviewError, decide_hukou_review
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.core.audit import record_audit
+from wzcheckin.core.refusals import insert_or_refuse
 from wzcheckin.core.sms import queue_sms
-from wzcheckin.db import is_unique_violation
 from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import HukouStatus, Programme
 from wzcheckin.residence import reasons
@@ -144,14 +144,8 @@ def _add(session: Session, appeal: Appeal, photo: bytes | None, content_type: st
     """Insert the appeal (and its photo). Concurrency: the partial UNIQUE indexes (one open
     appeal per worker, per enterprise) decide between two simultaneous filings; the loser's
     savepoint rolls back and it answers ``already_open``."""
-    try:
-        with session.begin_nested():
-            session.add(appeal)
-            session.flush()
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise ResidenceError("already_open") from None
+    # A partial UNIQUE index: one open appeal per appellant, even for two submissions at once.
+    insert_or_refuse(session, ResidenceError("already_open"), appeal, flush=True)
     if photo:
         session.add(AppealPhoto(appeal_id=appeal.id, content_type=content_type, size=len(photo),
                                 sha256=hashlib.sha256(photo).hexdigest(), data=photo))

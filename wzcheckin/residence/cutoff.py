@@ -28,8 +28,9 @@ from sqlalchemy.orm import Session
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.benefits.points import award_points_bulk
 from wzcheckin.core.audit import record_audit
+from wzcheckin.core.refusals import insert_unique
 from wzcheckin.core.retention import RetentionRefused
-from wzcheckin.db import is_unique_violation, unit_of_work
+from wzcheckin.db import unit_of_work
 from wzcheckin.programme import Programme
 from wzcheckin.residence import reasons
 from wzcheckin.residence.confirmation import next_worker_boundary, rules_for, write_headcounts, write_statuses
@@ -144,12 +145,7 @@ def _begin(session: Session, programme: Programme, rules, kind: SnapshotKind, no
             return existing, False
         snapshot = Snapshot(kind=kind, as_of=rules.as_of, phase=SnapshotPhase.STATUSES, progress_worker_id=0,
                             started_at=now, started_by=started_by, parameters=rules.parameters(programme))
-        try:
-            with session.begin_nested():
-                session.add(snapshot)
-        except sa.exc.IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
+        if not insert_unique(session, snapshot):  # UNIQUE (kind, as_of): a concurrent run made it first
             return session.scalar(query), False
         return snapshot.id, True
 

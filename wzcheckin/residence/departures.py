@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from wzcheckin.accounts.facts import active_departure
 from wzcheckin.accounts.models import Departure, Role, User, Worker
 from wzcheckin.core.audit import record_audit
-from wzcheckin.db import is_unique_violation
+from wzcheckin.core.refusals import insert_or_refuse
 from wzcheckin.directory.models import Checkpoint, Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence.errors import ResidenceError
@@ -49,13 +49,8 @@ def insert_departure(session: Session, *, worker: Worker, departed_on: date, not
         raise ResidenceError("already_departed")
     departure = Departure(worker_id=worker.id, departed_on=departed_on, note=note, recorded_at=now,
                           recorded_by_user_id=actor.id, recorded_by_role=str(actor.role))
-    try:
-        with session.begin_nested():
-            session.add(departure)
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise ResidenceError("already_departed") from None
+    # A partial UNIQUE index (the active departure per worker): recorded once, even from two desks at once.
+    insert_or_refuse(session, ResidenceError("already_departed"), departure)
     record_audit(session, at=now, actor=actor, action=action, target_type="worker", target_id=worker.id,
                  details={"departed_on": departed_on.isoformat(), "departure": departure.id}, ip=ip)
     return departure

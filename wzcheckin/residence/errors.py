@@ -4,23 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from wzcheckin.core.i18n import catalogue_message
-
-
-class ResidenceError(Exception):
-    """A refusal by a residence domain function: ``code`` is stable; ``field`` names the form
-    field it belongs to, if any."""
-
-    def __init__(self, code: str, field: str | None = None, **params):
-        super().__init__(code)
-        self.code = code
-        self.field = field
-        self.params = params
-
-    @property
-    def message(self) -> str:
-        return error_message(self.code, **self.params)
-
+from wzcheckin.core.refusals import Refusal
 
 MESSAGES = {
     "cutoff_passed": _l("The cutoff has passed: this can no longer be changed."),
@@ -64,5 +48,11 @@ MESSAGES = {
 }
 
 
+class ResidenceError(Refusal):
+    """A refusal by a residence domain function (codes and words below)."""
+
+    messages = MESSAGES
+
+
 def error_message(code: str, **params) -> str:
-    return catalogue_message(MESSAGES, code, params)
+    return ResidenceError(code, **params).message

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User
 from wzcheckin.core.audit import record_audit
-from wzcheckin.db import is_unique_violation
+from wzcheckin.core.refusals import insert_or_refuse
 from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence.decisions import clean_reason, record_decision
@@ -94,13 +94,8 @@ def apply_for_subsidy(session: Session, programme: Programme, *, enterprise: Ent
         amount_yuan=figures.amount_yuan, status=ApplicationStatus.APPLIED, applied_at=now,
         applied_by_user_id=actor.id,
     )
-    try:
-        with session.begin_nested():
-            session.add(application)
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise ResidenceError("already_applied") from None
+    # UNIQUE (snapshot, enterprise): one application, even when two admins apply at once.
+    insert_or_refuse(session, ResidenceError("already_applied"), application)
     record_audit(session, at=now, actor=actor, action="residence.subsidy.apply", target_type="subsidy_application",
                  target_id=application.id, details={"enterprise": enterprise.credit_code,
                                                     "retained": figures.retained, "amount_yuan": figures.amount_yuan},

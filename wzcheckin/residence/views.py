@@ -16,6 +16,7 @@ from wzcheckin.accounts.services import find_worker_by_id_number
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
+from wzcheckin.core.forms import run_form, show_refusal
 from wzcheckin.core.i18n import selected_language
 from wzcheckin.core.job_specs import recent_runs
 from wzcheckin.core.navigation import RESIDENCE, NavItem
@@ -82,12 +83,7 @@ def _page_number() -> int:
     return max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
 
 
-def _attach(form, error: ResidenceError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
+_attach = show_refusal
 
 
 def _local_cutoff(programme) -> str:
@@ -465,20 +461,11 @@ def worker_appeals():
     worker = current_worker()
     programme, now = context.programme(), clock.now()
     form = AppealForm()
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                with unit_of_work(db.session):
-                    appeals.file_worker_appeal(db.session, programme, worker=worker, reason=form.reason.data,
-                                               photo=_photo_bytes(form), actor=current_user, now=now,
-                                               ip=request.remote_addr)
-                flash(_("Your appeal is filed. An official will decide; you will be told here and by SMS."),
-                      "success")
-                return redirect(url_for("residence.worker_appeals"))
-            except ResidenceError as error:
-                _attach(form, error)
-        else:
-            form.form_errors.append(_("The form expired; please submit it again."))
+    if run_form(form, lambda: appeals.file_worker_appeal(
+            db.session, programme, worker=worker, reason=form.reason.data, photo=_photo_bytes(form),
+            actor=current_user, now=now, ip=request.remote_addr)):
+        flash(_("Your appeal is filed. An official will decide; you will be told here and by SMS."), "success")
+        return redirect(url_for("residence.worker_appeals"))
     snapshot = find_official_snapshot(db.session, programme)
     outcome = appeals.current_outcome(db.session, snapshot, worker.id) if snapshot else None
     return render_template("residence/worker_appeals.html", form=form, outcome=outcome, snapshot=snapshot,
@@ -498,19 +485,11 @@ def enterprise_appeals():
     chosen: list[int] = []
     if request.method == "POST":
         chosen = [int(value) for value in request.form.getlist("workers") if value.isdigit()]
-        if form.validate_on_submit():
-            try:
-                with unit_of_work(db.session):
-                    appeals.file_enterprise_appeal(db.session, programme, enterprise=enterprise, worker_ids=chosen,
-                                                   reason=form.reason.data, photo=_photo_bytes(form),
-                                                   actor=current_user, now=now, ip=request.remote_addr)
-                flash(_("Your appeal is filed. An official will decide; you will be told here and by SMS."),
-                      "success")
-                return redirect(url_for("residence.enterprise_appeals"))
-            except ResidenceError as error:
-                _attach(form, error)
-        else:
-            form.form_errors.append(_("The form expired; please submit it again."))
+    if run_form(form, lambda: appeals.file_enterprise_appeal(
+            db.session, programme, enterprise=enterprise, worker_ids=chosen, reason=form.reason.data,
+            photo=_photo_bytes(form), actor=current_user, now=now, ip=request.remote_addr)):
+        flash(_("Your appeal is filed. An official will decide; you will be told here and by SMS."), "success")
+        return redirect(url_for("residence.enterprise_appeals"))
     candidates = appeals.enterprise_unconfirmed(db.session, snapshot, enterprise.id, limit=500) if snapshot else []
     return render_template("residence/enterprise_appeals.html", form=form, enterprise=enterprise, snapshot=snapshot,
                            candidates=candidates, chosen=set(chosen),

@@ -4,27 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from wzcheckin.core.i18n import catalogue_message
-
-
-class ReviewError(Exception):
-    """A refusal by a review domain function: ``code`` is stable; ``field`` names the form field
-    it belongs to (``note-<signal id>`` for a missing acknowledgement). ``text`` carries the
-    message of a refusal passed on from the room that owns the application."""
-
-    def __init__(self, code: str, field: str | None = None, text: str | None = None, **params):
-        super().__init__(code)
-        self.code = code
-        self.field = field
-        self.text = text
-        self.params = params
-
-    @property
-    def message(self) -> str:
-        if self.text:
-            return self.text
-        return error_message(self.code, **self.params)
-
+from wzcheckin.core.refusals import Refusal
 
 MESSAGES = {
     "not_found": _l("There is no such application."),
@@ -47,5 +27,12 @@ MESSAGES = {
 }
 
 
+class ReviewError(Refusal):
+    """A refusal by a review domain function; ``field`` is ``note-<signal id>`` for a missing
+    acknowledgement. A refusal of the room that owns the application passes through as it is."""
+
+    messages = MESSAGES
+
+
 def error_message(code: str, **params) -> str:
-    return catalogue_message(MESSAGES, code, params)
+    return ReviewError(code, **params).message

@@ -22,14 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User
-from wzcheckin.benefits.errors import BenefitRefused, refusal_message
 from wzcheckin.benefits.models import SubsidyClaimStatus, TrainingSubsidyClaim
 from wzcheckin.benefits.training import review_subsidy_claim
 from wzcheckin.core.audit import record_audit
-from wzcheckin.db import is_unique_violation
+from wzcheckin.core.refusals import Refusal, insert_or_refuse
 from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
-from wzcheckin.residence.errors import ResidenceError
 from wzcheckin.residence.models import (
     ApplicationStatus,
     DeclarationStatus,
@@ -230,12 +228,10 @@ def _decide(session: Session, programme: Programme, item: Item, *, approve: bool
             record_audit(session, at=now, actor=actor, action="training.claim_approve" if approve
                          else "training.claim_reject", target_type="training_subsidy_claim", target_id=item.id,
                          details={"amount_fen": item.amount_fen, "reason": reason[:200]}, ip=ip)
-    except ResidenceError as error:
-        raise ReviewError(error.code, text=None if error.code == "already_decided" else error.message) from None
-    except BenefitRefused as refusal:
-        if refusal.code == "already_reviewed":
+    except Refusal as refusal:  # the owning room's refusal passes through, in its own words
+        if refusal.code in ("already_decided", "already_reviewed"):
             raise ReviewError("already_decided") from None
-        raise ReviewError(refusal.code, text=refusal_message(refusal.code, **refusal.details)) from None
+        raise
 
 
 def _clean_note(note: str | None, *, field: str, missing: str) -> str:
@@ -278,13 +274,8 @@ def approve(session: Session, programme: Programme, *, policy: Policy, applicati
                                            missing="acknowledgement_required") for signal in signals}
     approval = Approval(policy=policy.value, application_id=application_id, official_user_id=actor.id, approved_at=now,
                         amount_fen=item.amount_fen, signal_run_id=run.id if run else None, final=False)
-    try:
-        with session.begin_nested():
-            session.add(approval)
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise ReviewError("already_approved_by_you") from None
+    # UNIQUE (policy, application, official): one official approves once, however fast they click.
+    insert_or_refuse(session, ReviewError("already_approved_by_you"), approval)
     for signal in signals:
         session.add(Acknowledgement(approval_id=approval.id, signal_id=signal.id, kind=signal.kind,
                                     note=acknowledged[signal.id]))
@@ -359,19 +350,13 @@ def draw_sample(session: Session, programme: Programme, *, seed: int, actor: Use
     selected = select_sample(population, seed, rate)
     sample = Sample(seed=seed, rate=rate, population=population, drawn_at=now,
                     drawn_by_user_id=getattr(actor, "id", None))
-    try:
-        with session.begin_nested():
-            session.add(sample)
-            session.flush()
-            for key in selected:
-                policy, application_id = key.split(":")
-                session.add(OnsiteCheck(sample_id=sample.id, policy=policy, application_id=int(application_id),
-                                        check_note=""))
-            session.flush()
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise ReviewError("sample_conflict") from None
+    session.add(sample)
+    session.flush()
+    checks = [OnsiteCheck(sample_id=sample.id, policy=policy, application_id=int(application_id), check_note="")
+              for policy, application_id in (key.split(":") for key in selected)]
+    # UNIQUE (policy, application) on the checks: two officials drawing at once cannot both mark
+    # one; the refusal rolls the caller's unit of work back, the sample with it.
+    insert_or_refuse(session, ReviewError("sample_conflict"), *checks, flush=True)
     record_audit(session, at=now, actor=actor, actor_role=None if actor else "cli", action="review.sample",
                  target_type="review_sample", target_id=sample.id, ip=ip,
                  details={"seed": seed, "rate": rate, "population": len(population), "selected": selected[:200]})
@@ -425,19 +410,15 @@ def mark_paid(session: Session, programme: Programme, *, policy: Policy, applica
             raise ReviewError("already_paid")
         try:
             mark_subsidy_paid(session, application=item.row, reference=reference, actor=actor, now=now, ip=ip)
-        except ResidenceError:
+        except Refusal:
             raise ReviewError("not_approved") from None
         return item
     if item.status not in POLICIES[policy].approved:
         raise ReviewError("not_approved")
-    try:
-        with session.begin_nested():
-            session.add(Payment(policy=policy.value, application_id=application_id, amount_fen=item.amount_fen,
-                                reference=reference, paid_at=now, paid_by_user_id=actor.id))
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise ReviewError("already_paid") from None
+    # UNIQUE (policy, application) on payments: paid once, even by two officials at once.
+    insert_or_refuse(session, ReviewError("already_paid"),
+                     Payment(policy=policy.value, application_id=application_id, amount_fen=item.amount_fen,
+                             reference=reference, paid_at=now, paid_by_user_id=actor.id))
     record_audit(session, at=now, actor=actor, action="review.paid", target_type=POLICIES[policy].target_type,
                  target_id=application_id, ip=ip,
                  details={"policy": policy.value, "reference": reference, "amount_fen": item.amount_fen})

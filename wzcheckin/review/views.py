@@ -21,6 +21,7 @@ from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import roles_required
 from wzcheckin.core.i18n import selected_language
 from wzcheckin.core.navigation import REVIEW_MONEY, NavItem
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.review import budget, queue
@@ -109,7 +110,7 @@ def draw_sample():
                                                   now=clock.now(), ip=request.remote_addr)
         flash(_("Sample drawn (seed %(seed)s): %(n)s application(s) marked for an on-site check.", seed=seed,
                 n=len(selected)), "success")
-    except ReviewError as error:
+    except Refusal as error:
         flash(error.message, "error")
     return redirect(url_for("review.queue_page"))
 
@@ -170,7 +171,7 @@ def item_action(policy: str, application_id: int):
                 flash(_("Marked as paid."), "success")
             else:
                 abort(400)
-    except ReviewError as error:
+    except Refusal as error:
         if error.code == "not_found":
             abort(404)
         try:

@@ -35,7 +35,9 @@ from wzcheckin.codes.keys import Keyring
 from wzcheckin.codes.passes import PASS_KINDS, PassRefused, resolve_pass
 from wzcheckin.codes.tokens import Claims, TokenError, TokenKind
 from wzcheckin.core.identity import mask_name
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.programme import Programme
+from wzcheckin.scanning.messages import REASON_MESSAGES, reason_message
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanResult
 
 if TYPE_CHECKING:
@@ -60,16 +62,27 @@ class ScanIdConflict(Exception):
 NOT_FINAL_REASONS = frozenset({"scan_in_future"})
 
 
-class ScanRefused(Exception):
-    """A handler's refusal: ``reason`` is a stable code; ``details`` feed the message."""
+class ScanRefused(Refusal):
+    """A handler's refusal: ``code`` (the scan's ``reason``) is stable; ``params`` are stored as
+    the scan's ``details`` and fill the message, so a replayed answer speaks the replaying
+    caller's language. The API answers it 200 with ``"result": "rejected"``."""
+
+    messages = REASON_MESSAGES
+    status = 200
 
     def __init__(self, reason: str, *, worker: Worker | None = None, subject: dict | None = None,
                  details: dict | None = None):
-        super().__init__(reason)
-        self.reason = reason
+        super().__init__(reason, **(details or {}))
         self.worker = worker
         self.subject = subject
-        self.details = details
+
+    @property
+    def details(self) -> dict | None:
+        return self.params or None
+
+    @property
+    def message(self) -> str:
+        return reason_message(self.code, self.params)
 
 
 @dataclass(frozen=True)
@@ -147,7 +160,7 @@ def resolve_worker_pass(ctx: ScanContext) -> Worker:
     try:
         worker = resolve_pass(ctx.session, ctx.claims)
     except PassRefused as exc:
-        raise ScanRefused(exc.reason) from None
+        raise ScanRefused(exc.code) from None
     return admit_subject(ctx, worker)
 
 
@@ -228,7 +241,7 @@ def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: 
         result, reason = ScanResult.ACCEPTED, outcome.reason
         worker, subject, details, is_evidence = outcome.worker, outcome.subject, outcome.details, outcome.is_evidence
     except ScanRefused as refusal:
-        result, reason = ScanResult.REJECTED, refusal.reason
+        result, reason = ScanResult.REJECTED, refusal.code
         worker, details = refusal.worker, refusal.details
         subject = refusal.subject or (worker_subject(worker) if worker is not None else None)
 

@@ -118,7 +118,7 @@ def refusal(exc: BookingRefused) -> ApiError:
         extra["until"] = exc.params["until"].isoformat()
     if "limit" in exc.params:
         extra["limit"] = exc.params["limit"]
-    return ApiError(status, exc.code, exc.message(), **extra)
+    return ApiError(status, exc.code, exc.message, **extra)
 
 
 @api_route("/venues", methods=["GET"], roles=None, tag="venues",

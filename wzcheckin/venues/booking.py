@@ -39,6 +39,7 @@ from wzcheckin.accounts.models import Worker
 from wzcheckin.codes.keys import Keyring
 from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core.public_ids import new_public_id
+from wzcheckin.core.refusals import insert_or_refuse
 from wzcheckin.db import is_unique_violation
 from wzcheckin.programme import Programme
 from wzcheckin.venues.errors import BookingRefused, VenueError
@@ -386,14 +387,8 @@ def join_waitlist(session: Session, programme: Programme, worker: Worker, slot_i
     if len(waiting) >= limit:
         raise BookingRefused("waitlist_limit", limit=limit)
     entry = WaitlistEntry(slot_id=slot.id, worker_id=worker.id, status=WaitlistStatus.WAITING, created_at=now)
-    try:
-        with session.begin_nested():  # the partial UNIQUE index backs the check above
-            session.add(entry)
-            session.flush()
-    except sa.exc.IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        raise BookingRefused("already_waiting") from None
+    # The partial UNIQUE index backs the check above.
+    insert_or_refuse(session, BookingRefused("already_waiting"), entry, flush=True)
     return entry
 
 

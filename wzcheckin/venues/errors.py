@@ -3,32 +3,9 @@ are translated (pages and API messages follow the reader's language, the CLI spe
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from flask_babel import force_locale, format_datetime
 from flask_babel import lazy_gettext as _l
 
-
-class VenueError(Exception):
-    """A refusal with a stable ``code``; ``field`` names the input at fault (forms, CLI flags);
-    ``params`` fill the message."""
-
-    def __init__(self, code: str, field: str | None = None, **params):
-        super().__init__(code)
-        self.code = code
-        self.field = field
-        self.params = params
-
-    def message(self) -> str:
-        return error_message(self.code, self.params)
-
-    def __str__(self) -> str:
-        return self.code
-
-
-class BookingRefused(VenueError):
-    """A booking, cancellation or waiting-list request the rules refuse (HTTP 409 in the API)."""
-
+from wzcheckin.core.refusals import Refusal
 
 MESSAGES = {
     # booking
@@ -76,25 +53,20 @@ MESSAGES = {
 }
 
 
+class VenueError(Refusal):
+    """A refusal by a venues domain function (codes and words below)."""
+
+    messages = MESSAGES
+
+
+class BookingRefused(VenueError):
+    """A booking, cancellation or waiting-list request the rules refuse (HTTP 409 in the API)."""
+
+
 def error_message(code: str, params: dict | None = None) -> str:
-    template = MESSAGES.get(code)
-    if template is None:
-        return code
-    text = str(template)
-    values = {key: _display(value) for key, value in (params or {}).items()}
-    try:
-        return text % values if "%(" in text else text
-    except (KeyError, ValueError, TypeError):
-        return text.split("%(")[0].strip()
-
-
-def _display(value):
-    if isinstance(value, datetime):
-        return format_datetime(value, "short")
-    return value
+    return VenueError(code, **(params or {})).message
 
 
 def english_message(error: VenueError) -> str:
     """The CLI's wording (it speaks English whatever the default locale)."""
-    with force_locale("en"):
-        return error.message()
+    return error.english()

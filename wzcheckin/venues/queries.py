@@ -33,6 +33,26 @@ def entry_discount_percent(programme: Programme, venue: Venue) -> int | None:
     return programme.venues.discounts.get(venue.code.lower())
 
 
+@dataclass(frozen=True)
+class EntryOffer:
+    """What a retained worker pays at the door (P4): free entry by booking, or the programme
+    file's discount at a state-owned scenic spot. One rule, for every page and the API."""
+
+    free: bool = False
+    discount_percent: int | None = None
+
+
+def entry_offer(programme: Programme, venue: Venue) -> EntryOffer | None:
+    """The venue's offer, or None (a landmark; a scenic spot the programme file names no
+    discount for)."""
+    percent = entry_discount_percent(programme, venue)
+    if percent is not None:
+        return EntryOffer(discount_percent=percent)
+    if venue.free_entry:
+        return EntryOffer(free=True)
+    return None
+
+
 def districts(session: Session) -> list[str]:
     return list(session.scalars(sa.select(Venue.district).distinct().order_by(Venue.district)))
 
@@ -119,23 +139,32 @@ def upcoming_reservations(session: Session, programme: Programme, worker_id: int
     ))
 
 
-def worker_slot_states(session: Session, worker_id: int, slot_ids: list[int]) -> dict[int, str]:
+@dataclass(frozen=True)
+class SlotState:
+    """A worker's hold on one slot: booked (``public_id`` of the booking, for its page) or on
+    the waiting list."""
+
+    booked_id: str | None = None
+    waiting: bool = False
+
+
+def worker_slot_states(session: Session, worker_id: int, slot_ids: list[int]) -> dict[int, SlotState]:
     """For the browse page: which of these slots the worker has booked, or waits for."""
     if not slot_ids:
         return {}
-    states: dict[int, str] = {}
+    states: dict[int, SlotState] = {}
     for slot_id in session.scalars(
         sa.select(WaitlistEntry.slot_id).where(WaitlistEntry.worker_id == worker_id,
                                                WaitlistEntry.status == WaitlistStatus.WAITING,
                                                WaitlistEntry.slot_id.in_(slot_ids))
     ):
-        states[slot_id] = "waiting"
+        states[slot_id] = SlotState(waiting=True)
     for slot_id, public_id in session.execute(
         sa.select(Reservation.slot_id, Reservation.public_id).where(
             Reservation.worker_id == worker_id, Reservation.slot_id.in_(slot_ids),
             Reservation.status.in_([ReservationStatus.BOOKED, ReservationStatus.REDEEMED]))
     ):
-        states[slot_id] = "booked:" + public_id
+        states[slot_id] = SlotState(booked_id=public_id)
     return states
 
 

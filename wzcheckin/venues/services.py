@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.core.csv_import import ImportReport, import_rows
 from wzcheckin.core.dates import parse_iso_day
-from wzcheckin.directory.models import Checkpoint, CheckpointKind
+from wzcheckin.directory.checkpoints import ensure_checkpoint
+from wzcheckin.directory.models import CheckpointKind
 from wzcheckin.programme import Programme
 from wzcheckin.venues.errors import VenueError, english_message
 from wzcheckin.venues.models import OpeningHours, Slot, Venue, VenueKind
@@ -80,14 +81,8 @@ def find_venue(session: Session, code: str) -> Venue | None:
 
 def upsert_venue(session: Session, data: VenueRow, now: datetime) -> tuple[Venue, bool]:
     """Create or update a venue and its checkpoint ``venue:<code>``. Returns (venue, created)."""
-    ref = Checkpoint.make_ref(CheckpointKind.VENUE, data.code)
-    checkpoint = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == ref))
-    if checkpoint is None:
-        checkpoint = Checkpoint(ref=ref, kind=CheckpointKind.VENUE, code=data.code, created_at=now)
-        session.add(checkpoint)
-    checkpoint.name = data.name
-    checkpoint.district = data.district
-    session.flush()
+    checkpoint = ensure_checkpoint(session, CheckpointKind.VENUE, data.code, name=data.name, district=data.district,
+                                   now=now)
     venue = session.scalar(sa.select(Venue).where(Venue.code == data.code))
     created = venue is None
     if venue is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wzcheckin.accounts.services import retained_worker_problem
+from wzcheckin.accounts.workers import retained_worker_problem
 from wzcheckin.core.home import HomePanel
 from wzcheckin.welfare.services import handout_for_worker, points_with_stock
 

@@ -22,7 +22,7 @@ def pickup(ctx: ScanContext) -> Outcome:
         hand_out_pack(ctx.session, point=point, worker=worker, staff=ctx.staff, scan_id=ctx.scan_id,
                       at=ctx.scanned_at)
     except PackRefused as refusal:
-        raise ScanRefused(refusal.reason, worker=worker, details=refusal.details) from None
+        raise ScanRefused(refusal.code, worker=worker, details=refusal.params) from None
     # An accepted pickup is presence evidence: staff saw the worker in Wenzhou (SPEC §3).
     return Outcome("pack_handed_out", worker, {**worker_subject(worker), "pickup_point": point.name},
                    details={"pickup_point": point.code}, is_evidence=True)

@@ -23,11 +23,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from wzcheckin.accounts.models import User, Worker
-from wzcheckin.accounts.services import retained_worker_problem
+from wzcheckin.accounts.workers import retained_worker_problem
 from wzcheckin.core.csv_import import ImportReport, import_rows
 from wzcheckin.core.identity import mask_name
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import is_unique_violation
+from wzcheckin.directory.checkpoints import ensure_checkpoint
 from wzcheckin.directory.models import Checkpoint, CheckpointKind, Enterprise
+from wzcheckin.scanning.messages import REASON_MESSAGES, reason_message
 from wzcheckin.welfare.models import PackHandout, PickupPoint
 
 PICKUP_POINT_COLUMNS = ("code", "name", "district", "address", "stock")
@@ -35,13 +38,15 @@ CODE_PATTERN = r"^[A-Za-z0-9_\-]{1,64}$"
 MAX_STOCK = 1_000_000
 
 
-class PackRefused(Exception):
-    """Why no pack is handed out: a stable reason code and the values its message needs."""
+class PackRefused(Refusal):
+    """Why no pack is handed out (``not_eligible``, ``already_collected``, ``out_of_stock``), with
+    the values its message needs; said at the pickup point through the scan's reasons."""
 
-    def __init__(self, reason: str, details: dict | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.details = details
+    messages = REASON_MESSAGES
+
+    @property
+    def message(self) -> str:
+        return reason_message(self.code, self.params)
 
 
 # --- pickup points ------------------------------------------------------------------------------
@@ -89,14 +94,8 @@ def parse_pickup_point_row(row: dict[str, str]) -> PickupPointRow:
 def upsert_pickup_point(session: Session, data: PickupPointRow, now: datetime) -> tuple[PickupPoint, bool]:
     """Create or update a point and its checkpoint ``pickup:<code>``. ``data.stock`` is the
     number delivered: what is left becomes delivered minus what was already handed out."""
-    ref = Checkpoint.make_ref(CheckpointKind.PICKUP, data.code)
-    checkpoint = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == ref))
-    if checkpoint is None:
-        checkpoint = Checkpoint(ref=ref, kind=CheckpointKind.PICKUP, code=data.code, created_at=now)
-        session.add(checkpoint)
-    checkpoint.name = data.name
-    checkpoint.district = data.district
-    session.flush()
+    checkpoint = ensure_checkpoint(session, CheckpointKind.PICKUP, data.code, name=data.name, district=data.district,
+                                   now=now)
     point = session.scalar(sa.select(PickupPoint).where(PickupPoint.code == data.code))
     created = point is None
     if point is None:
@@ -152,8 +151,8 @@ def handout_for_worker(session: Session, worker_id: int) -> PackHandout | None:
 
 
 def _already_collected(handout: PackHandout) -> PackRefused:
-    return PackRefused("already_collected", {"when_at": handout.handed_out_at.isoformat(),
-                                             "where": handout.pickup_point.name})
+    return PackRefused("already_collected", when_at=handout.handed_out_at.isoformat(),
+                       where=handout.pickup_point.name)
 
 
 def hand_out_pack(session: Session, *, point: PickupPoint, worker: Worker, staff: User, scan_id: str,
@@ -162,7 +161,7 @@ def hand_out_pack(session: Session, *, point: PickupPoint, worker: Worker, staff
     (``not_eligible``, ``already_collected``, ``out_of_stock``). Flushes; never commits."""
     problem = retained_worker_problem(worker)  # P3 is for retained workers from outside Wenzhou
     if problem is not None:
-        raise PackRefused("not_eligible", {"why": problem})
+        raise PackRefused("not_eligible", why=problem)
     try:
         with session.begin_nested():
             # Stock: conditional UPDATE; no row back means none left (or a racer took the last).

@@ -10,16 +10,16 @@ from wtforms.fields.choices import SelectChoice
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.forms import ActivityForm, CheckinForm, PhotoForm
 from wzcheckin.benefits.models import ActivityCheckin, ActivityKind
-from wzcheckin.benefits.pages.base import attach_errors, audit, bp, flash_refusal, refusal_text
+from wzcheckin.benefits.pages.base import audit, bp, flash_refusal, refusal_text
 from wzcheckin.codes.context import current_keyring
 from wzcheckin.codes.qr import qr_svg
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker, roles_required
+from wzcheckin.core.forms import run_form, show_expired
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db, limiter
 
@@ -62,7 +62,7 @@ def activity_photo(public_id: str):
     activity = _activity_or_404(public_id)
     form = PhotoForm()
     if not form.validate_on_submit():
-        form.photo.errors = [_("The form expired; please submit it again.")]
+        show_expired(form, on=form.photo)
         return activity_page(public_id, form, 400)
     storage = form.photo.data
     data = storage.read(acts.PHOTO_MAX_BYTES + 1) if storage is not None and storage.filename else b""
@@ -93,7 +93,7 @@ def checkin_page():
     if request.method == "GET":
         return _checkin_page(form)
     if not form.validate_on_submit():
-        form.code.errors = [_("The form expired; please submit it again.")]
+        show_expired(form, on=form.code)
         return _checkin_page(form, 400)
     return _record_poster_checkin(form, form.code.data)
 
@@ -118,7 +118,7 @@ def poster_landing(code: str):
     form = CheckinForm()
     if request.method == "POST":
         if not form.validate_on_submit():
-            form.code.errors = [_("The form expired; please submit it again.")]
+            show_expired(form, on=form.code)
             return _checkin_page(form, 400, code=code)
         return _record_poster_checkin(form, code)
     try:
@@ -176,30 +176,24 @@ def _activity_form_view(activity=None):
                      "description"):
             getattr(form, name).data = getattr(activity, name)
         form.kind.data = activity.kind.value
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            now = clock.now()
-            data = acts.ActivityInput(
-                title=form.title.data or "", title_en=form.title_en.data or "", kind=form.kind.data or "",
-                gift=form.gift.data or "", gift_activity=form.gift_activity.data or "",
-                description=form.description.data or "", district=form.district.data or "",
-                place=form.place.data or "", starts_on=form.starts_on.data, ends_on=form.ends_on.data)
-            try:
-                with unit_of_work(db.session):
-                    values = acts.clean_activity(data, context.programme())
-                    saved = acts.save_activity(db.session, values, now, activity)
-                    audit("activity.update" if activity else "activity.create", target_type="activity",
-                          target_id=saved.public_id, now=now, details={"kind": saved.kind.value})
-            except FormErrors as exc:
-                attach_errors(form, exc.errors)
-            else:
-                flash(_("Activity saved."), "success")
-                return redirect(url_for("benefits.activities_admin"))
-        elif form.csrf_token.errors:
-            form.form_errors.append(_("The form expired; please submit it again."))
-    return render_template("benefits/activity_form.html", form=form, activity=activity), status
+
+    def save() -> None:
+        now = clock.now()
+        data = acts.ActivityInput(
+            title=form.title.data or "", title_en=form.title_en.data or "", kind=form.kind.data or "",
+            gift=form.gift.data or "", gift_activity=form.gift_activity.data or "",
+            description=form.description.data or "", district=form.district.data or "",
+            place=form.place.data or "", starts_on=form.starts_on.data, ends_on=form.ends_on.data)
+        values = acts.clean_activity(data, context.programme())
+        saved = acts.save_activity(db.session, values, now, activity)
+        audit("activity.update" if activity else "activity.create", target_type="activity",
+              target_id=saved.public_id, now=now, details={"kind": saved.kind.value})
+
+    if run_form(form, save):
+        flash(_("Activity saved."), "success")
+        return redirect(url_for("benefits.activities_admin"))
+    return render_template("benefits/activity_form.html", form=form, activity=activity), (
+        400 if request.method == "POST" else 200)
 
 
 @bp.route("/admin/benefits/activities/new", methods=["GET", "POST"])

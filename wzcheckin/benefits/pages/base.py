@@ -14,6 +14,8 @@ from wzcheckin.benefits.money import display_yuan
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.csv_import import CsvFormatError, read_text
+from wzcheckin.core.forms import show_refusal
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.extensions import db
 
 bp = Blueprint("benefits", __name__)
@@ -21,26 +23,15 @@ bp = Blueprint("benefits", __name__)
 
 def attach_errors(form, errors: dict[str, str]) -> None:
     """Each error next to its field; errors of unknown fields go to the top of the form."""
-    for name, code in errors.items():
-        field = getattr(form, name, None)
-        message = refusal_message(code)
-        if field is not None and name != "form" and hasattr(field, "errors"):
-            field.errors = [*(field.errors or []), message]
-        else:
-            form.form_errors.append(message)
+    show_refusal(form, BenefitRefused.fields(errors))
 
 
-def refusal_text(refusal: BenefitRefused) -> str:
-    params = {k: v for k, v in refusal.details.items() if isinstance(v, str | int)}
-    text = refusal_message(refusal.code, **params)
-    why = refusal.details.get("why")
-    if why:
-        text = f"{text} {refusal_message(why)}"
-    return text
+def refusal_text(refusal: Refusal) -> str:
+    return refusal.message
 
 
-def flash_refusal(refusal: BenefitRefused) -> None:
-    flash(refusal_text(refusal), "error")
+def flash_refusal(refusal: Refusal) -> None:
+    flash(refusal.message, "error")
 
 
 def audit(action: str, *, target_type: str | None = None, target_id=None, details: dict | None = None,

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import retained_worker_problem
+from wzcheckin.accounts.workers import retained_worker_problem
 from wzcheckin.benefits import data_bonus as bonus
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.forms import (
@@ -34,6 +34,7 @@ from wzcheckin.benefits.points import points_balance, points_export_csv, points_
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker, roles_required
 from wzcheckin.core.csv_import import CsvFormatError
+from wzcheckin.core.forms import action_expired, show_expired
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db, limiter
 
@@ -143,8 +144,7 @@ def carrier_claims():
 def carrier_export():
     carrier = _carrier_code()
     form = CarrierExportForm()
-    if not form.validate_on_submit():
-        flash(_("The form expired; please submit it again."), "error")
+    if action_expired(form):
         return redirect(url_for("benefits.carrier_claims"))
     now = clock.now()
     with unit_of_work(db.session):
@@ -164,7 +164,7 @@ def carrier_results():
     carrier = _carrier_code()
     form = UploadForm()
     if not form.validate_on_submit():
-        form.file.errors = [_("The form expired; please submit it again.")]
+        show_expired(form, on=form.file)
         return _carrier_page(form, status=400)
     try:
         text = uploaded_text(form.file)
@@ -224,8 +224,7 @@ def points_admin():
 @roles_required(Role.POLICE_OFFICIAL)
 def points_export():
     form = _points_form()
-    if not form.validate_on_submit():
-        flash(_("The form expired; please submit it again."), "error")
+    if action_expired(form):
         return redirect(url_for("benefits.points_admin"))
     reveal = bool(form.reveal.data)
     reason = form.reason.data or None

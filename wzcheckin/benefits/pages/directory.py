@@ -9,13 +9,13 @@ from flask_login import current_user
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits import directory
 from wzcheckin.benefits.forms import ActionForm, ServiceForm
 from wzcheckin.benefits.models import ServiceListing
-from wzcheckin.benefits.pages.base import attach_errors, audit, bp
+from wzcheckin.benefits.pages.base import audit, bp
 from wzcheckin.core import context
 from wzcheckin.core.auth import public, roles_required
+from wzcheckin.core.forms import action_expired, run_form
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 
@@ -47,30 +47,23 @@ def _service_form_view(listing: ServiceListing | None):
         for name in ("name", "district", "address", "hours", "contact", "opens_on", "closes_on", "notes"):
             getattr(form, name).data = getattr(listing, name)
         form.kind.data = listing.kind.value
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            now = clock.now()
-            data = directory.ServiceInput(
-                kind=form.kind.data or "", name=form.name.data or "", district=form.district.data or "",
-                address=form.address.data or "", hours=form.hours.data or "", contact=form.contact.data or "",
-                opens_on=form.opens_on.data, closes_on=form.closes_on.data, notes=form.notes.data or "")
-            try:
-                with unit_of_work(db.session):
-                    values = directory.clean_service(data)
-                    saved = directory.save_service(db.session, values, now, listing=listing,
-                                                   actor=current_user._get_current_object())
-                    audit("service.update" if listing else "service.create", target_type="service_listing",
-                          target_id=saved.id, now=now, details={"kind": saved.kind.value})
-            except FormErrors as exc:
-                attach_errors(form, exc.errors)
-            else:
-                flash(_("Listing saved."), "success")
-                return redirect(url_for("benefits.services_admin"))
-        elif form.csrf_token.errors:
-            form.form_errors.append(_("The form expired; please submit it again."))
-    return render_template("benefits/service_form.html", form=form, listing=listing), status
+
+    def save() -> None:
+        now = clock.now()
+        data = directory.ServiceInput(
+            kind=form.kind.data or "", name=form.name.data or "", district=form.district.data or "",
+            address=form.address.data or "", hours=form.hours.data or "", contact=form.contact.data or "",
+            opens_on=form.opens_on.data, closes_on=form.closes_on.data, notes=form.notes.data or "")
+        values = directory.clean_service(data)
+        saved = directory.save_service(db.session, values, now, listing=listing, actor=current_user._get_current_object())
+        audit("service.update" if listing else "service.create", target_type="service_listing", target_id=saved.id,
+              now=now, details={"kind": saved.kind.value})
+
+    if run_form(form, save):
+        flash(_("Listing saved."), "success")
+        return redirect(url_for("benefits.services_admin"))
+    return render_template("benefits/service_form.html", form=form, listing=listing), (
+        400 if request.method == "POST" else 200)
 
 
 @bp.route("/admin/benefits/services/new", methods=["GET", "POST"])
@@ -91,8 +84,7 @@ def service_edit(listing_id: int):
 @bp.post("/admin/benefits/services/<rowid:listing_id>/withdraw")
 @roles_required(Role.OFFICIAL)
 def service_withdraw(listing_id: int):
-    if not ActionForm().validate_on_submit():
-        flash(_("The form expired; please submit it again."), "error")
+    if action_expired(ActionForm()):
         return redirect(url_for("benefits.services_admin"))
     now = clock.now()
     with unit_of_work(db.session):

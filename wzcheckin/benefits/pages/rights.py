@@ -10,14 +10,13 @@ from wtforms.fields.choices import SelectChoice
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits import rights
-from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.forms import ActionForm, ComplaintForm, HandleComplaintForm
 from wzcheckin.benefits.models import WageComplaint
-from wzcheckin.benefits.pages.base import attach_errors, audit, bp, flash_refusal
+from wzcheckin.benefits.pages.base import audit, bp
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
+from wzcheckin.core.forms import action_expired, run_form
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db, limiter
 
@@ -38,25 +37,19 @@ def complaint_new():
     if request.method == "GET" and worker.enterprise is not None:
         form.credit_code.data = worker.enterprise.credit_code
         form.employer_name.data = worker.enterprise.name
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            data = rights.ComplaintInput(
-                credit_code=form.credit_code.data or "", employer_name=form.employer_name.data or "",
-                months=form.months.data or "", amount_yuan=form.amount_yuan.data or "",
-                description=form.description.data or "")
-            try:
-                with unit_of_work(db.session):
-                    complaint = rights.file_complaint(db.session, worker, data, clock.now())
-            except FormErrors as exc:
-                attach_errors(form, exc.errors)
-            else:
-                flash(_("Complaint filed (No. %(number)s). The labour inspectors will contact you.",
-                        number=complaint.id), "success")
-                return redirect(url_for("benefits.my_complaint", complaint_id=complaint.id))
-        elif form.csrf_token.errors:
-            form.form_errors.append(_("The form expired; please submit it again."))
+    def file() -> WageComplaint:
+        data = rights.ComplaintInput(
+            credit_code=form.credit_code.data or "", employer_name=form.employer_name.data or "",
+            months=form.months.data or "", amount_yuan=form.amount_yuan.data or "",
+            description=form.description.data or "")
+        return rights.file_complaint(db.session, worker, data, clock.now())
+
+    done = run_form(form, file)
+    if done:
+        flash(_("Complaint filed (No. %(number)s). The labour inspectors will contact you.",
+                number=done.value.id), "success")
+        return redirect(url_for("benefits.my_complaint", complaint_id=done.value.id))
+    status = 400 if request.method == "POST" else 200
     return render_template("benefits/complaint_form.html", form=form), status
 
 
@@ -114,30 +107,20 @@ def complaint_handle(complaint_id: int):
     if complaint is None:
         abort(404)
     form = _handle_form(complaint)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            now = clock.now()
-            try:
-                with unit_of_work(db.session):
-                    handled = rights.handle_complaint(db.session, complaint.id, status=form.status.data,
-                                                      note=form.note.data or "", now=now,
-                                                      actor=current_user._get_current_object())
-                    audit("complaint.handle", target_type="wage_complaint", target_id=handled.id, now=now,
-                          details={"status": handled.status.value})
-            except BenefitRefused as refusal:
-                if refusal.field:
-                    attach_errors(form, {refusal.field: refusal.code})
-                else:
-                    flash_refusal(refusal)
-                    return redirect(url_for("benefits.complaint_handle", complaint_id=complaint_id))
-            else:
-                flash(_("Saved."), "success")
-                return redirect(url_for("benefits.complaint_handle", complaint_id=complaint_id))
-        elif form.csrf_token.errors:
-            form.form_errors.append(_("The form expired; please submit it again."))
-        complaint = db.session.get(WageComplaint, complaint_id)
+    now = clock.now()
+
+    def handle() -> None:
+        handled = rights.handle_complaint(db.session, complaint.id, status=form.status.data, note=form.note.data or "",
+                                          now=now, actor=current_user._get_current_object())
+        audit("complaint.handle", target_type="wage_complaint", target_id=handled.id, now=now,
+              details={"status": handled.status.value})
+
+    done = run_form(form, handle)
+    if done:
+        flash(_("Saved."), "success")
+        return redirect(url_for("benefits.complaint_handle", complaint_id=complaint_id))
+    status = 400 if request.method == "POST" else 200
+    complaint = db.session.get(WageComplaint, complaint_id)
     return render_template("benefits/complaint.html", complaint=complaint, audience="official", form=form,
                            reveal_form=ActionForm(), phone=None), status
 
@@ -149,8 +132,7 @@ def complaint_contact(complaint_id: int):
     complaint = db.session.get(WageComplaint, complaint_id)
     if complaint is None:
         abort(404)
-    if not ActionForm().validate_on_submit():
-        flash(_("The form expired; please submit it again."), "error")
+    if action_expired(ActionForm()):
         return redirect(url_for("benefits.complaint_handle", complaint_id=complaint_id))
     with unit_of_work(db.session):
         audit("complaint.reveal_phone", target_type="wage_complaint", target_id=complaint_id,

@@ -10,7 +10,6 @@ from flask_login import current_user
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import FormErrors
 from wzcheckin.benefits import training
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.forms import ActionForm, CourseForm, InvoiceForm, InvoiceReviewForm, ReviewForm, UploadForm
@@ -27,6 +26,7 @@ from wzcheckin.benefits.pages.base import attach_errors, audit, bp, flash_refusa
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
 from wzcheckin.core.csv_import import CsvFormatError
+from wzcheckin.core.forms import run_action, run_form, show_expired
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 
@@ -79,16 +79,8 @@ def course_enrol(code: str):
     course = _course_or_404(code)
     if course.enterprise_id is not None and course.enterprise_id != current_worker().enterprise_id:
         abort(404)  # as on the course page: another enterprise's in-house course does not exist here
-    form = ActionForm()
-    if not form.validate_on_submit():
-        flash(_("The form expired; please submit it again."), "error")
-        return redirect(url_for("benefits.course_page", code=course.code))
-    try:
-        with unit_of_work(db.session):
-            training.enrol(db.session, context.programme(), course, current_worker(), clock.now())
-    except BenefitRefused as refusal:
-        flash_refusal(refusal)
-    else:
+    if run_action(ActionForm(), lambda: training.enrol(db.session, context.programme(), course, current_worker(),
+                                                       clock.now())):
         if course.mode is CourseMode.OFFLINE:
             flash(_("Enrolled. Show your pass at each class: the scan records your attendance."), "success")
         else:
@@ -133,27 +125,21 @@ def _course_form_view(*, course: Course | None, enterprise, done_endpoint: str):
     if course is not None:
         form.code.render_kw = {**(form.code.render_kw or {}), "readonly": "readonly"}
         form.mode.render_kw = {"disabled": "disabled"}
-    if request.method == "POST":
-        if course is not None:  # the code and mode never change
-            form.code.data = course.code
-            form.mode.data = course.mode.value
-        if form.validate_on_submit():
-            now = clock.now()
-            try:
-                with unit_of_work(db.session):
-                    clean = training.clean_course(db.session, _course_input(form), fixed_enterprise=enterprise)
-                    saved = training.save_course(db.session, clean, now, course=course)
-                    audit("training.course_update" if course else "training.course_create",
-                          target_type="course", target_id=saved.code, now=now,
-                          details={"mode": saved.mode.value, "enterprise": saved.enterprise.credit_code
-                                   if saved.enterprise else None})
-            except FormErrors as exc:
-                attach_errors(form, exc.errors)
-            else:
-                flash(_("Course saved."), "success")
-                return redirect(url_for(done_endpoint))
-        elif form.csrf_token.errors:
-            form.form_errors.append(_("The form expired; please submit it again."))
+    if request.method == "POST" and course is not None:  # the code and mode never change
+        form.code.data = course.code
+        form.mode.data = course.mode.value
+
+    def save() -> None:
+        now = clock.now()
+        clean = training.clean_course(db.session, _course_input(form), fixed_enterprise=enterprise)
+        saved = training.save_course(db.session, clean, now, course=course)
+        audit("training.course_update" if course else "training.course_create", target_type="course",
+              target_id=saved.code, now=now,
+              details={"mode": saved.mode.value, "enterprise": saved.enterprise.credit_code if saved.enterprise else None})
+
+    if run_form(form, save):
+        flash(_("Course saved."), "success")
+        return redirect(url_for(done_endpoint))
     return render_template("benefits/course_form.html", form=form, course=course, enterprise=enterprise), (
         400 if request.method == "POST" else 200)
 
@@ -361,29 +347,24 @@ def enterprise_invoice(code: str):
     if course.mode is not CourseMode.ONLINE:
         abort(404)
     form = InvoiceForm()
-    if not form.validate_on_submit():
-        form.form_errors.append(_("The form expired; please submit it again."))
-        return enterprise_course(code, status=400, invoice_form=form)
-    storage = form.file.data
-    data = storage.read(training.INVOICE_MAX_BYTES + 1) if storage is not None and getattr(storage, "filename", "") \
-        else None
-    now = clock.now()
-    try:
-        with unit_of_work(db.session):
-            invoice = training.upload_invoice(
-                db.session, context.programme(), course,
-                training.InvoiceInput(invoice_no=form.invoice_no.data or "", amount_yuan=form.amount_yuan.data or "",
-                                      cost_yuan=form.cost_yuan.data or "", data=data),
-                now, actor=current_user._get_current_object())
-            audit("training.invoice_upload", target_type="course_invoice", target_id=invoice.id, now=now,
-                  details={"course": course.code, "proposed_fen": invoice.proposed_cost_per_person_fen,
-                           "amount_fen": invoice.amount_fen, "size": invoice.size})
-    except FormErrors as exc:
-        attach_errors(form, exc.errors)
-        return enterprise_course(code, status=422, invoice_form=form)
-    except BenefitRefused as refusal:
-        flash_refusal(refusal)
-        return redirect(url_for("benefits.enterprise_course", code=course.code))
+
+    def upload() -> None:
+        storage = form.file.data
+        data = storage.read(training.INVOICE_MAX_BYTES + 1) if storage is not None and getattr(storage, "filename", "") \
+            else None
+        now = clock.now()
+        invoice = training.upload_invoice(
+            db.session, context.programme(), course,
+            training.InvoiceInput(invoice_no=form.invoice_no.data or "", amount_yuan=form.amount_yuan.data or "",
+                                  cost_yuan=form.cost_yuan.data or "", data=data),
+            now, actor=current_user._get_current_object())
+        audit("training.invoice_upload", target_type="course_invoice", target_id=invoice.id, now=now,
+              details={"course": course.code, "proposed_fen": invoice.proposed_cost_per_person_fen,
+                       "amount_fen": invoice.amount_fen, "size": invoice.size})
+
+    done = run_form(form, upload)
+    if not done:
+        return enterprise_course(code, status=done.status, invoice_form=form)
     flash(_("Invoice attached: an official reviews the cost per person."), "success")
     return redirect(url_for("benefits.enterprise_course", code=course.code))
 
@@ -396,7 +377,7 @@ def enterprise_completions(code: str):
         abort(404)
     form = UploadForm()
     if not form.validate_on_submit():
-        form.file.errors = [_("The form expired; please submit it again.")]
+        show_expired(form, on=form.file)
         return enterprise_course(code, form, status=400)
     try:
         text = uploaded_text(form.file)
@@ -431,19 +412,14 @@ def enterprise_completions(code: str):
 @roles_required(Role.ENTERPRISE_ADMIN)
 def enterprise_claim():
     enterprise = current_enterprise()
-    form = ActionForm()
-    if not form.validate_on_submit():
-        flash(_("The form expired; please submit it again."), "error")
-        return redirect(url_for("benefits.enterprise_training"))
     now = clock.now()
-    try:
-        with unit_of_work(db.session):
-            claim = training.submit_subsidy_claim(db.session, context.programme(), enterprise, now,
-                                                  actor=current_user._get_current_object())
-            audit("training.claim_submit", target_type="training_subsidy_claim", target_id=claim.id, now=now,
-                  details={"amount_fen": claim.amount_fen})
-    except BenefitRefused as refusal:
-        flash_refusal(refusal)
-    else:
+
+    def submit() -> None:
+        claim = training.submit_subsidy_claim(db.session, context.programme(), enterprise, now,
+                                              actor=current_user._get_current_object())
+        audit("training.claim_submit", target_type="training_subsidy_claim", target_id=claim.id, now=now,
+              details={"amount_fen": claim.amount_fen})
+
+    if run_action(ActionForm(), submit):
         flash(_("Claim submitted for review."), "success")
     return redirect(url_for("benefits.enterprise_training"))
