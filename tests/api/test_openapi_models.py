@@ -10,7 +10,7 @@ import re
 import pytest
 
 from wzcheckin.api import OPERATIONS, openapi_path
-from wzcheckin.api.openapi import REF_TEMPLATE
+from wzcheckin.api.openapi import REF_TEMPLATE, not_null
 from wzcheckin.api.shapes import ErrorBody, RequestModel, ResponseShapeError, check_answer, parse_body
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -65,6 +65,19 @@ def test_every_request_body_and_answer_schema_is_its_models_schema(document):
             (media_type, body), = answer["content"].items()
             assert media_type == (op.response_media_type if status < 300 else "application/json"), where
             assert inline(body["schema"], components) == model_schema(model, "serialization"), (where, status)
+            compared += 1
+        # Query parameters: the query model's fields, each with its field's schema.
+        documented = [p for p in entry.get("parameters", []) if p["in"] == "query"]
+        if op.query is None:
+            assert documented == [], where
+        else:
+            schema = model_schema(op.query, "validation")
+            assert [p["name"] for p in documented] == list(schema["properties"]), where
+            for parameter in documented:
+                field = dict(schema["properties"][parameter["name"]])
+                assert parameter.get("description") == field.pop("description", None), where
+                assert parameter["schema"] == not_null({k: v for k, v in field.items() if k != "default"}), where
+                assert parameter["required"] == (parameter["name"] in schema.get("required", [])), where
             compared += 1
         # The refusals every route may give are documented with the one error model.
         for status, answer in entry["responses"].items():

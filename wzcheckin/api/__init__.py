@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from wzcheckin.accounts.models import Role
 from wzcheckin.api.errors import ApiError
-from wzcheckin.api.shapes import RequestModel, ResponseShapeError, check_answer, parse_body
+from wzcheckin.api.shapes import QueryModel, RequestModel, ResponseShapeError, check_answer, parse_body
 from wzcheckin.core.security import contains_nul
 from wzcheckin.extensions import csrf
 
@@ -38,8 +38,8 @@ class Operation:
     roles: tuple[str, ...] | None
     summary: str
     body: type[RequestModel] | type[BaseModel] | None = None
+    query: type[QueryModel] | None = None
     responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
-    parameters: list[dict] = field(default_factory=list)
     tag: str = ""
     request_media_type: str = "application/json"
     response_media_type: str = "application/json"
@@ -86,8 +86,8 @@ def contains_non_finite(value) -> bool:
 
 def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, summary: str,
               body: type[BaseModel] | None = None, body_required: bool = True,
-              responses: dict[int, type[BaseModel] | None] | None = None,
-              parameters: list[dict] | None = None, tag: str = "", max_body_bytes: int = MAX_JSON_BYTES,
+              query: type[QueryModel] | None = None, responses: dict[int, type[BaseModel] | None] | None = None,
+              tag: str = "", max_body_bytes: int = MAX_JSON_BYTES,
               request_media_type: str = "application/json", response_media_type: str = "application/json") -> Callable:
     """Register an API route. ``roles=None`` makes it public; otherwise the caller must be
     authenticated (bearer token, or session cookie plus CSRF header for writes) in one role.
@@ -97,7 +97,8 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
     ``body``: the request body's model. A JSON body (a :class:`~wzcheckin.api.shapes.RequestModel`)
     is parsed and validated here, after the caller is let in, and handed to the view as its
     ``body`` argument (``None`` for an empty body when ``body_required`` is false); another media
-    type is only documented by it and read by the view. ``responses``: status → the answer's
+    type is only documented by it and read by the view. ``query``: the query parameters' model,
+    validated alike and handed to the view as ``query``. ``responses``: status → the answer's
     model (``None``: no body); under test every answer is held to its model."""
     reads_json = body is not None and request_media_type == "application/json"
     if reads_json and not issubclass(body, RequestModel):
@@ -120,6 +121,8 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
                 if current_user.role not in roles:
                     raise ApiError(403, "forbidden")
                 g.personal_data = True
+            if query is not None:
+                kwargs["query"] = parse_body(query, request.args.to_dict())
             if reads_json:
                 kwargs["body"] = (parse_body(body, json_body()) if body_required or request.content_length
                                   else None)
@@ -136,7 +139,7 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
             OPERATIONS.append(Operation(
                 rule=rule, method=method.lower(), endpoint=f"api.{view.__name__}",
                 roles=None if roles is None else tuple(str(r) for r in roles), summary=summary,
-                body=body, responses=answers, parameters=list(parameters or []), tag=tag,
+                body=body, query=query, responses=answers, tag=tag,
                 request_media_type=request_media_type, response_media_type=response_media_type,
             ))
         return wrapped

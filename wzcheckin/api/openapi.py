@@ -26,6 +26,39 @@ def _path_parameters(rule: str) -> list[dict]:
     return params
 
 
+def query_parameters(model) -> list[dict]:
+    """The query model's fields as OpenAPI parameters, each with its field's schema."""
+    schema = model.model_json_schema(mode="validation")
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema["properties"].items():
+        prop = not_null(inline_refs(prop, schema.get("$defs", {})))
+        description = prop.pop("description", None)
+        if prop.get("default", ...) is None:
+            del prop["default"]  # absent is no filter: nothing to send
+        parameters.append({"name": name, "in": "query", "required": name in required, "schema": prop,
+                           **({"description": description} if description else {})})
+    return parameters
+
+
+def not_null(schema: dict) -> dict:
+    """A query value is a string or absent, never null: ``str | None`` is documented as a string."""
+    branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+    if len(branches) == 1 and len(schema["anyOf"]) == 2:
+        schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **branches[0]}
+    return schema
+
+
+def inline_refs(schema, defs: dict):
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return inline_refs(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return {key: inline_refs(value, defs) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [inline_refs(item, defs) for item in schema]
+    return schema
+
+
 def _json(schema: dict, media_type: str = "application/json") -> dict:
     return {media_type: {"schema": schema}}
 
@@ -64,7 +97,7 @@ def _build_document() -> dict:
         entry: dict = {"summary": op.summary, "operationId": f"{op.method}_{op.endpoint.split('.')[-1]}"}
         if op.tag:
             entry["tags"] = [op.tag]
-        params = _path_parameters(op.rule) + op.parameters
+        params = _path_parameters(op.rule) + (query_parameters(op.query) if op.query else [])
         if params:
             entry["parameters"] = params
         if op.body is not None:
@@ -107,7 +140,7 @@ def _error_statuses(op) -> list[int]:
         statuses += [401, 403]
     if "<" in op.rule:
         statuses.append(404)
-    if op.body is not None or any(p.get("in") == "query" for p in op.parameters):
+    if op.body is not None or op.query is not None:
         statuses.append(422)
     if op.method not in {"get", "head", "options"}:
         statuses.append(413)

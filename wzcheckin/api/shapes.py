@@ -14,17 +14,25 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from pydantic import BaseModel, ConfigDict, RootModel, TypeAdapter, ValidationError, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainValidator,
+    RootModel,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from wzcheckin.api.errors import ApiError
 
-__all__ = ["Day", "ErrorBody", "Instant", "PydanticCustomError", "Refuse", "RequestModel", "ResponseShapeError", "Shape",
-           "check_answer", "parse_body"]
+__all__ = ["Day", "ErrorBody", "Instant", "PydanticCustomError", "QueryModel", "Refuse", "RequestModel",
+           "ResponseShapeError", "Shape", "check_answer", "choice", "parse_body"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,28 @@ class RequestModel(BaseModel):
         name = first["loc"][0] if first["loc"] else None
         refuse = cls._refusals.get(name, cls.default_refusal).for_type(first["type"])
         return ApiError(422, refuse.code, refuse.text())
+
+
+class QueryModel(RequestModel):
+    """A route's query parameters (strings as sent). An unknown parameter is ignored, as HTTP
+    servers do; a bad value of a known one is refused with its field's code."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+
+def choice(values, refuse: Refuse):
+    """A query filter that must be one of ``values``; absent or blank (what a form's "all" sends)
+    is no filter (``None``)."""
+    allowed = tuple(str(value) for value in values)
+
+    def one_of(value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        if value not in allowed:
+            raise PydanticCustomError("choice", "not one of the choices")
+        return value
+
+    return Annotated[str | None, PlainValidator(one_of, json_schema_input_type=Literal[(*allowed, "")]), refuse]
 
 
 M = TypeVar("M", bound=RequestModel)

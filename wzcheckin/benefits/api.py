@@ -9,14 +9,24 @@ from typing import Annotated, ClassVar, Literal
 from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.services import FormErrors
 from wzcheckin.api import api_route
 from wzcheckin.api.errors import ApiError
-from wzcheckin.api.shapes import CsvText, Day, ErrorBody, Instant, Refuse, RequestModel, Shape
+from wzcheckin.api.shapes import (
+    CsvText,
+    Day,
+    ErrorBody,
+    Instant,
+    QueryModel,
+    Refuse,
+    RequestModel,
+    Shape,
+    choice,
+)
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits import data_bonus as bonus
 from wzcheckin.benefits import directory, rights, training
@@ -35,11 +45,37 @@ MAX_CSV_BYTES = 5 * 1024 * 1024
 COURSE_MODES = ["online", "offline"]
 SERVICE_KINDS = ["canteen", "market", "shop", "childcare", "bus"]
 CLAIM_STATUSES = ["pending", "fulfilled", "failed"]
-BLANK = [""]  # a blank filter is no filter (what a form's "all" sends)
 
 
 def _message(code: str):
     return lambda: refusal_message(code)
+
+
+def _one_of(name: str, values: list[str]) -> Refuse:
+    return Refuse(f"invalid_{name}", lambda: _("%(name)s: one of %(values)s", name=name, values=", ".join(values)))
+
+
+ModeFilter = choice(COURSE_MODES, _one_of("mode", COURSE_MODES))
+KindFilter = choice(SERVICE_KINDS, _one_of("kind", SERVICE_KINDS))
+StatusFilter = choice(CLAIM_STATUSES, _one_of("status", CLAIM_STATUSES))
+
+
+class CourseQuery(QueryModel):
+    district: str | None = None
+    mode: ModeFilter = None
+
+
+class ServiceQuery(QueryModel):
+    district: str | None = None
+    kind: KindFilter = None
+
+
+class ClaimQuery(QueryModel):
+    status: StatusFilter = None
+
+
+class ExportQuery(QueryModel):
+    only_new: Annotated[str | None, Field(description="1, true or yes: only the claims not exported before")] = None
 
 
 class CarrierRequest(RequestModel):
@@ -209,15 +245,6 @@ def _invalid(exc: FormErrors) -> ApiError:
                     codes=exc.errors)
 
 
-def _filter(name: str, allowed: list[str]) -> str | None:
-    """A query filter that must be one of ``allowed`` (absent or blank: no filter); anything else
-    is a 422 rather than silently ignored, as ``/api/v1/venues`` does for its ``kind``."""
-    value = request.args.get(name) or None
-    if value is not None and value not in allowed:
-        raise ApiError(422, f"invalid_{name}", _("%(name)s: one of %(values)s", name=name, values=", ".join(allowed)))
-    return value
-
-
 # --- the worker's data bonus and points ----------------------------------------------------------
 
 @api_route("/me/data-bonus", methods=["POST"], roles=(Role.WORKER,), tag="worker",
@@ -287,13 +314,10 @@ def _course_json(course, taken: int | None = None) -> dict:
 
 @api_route("/courses", methods=["GET"], roles=(Role.WORKER,), tag="training",
            summary="Courses the worker may join (filters: district, mode)",
-           parameters=[{"name": "district", "in": "query", "schema": {"type": "string"}},
-                       {"name": "mode", "in": "query", "schema": {"enum": COURSE_MODES + BLANK}}],
-           responses={200: Courses})
-def list_courses():
-    mode = _filter("mode", COURSE_MODES)
+           query=CourseQuery, responses={200: Courses})
+def list_courses(query: CourseQuery):
     courses = training.courses_for_worker(db.session, current_worker(), context.programme(), clock.now(),
-                                          district=(request.args.get("district") or None), mode=mode)
+                                          district=query.district or None, mode=query.mode)
     taken = training.enrolment_counts(db.session, [c.id for c in courses])
     return jsonify({"courses": [_course_json(c, taken.get(c.id, 0)) for c in courses]})
 
@@ -372,12 +396,9 @@ def file_complaint_api(body: ComplaintRequest):
 
 @api_route("/services", methods=["GET"], roles=None, tag="services",
            summary="Services open over the festival (filters: district, kind)",
-           parameters=[{"name": "district", "in": "query", "schema": {"type": "string"}},
-                       {"name": "kind", "in": "query", "schema": {"enum": SERVICE_KINDS + BLANK}}],
-           responses={200: Services})
-def services_api():
-    kind = _filter("kind", SERVICE_KINDS)
-    listings = directory.browse_services(db.session, district=(request.args.get("district") or None), kind=kind)
+           query=ServiceQuery, responses={200: Services})
+def services_api(query: ServiceQuery):
+    listings = directory.browse_services(db.session, district=query.district or None, kind=query.kind)
     return jsonify({"services": [{
         "kind": s.kind.value, "name": s.name, "district": s.district, "address": s.address, "hours": s.hours,
         "contact": s.contact, "opens_on": s.opens_on.isoformat() if s.opens_on else None,
@@ -394,12 +415,10 @@ def _carrier() -> str:
 
 @api_route("/carrier/claims", methods=["GET"], roles=(Role.CARRIER,), tag="carriers",
            summary="The carrier's own claims (masked), by status",
-           parameters=[{"name": "status", "in": "query", "schema": {"enum": CLAIM_STATUSES + BLANK}}],
-           responses={200: CarrierClaims})
-def carrier_claims_api():
+           query=ClaimQuery, responses={200: CarrierClaims})
+def carrier_claims_api(query: ClaimQuery):
     carrier = _carrier()
-    wanted = _filter("status", CLAIM_STATUSES)
-    status = ClaimStatus(wanted) if wanted else None
+    status = ClaimStatus(query.status) if query.status else None
     claims = bonus.carrier_claims(db.session, carrier, status=status, limit=1000)
     return jsonify({"counts": bonus.carrier_counts(db.session, carrier), "claims": [
         {"id": c.id, "phone": c.phone_masked, "status": c.status.value, "gigabytes": c.gigabytes,
@@ -409,13 +428,11 @@ def carrier_claims_api():
 
 @api_route("/carrier/claims/export", methods=["POST"], roles=(Role.CARRIER,), tag="carriers",
            summary="Pending claims as CSV with full phone numbers (audited)",
-           parameters=[{"name": "only_new", "in": "query", "schema": {"type": "string"},
-                        "description": "1, true or yes: only the claims not exported before"}],
-           responses={200: CsvText}, response_media_type="text/csv")
-def carrier_export_api():
+           query=ExportQuery, responses={200: CsvText}, response_media_type="text/csv")
+def carrier_export_api(query: ExportQuery):
     carrier = _carrier()
     now = clock.now()
-    only_new = request.args.get("only_new") in {"1", "true", "yes"}
+    only_new = query.only_new in {"1", "true", "yes"}
     with unit_of_work(db.session):
         export = bonus.export_pending(db.session, context.vault(), carrier, now, only_new=only_new)
         record_audit(db.session, at=now, actor=current_user._get_current_object(), action="data_bonus.export",

@@ -30,8 +30,8 @@ from wzcheckin.scanning.services import (
     ScanIdConflict,
     ScanInput,
     find_scan,
+    new_scan_id,
     record_scan,
-    validate_scan_id,
 )
 
 
@@ -89,7 +89,8 @@ class ScanRequest(RequestModel):
                        Refuse("invalid_scan_id", _l("scan_id: 8–64 characters of letters, digits and _ . : -"))] = None
 
     def scan_input(self) -> ScanInput:
-        return ScanInput(token=self.token, scan_id=validate_scan_id(self.scan_id), scanned_at=self.scanned_at,
+        # The model checked the scan_id's pattern; none given: the server makes one.
+        return ScanInput(token=self.token, scan_id=self.scan_id or new_scan_id(), scanned_at=self.scanned_at,
                          mask=self.mask, temperature=self.temperature, device=self.device,
                          symptoms=bool(self.symptoms))
 

@@ -6,19 +6,29 @@ Times are ISO 8601 in the programme's timezone (``2021-02-08T09:00:00+08:00``). 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from pydantic import Field
+from pydantic import Field, PlainValidator
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
 from wzcheckin.api import api_route
 from wzcheckin.api.errors import ApiError
-from wzcheckin.api.shapes import Day, ErrorBody, Instant, Refuse, RequestModel, Shape
+from wzcheckin.api.shapes import (
+    Day,
+    ErrorBody,
+    Instant,
+    PydanticCustomError,
+    QueryModel,
+    Refuse,
+    RequestModel,
+    Shape,
+    choice,
+)
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker
 from wzcheckin.core.dates import parse_iso_day
@@ -92,6 +102,36 @@ class Bookings(Shape):
     past: list[ReservationOut]
 
 
+def _kind_message() -> str:
+    return _("kind: one of %(kinds)s", kinds=", ".join(k.value for k in VenueKind))
+
+
+def _date(value: object) -> date | None:
+    if value is None:
+        return None
+    day = parse_iso_day(value) if isinstance(value, str) and value else None
+    if day is None:
+        raise PydanticCustomError("invalid_date", "a date as YYYY-MM-DD")
+    return day
+
+
+KindFilter = choice(VenueKind, Refuse("invalid_kind", _kind_message))
+
+
+class VenueQuery(QueryModel):
+    district: str | None = None
+    kind: KindFilter = None
+
+
+LocalDay = Annotated[date | None, PlainValidator(_date, json_schema_input_type=date),
+                     Field(description="local date, YYYY-MM-DD (default: today)"),
+                     Refuse("invalid_date", _l("date: a date as YYYY-MM-DD"))]
+
+
+class SlotsQuery(QueryModel):
+    date: LocalDay = None
+
+
 class BookRequest(RequestModel):
     slot_id: Annotated[int, Field(ge=1, le=MAX_ROW_ID), Refuse("invalid_slot_id", _l("slot_id: a positive integer"))]
 
@@ -140,35 +180,23 @@ def refusal(exc: BookingRefused) -> ApiError:
 
 @api_route("/venues", methods=["GET"], roles=None, tag="venues",
            summary="Venues taking part in the programme, optionally by district and kind",
-           parameters=[{"name": "district", "in": "query", "required": False, "schema": {"type": "string"}},
-                       {"name": "kind", "in": "query", "required": False,
-                        "schema": {"enum": [*(kind.value for kind in VenueKind), ""]}}],
-           responses={200: VenueList})
-def list_venues():
+           query=VenueQuery, responses={200: VenueList})
+def list_venues(query: VenueQuery):
     programme = context.programme()
-    kind = request.args.get("kind") or None
-    if kind is not None and kind not in {k.value for k in VenueKind}:
-        raise ApiError(422, "invalid_kind", _("kind: one of %(kinds)s", kinds=", ".join(k.value for k in VenueKind)))
-    venues = browse_venues(db.session, district=request.args.get("district") or None,
-                           kind=VenueKind(kind) if kind else None)
+    venues = browse_venues(db.session, district=query.district or None,
+                           kind=VenueKind(query.kind) if query.kind else None)
     return jsonify({"venues": [venue_json(programme, venue) for venue in venues]})
 
 
 @api_route("/venues/<code>/slots", methods=["GET"], roles=None, tag="venues",
            summary="A venue's slots on one local date, with the places remaining",
-           parameters=[{"name": "date", "in": "query", "required": False,
-                        "schema": {"type": "string", "format": "date"},
-                        "description": "local date, YYYY-MM-DD (default: today)"}],
-           responses={200: VenueSlots})
-def venue_slots(code: str):
+           query=SlotsQuery, responses={200: VenueSlots})
+def venue_slots(code: str, query: SlotsQuery):
     programme = context.programme()
     venue = find_venue(db.session, code)
     if venue is None:
         raise ApiError(404, "venue_unknown", _("No such venue."))
-    raw = request.args.get("date")
-    day = parse_iso_day(raw) if raw else programme.local_date(clock.now())
-    if day is None:
-        raise ApiError(422, "invalid_date", _("date: a date as YYYY-MM-DD"))
+    day = query.date or programme.local_date(clock.now())
     slots = slots_on(db.session, programme, [venue.id], day).get(venue.id, [])
     return jsonify({"venue": venue_json(programme, venue), "date": day.isoformat(),
                     "slots": [slot_json(programme, slot) for slot in slots]})

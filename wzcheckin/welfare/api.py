@@ -24,8 +24,7 @@ class HandoutConfirmed(Shape):
 
 @api_route("/pickups/<scan_id>/confirm", methods=["POST"], roles=(Role.PICKUP_STAFF,), tag="welfare",
            summary="Confirm that the welfare pack of an accepted pickup scan was handed over",
-           responses={200: HandoutConfirmed, 404: ErrorBody},
-           parameters=[{"name": "scan_id", "in": "path", "required": True, "schema": {"type": "string"}}])
+           responses={200: HandoutConfirmed, 404: ErrorBody})
 def confirm_pickup(scan_id: str):
     staff = current_user._get_current_object()
     now = clock.now()
