@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from flask import jsonify
 from flask_login import current_user
+from pydantic import ConfigDict
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
 from wzcheckin.api import api_route
+from wzcheckin.api.shapes import Shape
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker
 from wzcheckin.core.home import worker_standing
 from wzcheckin.extensions import db
 
-WHOAMI_SCHEMA = {
-    "type": "object",
-    "required": ["role", "phone"],
-    "properties": {"role": {"type": "string"}, "phone": {"type": "string"},
-                   "checkpoint": {"type": ["string", "null"]}},
-}
+
+class WhoAmI(Shape):
+    role: Role
+    phone: str  # masked
+    display_name: str | None = None
+    checkpoint: str | None = None
+    checkpoint_kind: str | None = None
+    carrier: str | None = None
 
 
 @api_route("/whoami", methods=["GET"], roles=tuple(Role), tag="accounts",
-           summary="The authenticated account: role, masked phone, checkpoint", responses={200: WHOAMI_SCHEMA})
+           summary="The authenticated account: role, masked phone, checkpoint", responses={200: WhoAmI})
 def whoami():
     checkpoint = current_user.checkpoint
     return jsonify({
@@ -35,24 +41,36 @@ def whoami():
     })
 
 
-ME_SCHEMA = {
-    "type": "object",
-    "required": ["points", "welfare_pack", "data_bonus", "evidence_windows", "confirmed"],
-    "properties": {
-        "points": {"type": "integer"},
-        "welfare_pack": {"enum": ["collected", "not_collected"]},
-        "data_bonus": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
-        "evidence_windows": {"type": "array", "items": {
-            "type": "object", "required": ["name", "satisfied"],
-            "properties": {"name": {"type": "string"}, "satisfied": {"type": "boolean"}}}},
-        "confirmed": {"type": ["boolean", "null"]},
-    },
-}
+class EvidenceWindowStanding(Shape):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    satisfied: bool
+
+
+class DataBonusStanding(Shape):
+    model_config = ConfigDict(extra="allow")
+
+    status: str
+
+
+class Standing(Shape):
+    """The worker's standing at a glance (SPEC §6). Each room adds its own keys (its
+    ``home.standing``), so more keys than these may come."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str  # masked
+    points: int
+    welfare_pack: Literal["collected", "not_collected"]
+    data_bonus: DataBonusStanding
+    evidence_windows: list[EvidenceWindowStanding]
+    confirmed: bool | None  # null before the cutoff
 
 
 @api_route("/me", methods=["GET"], roles=(Role.WORKER,), tag="worker",
            summary="The worker's standing at a glance: points, welfare pack, data bonus, evidence, confirmation",
-           responses={200: ME_SCHEMA})
+           responses={200: Standing})
 def me():
     worker = current_worker()
     standing = worker_standing(db.session, worker, context.programme(), clock.now())

@@ -1,6 +1,7 @@
 """The JSON API under ``/api/v1``: one blueprint that every room adds its routes to through
-:func:`api_route`, which authenticates, checks the role, and documents the route in the
-OpenAPI document served at ``/api/v1/openapi.json``."""
+:func:`api_route`, which authenticates, checks the role, validates the request body with the
+route's pydantic model (``wzcheckin.api.shapes``), and documents the route — from the same
+models — in the OpenAPI document served at ``/api/v1/openapi.json``."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
 
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, make_response, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from pydantic import BaseModel
 
 from wzcheckin.api.errors import ApiError
+from wzcheckin.api.shapes import QueryModel, RequestModel, ResponseShapeError, check_answer, parse_body
 from wzcheckin.core.roles import Role
 from wzcheckin.core.security import contains_nul
 from wzcheckin.extensions import csrf
@@ -34,9 +37,9 @@ class Operation:
     endpoint: str
     roles: tuple[str, ...] | None
     summary: str
-    request_schema: dict | None = None
-    responses: dict[int, dict] = field(default_factory=dict)
-    parameters: list[dict] = field(default_factory=list)
+    body: type[RequestModel] | type[BaseModel] | None = None
+    query: type[QueryModel] | None = None
+    responses: dict[int, type[BaseModel] | None] = field(default_factory=dict)
     tag: str = ""
     request_media_type: str = "application/json"
     response_media_type: str = "application/json"
@@ -82,13 +85,25 @@ def contains_non_finite(value) -> bool:
 
 
 def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, summary: str,
-              request_schema: dict | None = None, responses: dict[int, dict] | None = None,
-              parameters: list[dict] | None = None, tag: str = "", max_body_bytes: int = MAX_JSON_BYTES,
+              body: type[BaseModel] | None = None, body_required: bool = True,
+              query: type[QueryModel] | None = None, responses: dict[int, type[BaseModel] | None] | None = None,
+              tag: str = "", max_body_bytes: int = MAX_JSON_BYTES,
               request_media_type: str = "application/json", response_media_type: str = "application/json") -> Callable:
     """Register an API route. ``roles=None`` makes it public; otherwise the caller must be
     authenticated (bearer token, or session cookie plus CSRF header for writes) in one role.
     A body larger than ``max_body_bytes`` is refused (413) before anything else is done, whether
-    or not the route reads it."""
+    or not the route reads it.
+
+    ``body``: the request body's model. A JSON body (a :class:`~wzcheckin.api.shapes.RequestModel`)
+    is parsed and validated here, after the caller is let in, and handed to the view as its
+    ``body`` argument (``None`` for an empty body when ``body_required`` is false); another media
+    type is only documented by it and read by the view. ``query``: the query parameters' model,
+    validated alike and handed to the view as ``query``. ``responses``: status → the answer's
+    model (``None``: no body); under test every answer is held to its model."""
+    reads_json = body is not None and request_media_type == "application/json"
+    if reads_json and not issubclass(body, RequestModel):
+        raise TypeError(f"{rule}: a JSON request body is described by a RequestModel")
+    answers = dict(responses or {})
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -106,7 +121,16 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
                 if current_user.role not in roles:
                     raise ApiError(403, "forbidden")
                 g.personal_data = True
-            return view(*args, **kwargs)
+            if query is not None:
+                kwargs["query"] = parse_body(query, request.args.to_dict())
+            if reads_json:
+                kwargs["body"] = (parse_body(body, json_body()) if body_required or request.content_length
+                                  else None)
+            answer = view(*args, **kwargs)
+            if current_app.config.get("API_CHECK_RESPONSES", current_app.testing):
+                answer = make_response(answer)
+                _check_answer(rule, answers, response_media_type, answer)
+            return answer
 
         wrapped.wz_roles = ("anonymous",) if roles is None else tuple(roles)
         wrapped.wz_max_body_bytes = max_body_bytes
@@ -115,13 +139,25 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
             OPERATIONS.append(Operation(
                 rule=rule, method=method.lower(), endpoint=f"api.{view.__name__}",
                 roles=None if roles is None else tuple(str(r) for r in roles), summary=summary,
-                request_schema=request_schema, responses=dict(responses or {}),
-                parameters=list(parameters or []), tag=tag, request_media_type=request_media_type,
-                response_media_type=response_media_type,
+                body=body, query=query, responses=answers, tag=tag,
+                request_media_type=request_media_type, response_media_type=response_media_type,
             ))
         return wrapped
 
     return decorator
+
+
+def _check_answer(rule: str, answers: dict[int, type[BaseModel] | None], media_type: str, response) -> None:
+    """Under test: the answer's status is documented, and its body is what that status's model says."""
+    status = response.status_code
+    if status not in answers:
+        raise ResponseShapeError(f"{request.method} {rule} answered {status}, which it does not document")
+    model = answers[status]
+    if model is None:
+        if response.get_data():
+            raise ResponseShapeError(f"{request.method} {rule} answered {status} with a body it does not document")
+    elif response.mimetype == "application/json" == media_type or (status >= 400 and response.is_json):
+        check_answer(model, response.get_data())
 
 
 def openapi_path(rule: str) -> str:

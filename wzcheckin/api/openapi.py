@@ -1,25 +1,20 @@
-"""The OpenAPI 3.1 document, assembled from the routes registered with ``api_route``."""
+"""The OpenAPI 3.1 document, generated from the routes registered with ``api_route`` and their
+pydantic models: each model's JSON schema (``model_json_schema``) is the operation's request or
+answer schema, and the models they use become ``components/schemas``."""
 
 from __future__ import annotations
 
 import re
 
 from flask import jsonify
+from pydantic import BaseModel, ConfigDict
+from pydantic.json_schema import models_json_schema
 
-from wzcheckin.api import OPERATIONS, api_route, openapi_path
+from wzcheckin.api import OPERATIONS, Operation, api_route, openapi_path
+from wzcheckin.api.shapes import ErrorBody, Shape
 from wzcheckin.core.routing import MAX_ROW_ID
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-        }
-    },
-}
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 def _path_parameters(rule: str) -> list[dict]:
@@ -31,29 +26,91 @@ def _path_parameters(rule: str) -> list[dict]:
     return params
 
 
+def query_parameters(model) -> list[dict]:
+    """The query model's fields as OpenAPI parameters, each with its field's schema."""
+    schema = model.model_json_schema(mode="validation")
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, prop in schema["properties"].items():
+        prop = not_null(inline_refs(prop, schema.get("$defs", {})))
+        description = prop.pop("description", None)
+        if prop.get("default", ...) is None:
+            del prop["default"]  # absent is no filter: nothing to send
+        parameters.append({"name": name, "in": "query", "required": name in required, "schema": prop,
+                           **({"description": description} if description else {})})
+    return parameters
+
+
+def not_null(schema: dict) -> dict:
+    """A query value is a string or absent, never null: ``str | None`` is documented as a string."""
+    branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+    if len(branches) == 1 and len(schema["anyOf"]) == 2:
+        schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **branches[0]}
+    return schema
+
+
+def inline_refs(schema, defs: dict):
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return inline_refs(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return {key: inline_refs(value, defs) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [inline_refs(item, defs) for item in schema]
+    return schema
+
+
 def _json(schema: dict, media_type: str = "application/json") -> dict:
     return {media_type: {"schema": schema}}
 
 
+def model_schemas(operations: list[Operation]) -> tuple[dict, dict]:
+    """Every model's schema, ``{(model, mode): schema}`` — a request body's as pydantic validates it,
+    an answer's as it is written (``serialization``) — and the ``components/schemas`` they refer to."""
+    wanted: dict[tuple[type[BaseModel], str], None] = {(ErrorBody, "serialization"): None}
+    for op in operations:
+        if op.body is not None:
+            wanted[(op.body, "validation")] = None
+        for model in op.responses.values():
+            if model is not None:
+                wanted[(model, "serialization")] = None
+    schemas, top = models_json_schema(list(wanted), ref_template=REF_TEMPLATE)
+    return schemas, top.get("$defs", {})
+
+
 def build_document() -> dict:
+    """Built once per process, when the routes are all registered (at import)."""
+    if _BUILT and _BUILT[0] == len(OPERATIONS):
+        return _BUILT[1]
+    document = _build_document()
+    _BUILT[:] = [len(OPERATIONS), document]
+    return document
+
+
+_BUILT: list = []
+
+
+def _build_document() -> dict:
+    schemas, components = model_schemas(OPERATIONS)
+    error_schema = schemas[(ErrorBody, "serialization")]
     paths: dict[str, dict] = {}
     for op in OPERATIONS:
         entry: dict = {"summary": op.summary, "operationId": f"{op.method}_{op.endpoint.split('.')[-1]}"}
         if op.tag:
             entry["tags"] = [op.tag]
-        params = _path_parameters(op.rule) + op.parameters
+        params = _path_parameters(op.rule) + (query_parameters(op.query) if op.query else [])
         if params:
             entry["parameters"] = params
-        if op.request_schema is not None:
-            entry["requestBody"] = {"required": True, "content": _json(op.request_schema, op.request_media_type)}
+        if op.body is not None:
+            entry["requestBody"] = {"required": True,
+                                    "content": _json(schemas[(op.body, "validation")], op.request_media_type)}
         responses = {}
-        for status, schema in sorted(op.responses.items()):
+        for status, model in sorted(op.responses.items()):
             responses[str(status)] = {"description": _describe(status)}
-            if schema is not None and status != 204:  # 204: no body
+            if model is not None and status != 204:  # 204: no body
                 media_type = op.response_media_type if 200 <= status < 300 else "application/json"
-                responses[str(status)]["content"] = _json(schema, media_type)
+                responses[str(status)]["content"] = _json(schemas[(model, "serialization")], media_type)
         for status in _error_statuses(op):
-            responses.setdefault(str(status), {"description": _describe(status), "content": _json(ERROR_SCHEMA)})
+            responses.setdefault(str(status), {"description": _describe(status), "content": _json(error_schema)})
         entry["responses"] = responses
         if op.roles is not None:
             entry["security"] = [{"bearer": []}]
@@ -69,7 +126,8 @@ def build_document() -> dict:
         },
         "servers": [{"url": "/"}],
         "paths": {"/api/v1" + path: value for path, value in sorted(paths.items())},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"schemas": dict(sorted(components.items())),
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }
 
 
@@ -82,11 +140,11 @@ def _error_statuses(op) -> list[int]:
         statuses += [401, 403]
     if "<" in op.rule:
         statuses.append(404)
-    if op.request_schema is not None or any(p.get("in") == "query" for p in op.parameters):
+    if op.body is not None or op.query is not None:
         statuses.append(422)
     if op.method not in {"get", "head", "options"}:
         statuses.append(413)
-    if op.request_schema is not None:
+    if op.body is not None:
         statuses.append(415)
     return statuses
 
@@ -97,7 +155,18 @@ def _describe(status: int) -> str:
             415: "Unsupported media type", 422: "Invalid", 429: "Rate limited"}.get(status, "Response")
 
 
+class OpenApiDocument(Shape):
+    """An OpenAPI 3.1 document (this one)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+    info: dict
+    paths: dict
+    components: dict
+
+
 @api_route("/openapi.json", methods=["GET"], roles=None, summary="This document", tag="meta",
-           responses={200: {"type": "object"}})
+           responses={200: OpenApiDocument})
 def openapi_document():
     return jsonify(build_document())

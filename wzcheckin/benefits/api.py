@@ -4,20 +4,34 @@ and the carriers' claims (export and results, for integration)."""
 
 from __future__ import annotations
 
+from typing import Annotated, ClassVar, Literal
+
 from flask import Response, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from pydantic import Field, ValidationError
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.api import api_route, json_body
+from wzcheckin.api import api_route
 from wzcheckin.api.errors import ApiError, refusal_error
+from wzcheckin.api.shapes import (
+    CsvText,
+    Day,
+    ErrorBody,
+    Instant,
+    QueryModel,
+    Refuse,
+    RequestModel,
+    Shape,
+    choice,
+)
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits import data_bonus as bonus
 from wzcheckin.benefits import directory, rights, training
 from wzcheckin.benefits.errors import BenefitRefused, refusal_message
 from wzcheckin.benefits.home import data_bonus_standing
-from wzcheckin.benefits.models import ClaimStatus
+from wzcheckin.benefits.models import ClaimStatus, ComplaintStatus, CourseMode, ServiceKind
 from wzcheckin.benefits.money import fen_to_yuan
 from wzcheckin.benefits.points import points_balance, points_history
 from wzcheckin.codes.context import current_keyring
@@ -30,26 +44,196 @@ from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
-ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
-    "type": "object", "required": ["code", "message"],
-    "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
-CLAIM_SCHEMA = {
-    "type": "object", "required": ["status"],
-    "properties": {
-        "status": {"enum": ["not_claimed", "pending", "fulfilled", "failed", "not_eligible"]},
-        "id": {"type": "integer"}, "carrier": {"type": "string"}, "gigabytes": {"type": "integer"},
-        "phone": {"type": "string"}, "claimed_at": {"type": "string", "format": "date-time"},
-        "reason": {"type": ["string", "null"]},
-        # not claimed, and a claim now would be refused with this code
-        "blocked_by": {"enum": ["claim_not_open", "claim_window_closed", "departed"]},
-    },
-}
 COURSE_MODES = ["online", "offline"]
 SERVICE_KINDS = ["canteen", "market", "shop", "childcare", "bus"]
 CLAIM_STATUSES = ["pending", "fulfilled", "failed"]
-BLANK = [""]  # a blank filter is no filter (what a form's "all" sends)
-CARRIER_REQUEST = {"type": "object", "properties": {"carrier": {"enum": [*bonus.CARRIERS, None]}},
-                   "additionalProperties": False}
+
+
+def _message(code: str):
+    return lambda: refusal_message(code)
+
+
+def _one_of(name: str, values: list[str]) -> Refuse:
+    return Refuse(f"invalid_{name}", lambda: _("%(name)s: one of %(values)s", name=name, values=", ".join(values)))
+
+
+ModeFilter = choice(COURSE_MODES, _one_of("mode", COURSE_MODES))
+KindFilter = choice(SERVICE_KINDS, _one_of("kind", SERVICE_KINDS))
+StatusFilter = choice(CLAIM_STATUSES, _one_of("status", CLAIM_STATUSES))
+
+
+class CourseQuery(QueryModel):
+    district: str | None = None
+    mode: ModeFilter = None
+
+
+class ServiceQuery(QueryModel):
+    district: str | None = None
+    kind: KindFilter = None
+
+
+class ClaimQuery(QueryModel):
+    status: StatusFilter = None
+
+
+class ExportQuery(QueryModel):
+    only_new: Annotated[str | None, Field(description="1, true or yes: only the claims not exported before")] = None
+
+
+class CarrierRequest(RequestModel):
+    """The carrier of a data-bonus claim; absent or null: derived from the phone number."""
+
+    carrier: Annotated[Literal[bonus.CARRIERS] | None, Refuse("carrier_unknown", _message("carrier_unknown"))] = None
+
+
+class ClaimOut(Shape):
+    """The worker's data-bonus claim. Not claimed and not claimable now: ``blocked_by`` names the
+    refusal a claim would get."""
+
+    status: Literal["not_claimed", "pending", "fulfilled", "failed", "not_eligible"]
+    id: int | None = None
+    carrier: str | None = None
+    carrier_derived: str | None = None  # the carrier the number suggested, when one was chosen
+    gigabytes: int | None = None
+    phone: str | None = None  # masked
+    claimed_at: Instant | None = None
+    resolved_at: Instant | None = None
+    reason: str | None = None
+    blocked_by: Literal["claim_not_open", "claim_window_closed", "departed"] | None = None
+
+
+class PointsEntry(Shape):
+    amount: int
+    reason: str
+    description: str | None
+    source: str | None
+    at: Instant
+
+
+class Points(Shape):
+    balance: int
+    entries: list[PointsEntry]
+
+
+class CourseOut(Shape):
+    code: str
+    title: str
+    mode: CourseMode
+    provider: str | None
+    class_hours: int
+    cost_per_person_yuan: str
+    enterprise: str | None
+    district: str | None
+    address: str | None
+    starts_on: Day
+    ends_on: Day
+    capacity: int | None
+    enrolled: int | None
+
+
+class Courses(Shape):
+    courses: list[CourseOut]
+
+
+class Enrolled(Shape):
+    course: str
+    enrolled_at: Instant
+
+
+class PosterCheckinRequest(RequestModel):
+    token: Annotated[str, Refuse("poster_invalid", _message("poster_invalid"))]
+
+
+class CheckedIn(Shape):
+    activity: str
+    title: str
+    gift: str | None
+    checked_in_at: Instant
+
+
+class ComplaintRequest(RequestModel):
+    """A wage-arrears complaint. Every field's value is checked by the domain (``rights.file_complaint``),
+    which names each bad one; a value of the wrong JSON type is refused alike (422 ``invalid``)."""
+
+    credit_code: str | None = None
+    employer_name: str | None = None
+    months: int | str
+    amount_yuan: str | float | int
+    description: str
+
+    WRONG_TYPE: ClassVar[dict[str, str]] = {"months": "number_format", "amount_yuan": "amount_format"}
+
+    @classmethod
+    def refusal(cls, error: ValidationError) -> ApiError:
+        errors = error.errors(include_url=False, include_context=False, include_input=False)
+        if any(e["type"] == "extra_forbidden" for e in errors):
+            return super().refusal(error)
+        codes = {}
+        for e in errors:
+            name = str(e["loc"][0])
+            codes.setdefault(name, "required" if e["type"] == "missing" else cls.WRONG_TYPE.get(name, "required"))
+        return _invalid(BenefitRefused.fields(codes))
+
+    def complaint_input(self) -> rights.ComplaintInput:
+        return rights.ComplaintInput(**{name: "" if value is None else str(value)
+                                        for name, value in self.model_dump().items()})
+
+
+class ComplaintNote(Shape):
+    at: Instant
+    status: str | None
+    note: str
+
+
+class ComplaintOut(Shape):
+    id: int
+    employer: str | None
+    months: int
+    amount_yuan: str
+    status: ComplaintStatus
+    filed_at: Instant
+    notes: list[ComplaintNote]
+
+
+class Complaints(Shape):
+    complaints: list[ComplaintOut]
+
+
+class ServiceOut(Shape):
+    kind: ServiceKind
+    name: str
+    district: str | None
+    address: str | None
+    hours: str | None
+    contact: str | None
+    opens_on: Day | None
+    closes_on: Day | None
+    notes: str | None
+
+
+class Services(Shape):
+    services: list[ServiceOut]
+
+
+class CarrierClaim(Shape):
+    id: int
+    phone: str  # masked
+    status: ClaimStatus
+    gigabytes: int
+    claimed_at: Instant
+    exported_at: Instant | None
+
+
+class CarrierClaims(Shape):
+    counts: dict[str, int]
+    claims: list[CarrierClaim]
+
+
+class ResultsReport(Shape):
+    fulfilled: int
+    failed: int
+    unchanged: int
+    errors: list[str]
 
 
 def _refused(refusal: Refusal) -> ApiError:
@@ -60,35 +244,14 @@ def _invalid(exc: Refusal) -> ApiError:
     return refusal_error(exc)
 
 
-def _filter(name: str, allowed: list[str]) -> str | None:
-    """A query filter that must be one of ``allowed`` (absent or blank: no filter); anything else
-    is a 422 rather than silently ignored, as ``/api/v1/venues`` does for its ``kind``."""
-    value = request.args.get(name) or None
-    if value is not None and value not in allowed:
-        raise ApiError(422, f"invalid_{name}", _("%(name)s: one of %(values)s", name=name, values=", ".join(allowed)))
-    return value
-
-
-def _carrier_body() -> str | None:
-    if not request.content_length:
-        return None  # an empty POST: the carrier derived from the number
-    body = json_body()
-    unknown = set(body) - {"carrier"}
-    if unknown:
-        raise ApiError(422, "unknown_field", _("Unknown field(s): %(fields)s", fields=", ".join(sorted(unknown))))
-    carrier = body.get("carrier")
-    if carrier is not None and not isinstance(carrier, str):
-        raise ApiError(422, "carrier_unknown", refusal_message("carrier_unknown"))
-    return carrier
-
-
 # --- the worker's data bonus and points ----------------------------------------------------------
 
 @api_route("/me/data-bonus", methods=["POST"], roles=(Role.WORKER,), tag="worker",
            summary="Claim the data bonus once (carrier derived from the number unless given)",
-           request_schema=CARRIER_REQUEST, responses={201: CLAIM_SCHEMA, 403: ERROR, 409: ERROR, 422: ERROR})
-def claim_data_bonus():
-    carrier = _carrier_body()
+           body=CarrierRequest, body_required=False,
+           responses={201: ClaimOut, 403: ErrorBody, 409: ErrorBody, 422: ErrorBody})
+def claim_data_bonus(body: CarrierRequest | None):
+    carrier = body.carrier if body else None  # an empty POST: the carrier derived from the number
     worker = current_worker()
     try:
         with unit_of_work(db.session):
@@ -103,16 +266,16 @@ def claim_data_bonus():
 
 
 @api_route("/me/data-bonus", methods=["GET"], roles=(Role.WORKER,), tag="worker",
-           summary="The worker's data-bonus claim and its status", responses={200: CLAIM_SCHEMA})
+           summary="The worker's data-bonus claim and its status", responses={200: ClaimOut})
 def get_data_bonus():
     return jsonify(data_bonus_standing(db.session, current_worker(), context.programme(), clock.now()))
 
 
 @api_route("/me/data-bonus", methods=["PATCH"], roles=(Role.WORKER,), tag="worker",
-           summary="Correct the carrier of the claim (a ported number)", request_schema=CARRIER_REQUEST,
-           responses={200: CLAIM_SCHEMA, 404: ERROR, 409: ERROR, 422: ERROR})
-def change_data_bonus_carrier():
-    carrier = _carrier_body()
+           summary="Correct the carrier of the claim (a ported number)", body=CarrierRequest, body_required=False,
+           responses={200: ClaimOut, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody})
+def change_data_bonus_carrier(body: CarrierRequest | None):
+    carrier = body.carrier if body else None
     try:
         with unit_of_work(db.session):
             claim = bonus.change_carrier(db.session, current_worker(), carrier or "", clock.now())
@@ -124,7 +287,7 @@ def change_data_bonus_carrier():
 
 @api_route("/me/points", methods=["GET"], roles=(Role.WORKER,), tag="worker",
            summary="The worker's new-resident points: balance and history",
-           responses={200: {"type": "object", "required": ["balance", "entries"]}})
+           responses={200: Points})
 def my_points():
     worker = current_worker()
     return jsonify({
@@ -148,20 +311,17 @@ def _course_json(course, taken: int | None = None) -> dict:
 
 @api_route("/courses", methods=["GET"], roles=(Role.WORKER,), tag="training",
            summary="Courses the worker may join (filters: district, mode)",
-           parameters=[{"name": "district", "in": "query", "schema": {"type": "string"}},
-                       {"name": "mode", "in": "query", "schema": {"enum": COURSE_MODES + BLANK}}],
-           responses={200: {"type": "object", "required": ["courses"],
-                            "properties": {"courses": {"type": "array", "items": {"type": "object"}}}}})
-def list_courses():
-    mode = _filter("mode", COURSE_MODES)
+           query=CourseQuery, responses={200: Courses})
+def list_courses(query: CourseQuery):
     courses = training.courses_for_worker(db.session, current_worker(), context.programme(), clock.now(),
-                                          district=(request.args.get("district") or None), mode=mode)
+                                          district=query.district or None, mode=query.mode)
     taken = training.enrolment_counts(db.session, [c.id for c in courses])
     return jsonify({"courses": [_course_json(c, taken.get(c.id, 0)) for c in courses]})
 
 
 @api_route("/courses/<code>/enrolment", methods=["POST"], roles=(Role.WORKER,), tag="training",
-           summary="Enrol in a course", responses={201: {"type": "object"}, 403: ERROR, 404: ERROR, 409: ERROR})
+           summary="Enrol in a course",
+           responses={201: Enrolled, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody})
 def enrol_course(code: str):
     course = training.find_course(db.session, code) if training.CODE_PATTERN.match(code) else None
     worker = current_worker()
@@ -182,13 +342,9 @@ def enrol_course(code: str):
 
 @api_route("/me/checkins", methods=["POST"], roles=(Role.WORKER,), tag="activities",
            summary="Check in at an activity with a scanned poster code (or its link)",
-           request_schema={"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
-           responses={201: {"type": "object"}, 409: ERROR, 422: ERROR})
-def poster_checkin():
-    body = json_body()
-    token = body.get("token")
-    if not isinstance(token, str):
-        raise ApiError(422, "poster_invalid", refusal_message("poster_invalid"))
+           body=PosterCheckinRequest, responses={201: CheckedIn, 409: ErrorBody, 422: ErrorBody})
+def poster_checkin(body: PosterCheckinRequest):
+    token = body.token
     try:
         with unit_of_work(db.session):
             checkin = acts.poster_checkin(db.session, context.programme(), current_keyring(), current_worker(),
@@ -213,8 +369,7 @@ def _complaint_json(complaint) -> dict:
 
 @api_route("/me/complaints", methods=["GET"], roles=(Role.WORKER,), tag="rights",
            summary="The worker's wage-arrears complaints and their status",
-           responses={200: {"type": "object", "required": ["complaints"],
-                            "properties": {"complaints": {"type": "array", "items": {"type": "object"}}}}})
+           responses={200: Complaints})
 def my_complaints_api():
     return jsonify({"complaints": [_complaint_json(c) for c in rights.worker_complaints(db.session,
                                                                                          current_worker().id)]})
@@ -222,15 +377,9 @@ def my_complaints_api():
 
 @api_route("/me/complaints", methods=["POST"], roles=(Role.WORKER,), tag="rights",
            summary="File a wage-arrears complaint",
-           request_schema={"type": "object", "required": ["months", "amount_yuan", "description"], "properties": {
-               "credit_code": {"type": ["string", "null"]}, "employer_name": {"type": ["string", "null"]},
-               "months": {"type": ["integer", "string"]}, "amount_yuan": {"type": ["string", "number"]},
-               "description": {"type": "string"}}},
-           responses={201: {"type": "object"}, 422: ERROR})
-def file_complaint_api():
-    body = json_body()
-    data = rights.ComplaintInput(**{name: str(body.get(name) or "") for name in
-                                    ("credit_code", "employer_name", "months", "amount_yuan", "description")})
+           body=ComplaintRequest, responses={201: ComplaintOut, 422: ErrorBody})
+def file_complaint_api(body: ComplaintRequest):
+    data = body.complaint_input()
     try:
         with unit_of_work(db.session):
             complaint = rights.file_complaint(db.session, current_worker(), data, clock.now())
@@ -244,13 +393,9 @@ def file_complaint_api():
 
 @api_route("/services", methods=["GET"], roles=None, tag="services",
            summary="Services open over the festival (filters: district, kind)",
-           parameters=[{"name": "district", "in": "query", "schema": {"type": "string"}},
-                       {"name": "kind", "in": "query", "schema": {"enum": SERVICE_KINDS + BLANK}}],
-           responses={200: {"type": "object", "required": ["services"],
-                            "properties": {"services": {"type": "array", "items": {"type": "object"}}}}})
-def services_api():
-    kind = _filter("kind", SERVICE_KINDS)
-    listings = directory.browse_services(db.session, district=(request.args.get("district") or None), kind=kind)
+           query=ServiceQuery, responses={200: Services})
+def services_api(query: ServiceQuery):
+    listings = directory.browse_services(db.session, district=query.district or None, kind=query.kind)
     return jsonify({"services": [{
         "kind": s.kind.value, "name": s.name, "district": s.district, "address": s.address, "hours": s.hours,
         "contact": s.contact, "opens_on": s.opens_on.isoformat() if s.opens_on else None,
@@ -267,13 +412,10 @@ def _carrier() -> str:
 
 @api_route("/carrier/claims", methods=["GET"], roles=(Role.CARRIER,), tag="carriers",
            summary="The carrier's own claims (masked), by status",
-           parameters=[{"name": "status", "in": "query", "schema": {"enum": CLAIM_STATUSES + BLANK}}],
-           responses={200: {"type": "object", "required": ["counts", "claims"],
-                            "properties": {"claims": {"type": "array", "items": {"type": "object"}}}}})
-def carrier_claims_api():
+           query=ClaimQuery, responses={200: CarrierClaims})
+def carrier_claims_api(query: ClaimQuery):
     carrier = _carrier()
-    wanted = _filter("status", CLAIM_STATUSES)
-    status = ClaimStatus(wanted) if wanted else None
+    status = ClaimStatus(query.status) if query.status else None
     claims = bonus.carrier_claims(db.session, carrier, status=status, limit=1000)
     return jsonify({"counts": bonus.carrier_counts(db.session, carrier), "claims": [
         {"id": c.id, "phone": c.phone_masked, "status": c.status.value, "gigabytes": c.gigabytes,
@@ -283,13 +425,11 @@ def carrier_claims_api():
 
 @api_route("/carrier/claims/export", methods=["POST"], roles=(Role.CARRIER,), tag="carriers",
            summary="Pending claims as CSV with full phone numbers (audited)",
-           parameters=[{"name": "only_new", "in": "query", "schema": {"type": "string"},
-                        "description": "1, true or yes: only the claims not exported before"}],
-           responses={200: {"type": "string"}}, response_media_type="text/csv")
-def carrier_export_api():
+           query=ExportQuery, responses={200: CsvText}, response_media_type="text/csv")
+def carrier_export_api(query: ExportQuery):
     carrier = _carrier()
     now = clock.now()
-    only_new = request.args.get("only_new") in {"1", "true", "yes"}
+    only_new = query.only_new in {"1", "true", "yes"}
     with unit_of_work(db.session):
         export = bonus.export_pending(db.session, context.vault(), carrier, now, only_new=only_new)
         record_audit(db.session, at=now, actor=current_user._get_current_object(), action="data_bonus.export",
@@ -303,8 +443,8 @@ def carrier_export_api():
 
 @api_route("/carrier/claims/results", methods=["POST"], roles=(Role.CARRIER,), tag="carriers",
            summary="Upload results (text/csv: claim_id,result,reason); all or nothing",
-           request_schema={"type": "string"}, request_media_type="text/csv",
-           responses={200: {"type": "object"}, 422: ERROR}, max_body_bytes=MAX_CSV_BYTES)
+           body=CsvText, request_media_type="text/csv",
+           responses={200: ResultsReport, 422: ErrorBody}, max_body_bytes=MAX_CSV_BYTES)
 def carrier_results_api():
     carrier = _carrier()
     if request.content_length is not None and request.content_length > MAX_CSV_BYTES:

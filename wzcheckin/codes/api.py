@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import sqlalchemy as sa
 from flask import jsonify
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
 from wzcheckin.api import api_route
+from wzcheckin.api.shapes import Instant, Shape
 from wzcheckin.codes.context import current_keyring
 from wzcheckin.codes.keys import public_key_record
 from wzcheckin.codes.models import SigningKey
@@ -17,23 +20,35 @@ from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker
 from wzcheckin.extensions import db
 
-KEYS_SCHEMA = {
-    "type": "object",
-    "required": ["keys", "token_format"],
-    "properties": {
-        "keys": {"type": "array", "items": {"type": "object", "required": ["kid", "alg", "public_key"]}},
-        "token_format": {"type": "object"},
-    },
-}
-PASS_SCHEMA = {
-    "type": "object",
-    "required": ["token", "expires_at"],
-    "properties": {"token": {"type": "string"}, "expires_at": {"type": "string", "format": "date-time"}},
-}
+
+class PublicKey(Shape):
+    kid: int
+    alg: Literal["Ed25519"]
+    public_key: str  # base64url, no padding
+    created_at: Instant
+    signing: bool
+
+
+class TokenFormat(Shape):
+    encoding: str
+    length: int
+    version: int
+    layout: str
+    kinds: dict[str, int]
+
+
+class PublicKeys(Shape):
+    keys: list[PublicKey]
+    token_format: TokenFormat
+
+
+class PassOut(Shape):
+    token: str
+    expires_at: Instant
 
 
 @api_route("/keys", methods=["GET"], roles=None, tag="codes",
-           summary="Public Ed25519 keys for verifying codes offline", responses={200: KEYS_SCHEMA})
+           summary="Public Ed25519 keys for verifying codes offline", responses={200: PublicKeys})
 def public_keys():
     keys = db.session.scalars(
         sa.select(SigningKey).where(SigningKey.revoked_at.is_(None)).order_by(SigningKey.created_at)
@@ -54,7 +69,7 @@ def public_keys():
 
 
 @api_route("/me/pass", methods=["GET"], roles=(Role.WORKER,), tag="worker",
-           summary="The worker's current rotating pass", responses={200: PASS_SCHEMA})
+           summary="The worker's current rotating pass", responses={200: PassOut})
 def my_pass():
     issued = current_pass(current_worker(), current_keyring(), context.programme(), clock.now())
     return jsonify({"token": issued.token, "expires_at": issued.expires_at.isoformat()})

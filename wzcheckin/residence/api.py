@@ -4,58 +4,141 @@ application; the officials' snapshot and headcounts."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated, Any, Literal
 
 from flask import jsonify, request
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from pydantic import Field, PlainValidator, RootModel
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.api import api_route, json_body
+from wzcheckin.api import api_route
 from wzcheckin.api.errors import ApiError
-from wzcheckin.api.openapi import ERROR_SCHEMA
+from wzcheckin.api.shapes import Day, ErrorBody, Instant, PydanticCustomError, Refuse, RequestModel, Shape
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_enterprise, current_worker
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.residence import queries
 from wzcheckin.residence.appeals import file_worker_appeal, worker_appeals
-from wzcheckin.residence.departures import active_departure, record_departure, withdraw_departure
-from wzcheckin.residence.errors import ResidenceError
+from wzcheckin.residence.departures import MAX_NOTE_LENGTH, active_departure, record_departure, withdraw_departure
+from wzcheckin.residence.errors import ResidenceError, error_message
+from wzcheckin.residence.models import AppealKind, AppealStatus, ApplicationStatus, SnapshotKind
 from wzcheckin.residence.subsidies import application_of, apply_for_subsidy, headcount_of, official_snapshot
+
+MAX_APPEAL_REASON = 1000  # residence.appeals.MAX_REASON_LENGTH (that module is imported late)
 
 CONFLICTS = {"already_departed", "cutoff_passed", "no_departure", "already_applied", "not_qualified", "no_snapshot",
              "appeal_window_closed", "nothing_to_appeal", "already_open"}
 
-DEPARTURE_REQUEST = {
-    "type": "object",
-    "required": ["departed_on"],
-    "properties": {"departed_on": {"type": "string", "format": "date"},
-                   "note": {"type": ["string", "null"], "maxLength": 200}},
-    "additionalProperties": False,
-}
-DEPARTURE_SCHEMA = {
-    "type": "object",
-    "required": ["departed_on", "recorded_at"],
-    "properties": {"departed_on": {"type": "string", "format": "date"},
-                   "recorded_at": {"type": "string", "format": "date-time"}},
-}
-HEADCOUNT_ITEM = {
-    "type": "object",
-    "required": ["credit_code", "name", "ownership", "retained", "tier", "amount_yuan"],
-    "properties": {"credit_code": {"type": "string"}, "name": {"type": "string"}, "ownership": {"type": "string"},
-                   "retained": {"type": "integer"}, "tier": {"type": "integer"}, "amount_yuan": {"type": "integer"}},
-}
-SNAPSHOT_SCHEMA = {
-    "type": "object",
-    "required": ["snapshot"],
-    "properties": {"snapshot": {"type": ["object", "null"]}, "cutoff": {"type": "string", "format": "date-time"}},
-}
-RETENTION_SCHEMA = {
-    "type": "object",
-    "required": ["stage"],
-    "properties": {"stage": {"enum": ["preview", "pending", "snapshot"]}},
-}
+def _day(value: object) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise PydanticCustomError("invalid_date", "a date as YYYY-MM-DD") from None
+
+
+def _message(code: str):
+    return lambda: error_message(code)
+
+
+class DepartureRequest(RequestModel):
+    departed_on: Annotated[date, PlainValidator(_day, json_schema_input_type=date),
+                           Refuse("invalid_date", _l("departed_on: a date as YYYY-MM-DD"))]
+    note: Annotated[str | None, Field(max_length=MAX_NOTE_LENGTH), Refuse(
+        "invalid_note", _l("note: a string"),
+        by_type={"string_too_long": Refuse("note_too_long", _message("note_too_long"))})] = None
+
+
+class DepartureOut(Shape):
+    departed_on: Day
+    note: str | None = None
+    recorded_at: Instant
+    recorded_by: str | None = None
+
+
+class ApplicationOut(Shape):
+    id: int
+    status: ApplicationStatus
+    amount_yuan: int
+    applied_at: Instant
+    decision_reason: str | None
+    paid_at: Instant | None
+
+
+class RetentionPreview(Shape):
+    """Before the cutoff: the projected headcount and tier."""
+
+    stage: Literal["preview"]
+    as_of: Instant
+    cutoff: Instant
+    roster: int
+    projected_retained: int
+    projected_tier: int
+    projected_amount_yuan: int
+    needs_scan_now: int
+    not_on_roster: int
+    by_reason: dict[str, int]
+
+
+class RetentionPending(Shape):
+    """After the cutoff, before its snapshot is written."""
+
+    stage: Literal["pending"]
+    cutoff: Instant
+
+
+class RetentionFigures(Shape):
+    """The official snapshot's figures and the subsidy application."""
+
+    stage: Literal["snapshot"]
+    snapshot_id: int
+    as_of: Instant
+    roster: int
+    retained: int
+    tier: int
+    amount_yuan: int
+    application: ApplicationOut | None
+
+
+class Retention(RootModel[Annotated[RetentionPreview | RetentionPending | RetentionFigures,
+                                    Field(discriminator="stage")]]):
+    """The enterprise's retention figures: ``stage`` says which."""
+
+
+class SubsidyApplicationOut(Shape):
+    id: int
+    status: ApplicationStatus
+    retained: int
+    tier: int
+    amount_yuan: int
+
+
+class SnapshotOut(Shape):
+    id: int
+    kind: SnapshotKind
+    as_of: Instant
+    completed_at: Instant | None
+    summary: dict[str, Any] | None
+
+
+class SnapshotSummary(Shape):
+    cutoff: Instant
+    snapshot: SnapshotOut | None
+
+
+class HeadcountOut(Shape):
+    credit_code: str
+    name: str
+    ownership: str
+    retained: int
+    tier: int
+    amount_yuan: int
+
+
+class Headcounts(RootModel[list[HeadcountOut]]):
+    """Per-enterprise headcounts of the latest snapshot."""
 
 
 def _raise(error: ResidenceError):
@@ -70,19 +153,9 @@ def _departure_json(departure) -> dict:
 
 @api_route("/me/departure", methods=["POST"], roles=(Role.WORKER,), tag="worker",
            summary="Record that the worker left Wenzhou (closes at the cutoff)",
-           request_schema=DEPARTURE_REQUEST, responses={201: DEPARTURE_SCHEMA, 409: ERROR_SCHEMA})
-def residence_post_departure():
-    body = json_body()
-    unknown = set(body) - set(DEPARTURE_REQUEST["properties"])
-    if unknown:
-        raise ApiError(422, "unknown_field", _("Unknown field(s): %(fields)s", fields=", ".join(sorted(unknown))))
-    try:
-        departed_on = date.fromisoformat(body.get("departed_on") or "")
-    except (TypeError, ValueError):
-        raise ApiError(422, "invalid_date", _("departed_on: a date as YYYY-MM-DD")) from None
-    note = body.get("note") or ""
-    if not isinstance(note, str):
-        raise ApiError(422, "invalid_note", _("note: a string"))
+           body=DepartureRequest, responses={201: DepartureOut, 409: ErrorBody, 422: ErrorBody})
+def residence_post_departure(body: DepartureRequest):
+    departed_on, note = body.departed_on, body.note or ""
     try:
         with unit_of_work(db.session):
             departure = record_departure(db.session, context.programme(), worker=current_worker(),
@@ -96,7 +169,7 @@ def residence_post_departure():
 
 @api_route("/me/departure", methods=["DELETE"], roles=(Role.WORKER,), tag="worker",
            summary="Withdraw the worker's recorded departure (before the cutoff)",
-           responses={204: None, 409: ERROR_SCHEMA})
+           responses={204: None, 409: ErrorBody})
 def residence_delete_departure():
     try:
         with unit_of_work(db.session):
@@ -109,7 +182,7 @@ def residence_delete_departure():
 
 @api_route("/me/departure", methods=["GET"], roles=(Role.WORKER,), tag="worker",
            summary="The worker's recorded departure, or 404",
-           responses={200: DEPARTURE_SCHEMA, 404: ERROR_SCHEMA})
+           responses={200: DepartureOut, 404: ErrorBody})
 def residence_get_departure():
     departure = active_departure(db.session, current_worker().id)
     if departure is None:
@@ -119,7 +192,7 @@ def residence_get_departure():
 
 @api_route("/enterprise/retention", methods=["GET"], roles=(Role.ENTERPRISE_ADMIN,), tag="enterprise",
            summary="Before the cutoff: the projected headcount and tier; after: the snapshot's figures and the "
-                   "subsidy application", responses={200: RETENTION_SCHEMA})
+                   "subsidy application", responses={200: Retention})
 def residence_enterprise_retention():
     enterprise = current_enterprise()
     programme = context.programme()
@@ -152,8 +225,7 @@ def residence_enterprise_retention():
 @api_route("/enterprise/subsidy-application", methods=["POST"], roles=(Role.ENTERPRISE_ADMIN,), tag="enterprise",
            summary="Apply for the P7 retention subsidy with the official snapshot's figures (409 already_applied, "
                    "not_qualified, no_snapshot)",
-           responses={201: {"type": "object", "required": ["id", "status", "retained", "tier", "amount_yuan"]},
-                      409: ERROR_SCHEMA})
+           responses={201: SubsidyApplicationOut, 409: ErrorBody})
 def residence_post_subsidy_application():
     enterprise = current_enterprise()
     try:
@@ -168,7 +240,7 @@ def residence_post_subsidy_application():
 
 
 @api_route("/residence/snapshot", methods=["GET"], roles=(Role.OFFICIAL,), tag="residence",
-           summary="The latest snapshot's summary (null before the cutoff has run)", responses={200: SNAPSHOT_SCHEMA})
+           summary="The latest snapshot's summary (null before the cutoff has run)", responses={200: SnapshotSummary})
 def residence_snapshot_summary():
     programme = context.programme()
     snapshot = queries.latest_snapshot(db.session, programme)
@@ -182,7 +254,7 @@ def residence_snapshot_summary():
 
 @api_route("/residence/headcounts", methods=["GET"], roles=(Role.OFFICIAL,), tag="residence",
            summary="The latest snapshot's per-enterprise headcounts (404 no_snapshot before the cutoff has run)",
-           responses={200: {"type": "array", "items": HEADCOUNT_ITEM}})
+           responses={200: Headcounts})
 def residence_snapshot_headcounts():
     snapshot = queries.latest_snapshot(db.session, context.programme())
     if snapshot is None:
@@ -192,21 +264,25 @@ def residence_snapshot_headcounts():
                     for row in queries.iter_headcounts(db.session, snapshot.id)])
 
 
-APPEAL_REQUEST = {
-    "type": "object",
-    "required": ["reason"],
-    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000}},
-    "additionalProperties": False,
-}
-APPEAL_SCHEMA = {
-    "type": "object",
-    "required": ["id", "kind", "status"],
-    "properties": {"id": {"type": "integer"}, "kind": {"enum": ["worker", "hukou", "enterprise"]},
-                   "status": {"enum": ["open", "accepted", "rejected"]}, "reason": {"type": "string"},
-                   "filed_at": {"type": "string", "format": "date-time"},
-                   "decided_at": {"type": ["string", "null"], "format": "date-time"},
-                   "decision_reason": {"type": ["string", "null"]}},
-}
+class AppealRequest(RequestModel):
+    reason: Annotated[str, Field(min_length=1, max_length=MAX_APPEAL_REASON), Refuse(
+        "appeal_reason_required", _message("appeal_reason_required"),
+        by_type={"string_too_long": Refuse("appeal_reason_too_long", _message("appeal_reason_too_long"))})]
+
+
+class AppealOut(Shape):
+    id: int
+    kind: AppealKind
+    status: AppealStatus
+    reason: str
+    appealed_reason: str | None
+    filed_at: Instant
+    decided_at: Instant | None
+    decision_reason: str | None
+
+
+class Appeals(RootModel[list[AppealOut]]):
+    """The worker's appeals, newest first."""
 
 
 def _my_appeal_json(appeal) -> dict:
@@ -219,15 +295,9 @@ def _my_appeal_json(appeal) -> dict:
 @api_route("/me/appeals", methods=["POST"], roles=(Role.WORKER,), tag="worker",
            summary="Appeal the cutoff's decision, within the appeal window (409 appeal_window_closed, "
                    "nothing_to_appeal, already_open)",
-           request_schema=APPEAL_REQUEST, responses={201: APPEAL_SCHEMA, 409: ERROR_SCHEMA})
-def residence_post_appeal():
-    body = json_body()
-    unknown = set(body) - set(APPEAL_REQUEST["properties"])
-    if unknown:
-        raise ApiError(422, "unknown_field", _("Unknown field(s): %(fields)s", fields=", ".join(sorted(unknown))))
-    reason = body.get("reason")
-    if not isinstance(reason, str):
-        raise ApiError(422, "appeal_reason_required", ResidenceError("appeal_reason_required").message)
+           body=AppealRequest, responses={201: AppealOut, 409: ErrorBody, 422: ErrorBody})
+def residence_post_appeal(body: AppealRequest):
+    reason = body.reason
     try:
         with unit_of_work(db.session):
             appeal = file_worker_appeal(db.session, context.programme(), worker=current_worker(), reason=reason,
@@ -240,6 +310,6 @@ def residence_post_appeal():
 
 @api_route("/me/appeals", methods=["GET"], roles=(Role.WORKER,), tag="worker",
            summary="The worker's appeals, newest first, with their decisions",
-           responses={200: {"type": "array", "items": APPEAL_SCHEMA}})
+           responses={200: Appeals})
 def residence_get_appeals():
     return jsonify([_my_appeal_json(appeal) for appeal in worker_appeals(db.session, current_worker().id)])

@@ -4,18 +4,21 @@ scanner device or an offline upload."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from flask import jsonify
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from pydantic import AwareDatetime, Field, PlainValidator
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import SCANNING_ROLES
-from wzcheckin.api import api_route, json_body
+from wzcheckin.api import api_route
 from wzcheckin.api.errors import ApiError
-from wzcheckin.api.openapi import ERROR_SCHEMA
+from wzcheckin.api.shapes import ErrorBody, Instant, PydanticCustomError, Refuse, RequestModel, Shape
 from wzcheckin.codes.context import current_keyring
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_checkpoint
@@ -24,97 +27,88 @@ from wzcheckin.db import is_unique_violation, unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.scanning.messages import reason_message
 from wzcheckin.scanning.services import (
+    SCAN_ID_PATTERN,
     ScanIdConflict,
     ScanInput,
-    ScanInputError,
     find_scan,
+    new_scan_id,
     record_scan,
-    validate_scan_id,
 )
 
-SCAN_REQUEST = {
-    "type": "object",
-    "required": ["token"],
-    # Optional fields may be null, which means "not given".
-    "properties": {
-        "token": {"type": "string", "minLength": 1, "maxLength": 256},
-        "scan_id": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.:\\-]{8,64}$"},
-        "scanned_at": {"type": ["string", "null"], "format": "date-time"},
-        "mask": {"type": ["boolean", "null"]},
-        "temperature": {"type": ["number", "null"], "minimum": 30, "maximum": 45},
-        "symptoms": {"type": ["boolean", "null"]},
-        "device": {"type": ["string", "null"], "maxLength": 64},
-    },
-    "additionalProperties": False,
-}
-SCAN_RESPONSE = {
-    "type": "object",
-    "required": ["scan_id", "result", "reason", "message", "subject"],
-    "properties": {
-        "scan_id": {"type": "string"},
-        "result": {"enum": ["accepted", "rejected"]},
-        "reason": {"type": "string"},
-        "message": {"type": "string"},
-        "subject": {"type": ["object", "null"]},
-        "scanned_at": {"type": "string"},
-        "replayed": {"type": "boolean"},
-        # false: refused by the server's clock (scan_in_future) and not stored — keep the scan
-        # queued and send the same scan_id again later; it will be judged anew.
-        "final": {"type": "boolean"},
-    },
-}
+
+def _instant(value: object) -> datetime | None:
+    """``scanned_at``: an ISO-8601 instant with a UTC offset, in UTC (an instant at the very edge
+    of the calendar has no UTC form: an overflow, refused alike)."""
+    if value is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if instant is not None and instant.tzinfo is not None:
+            return instant.astimezone(UTC)
+    except (ValueError, OverflowError):
+        pass
+    raise PydanticCustomError("invalid_scanned_at", "not an instant with a UTC offset")
 
 
-# Input errors raised by the domain function (``validate_scan_id``), in the caller's language.
-INPUT_MESSAGES = {
-    "invalid_scan_id": _l("scan_id: 8–64 characters of letters, digits and _ . : -"),
-}
+def _temperature(value: object) -> Decimal | None:
+    """As given, never rounded: the fever check compares the reading itself (37.25 < 37.3).
+    str() of a JSON float is its shortest form, so 37.25 arrives as Decimal("37.25")."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("temperature_format", "a number in °C")
+    try:
+        return parse_temperature(str(value))
+    except ValueError as exc:
+        raise PydanticCustomError(str(exc), "a temperature") from None
 
 
-def parse_scan_request(body: dict) -> ScanInput:
-    unknown = set(body) - set(SCAN_REQUEST["properties"])
-    if unknown:
-        raise ScanInputError("unknown_field", _("Unknown field(s): %(fields)s", fields=", ".join(sorted(unknown))))
-    token = body.get("token")
-    if not isinstance(token, str) or not token:
-        raise ScanInputError("token_required", _("token: a non-empty string is required"))
-    if len(token) > 256:
-        raise ScanInputError("token_too_long", _("token: at most 256 characters"))
-    scanned_at = None
-    if body.get("scanned_at") is not None:
-        raw = body["scanned_at"]
-        try:
-            scanned_at = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-            # In UTC now: an instant at the very edge of the calendar has no UTC form (an overflow).
-            scanned_at = scanned_at.astimezone(UTC) if scanned_at is not None and scanned_at.tzinfo else None
-        except (ValueError, OverflowError):
-            scanned_at = None
-        if scanned_at is None:
-            raise ScanInputError("invalid_scanned_at", _("scanned_at: an ISO-8601 instant with a UTC offset"))
-    mask = body.get("mask")
-    if mask is not None and not isinstance(mask, bool):
-        raise ScanInputError("invalid_mask", _("mask: true or false"))
-    temperature = body.get("temperature")
-    if temperature is not None:
-        if isinstance(temperature, bool) or not isinstance(temperature, int | float):
-            raise ScanInputError("invalid_temperature", _("temperature: a number in °C"))
-        # As given, never rounded: the fever check compares the reading itself (37.25 < 37.3).
-        # str() of a JSON float is its shortest form, so 37.25 arrives as Decimal("37.25").
-        try:
-            temperature = parse_temperature(str(temperature))
-        except ValueError as exc:
-            raise ScanInputError("invalid_temperature", {
-                "temperature_range": _("temperature: between 30 and 45 °C"),
-                "temperature_precision": _("temperature: at most two decimals"),
-            }.get(str(exc), _("temperature: a number in °C"))) from None
-    device = body.get("device")
-    if device is not None and (not isinstance(device, str) or len(device) > 64):
-        raise ScanInputError("invalid_device", _("device: at most 64 characters"))
-    symptoms = body.get("symptoms")
-    if symptoms is not None and not isinstance(symptoms, bool):
-        raise ScanInputError("invalid_symptoms", _("symptoms: true or false"))
-    return ScanInput(token=token, scan_id=validate_scan_id(body.get("scan_id")), scanned_at=scanned_at,
-                     mask=mask, temperature=temperature, device=device, symptoms=bool(symptoms))
+TEMPERATURE_REFUSAL = Refuse("invalid_temperature", _l("temperature: a number in °C"), by_type={
+    "temperature_range": Refuse("invalid_temperature", _l("temperature: between 30 and 45 °C")),
+    "temperature_precision": Refuse("invalid_temperature", _l("temperature: at most two decimals")),
+})
+
+
+class ScanRequest(RequestModel):
+    """A staff scan. Optional fields may be null, which means "not given". Fields are checked in
+    this order; the first wrong one is the answer's code."""
+
+    token: Annotated[str, Field(min_length=1, max_length=256), Refuse(
+        "token_required", _l("token: a non-empty string is required"),
+        by_type={"string_too_long": Refuse("token_too_long", _l("token: at most 256 characters"))})]
+    scanned_at: Annotated[datetime | None, PlainValidator(_instant, json_schema_input_type=AwareDatetime | None),
+                          Refuse("invalid_scanned_at", _l("scanned_at: an ISO-8601 instant with a UTC offset"))] = None
+    mask: Annotated[bool | None, Refuse("invalid_mask", _l("mask: true or false"))] = None
+    temperature: Annotated[
+        Decimal | None,
+        PlainValidator(_temperature, json_schema_input_type=Annotated[float, Field(ge=30, le=45)] | None),
+        TEMPERATURE_REFUSAL] = None
+    device: Annotated[str | None, Field(max_length=64),
+                      Refuse("invalid_device", _l("device: at most 64 characters"))] = None
+    symptoms: Annotated[bool | None, Refuse("invalid_symptoms", _l("symptoms: true or false"))] = None
+    scan_id: Annotated[str | None, Field(pattern=SCAN_ID_PATTERN.pattern),
+                       Refuse("invalid_scan_id", _l("scan_id: 8–64 characters of letters, digits and _ . : -"))] = None
+
+    def scan_input(self) -> ScanInput:
+        # The model checked the scan_id's pattern; none given: the server makes one.
+        return ScanInput(token=self.token, scan_id=self.scan_id or new_scan_id(), scanned_at=self.scanned_at,
+                         mask=self.mask, temperature=self.temperature, device=self.device,
+                         symptoms=bool(self.symptoms))
+
+
+class ScanAnswer(Shape):
+    """What a scan meant: ``reason`` a stable code, ``message`` in the caller's language."""
+
+    scan_id: str
+    result: Literal["accepted", "rejected"]
+    reason: str
+    message: str
+    subject: dict[str, Any] | None
+    scanned_at: Instant | None = None
+    replayed: bool | None = None
+    # false: refused by the server's clock (scan_in_future) and not stored — keep the scan
+    # queued and send the same scan_id again later; it will be judged anew.
+    final: bool | None = None
 
 
 def scan_answer(scan, replayed: bool, final: bool = True) -> dict:
@@ -132,12 +126,9 @@ def scan_answer(scan, replayed: bool, final: bool = True) -> dict:
 
 @api_route("/scans", methods=["POST"], roles=SCANNING_ROLES, tag="scanning",
            summary="Record a staff scan at the caller's checkpoint (idempotent by scan_id)",
-           request_schema=SCAN_REQUEST, responses={200: SCAN_RESPONSE, 409: ERROR_SCHEMA, 422: ERROR_SCHEMA})
-def post_scan():
-    try:
-        data = parse_scan_request(json_body())
-    except ScanInputError as exc:
-        raise ApiError(422, exc.code, INPUT_MESSAGES.get(exc.code, str(exc))) from None
+           body=ScanRequest, responses={200: ScanAnswer, 409: ErrorBody, 422: ErrorBody})
+def post_scan(body: ScanRequest):
+    data = body.scan_input()
     checkpoint = current_checkpoint()
     staff = current_user._get_current_object()
     try:

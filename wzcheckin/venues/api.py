@@ -6,16 +6,29 @@ Times are ISO 8601 in the programme's timezone (``2021-02-08T09:00:00+08:00``). 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from pydantic import Field, PlainValidator
 
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
-from wzcheckin.api import api_route, json_body
+from wzcheckin.api import api_route
 from wzcheckin.api.errors import ApiError
-from wzcheckin.api.openapi import ERROR_SCHEMA
+from wzcheckin.api.shapes import (
+    Day,
+    ErrorBody,
+    Instant,
+    PydanticCustomError,
+    QueryModel,
+    Refuse,
+    RequestModel,
+    Shape,
+    choice,
+)
 from wzcheckin.codes.context import current_keyring
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker
@@ -39,44 +52,89 @@ from wzcheckin.venues.models import Reservation, ReservationStatus, Slot, Venue,
 from wzcheckin.venues.queries import browse_venues, entry_discount_percent, slots_on, worker_bookings
 from wzcheckin.venues.services import find_venue
 
-TIME = {"type": "string", "format": "date-time"}
-SLOT_SCHEMA = {
-    "type": "object",
-    "required": ["id", "starts_at", "ends_at", "capacity", "remaining"],
-    "properties": {"id": {"type": "integer"}, "starts_at": TIME, "ends_at": TIME, "capacity": {"type": "integer"},
-                   "remaining": {"type": "integer"}, "closed": {"type": "boolean"}},
-}
-VENUE_SCHEMA = {
-    "type": "object",
-    "required": ["code", "name", "kind", "district", "bookable"],
-    "properties": {"code": {"type": "string"}, "name": {"type": "string"},
-                   "kind": {"enum": [kind.value for kind in VenueKind]}, "district": {"type": "string"},
-                   "address": {"type": "string"}, "bookable": {"type": "boolean"},
-                   "discount_percent": {"type": ["integer", "null"]}},
-}
-SLOTS_RESPONSE = {
-    "type": "object",
-    "required": ["venue", "date", "slots"],
-    "properties": {"venue": VENUE_SCHEMA, "date": {"type": "string", "format": "date"},
-                   "slots": {"type": "array", "items": SLOT_SCHEMA}},
-}
-RESERVATION_SCHEMA = {
-    "type": "object",
-    "required": ["id", "slot_id", "status", "starts_at", "ends_at", "venue"],
-    "properties": {
-        "id": {"type": "string", "pattern": "^[0-9a-f]{16}$"}, "slot_id": {"type": "integer"},
-        "status": {"enum": ["booked", "redeemed", "cancelled", "no_show"]},
-        "starts_at": TIME, "ends_at": TIME, "venue": VENUE_SCHEMA,
-        "token": {"type": "string"}, "expires_at": TIME, "source": {"type": "string"},
-        "replayed": {"type": "boolean"},  # true: a retried booking answered with the one it made
-    },
-}
-BOOK_REQUEST = {
-    "type": "object",
-    "required": ["slot_id"],
-    "properties": {"slot_id": {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}},
-    "additionalProperties": False,
-}
+
+class VenueOut(Shape):
+    code: str
+    name: str
+    kind: VenueKind
+    district: str
+    address: str | None = None
+    bookable: bool
+    discount_percent: int | None = None
+
+
+class SlotOut(Shape):
+    id: int
+    starts_at: Instant
+    ends_at: Instant
+    capacity: int
+    remaining: int
+    closed: bool | None = None
+
+
+class VenueList(Shape):
+    venues: list[VenueOut]
+
+
+class VenueSlots(Shape):
+    venue: VenueOut
+    date: Day
+    slots: list[SlotOut]
+
+
+class ReservationOut(Shape):
+    """A booking; ``id`` is its opaque public id, the one its QR code carries."""
+
+    id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+    slot_id: int
+    status: ReservationStatus
+    starts_at: Instant
+    ends_at: Instant
+    venue: VenueOut
+    source: str | None = None
+    created_at: Instant | None = None
+    token: str | None = None
+    expires_at: Instant | None = None
+    replayed: bool | None = None  # true: a retried booking answered with the one it made
+
+
+class Bookings(Shape):
+    upcoming: list[ReservationOut]
+    past: list[ReservationOut]
+
+
+def _kind_message() -> str:
+    return _("kind: one of %(kinds)s", kinds=", ".join(k.value for k in VenueKind))
+
+
+def _date(value: object) -> date | None:
+    if value is None:
+        return None
+    day = parse_iso_day(value) if isinstance(value, str) and value else None
+    if day is None:
+        raise PydanticCustomError("invalid_date", "a date as YYYY-MM-DD")
+    return day
+
+
+KindFilter = choice(VenueKind, Refuse("invalid_kind", _kind_message))
+
+
+class VenueQuery(QueryModel):
+    district: str | None = None
+    kind: KindFilter = None
+
+
+LocalDay = Annotated[date | None, PlainValidator(_date, json_schema_input_type=date),
+                     Field(description="local date, YYYY-MM-DD (default: today)"),
+                     Refuse("invalid_date", _l("date: a date as YYYY-MM-DD"))]
+
+
+class SlotsQuery(QueryModel):
+    date: LocalDay = None
+
+
+class BookRequest(RequestModel):
+    slot_id: Annotated[int, Field(ge=1, le=MAX_ROW_ID), Refuse("invalid_slot_id", _l("slot_id: a positive integer"))]
 
 
 def iso_local(programme: Programme, instant: datetime | None) -> str | None:
@@ -123,35 +181,23 @@ def refusal(exc: BookingRefused) -> ApiError:
 
 @api_route("/venues", methods=["GET"], roles=None, tag="venues",
            summary="Venues taking part in the programme, optionally by district and kind",
-           parameters=[{"name": "district", "in": "query", "required": False, "schema": {"type": "string"}},
-                       {"name": "kind", "in": "query", "required": False,
-                        "schema": {"enum": [*(kind.value for kind in VenueKind), ""]}}],
-           responses={200: {"type": "object", "properties": {"venues": {"type": "array", "items": VENUE_SCHEMA}}}})
-def list_venues():
+           query=VenueQuery, responses={200: VenueList})
+def list_venues(query: VenueQuery):
     programme = context.programme()
-    kind = request.args.get("kind") or None
-    if kind is not None and kind not in {k.value for k in VenueKind}:
-        raise ApiError(422, "invalid_kind", _("kind: one of %(kinds)s", kinds=", ".join(k.value for k in VenueKind)))
-    venues = browse_venues(db.session, district=request.args.get("district") or None,
-                           kind=VenueKind(kind) if kind else None)
+    venues = browse_venues(db.session, district=query.district or None,
+                           kind=VenueKind(query.kind) if query.kind else None)
     return jsonify({"venues": [venue_json(programme, venue) for venue in venues]})
 
 
 @api_route("/venues/<code>/slots", methods=["GET"], roles=None, tag="venues",
            summary="A venue's slots on one local date, with the places remaining",
-           parameters=[{"name": "date", "in": "query", "required": False,
-                        "schema": {"type": "string", "format": "date"},
-                        "description": "local date, YYYY-MM-DD (default: today)"}],
-           responses={200: SLOTS_RESPONSE})
-def venue_slots(code: str):
+           query=SlotsQuery, responses={200: VenueSlots})
+def venue_slots(code: str, query: SlotsQuery):
     programme = context.programme()
     venue = find_venue(db.session, code)
     if venue is None:
         raise ApiError(404, "venue_unknown", _("No such venue."))
-    raw = request.args.get("date")
-    day = parse_iso_day(raw) if raw else programme.local_date(clock.now())
-    if day is None:
-        raise ApiError(422, "invalid_date", _("date: a date as YYYY-MM-DD"))
+    day = query.date or programme.local_date(clock.now())
     slots = slots_on(db.session, programme, [venue.id], day).get(venue.id, [])
     return jsonify({"venue": venue_json(programme, venue), "date": day.isoformat(),
                     "slots": [slot_json(programme, slot) for slot in slots]})
@@ -159,9 +205,7 @@ def venue_slots(code: str):
 
 @api_route("/reservations", methods=["GET"], roles=(Role.WORKER,), tag="venues",
            summary="The worker's bookings: upcoming (with their codes) and past",
-           responses={200: {"type": "object", "properties": {
-               "upcoming": {"type": "array", "items": RESERVATION_SCHEMA},
-               "past": {"type": "array", "items": RESERVATION_SCHEMA}}}})
+           responses={200: Bookings})
 def my_reservations():
     programme = context.programme()
     bookings = worker_bookings(db.session, programme, current_worker().id, clock.now())
@@ -174,15 +218,10 @@ def my_reservations():
 @api_route("/reservations", methods=["POST"], roles=(Role.WORKER,), tag="venues",
            summary="Book a place in a slot (201), or 409 with slot_full, already_booked, "
                    "already_booked_that_day, limit_reached, suspended, not_eligible, slot_closed, slot_started",
-           request_schema=BOOK_REQUEST,
-           responses={201: RESERVATION_SCHEMA, 200: RESERVATION_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA})
-def create_reservation():
-    body = json_body()
-    slot_id = body.get("slot_id")
-    if set(body) - {"slot_id"}:
-        raise ApiError(422, "unknown_field", _("Only slot_id is accepted."))
-    if isinstance(slot_id, bool) or not isinstance(slot_id, int) or not 1 <= slot_id <= MAX_ROW_ID:
-        raise ApiError(422, "invalid_slot_id", _("slot_id: a positive integer"))
+           body=BookRequest,
+           responses={201: ReservationOut, 200: ReservationOut, 404: ErrorBody, 409: ErrorBody})
+def create_reservation(body: BookRequest):
+    slot_id = body.slot_id
     programme = context.programme()
     try:
         refuse_if_full(db.session, current_worker(), slot_id, clock.now())
@@ -210,7 +249,7 @@ def _own_reservation(public_id: str) -> Reservation:
 
 
 @api_route("/reservations/<public_id>", methods=["GET"], roles=(Role.WORKER,), tag="venues",
-           summary="One of the worker's bookings, with its code", responses={200: RESERVATION_SCHEMA})
+           summary="One of the worker's bookings, with its code", responses={200: ReservationOut})
 def get_reservation(public_id: str):
     return jsonify(reservation_json(context.programme(), _own_reservation(public_id), with_code=True))
 
@@ -218,7 +257,7 @@ def get_reservation(public_id: str):
 @api_route("/reservations/<public_id>", methods=["DELETE"], roles=(Role.WORKER,), tag="venues",
            summary="Cancel one of the worker's bookings before its slot starts (409 slot_started, "
                    "already_cancelled, already_used); other people's bookings are 404",
-           responses={200: RESERVATION_SCHEMA, 409: ERROR_SCHEMA})
+           responses={200: ReservationOut, 409: ErrorBody})
 def delete_reservation(public_id: str):
     programme = context.programme()
     try:
@@ -230,22 +269,20 @@ def delete_reservation(public_id: str):
     return jsonify(answer)
 
 
-WAITLIST_SCHEMA = {
-    "type": "object",
-    "required": ["id", "slot_id", "status"],
-    "properties": {"id": {"type": "integer"}, "slot_id": {"type": "integer"}, "status": {"type": "string"}},
-}
+class WaitlistEntryOut(Shape):
+    id: int
+    slot_id: int
+    status: str
 
-LEFT_SCHEMA = {
-    "type": "object",
-    "required": ["id", "status"],
-    "properties": {"id": {"type": "integer"}, "status": {"enum": ["left"]}},
-}
+
+class LeftWaitlist(Shape):
+    id: int
+    status: Literal["left"]
 
 
 @api_route("/slots/<rowid:slot_id>/waitlist", methods=["POST"], roles=(Role.WORKER,), tag="venues",
            summary="Join a full slot's waiting list: a freed place is booked for the first worker waiting",
-           responses={201: WAITLIST_SCHEMA, 409: ERROR_SCHEMA})
+           responses={201: WaitlistEntryOut, 409: ErrorBody})
 def join_slot_waitlist(slot_id: int):
     try:
         with unit_of_work(db.session):
@@ -257,7 +294,7 @@ def join_slot_waitlist(slot_id: int):
 
 
 @api_route("/waitlist/<rowid:entry_id>", methods=["DELETE"], roles=(Role.WORKER,), tag="venues",
-           summary="Leave a waiting list", responses={200: LEFT_SCHEMA, 409: ERROR_SCHEMA})
+           summary="Leave a waiting list", responses={200: LeftWaitlist, 409: ErrorBody})
 def leave_slot_waitlist(entry_id: int):
     try:
         with unit_of_work(db.session):

@@ -10,22 +10,21 @@ from wzcheckin import clock
 from wzcheckin.accounts.models import Role
 from wzcheckin.api import api_route
 from wzcheckin.api.errors import ApiError
+from wzcheckin.api.shapes import ErrorBody, Instant, Shape
 from wzcheckin.core.audit import record_audit
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.welfare.services import HandoutNotFound, confirm_handout
 
-CONFIRM_RESPONSE = {
-    "type": "object",
-    "required": ["scan_id", "confirmed_at"],
-    "properties": {"scan_id": {"type": "string"}, "confirmed_at": {"type": "string", "format": "date-time"}},
-}
+
+class HandoutConfirmed(Shape):
+    scan_id: str
+    confirmed_at: Instant
 
 
 @api_route("/pickups/<scan_id>/confirm", methods=["POST"], roles=(Role.PICKUP_STAFF,), tag="welfare",
            summary="Confirm that the welfare pack of an accepted pickup scan was handed over",
-           responses={200: CONFIRM_RESPONSE},
-           parameters=[{"name": "scan_id", "in": "path", "required": True, "schema": {"type": "string"}}])
+           responses={200: HandoutConfirmed, 404: ErrorBody})
 def confirm_pickup(scan_id: str):
     staff = current_user._get_current_object()
     now = clock.now()
