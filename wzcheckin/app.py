@@ -14,6 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from wzcheckin import clock, scheduler
 from wzcheckin.accounts.auth import init_login
 from wzcheckin.api import api_bp
+from wzcheckin.api import openapi as openapi_document  # noqa: F401 - its route: GET /api/v1/openapi.json
 from wzcheckin.assets import init_page_etags, init_static_files
 from wzcheckin.codes.keys import KeyringCache
 from wzcheckin.commands import register_commands
