@@ -67,12 +67,18 @@ def _load_user_from_bearer(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    found = authenticate_api_token(db.session, header[len("Bearer "):].strip(), clock.now())
+    from wzcheckin.codes.keys import keys_fingerprint_columns
+
+    # The signing keys' fingerprint rides along in the same round trip, so the keyring's
+    # per-request revocation check (codes.keys.KeyringCache) costs this request no query of its own.
+    found = authenticate_api_token(db.session, header[len("Bearer "):].strip(), clock.now(),
+                                   with_columns=keys_fingerprint_columns())
     if found is None:
         return None
-    user, token = found
+    user, token_id, fingerprint = found
     g.auth_method = "bearer"
-    g.api_token_id = token.id
+    g.api_token_id = token_id
+    g.keys_fingerprint = fingerprint
     return user
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, g
 
 from wzcheckin.codes.keys import Keyring
 from wzcheckin.core.personal_data import PersonalDataVault
@@ -20,7 +20,9 @@ def vault() -> PersonalDataVault:
 def keyring() -> Keyring:
     from wzcheckin.extensions import db
 
-    return current_app.extensions["wzcheckin.keyring"].get(db.session, vault(), programme())
+    # A bearer request read the keys' fingerprint with its token (core.auth): no query here.
+    return current_app.extensions["wzcheckin.keyring"].get(db.session, vault(), programme(),
+                                                           fingerprint=g.get("keys_fingerprint"))
 
 
 def invalidate_keyring() -> None:
