@@ -76,8 +76,10 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine, lock_timeout=app.config["DB_LOCK_TIMEOUT_SECONDS"])
     init_reporting(app)
+    from wzcheckin.scanning.partitions import include_in_autogenerate
+
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
-                     compare_type=True, render_item=render_migration_item)
+                     compare_type=True, render_item=render_migration_item, include_name=include_in_autogenerate)
 
     login_manager.init_app(app)
     login_manager.session_protection = None  # the server-side session row is the protection

@@ -35,7 +35,7 @@ from wzcheckin.db import unit_of_work
 from wzcheckin.enterprises.models import HealthAlert, VisitorRegistration
 from wzcheckin.programme import Programme
 from wzcheckin.residence.models import Snapshot, SnapshotKind, SnapshotPhase
-from wzcheckin.scanning.models import Scan
+from wzcheckin.scanning.models import Scan, ScanClaim
 
 DEFAULT_BATCH = 5_000
 
@@ -58,6 +58,7 @@ class RawRecords:
 # In this order: alerts before the visitors they may name (a foreign key).
 RAW_RECORDS = (
     RawRecords("scans", Scan, Scan.scanned_at),
+    RawRecords("scan_claims", ScanClaim, ScanClaim.scanned_at),  # the scan ids of the scans above
     RawRecords("health_alerts", HealthAlert, HealthAlert.raised_at),
     RawRecords("visitor_registrations", VisitorRegistration, VisitorRegistration.registered_at),
     RawRecords("activity_photos", ActivityPhoto, ActivityPhoto.uploaded_at),
