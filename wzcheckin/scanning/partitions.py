@@ -78,9 +78,9 @@ def create_month(session: Session, start: datetime) -> str:
     session.execute(sa.text(
         f"CREATE TABLE {name} PARTITION OF scans FOR VALUES FROM ({literal.format(start)}) TO ({literal.format(end)})"))
     if stray:
-        session.execute(sa.text(
-            f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE scanned_at >= :start AND scanned_at < :end "
-            f"RETURNING *) INSERT INTO {name} SELECT * FROM moved"), bounds)  # noqa: S608 - our names
+        move = (f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE scanned_at >= :start "  # noqa: S608 - our names
+                f"AND scanned_at < :end RETURNING *) INSERT INTO {name} SELECT * FROM moved")
+        session.execute(sa.text(move), bounds)
         session.execute(sa.text(f"ALTER TABLE scans ATTACH PARTITION {DEFAULT_PARTITION} DEFAULT"))
     return name
 
