@@ -148,17 +148,38 @@ def record_wrk(results: Results, label: str, backend: str, data: dict, floor: di
 
 # --- scenarios -------------------------------------------------------------------------------------
 
+@dataclass
+class Codes:
+    """The codes a wrk run presents: reservation tokens as issued, or worker passes — those live
+    five minutes at most (``[codes] max_lifetime_seconds``), so they are signed afresh from the
+    workers' public ids just before each run, as the pass page would show them."""
+
+    codes: list[str]
+    bearer: str
+    keyring: object | None = None  # set: ``codes`` are public ids to sign as fresh passes
+
+    def tokens(self) -> list[str]:
+        if self.keyring is None:
+            return self.codes
+        from bench import world
+
+        return world.pass_tokens(None, None, self.codes, keyring=self.keyring)
+
+    def file(self, path: Path, part: slice = slice(None)) -> Path:
+        path.write_text("\n".join(self.tokens()[part]))
+        return path
+
+
 def _prepare_single_use(session, vault, url: str, backend: str, public_ids: list[str], worker_ids: list[int],
-                        now: datetime) -> dict[str, tuple[list[str], str]]:
+                        now: datetime, keyring) -> dict[str, Codes]:
     """Reservations at a venue whose slot is open now, and a pickup point with stock: their
-    tokens (one use each) and their staff's API tokens."""
+    codes (one use each) and their staff's API tokens."""
     from datetime import timedelta as _td
 
     import sqlalchemy as sa
 
     from bench import world
     from wzcheckin.accounts.models import Role
-    from wzcheckin.codes.keys import load_keyring
     from wzcheckin.codes.tokens import TokenKind
     from wzcheckin.core.public_ids import new_public_id
     from wzcheckin.scanning.models import Checkpoint
@@ -183,7 +204,6 @@ def _prepare_single_use(session, vault, url: str, backend: str, public_ids: list
         "VALUES (:p, :s, :w, 'booked', 'direct', :now)"),
         [{"p": p, "s": slot_id, "w": w, "now": _db_time(backend, now)} for p, w in zip(reservation_ids, worker_ids, strict=True)])
     session.commit()
-    keyring = load_keyring(session, vault)
     reservation_tokens = [keyring.sign(TokenKind.RESERVATION, p, ends + _td(hours=1), issued_at=now)
                           for p in reservation_ids]
     venue = session.scalar(sa.select(Checkpoint).where(Checkpoint.ref == "venue:bench-hall"))
@@ -191,8 +211,8 @@ def _prepare_single_use(session, vault, url: str, backend: str, public_ids: list
     venue_staff = world.staff_token(session, vault, Role.VENUE_STAFF, venue, now, 2)
     pickup_staff = world.staff_token(session, vault, Role.PICKUP_STAFF, point, now, 3)
     session.commit()
-    return {"venue redemption": (reservation_tokens, venue_staff),
-            "welfare-pack pickup": (world.pass_tokens(session, vault, public_ids), pickup_staff)}
+    return {"venue redemption": Codes(reservation_tokens, venue_staff),
+            "welfare-pack pickup": Codes(public_ids, pickup_staff, keyring)}
 
 
 def _db_time(backend: str, instant: datetime):
@@ -200,13 +220,14 @@ def _db_time(backend: str, instant: datetime):
     return instant.replace(tzinfo=None).isoformat(sep=" ") if backend == "sqlite" else instant
 
 
-def build_scan_world(session, vault, url: str, backend: str, workers: int):
-    """One enterprise with its gatekeeper and ``workers`` workers: (the gatekeeper's API token,
-    a pass per worker, and the single-use codes of ``_prepare_single_use``)."""
+def build_scan_world(session, vault, url: str, backend: str, workers: int) -> dict[str, Codes]:
+    """One enterprise with its gatekeeper and ``workers`` workers: the codes and the staff API
+    token for gate scans (``gate``), venue redemptions and welfare-pack pickups."""
     from sqlalchemy import select
 
     from bench import world
     from wzcheckin.accounts.models import Role
+    from wzcheckin.codes.keys import load_keyring
     from wzcheckin.scanning.models import Checkpoint
 
     now = datetime.now(UTC)
@@ -216,9 +237,9 @@ def build_scan_world(session, vault, url: str, backend: str, workers: int):
     gate_token = world.staff_token(session, vault, Role.GATEKEEPER, gate, now, 1)
     session.commit()
     worker_ids, public_ids = world.add_workers(session, vault, workers, [enterprise.id], now)
-    gate_tokens = world.pass_tokens(session, vault, public_ids)
-    single_use = _prepare_single_use(session, vault, url, backend, public_ids, worker_ids, now)
-    return gate_token, gate_tokens, single_use
+    keyring = load_keyring(session, vault)
+    single_use = _prepare_single_use(session, vault, url, backend, public_ids, worker_ids, now, keyring)
+    return {"gate": Codes(public_ids, gate_token, keyring), **single_use}
 
 
 def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) -> None:
@@ -231,16 +252,11 @@ def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) ->
     run_cli(url, "init")
     log(f"[{backend}] building {workers} workers…")
     with app_on(url) as (_app, session, vault, _programme):
-        gate_token, gate_tokens, single_use = build_scan_world(session, vault, url, backend, workers)
-    files = {}
+        codes = build_scan_world(session, vault, url, backend, workers)
+    gate = codes["gate"]
+    gate_file = WORK / f"gate-{backend}.txt"
     half = workers // 2
-    files["gate"] = WORK / f"gate-{backend}.txt"
-    files["gate"].write_text("\n".join(gate_tokens))
-    for label, (tokens, _bearer) in single_use.items():
-        for connections, part in ((16, tokens[:half]), (64, tokens[half:])):  # each code is used once
-            path = WORK / f"{label.split()[0]}-{connections}-{backend}.txt"
-            path.write_text("\n".join(part))
-            files[(label, connections)] = path
+    parts = {16: slice(None, half), 64: slice(half, None)}  # each single-use code is used once
 
     gate_extra = ',"mask":true,"temperature":36.5'
     app_server = GunicornServer(url, workers=2, log_path=WORK / f"gunicorn-{backend}.log")
@@ -248,27 +264,29 @@ def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) ->
                                   app_spec="bench.floor_app:app", env={"BENCH_DATABASE_URL": url})
     for connections in (16, 64):
         floor_server.start()
-        wrk(floor_server.base_url, files["gate"], connections=connections, seconds=warmup, prefix=f"fw{connections}")
-        floor = wrk(floor_server.base_url, files["gate"], connections=connections, seconds=seconds, prefix=f"f{connections}")
+        wrk(floor_server.base_url, gate.file(gate_file), connections=connections, seconds=warmup, prefix=f"fw{connections}")
+        floor = wrk(floor_server.base_url, gate.file(gate_file), connections=connections, seconds=seconds,
+                    prefix=f"f{connections}")
         floor_server.stop()
         record_wrk(results, f"floor reference scan, {connections} conns", backend, floor)
 
         app_server.start()
-        wrk(app_server.base_url, files["gate"], connections=connections, seconds=warmup, prefix=f"gw{connections}",
-            bearer=gate_token, extra=gate_extra)
-        gate_run = wrk(app_server.base_url, files["gate"], connections=connections, seconds=seconds,
-                       prefix=f"g{connections}", bearer=gate_token, extra=gate_extra)
+        wrk(app_server.base_url, gate.file(gate_file), connections=connections, seconds=warmup, prefix=f"gw{connections}",
+            bearer=gate.bearer, extra=gate_extra)
+        gate_run = wrk(app_server.base_url, gate.file(gate_file), connections=connections, seconds=seconds,
+                       prefix=f"g{connections}", bearer=gate.bearer, extra=gate_extra)
         record_wrk(results, f"gate scan (distinct workers), {connections} conns", backend, gate_run, floor)
         # Replayed uploads: the same scan ids again (an offline queue retried) -> the first answer.
-        wrk(app_server.base_url, files["gate"], connections=connections, seconds=warmup, prefix=f"r{connections}",
-            bearer=gate_token, extra=gate_extra, replay_modulus=200)
-        replay = wrk(app_server.base_url, files["gate"], connections=connections, seconds=seconds,
-                     prefix=f"r{connections}", bearer=gate_token, extra=gate_extra, replay_modulus=200)
+        wrk(app_server.base_url, gate.file(gate_file), connections=connections, seconds=warmup, prefix=f"r{connections}",
+            bearer=gate.bearer, extra=gate_extra, replay_modulus=200)
+        replay = wrk(app_server.base_url, gate.file(gate_file), connections=connections, seconds=seconds,
+                     prefix=f"r{connections}", bearer=gate.bearer, extra=gate_extra, replay_modulus=200)
         record_wrk(results, f"rescan (replayed scan_id), {connections} conns", backend, replay, floor,
                    expect_accepted=False)
-        for label, (_tokens, bearer) in single_use.items():
-            run = wrk(app_server.base_url, files[(label, connections)], connections=connections, seconds=seconds,
-                      prefix=f"{label.split()[0]}{connections}", bearer=bearer)
+        for label in ("venue redemption", "welfare-pack pickup"):
+            path = codes[label].file(WORK / f"{label.split()[0]}-{connections}-{backend}.txt", parts[connections])
+            run = wrk(app_server.base_url, path, connections=connections, seconds=seconds,
+                      prefix=f"{label.split()[0]}{connections}", bearer=codes[label].bearer)
             record_wrk(results, f"{label}, {connections} conns", backend, run, floor)
         app_server.stop()
         for server in (app_server, floor_server):

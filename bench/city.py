@@ -63,6 +63,13 @@ def build_city(session, vault, workers: int, scans_per_worker: int = 30, enterpr
     progress(f"  {workers} workers' facts…")
     record_worker_facts_bulk(session, sa.select(Worker.id), now=now, source="bench")
     session.commit()
+    if dialect == "postgresql":
+        # The scans table is partitioned by month (migration 0010): make January–March 2021 as
+        # the scheduler's job would have, so the scans land in their months, not the default.
+        from wzcheckin.scanning.partitions import ensure_scan_partitions
+
+        ensure_scan_partitions(session, datetime(2021, 1, 1, tzinfo=UTC), months_ahead=2)
+        session.commit()
     progress(f"  ~{workers * scans_per_worker} scans…")
     if dialect == "postgresql":
         at = "TIMESTAMPTZ '2021-01-31 01:00:00+00' + d.x * INTERVAL '1 day' + (w.id % 600) * INTERVAL '1 minute'"

@@ -51,7 +51,7 @@ with engine.connect() as _connection:
     _keys = {row.key_id: Ed25519PublicKey.from_public_bytes(row.public_key)
              for row in _connection.execute(sa.text("SELECT key_id, public_key FROM signing_keys"))}
 
-HEADER = struct.Struct(">BBI8sI")
+HEADER = struct.Struct(">BBI8sII")  # wzcheckin.codes.tokens, version 2
 app = Flask(__name__)
 
 
@@ -60,14 +60,14 @@ def _verify(token: str) -> bytes | None:
         raw = base64.b32decode(token + "=" * (-len(token) % 8))
     except ValueError:
         return None
-    if len(raw) != 82:
+    if len(raw) != HEADER.size + 64:
         return None
-    _version, _kind, key_id, subject, expires = HEADER.unpack(raw[:18])
+    _version, _kind, key_id, subject, _issued, expires = HEADER.unpack(raw[:HEADER.size])
     key = _keys.get(key_id)
     if key is None or expires <= datetime.now(UTC).timestamp():
         return None
     try:
-        key.verify(raw[18:], raw[:18])
+        key.verify(raw[HEADER.size:], raw[:HEADER.size])
     except InvalidSignature:
         return None
     return subject

@@ -99,10 +99,14 @@ def staff_token(session, vault, role: Role, checkpoint: Checkpoint | None, now: 
     return issue_api_token(session, user, now, label="bench")
 
 
-def pass_tokens(session, vault, public_ids: list[str], lifetime: timedelta = timedelta(hours=2)) -> list[str]:
-    keyring = load_keyring(session, vault)
-    expires = datetime.now(UTC) + lifetime
-    return [keyring.sign(TokenKind.PASS, public_id, expires, issued_at=expires - lifetime) for public_id in public_ids]
+def pass_tokens(session, vault, public_ids: list[str], lifetime: timedelta = timedelta(minutes=5),
+                keyring=None) -> list[str]:
+    """Rotating passes issued now, as the pass page shows them: a pass may live at most the
+    programme's ``[codes] max_lifetime_seconds.pass`` (5 minutes), so a run signs them afresh
+    just before it starts (see ``bench.__main__.PassFile``)."""
+    keyring = keyring or load_keyring(session, vault)
+    issued = datetime.now(UTC)
+    return [keyring.sign(TokenKind.PASS, public_id, issued + lifetime, issued_at=issued) for public_id in public_ids]
 
 
 def bulk_api_tokens(session, worker_ids: list[int], now: datetime) -> list[str]:
@@ -118,7 +122,7 @@ def bulk_api_tokens(session, worker_ids: list[int], now: datetime) -> list[str]:
         plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
         tokens.append(plaintext)
         rows.append({"token_hash": hashlib.sha256(plaintext.encode()).hexdigest(), "user_id": user_ids[worker_id],
-                     "label": "bench", "created_at": now})
+                     "label": "bench", "created_at": now, "expires_at": now + timedelta(days=90)})
     for offset in range(0, len(rows), BATCH):
         session.execute(ApiToken.__table__.insert(), rows[offset:offset + BATCH])
     session.commit()

@@ -16,7 +16,7 @@ from wzcheckin.accounts.auth import init_login
 from wzcheckin.api import api_bp
 from wzcheckin.api import openapi as openapi_document  # noqa: F401 - its route: GET /api/v1/openapi.json
 from wzcheckin.assets import init_page_etags, init_static_files
-from wzcheckin.codes.keys import KeyringCache
+from wzcheckin.codes.keys import KeyringCache, keys_fingerprint_columns
 from wzcheckin.commands import register_commands
 from wzcheckin.config import MIGRATIONS_DIR, PACKAGE_DIR, STATIC_DIR, TEMPLATES_DIR, load_config
 from wzcheckin.core.errors import init_error_handlers
@@ -31,6 +31,7 @@ from wzcheckin.extensions import babel, compress, csrf, db, limiter, login_manag
 from wzcheckin.programme import load_programme
 from wzcheckin.reporting import init_reporting
 from wzcheckin.rooms import ROOMS
+from wzcheckin.scanning.partitions import include_in_autogenerate
 from wzcheckin.scanning.services import install_scan_handlers
 
 log = logging.getLogger("wzcheckin")
@@ -96,7 +97,7 @@ def _init_extensions(app: Flask) -> None:
     init_reporting(app)
     scheduler.init_app(app)  # the run log for the officials' pages; jobs run only in `wzcheckin scheduler`
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True,
-                     compare_type=True, render_item=render_migration_item)
+                     compare_type=True, render_item=render_migration_item, include_name=include_in_autogenerate)
 
     login_manager.init_app(app)
     login_manager.session_protection = None  # the server-side session row is the protection
@@ -125,7 +126,8 @@ def _init_extensions(app: Flask) -> None:
     app.extensions["wzcheckin.clock"] = clock.clock_for(app.config)
     app.extensions["wzcheckin.vault"] = PersonalDataVault(app.config["DATA_KEYS"], app.config["LOOKUP_KEY"])
     app.extensions["wzcheckin.keyring"] = KeyringCache()
-    init_login(login_manager)
+    # The signing keys' fingerprint rides with each bearer token (codes.context.current_keyring).
+    init_login(app, login_manager, bearer_extra_columns=keys_fingerprint_columns)
 
 
 def _register_rooms(app: Flask) -> None:

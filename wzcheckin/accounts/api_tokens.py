@@ -35,22 +35,31 @@ def issue_api_token(session: Session, user: User, now: datetime, label: str = ""
     return plaintext
 
 
-def authenticate_api_token(session: Session, plaintext: str, now: datetime) -> tuple[User, ApiToken] | None:
-    """The account behind a bearer token, or None when the token is unknown, revoked or expired,
-    or its account is disabled — read afresh on every request."""
+# Every API request asks, so the statement is built once (options and all): building it per
+# request cost more than running it. The user comes with their checkpoint (the scan path needs
+# it), never the checkpoint's enterprise unless somebody looks at it.
+_TOKEN_USER = (
+    sa.select(User, ApiToken.id)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == sa.bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+           ApiToken.expires_at > sa.bindparam("now"), User.disabled_at.is_(None))
+    .options(joinedload(User.checkpoint).lazyload(Checkpoint.enterprise))
+)
+
+
+def authenticate_api_token(session: Session, plaintext: str, now: datetime, *,
+                           with_columns: tuple = ()) -> tuple[User, int, tuple] | None:
+    """The account behind a bearer token and the token's id, or None when the token is unknown,
+    revoked or expired, or its account is disabled — read afresh on every request, in one query.
+    ``with_columns``: more scalar columns to read in the same round trip (the signing keys'
+    fingerprint, say); their values come back as the third item."""
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 128:
         return None
-    # Every API request asks: load the token, its user and their checkpoint in one query, and the
-    # checkpoint's enterprise only if somebody looks at it.
-    token = session.scalar(
-        sa.select(ApiToken)
-        .where(ApiToken.token_hash == _secret_hash(plaintext), ApiToken.revoked_at.is_(None),
-               ApiToken.expires_at > now)
-        .options(joinedload(ApiToken.user).joinedload(User.checkpoint).lazyload(Checkpoint.enterprise))
-    )
-    if token is None or token.user.disabled_at is not None:
+    statement = _TOKEN_USER.add_columns(*with_columns) if with_columns else _TOKEN_USER
+    row = session.execute(statement, {"token_hash": _secret_hash(plaintext), "now": now}).first()
+    if row is None:
         return None
-    return token.user, token
+    return row[0], row[1], tuple(row[2:])
 
 
 def list_api_tokens(session: Session, user: User) -> list[ApiToken]:

@@ -59,12 +59,16 @@ def _load_user_from_bearer(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    found = authenticate_api_token(db.session, header[len("Bearer "):].strip(), clock.now())
+    # Columns another room wants read in the same round trip (the signing keys' fingerprint, so the
+    # keyring's per-request revocation check costs a bearer request no query of its own).
+    extra = current_app.extensions.get(BEARER_EXTRA_COLUMNS, tuple)()
+    found = authenticate_api_token(db.session, header[len("Bearer "):].strip(), clock.now(), with_columns=extra)
     if found is None:
         return None
-    user, token = found
+    user, token_id, values = found
     g.auth_method = "bearer"
-    g.api_token_id = token.id
+    g.api_token_id = token_id
+    g.bearer_extra_values = values
     return user
 
 
@@ -75,8 +79,13 @@ def _unauthorised():
     return redirect(url_for("accounts.login"))
 
 
-def init_login(login_manager: LoginManager) -> None:
-    """Hand Flask-Login this room's loaders (create_app)."""
+BEARER_EXTRA_COLUMNS = "wzcheckin.bearer_extra_columns"
+
+
+def init_login(app, login_manager: LoginManager, *, bearer_extra_columns=tuple) -> None:
+    """Hand Flask-Login this room's loaders (create_app). ``bearer_extra_columns()``: scalar
+    columns to read with each bearer token (their values in ``g.bearer_extra_values``)."""
+    app.extensions[BEARER_EXTRA_COLUMNS] = bearer_extra_columns
     login_manager.user_loader(_load_user_from_session)
     login_manager.request_loader(_load_user_from_bearer)
     login_manager.unauthorized_handler(_unauthorised)

@@ -111,12 +111,27 @@ def revoke_signing_key(session: Session, key_id: int, now: datetime, *,
     return key, new_key
 
 
+def _fingerprint_aggregates():
+    return (sa.func.count(SigningKey.id), sa.func.count(SigningKey.retired_at),
+            sa.func.count(SigningKey.revoked_at), sa.func.max(SigningKey.key_id))
+
+
 def keys_fingerprint(session: Session) -> tuple:
     """What changes whenever a key is made, retired or revoked: one aggregate over a table of a
     handful of rows."""
-    return tuple(session.execute(sa.select(
-        sa.func.count(SigningKey.id), sa.func.count(SigningKey.retired_at), sa.func.count(SigningKey.revoked_at),
-        sa.func.max(SigningKey.key_id))).one())
+    return tuple(session.execute(sa.select(*_fingerprint_aggregates())).one())
+
+
+_FINGERPRINT_COLUMNS = tuple(
+    sa.select(aggregate).scalar_subquery().label(f"keys_fingerprint_{n}")
+    for n, aggregate in enumerate(_fingerprint_aggregates())
+)
+
+
+def keys_fingerprint_columns() -> tuple:
+    """The fingerprint as scalar subqueries, to read in another query's round trip (the bearer
+    token's): their values, in order, are what :func:`keys_fingerprint` returns."""
+    return _FINGERPRINT_COLUMNS
 
 
 def public_key_record(key: SigningKey) -> dict:
@@ -211,14 +226,18 @@ class KeyringCache:
         self._keyring: Keyring | None = None
         self._loaded_at = 0.0
 
-    def get(self, session: Session, vault: PersonalDataVault, programme=None) -> Keyring:
+    def get(self, session: Session, vault: PersonalDataVault, programme=None, *,
+            fingerprint: tuple | None = None) -> Keyring:
+        """``fingerprint``: the keys table's, when this request has already read it (with its
+        bearer token); otherwise it is read here."""
         keyring = self._keyring
-        fingerprint = None
         stale = keyring is None or time.monotonic() - self._loaded_at > self._ttl
-        if not stale:
+        if stale:
+            fingerprint = None  # re-read with the keys themselves
+        else:
             # A revocation must hold at once in every process: compare the cached keyring with
             # the table (one aggregate over a few rows) before trusting it.
-            fingerprint = keys_fingerprint(session)
+            fingerprint = keys_fingerprint(session) if fingerprint is None else tuple(fingerprint)
             stale = fingerprint != keyring.fingerprint
         if stale:
             with self._lock:

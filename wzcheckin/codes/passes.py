@@ -87,13 +87,17 @@ def revoke_paper_passes(session: Session, worker: Worker, now: datetime) -> int:
     return result.rowcount
 
 
+# Hot path (every scan of a phone pass): the worker with their account and employer; the
+# account's staff checkpoint (none, for a worker) is not joined. Built once: constructing the
+# loader options per scan cost as much as running the query.
+_WORKER_BY_PASS = (sa.select(Worker).where(Worker.public_id == sa.bindparam("public_id"))
+                   .options(joinedload(Worker.user).lazyload(User.checkpoint)))
+
+
 def resolve_pass(session: Session, claims: Claims) -> Worker:
     """The worker a verified pass belongs to; refuses revoked paper passes and disabled accounts."""
     if claims.kind == TokenKind.PASS:
-        # Hot path (every scan of a phone pass): the worker with their account and employer; the
-        # account's staff checkpoint (none, for a worker) is not joined.
-        worker = session.scalar(sa.select(Worker).where(Worker.public_id == claims.subject)
-                                .options(joinedload(Worker.user).lazyload(User.checkpoint)))
+        worker = session.scalar(_WORKER_BY_PASS, {"public_id": claims.subject})
     elif claims.kind == TokenKind.PAPER_PASS:
         paper = session.scalar(sa.select(PaperPass).where(PaperPass.public_id == claims.subject))
         if paper is None:

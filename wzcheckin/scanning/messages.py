@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
 REASON_MESSAGES = {
@@ -66,11 +66,19 @@ def _format_details(details: dict | None) -> dict:
     return values
 
 
+# Each reason's words per language, translated once per process rather than once per scan
+# (a catalogue is loaded at start-up and never changes while the process runs).
+_TRANSLATED: dict[tuple[str, str], str] = {}
+
+
 def reason_message(reason: str, details: dict | None = None) -> str:
     template = REASON_MESSAGES.get(reason)
     if template is None:
         return reason
-    text = str(template)
+    key = (str(get_locale()), reason)
+    text = _TRANSLATED.get(key)
+    if text is None:
+        text = _TRANSLATED[key] = str(template)
     try:
         return text % _format_details(details) if "%(" in text else text
     except (KeyError, ValueError, TypeError):

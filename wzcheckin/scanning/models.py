@@ -25,7 +25,12 @@ class Scan(Base):
     """One scan by staff at a checkpoint, accepted or refused, exactly as answered.
 
     ``scan_id`` is the device's idempotency key: an upload retried twice records once and gets
-    the first answer back. ``is_evidence`` marks accepted staff scans that prove presence.
+    the first answer back — claimed in :class:`ScanClaim`, which is what keeps it unique.
+    ``is_evidence`` marks accepted staff scans that prove presence.
+
+    On PostgreSQL the table is partitioned by month of ``scanned_at`` (migration 0011; the
+    scheduler creates the months ahead, ``scanning.partitions``), its primary key there being
+    ``(id, scanned_at)``; a scan outside every month lands in the default partition.
     """
 
     __tablename__ = "scans"
@@ -38,7 +43,8 @@ class Scan(Base):
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
-    scan_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # Unique through ScanClaim (a partitioned table's UNIQUE index must hold the partition key).
+    scan_id: Mapped[str] = mapped_column(sa.String(64), index=True)
     checkpoint_id: Mapped[int] = mapped_column(sa.ForeignKey("checkpoints.id"))
     staff_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     device: Mapped[str | None] = mapped_column(sa.String(64))
@@ -63,6 +69,20 @@ class Scan(Base):
     checkpoint = relationship("Checkpoint", lazy="joined")
 
 
+class ScanClaim(Base):
+    """The claim on a ``scan_id``: one narrow row per stored scan, taken by
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING`` before the scan is judged, so the idempotency
+    check and the claim are one round trip and a retried upload finds the first answer. It lives
+    apart from ``scans`` because on PostgreSQL that table is partitioned by month, and a UNIQUE
+    index there would have to include ``scanned_at``. ``scanned_at`` names the scan's partition."""
+
+    __tablename__ = "scan_claims"
+
+    scan_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # This room's raw personal records for the retention purge (core/retention.py): every staff scan,
-# who was where when, with temperatures.
-RAW_RECORDS = (RawRecords("scans", Scan, Scan.scanned_at),)
+# who was where when, with temperatures, and the claims on their scan ids.
+RAW_RECORDS = (RawRecords("scans", Scan, Scan.scanned_at), RawRecords("scan_claims", ScanClaim, ScanClaim.scanned_at))

@@ -2,7 +2,10 @@
 
 ``record_scan`` is the one path every staff scan takes, whatever the checkpoint:
 
-1. a ``scan_id`` seen before returns the first answer and records nothing (idempotent upload);
+1. a ``scan_id`` seen before returns the first answer and records nothing (idempotent upload):
+   the scan id is claimed first (``scan_claims``, ``INSERT … ON CONFLICT DO NOTHING RETURNING``:
+   the check and the claim in one round trip; a concurrent twin waits on the UNIQUE entry and
+   then finds the first answer);
 2. the claimed scan time must lie within the programme's offline window and not in the future —
    a scan "in the future" is judged by the server's clock, which may be the one that is wrong,
    so that refusal is answered but never stored: a replay of the same ``scan_id`` is judged anew;
@@ -28,6 +31,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, lazyload
 
 from wzcheckin.accounts.models import User, Worker
@@ -38,7 +42,7 @@ from wzcheckin.core.identity import mask_name
 from wzcheckin.core.refusals import Refusal
 from wzcheckin.programme import Programme
 from wzcheckin.scanning.messages import REASON_MESSAGES, reason_message
-from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanResult
+from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanClaim, ScanResult
 
 if TYPE_CHECKING:
     from wzcheckin.core.room import Room
@@ -173,12 +177,33 @@ def code_valid_from(claims: Claims, programme: Programme) -> datetime:
     return claims.issued_at - timedelta(seconds=programme.programme.scan_clock_skew_seconds)
 
 
+_CLAIM_VALUES = {"scan_id": sa.bindparam("scan_id"), "staff_user_id": sa.bindparam("staff_user_id"),
+                 "scanned_at": sa.bindparam("scanned_at", type_=ScanClaim.__table__.c.scanned_at.type)}
+# Per dialect, built once: ON CONFLICT is spelt alike on both, but each dialect has its own insert().
+_CLAIM = {
+    name: dialect_insert(ScanClaim).values(_CLAIM_VALUES).on_conflict_do_nothing(index_elements=["scan_id"])
+    .returning(ScanClaim.scan_id)
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
+def claim_scan_id(session: Session, scan_id: str, staff_id: int, scanned_at: datetime) -> bool:
+    """Claim ``scan_id`` for a scan about to be recorded: True when it is ours, False when it was
+    claimed before (a replay). The UNIQUE key of ``scan_claims`` decides, in one statement; a
+    concurrent claimant waits for the first to commit or roll back."""
+    statement = _CLAIM[session.get_bind().dialect.name]
+    return session.execute(statement, {"scan_id": scan_id, "staff_user_id": staff_id,
+                                       "scanned_at": scanned_at}).first() is not None
+
+
 def find_scan(session: Session, scan_id: str) -> Scan | None:
-    # Hot path: every upload asks, and nearly every answer is "none". A Core query for the key
-    # alone costs a fraction of an ORM entity query; the row is loaded only for a replay. Its
-    # checkpoint is the caller's own, already loaded.
-    scans = Scan.__table__
-    scan_pk = session.execute(sa.select(scans.c.id).where(scans.c.scan_id == scan_id)).scalar()
+    # Through its claim: the claim's ``scanned_at`` lets PostgreSQL read one month's partition.
+    # A Core query for the key first; the row is loaded only when there is one. Its checkpoint
+    # is the caller's own, already loaded.
+    scans, claims = Scan.__table__, ScanClaim.__table__
+    claimed_at = sa.select(claims.c.scanned_at).where(claims.c.scan_id == scan_id).scalar_subquery()
+    scan_pk = session.execute(sa.select(scans.c.id).where(scans.c.scan_id == scan_id,
+                                                          scans.c.scanned_at == claimed_at)).scalar()
     if scan_pk is None:
         return None
     return session.get(Scan, scan_pk, options=[lazyload(Scan.checkpoint)])
@@ -207,19 +232,24 @@ class RecordedScan:
 def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: ScanInput,
                 keyring: Keyring, programme: Programme, now: datetime) -> RecordedScan:
     scan_id = validate_scan_id(data.scan_id)
-    existing = find_scan(session, scan_id)
-    if existing is not None:
-        if existing.staff_user_id != staff.id:
-            raise ScanIdConflict(scan_id)
-        return RecordedScan(existing, replayed=True)
-
     scanned_at = data.scanned_at or now
+    newest = now + timedelta(seconds=programme.programme.scan_clock_skew_seconds)
+    # A scan "in the future" is answered but never stored, so it claims nothing: only look.
+    claimed = scanned_at <= newest and claim_scan_id(session, scan_id, staff.id, scanned_at)
+    if not claimed:
+        existing = find_scan(session, scan_id)
+        if existing is not None:
+            if existing.staff_user_id != staff.id:
+                raise ScanIdConflict(scan_id)
+            return RecordedScan(existing, replayed=True)
+        if scanned_at <= newest:  # claimed, but its scan is gone (purged after the appeal window)
+            raise ScanIdConflict(scan_id)
+
     worker: Worker | None = None
     subject = details = None
     token_kind = None
     is_evidence = False
     oldest = now - timedelta(hours=programme.programme.offline_scan_max_age_hours)
-    newest = now + timedelta(seconds=programme.programme.scan_clock_skew_seconds)
     try:
         if scanned_at < oldest:
             raise ScanRefused("scan_too_old", details={"max_age_hours": programme.programme.offline_scan_max_age_hours})
@@ -256,5 +286,5 @@ def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: 
     if reason in NOT_FINAL_REASONS:
         return RecordedScan(scan, final=False)  # answered, not stored: a replay is judged again
     session.add(scan)
-    session.flush()  # a concurrent twin with the same scan_id fails here on the UNIQUE index
+    session.flush()
     return RecordedScan(scan)

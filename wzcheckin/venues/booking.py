@@ -11,19 +11,20 @@ How a slot is never overbooked (the invariant ``taken <= capacity``), on SQLite 
   the WHERE clause against the committed row, so the 31st of 30 racers matches nothing; on
   SQLite the write transaction starts with BEGIN IMMEDIATE, so writers run one at a time. No
   read-then-write in Python can race: the check and the increment are the same statement.
-  A CHECK constraint (``taken <= capacity``) backs it up in the schema. (The slot row is also
-  read FOR UPDATE first, for the lock order below, so on PostgreSQL bookings of one slot queue on
-  it; the conditional UPDATE is still the guard, and does not depend on that lock.)
+  A CHECK constraint (``taken <= capacity``) backs it up in the schema. A booking takes the
+  slot's row lock with that UPDATE, its last step but the insert, so bookings of one slot queue
+  on it only for the UPDATE, the INSERT and the commit; the per-worker rules run before it.
 * The same worker twice at once: the worker's row is locked (``SELECT … FOR NO KEY UPDATE``)
   before the per-worker rules are read, so their bookings run one after the other and the second
   sees the first; a partial UNIQUE index (one active reservation per worker and slot) is the last
   line, its violation — caught in a savepoint — answers ``already_booked``, never a 500.
 * Cancelling gives the place back exactly once: the reservation moves ``booked → cancelled`` by
   a conditional UPDATE, and only when that reports one row is ``taken`` decremented.
-* No deadlocks on PostgreSQL: a transaction locks at most one slot, and always the slot before
-  any worker (booking, cancelling, joining or leaving a waiting list, closing a slot), and a
-  waiting-list promotion — the one step that may touch several workers — never waits for a
-  worker's lock (SKIP LOCKED): a busy worker keeps their place in line. SQLite needs none of
+* No deadlocks on PostgreSQL: a transaction locks at most one slot and at most one worker it
+  waits for, and always the worker before the slot (booking, joining a waiting list); the steps
+  that lock a slot first (cancelling, leaving a waiting list, closing a slot, changing its
+  capacity) never wait for a worker's lock: a waiting-list promotion — the one step that may
+  touch several workers — skips a locked worker (SKIP LOCKED), who keeps their place in line. SQLite needs none of
   this: one writer at a time.
 """
 
@@ -225,18 +226,24 @@ def refuse_if_full(session: Session, worker: Worker, slot_id: int, now: datetime
 
 
 def book(session: Session, programme: Programme, worker: Worker, slot_id: int, now: datetime) -> Reservation:
-    """Book a place in a slot for a worker (the phone page and ``POST /api/v1/reservations``)."""
+    """Book a place in a slot for a worker (the phone page and ``POST /api/v1/reservations``).
+
+    The slot's row lock is held for the last step only: the worker is locked and their rules are
+    read against the slot as committed, then the conditional UPDATE takes the place (and the
+    slot's lock, on PostgreSQL), and the insert and the commit follow. A burst of bookings for one
+    slot queues on that lock for an UPDATE and an INSERT each, not for every rule; the crowd
+    behind the last place is refused from the committed row without waiting at all."""
     check_eligible(worker)
-    slot = _lock_slot(session, slot_id)
+    slot = session.scalar(sa.select(Slot).where(Slot.id == slot_id).execution_options(populate_existing=True))
     if slot is None:
         raise BookingRefused("slot_unknown")
-    return _book_locked(session, programme, worker, slot, now, source="direct")
+    _refuse_unless_open(session, worker, slot, now)
+    _lock_worker(session, worker)
+    _check_worker_rules(session, programme, worker, slot, now)
+    return _take_place(session, worker, slot, now, source="direct")
 
 
-def _book_locked(session: Session, programme: Programme, worker: Worker, slot: Slot, now: datetime, *,
-                 source: str, wait: bool = True) -> Reservation:
-    """Book with the slot already locked: the worker's rules, then the conditional UPDATE."""
-    check_eligible(worker)
+def _refuse_unless_open(session: Session, worker: Worker, slot: Slot, now: datetime) -> None:
     if not slot.venue.bookable:
         raise BookingRefused("not_bookable")
     if slot.closed_at is not None:
@@ -244,13 +251,16 @@ def _book_locked(session: Session, programme: Programme, worker: Worker, slot: S
     if slot.starts_at <= now:
         raise BookingRefused("slot_started")
     if slot.taken >= slot.capacity:
-        # Fast refusal for the crowd behind the last place: the slot row is locked and fresh, so
-        # "full" is certain; only this worker's own booking here is worth saying instead.
+        # Fast refusal for the crowd behind the last place ("full" as committed: a place freed
+        # later goes to the waiting list first anyway); only this worker's own booking here is
+        # worth saying instead.
         if _active_reservation(session, worker.id, slot.id) is not None:
             raise BookingRefused("already_booked")
         raise BookingRefused("slot_full")
-    if not _lock_worker(session, worker, wait=wait):
-        raise _WorkerBusy
+
+
+def _check_worker_rules(session: Session, programme: Programme, worker: Worker, slot: Slot, now: datetime) -> None:
+    """The per-worker rules; the caller holds the worker's lock."""
     if _active_reservation(session, worker.id, slot.id) is not None:
         raise BookingRefused("already_booked")
     until = suspended_until(session, programme, worker.id, now)
@@ -264,19 +274,36 @@ def _book_locked(session: Session, programme: Programme, worker: Worker, slot: S
     if _active_count(session, programme, worker.id, now) >= rules.max_active_bookings:
         raise BookingRefused("limit_reached", limit=rules.max_active_bookings)
 
+
+def _book_locked(session: Session, programme: Programme, worker: Worker, slot: Slot, now: datetime, *,
+                 source: str, wait: bool = True) -> Reservation:
+    """Book with the slot already locked (waiting-list promotions): the worker's rules, then the
+    conditional UPDATE."""
+    check_eligible(worker)
+    _refuse_unless_open(session, worker, slot, now)
+    if not _lock_worker(session, worker, wait=wait):
+        raise _WorkerBusy
+    _check_worker_rules(session, programme, worker, slot, now)
+    return _take_place(session, worker, slot, now, source=source)
+
+
+def _take_place(session: Session, worker: Worker, slot: Slot, now: datetime, *, source: str) -> Reservation:
     reservation = Reservation(public_id=new_public_id(), slot_id=slot.id, worker_id=worker.id,
                               status=ReservationStatus.BOOKED, source=source, created_at=now)
     try:
         # The savepoint makes the place and the reservation one step: if the insert loses to the
         # partial UNIQUE index, the increment is undone with it and the caller's transaction lives on.
         with session.begin_nested():
+            # Conditional UPDATE … RETURNING: the check and the increment are one statement, and
+            # on PostgreSQL it takes the slot's row lock (a racer waits here, then re-checks).
             taken = session.execute(
                 sa.update(Slot)
                 .where(Slot.id == slot.id, Slot.taken < Slot.capacity, Slot.closed_at.is_(None), Slot.starts_at > now)
                 .values(taken=Slot.taken + 1)
+                .returning(Slot.taken)
                 .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount != 1:
+            ).scalar()
+            if taken is None:
                 raise _NoPlace
             session.add(reservation)
             session.flush()
@@ -356,6 +383,7 @@ def reservation_code(keyring: Keyring, programme: Programme, reservation: Reserv
 def join_waitlist(session: Session, programme: Programme, worker: Worker, slot_id: int,
                   now: datetime) -> WaitlistEntry:
     check_eligible(worker)
+    _lock_worker(session, worker)  # the worker before the slot, as in book()
     slot = _lock_slot(session, slot_id)
     if slot is None:
         raise BookingRefused("slot_unknown")
@@ -365,7 +393,6 @@ def join_waitlist(session: Session, programme: Programme, worker: Worker, slot_i
         raise BookingRefused("slot_closed")
     if slot.starts_at <= now:
         raise BookingRefused("slot_started")
-    _lock_worker(session, worker)
     if _active_reservation(session, worker.id, slot.id) is not None:
         raise BookingRefused("already_booked")
     if slot.remaining > 0:
