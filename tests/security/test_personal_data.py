@@ -238,7 +238,7 @@ def test_retention_purges_raw_records_after_the_appeal_window_and_keeps_every_de
     from wzcheckin.enterprises.gates import VisitorDetails, register_visitor
     from wzcheckin.enterprises.models import HealthAlert, VisitorRegistration
     from wzcheckin.residence.models import EnterpriseHeadcount, WorkerStatus
-    from wzcheckin.scanning.models import Scan
+    from wzcheckin.scanning.models import Scan, ScanClaim
 
     site = make_site(db, vault, name="留存测试鞋业")
     bulk_workers(db, vault, site, 55)                        # retained: the ¥50,000 tier
@@ -266,6 +266,11 @@ def test_retention_purges_raw_records_after_the_appeal_window_and_keeps_every_de
     cli("cutoff", "run")
     report = cli("report", "headcounts").stdout
     assert ",55,50,50000\n" in report
+    # Scans recorded through the API claim their scan ids too (scan_claims); the builders write the
+    # scans directly, so the claims are added here as record_scan would have.
+    db.execute(sa.insert(ScanClaim).from_select(["scan_id", "staff_user_id", "scanned_at"],
+                                                sa.select(Scan.scan_id, Scan.staff_user_id, Scan.scanned_at)))
+    db.commit()
     clock.set(horizon - timedelta(seconds=1))
     early = cli("retention", "purge", check=False)
     assert early.returncode == 1 and "appeal window is open until" in early.stderr
@@ -273,14 +278,14 @@ def test_retention_purges_raw_records_after_the_appeal_window_and_keeps_every_de
     clock.set(horizon + timedelta(days=1))
     statuses_before = db.scalar(sa.select(sa.func.count()).select_from(WorkerStatus))
     dry = json.loads(cli("retention", "purge", "--dry-run").stdout.splitlines()[-1])
-    assert dry["would_delete"] == {"scans": 55 * 3 + 10 * 2, "health_alerts": 1, "visitor_registrations": 1,
-                                   "activity_photos": 1}
+    assert dry["would_delete"] == {"scans": 55 * 3 + 10 * 2, "scan_claims": 55 * 3 + 10 * 2, "health_alerts": 1,
+                                   "visitor_registrations": 1, "activity_photos": 1}
     db.rollback()
     assert db.scalar(sa.select(sa.func.count()).select_from(Scan)) == 55 * 3 + 10 * 2  # a dry run deletes nothing
     purged = json.loads(cli("retention", "purge", "--batch-size", "40").stdout.splitlines()[-1])
     assert purged["deleted"] == dry["would_delete"]
     db.rollback()
-    for model in (Scan, HealthAlert, VisitorRegistration, ActivityPhoto):
+    for model in (Scan, ScanClaim, HealthAlert, VisitorRegistration, ActivityPhoto):
         assert db.scalar(sa.select(sa.func.count()).select_from(model)) == 0, model.__name__
     assert db.scalar(sa.select(ActivityCheckin.photo_id)) is None  # the check-in stays, without its photo
     assert db.scalar(sa.select(sa.func.count()).select_from(WorkerStatus)) == statuses_before
