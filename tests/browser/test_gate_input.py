@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import gate_of, make_enterprise, make_phone, make_user, make_worker
-from tests.scanning.fixtures import seeded  # noqa: F401 - a fixture
 from tests.scanning.test_scanner_browser import PHONE, log_in
 from wzcheckin import clock
 from wzcheckin.accounts.models import Role
