@@ -166,6 +166,7 @@ def test_offline_gate_scan_is_queued_then_lands_exactly_once(gunicorn_server, se
         page.reload()
         page.locator("body[data-scanner-ready='1']").wait_for(timeout=30_000)
         assert page.locator("#net-status").inner_text().startswith("离线")
+        page.locator("#mask").check()  # never pre-ticked (issue 16 item 8)
         page.locator("#temperature").fill("36.6")
         page.locator("#code-input").fill(token)
         page.locator("#code-input").press("Enter")
@@ -177,6 +178,7 @@ def test_offline_gate_scan_is_queued_then_lands_exactly_once(gunicorn_server, se
         forged = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
         # This one comes from a keyboard-wedge scanner gun, fired with the focus still in the
         # temperature field.
+        page.locator("#mask").check()
         page.locator("#temperature").fill("36.6")
         page.keyboard.type(forged)
         page.keyboard.press("Enter")

@@ -52,6 +52,7 @@ def ready(page) -> None:
 
 
 def scan_at_gate(page, token: str, temperature: str) -> None:
+    page.locator("#mask").check()
     page.locator("#temperature").fill(temperature)
     page.locator("#code-input").fill(token)
     page.locator("#code-input").press("Enter")

@@ -35,7 +35,7 @@ from wzcheckin.admin.exports import (
 )
 from wzcheckin.admin.forms import FORMATS, ExportForm, FullExportForm
 from wzcheckin.admin.hotline import HOTLINE_READERS
-from wzcheckin.admin.labels import ROLE_LABELS, label
+from wzcheckin.admin.labels import ACTION_LABELS, ROLE_LABELS, label
 from wzcheckin.admin.spreadsheets import csv_chunks, file_chunks, write_xlsx
 from wzcheckin.core import context
 from wzcheckin.core.auth import roles_required
@@ -307,6 +307,11 @@ def programme_file_page():
 @bp.app_template_global("admin_role_label")
 def _role_label(code: str | None) -> str:
     return label(ROLE_LABELS, code)
+
+
+@bp.app_template_global("admin_action_label")
+def _action_label(code: str | None) -> str:
+    return label(ACTION_LABELS, code)
 
 
 @bp.app_template_global("admin_tier_label")

@@ -42,6 +42,7 @@ from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_checkpoint, public, roles_required
 from wzcheckin.core.navigation import NavItem
+from wzcheckin.core.readings import TEMPERATURE_RANGE
 from wzcheckin.core.room import app_rooms
 from wzcheckin.core.security import allow_wasm
 from wzcheckin.directory.models import CheckpointKind
@@ -104,6 +105,14 @@ def _scanner_text() -> dict:
         "camera_failed": str(_l("The camera is not available: use a scanner gun or type the code.")),
         "decoder_loading": str(_l("Loading the code reader…")),
         "enter_temperature": str(_l("Code read: enter the temperature, then press OK.")),
+        # Gate input is questioned before it is sent (issue 16 item 8): a typo such as 3.65 or 65
+        # is not a body temperature; an unusual one and an unticked mask need a second OK.
+        "temperature_impossible": str(_l("%(temperature)s °C is not a body temperature: enter it again "
+                                         "(for example 36.5), then press OK.")),
+        "temperature_unusual": str(_l("%(temperature)s °C is unusual: measure again, or press OK once more "
+                                      "to send it as it is.")),
+        "mask_unticked": str(_l("“Wearing a mask” is not ticked: tick it, or press OK once more to refuse "
+                                "entry for no mask.")),
         "online": str(_l("Online: scans go straight to the server")),
         "offline": str(_l("Offline: scans are kept on this phone and uploaded later.")),
         "confirmed": str(_l("Hand-over confirmed")),
@@ -171,6 +180,7 @@ def scanner():
         "kinds": {kind.label: int(kind) for kind in TokenKind},
         "fever_celsius": programme.entry_checks.fever_celsius,
         "mask_required": programme.entry_checks.mask_required,
+        "temperature_range": [float(bound) for bound in TEMPERATURE_RANGE],  # what the API accepts
         "offline_max_age_hours": programme.programme.offline_scan_max_age_hours,
         "timezone": programme.programme.timezone,
         "outbox_key": outbox_key(current_user),

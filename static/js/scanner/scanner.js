@@ -421,15 +421,49 @@
 
   function resetGateChecks() {
     $("temperature").value = "";
+    $("temperature").removeAttribute("aria-invalid");
     $("symptoms").checked = false;
-    $("mask").checked = true;
+    $("mask").checked = false;  // never pre-ticked: each person's mask is looked at
+    questioned = null;
   }
 
-  function askForTemperature(token) {
+  function askForTemperature(token, message) {
     pending = token;
-    $("camera-status").textContent = T.enter_temperature;
+    $("camera-status").textContent = message || T.enter_temperature;
     document.body.classList.add("awaiting-temperature");
     $("temperature").focus();
+  }
+
+  // Gate input is questioned before it is sent: a typo such as 3.65 or 65 is no body temperature
+  // (the server refuses it too) and must be typed again; an unusual reading, or the mask box left
+  // unticked, is sent on a second OK with the same input. Returns true when the scan may go.
+  var USUAL_TEMPERATURE = [35, 42];  // °C: a plausibility check for typing slips, not a policy figure
+  var questioned = null;
+  function gateChecksPass(token, checks, source) {
+    var range = config.temperature_range || [30, 45];
+    var field = $("temperature");
+    if (checks.temperature === null || isNaN(checks.temperature) ||
+        checks.temperature < range[0] || checks.temperature > range[1]) {
+      if (checks.raw) field.setAttribute("aria-invalid", "true");
+      askForTemperature(token, checks.raw ? format(T.temperature_impossible, { temperature: checks.raw }) : null);
+      return false;
+    }
+    field.removeAttribute("aria-invalid");
+    var question = null;
+    if (checks.temperature < USUAL_TEMPERATURE[0] || checks.temperature > USUAL_TEMPERATURE[1]) {
+      question = ["unusual", checks.raw, format(T.temperature_unusual, { temperature: checks.raw })];
+    } else if (config.mask_required && !checks.mask) {
+      question = ["mask", checks.raw, T.mask_unticked];
+    }
+    if (!question) return true;
+    var key = question[0] + ":" + question[1] + ":" + token;
+    // Asked already, and OK pressed again on the same input (the camera reading the code again
+    // is no answer).
+    if (questioned === key && source === "typed") return true;
+    questioned = key;
+    askForTemperature(token, question[2]);
+    if (question[0] === "mask") $("mask").focus();
+    return false;
   }
 
   function handleCode(raw, source) {
@@ -439,13 +473,7 @@
     if (source === "camera" && token === lastCode && now - lastCodeAt < CAMERA_REPEAT_MS) return;
     lastCode = token;
     lastCodeAt = now;
-    if (isGate) {
-      var checks = gateChecks();
-      if (checks.temperature === null || isNaN(checks.temperature) || checks.temperature < 30 || checks.temperature > 45) {
-        askForTemperature(token);
-        return;
-      }
-    }
+    if (isGate && !gateChecksPass(token, gateChecks(), source)) return;
     submit(token);
   }
 
