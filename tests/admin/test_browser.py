@@ -78,3 +78,52 @@ def test_the_dashboard_on_a_phone_and_a_laptop(fresh_database, gunicorn_server, 
         wide.screenshot(path=str(ARTIFACTS / "admin-dashboard-1366.png"), full_page=True)
     finally:
         laptop.close()
+
+
+FIGURE_CHARTS = ["chart-staying", "chart-retention-districts", "chart-retention-enterprises", "chart-health-days",
+                 "chart-health-districts", "chart-complaints"]
+
+
+def test_the_figures_on_a_phone(fresh_database, gunicorn_server, server_app, phone_page):
+    """The figures page on a 360-px phone, in Chinese then English: six charts, every table opens
+    within the screen (wide tables scroll inside their own region)."""
+    from wzcheckin.benefits.rights import ComplaintInput, file_complaint
+    from wzcheckin.enterprises.models import HealthAlert
+
+    vault, programme = context.vault(), context.programme()
+    sites = [make_site(db.session, vault, district=district, name=f"温州{district}测试企业有限公司")
+             for district in ("瓯海区", "鹿城区", "乐清市")]
+    for site, count in zip(sites, (40, 25, 8), strict=True):
+        bulk_workers(db.session, vault, site, count)
+    for day in range(11, 18):
+        db.session.add(HealthAlert(enterprise_id=sites[day % 3].enterprise.id, checkpoint_id=sites[day % 3].gate.id,
+                                   reason="fever" if day % 2 else "symptoms", person_masked="张*",
+                                   raised_by_user_id=sites[0].staff.id, raised_at=at(f"2021-02-{day} 09:00")))
+    worker = make_worker(db.session, vault, programme, enterprise=sites[0].enterprise)
+    for amount in ("3000.50", "12000"):
+        file_complaint(db.session, worker, ComplaintInput(credit_code=sites[0].enterprise.credit_code, months="2",
+                                                          amount_yuan=amount, description="欠发工资"),
+                       at("2021-02-08 09:00"))
+    official = make_user(db.session, vault, Role.OFFICIAL)
+    phone = vault.decrypt(official.phone_encrypted)
+    db.session.commit()
+    run_snapshot(db.session, programme, as_of=programme.cutoff, now=at("2021-03-01 00:05"))
+    server = gunicorn_server()
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    page = phone_page
+    log_in(page, server, phone)
+    page.goto(server.base_url + "/admin/figures")
+    assert charts_on(page) == FIGURE_CHARTS
+    assert page.locator("h1").text_content() == "统计数据"
+    assert page_width(page) <= 360
+    for summary in page.locator("details.chart-table summary").all():
+        summary.click()
+    assert page.locator("#complaints table").is_visible()
+    assert page_width(page) <= 360
+    page.screenshot(path=str(ARTIFACTS / "admin-figures-360.png"), full_page=True)
+    page.get_by_role("link", name="English").click()
+    page.wait_for_load_state()
+    assert charts_on(page) == FIGURE_CHARTS and page_width(page) <= 360
+    assert page.locator("h1").text_content() == "Figures"
+    page.screenshot(path=str(ARTIFACTS / "admin-figures-360-en.png"), full_page=True)

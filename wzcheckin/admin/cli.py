@@ -1,14 +1,16 @@
 """Admin room, command line: ``wzcheckin export DATASET`` — the desk's exports for lists too big for
 a web request (the whole city's worker statuses as XLSX, say), audited like the web's (actor
-``cli``)."""
+``cli``) — and ``wzcheckin report figures``, the figures page's tables as of any instant."""
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import sys
 
 import click
+from flask.cli import with_appcontext
 
 from wzcheckin import clock
 from wzcheckin.admin import stats
@@ -100,5 +102,51 @@ def export_command(dataset_name: str, fmt: str, output: str | None, full: bool, 
     emit_json({"dataset": dataset.name, "format": fmt, "rows": rows, "masked": not full, "file": output})
 
 
+@click.command("figures")
+@with_appcontext
+@click.option("--as-of", "as_of_text", default=None, metavar="ISO-8601",
+              help="The instant the figures describe (default: now). Without a UTC offset it is read in the "
+                   "programme's timezone; a date alone is its 00:00.")
+@click.option("--format", "output_format", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--figure", "names", multiple=True,
+              type=click.Choice(["staying", "retention", "health", "complaints"]),
+              help="Only this figure (repeatable). Default: all four.")
+def report_figures_command(as_of_text: str | None, output_format: str, names: tuple[str, ...]):
+    """Workers staying per day, retention by district and enterprise, health alerts per district per
+    day and wage complaints per district, as of an instant: JSON (one object), or CSV in one long
+    table (figure,as_of,day,district,credit_code,enterprise,measure,value)."""
+    from wzcheckin.admin import figures
+    from wzcheckin.admin.spreadsheets import csv_cell
+
+    programme, now = context.programme(), clock.now()
+    try:
+        as_of = figures.parse_as_of(programme, as_of_text, now)
+    except figures.InstantRefused as error:
+        if error.code == "instant_future":
+            fail(f"--as-of: {as_of_text!r} has not come yet (now is {now.isoformat()})")
+        fail(f"--as-of: not an ISO-8601 instant: {as_of_text!r}")
+    chosen = tuple(name for name in figures.FIGURES if not names or name in names)
+    progress(f"figures as of {as_of.isoformat()}: {', '.join(chosen)}")
+    result = figures.compute(db.session, programme, as_of, chosen)
+    if result.retention is not None:
+        retention = result.retention
+        progress(f"retention: {retention.basis}, decided as of {retention.decided_as_of.isoformat()}"
+                 + (f", correction {retention.correction_version}" if retention.correction_version else ""))
+    if output_format == "json":
+        emit_json(result.record())
+        return
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(figures.FIGURES_CSV_HEADER)
+    # An enterprise's name is its own text: a cell that looks like a formula is neutralised.
+    writer.writerows([csv_cell(value) for value in row] for row in result.csv_rows())
+    sys.stdout.flush()
+
+
 def register(groups: CliGroups) -> None:
     groups.root.add_command(export_command)
+    # ``report`` is the residence room's group (report headcounts, and review's report budget).
+    report = groups.root.commands.get("report")
+    if report is None:
+        report = click.Group("report", help="Reports.")
+        groups.root.add_command(report)
+    report.add_command(report_figures_command)

@@ -33,6 +33,7 @@ from wzcheckin.admin.exports import (
     file_name,
     record_export,
 )
+from wzcheckin.admin.figures import FIGURES_ROLES
 from wzcheckin.admin.forms import FORMATS, ExportForm, FullExportForm
 from wzcheckin.admin.hotline import HOTLINE_READERS
 from wzcheckin.admin.labels import ACTION_LABELS, ROLE_LABELS, label
@@ -52,6 +53,7 @@ AUDIT_READERS = (Role.OFFICIAL, Role.AUDITOR)
 
 NAV_ITEMS = [
     NavItem(OFFICIAL_ROLES, "admin.dashboard", _l("Dashboard"), order=1, group=OVERVIEW),
+    NavItem(FIGURES_ROLES, "admin.figures", _l("Figures"), order=2, group=OVERVIEW),
     NavItem((Role.OFFICIAL,), "admin.exports", _l("Exports"), order=3, group=OVERVIEW),
     NavItem(HOTLINE_READERS, "admin.hotline", _l("Hotline cases"), order=70),
     NavItem(AUDIT_READERS, "admin.audit_log", _l("Audit log"), order=90, group=SYSTEM),
@@ -92,6 +94,7 @@ REASON_MESSAGES = {
 
 
 OWN_LINKS = (
+    ("admin.figures", _l("Figures")),
     ("admin.exports", _l("Exports")),
     ("admin.audit_log", _l("Audit log")),
     ("admin.programme_file", _l("Programme file")),
@@ -329,4 +332,4 @@ def _local_date(day: date) -> str:
     return format_date(day, "medium")
 
 
-from wzcheckin.admin import hotline_pages  # noqa: E402, F401 - its routes, on this blueprint
+from wzcheckin.admin import figures_pages, hotline_pages  # noqa: E402, F401 - their routes, on this blueprint
