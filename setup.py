@@ -14,6 +14,6 @@ from setuptools import find_namespace_packages, setup
 SHIPPED_FOLDERS = ("templates", "static", "migrations")
 
 setup(
-    # namespace packages too, as pyproject's ``packages.find`` did: the rooms' translations/ folders
+    # namespace packages too, as pyproject's ``packages.find`` did: the translations/ folder
     packages=[*find_namespace_packages(include=["wzcheckin*"]), *(f"wzcheckin.{name}" for name in SHIPPED_FOLDERS)],
 )

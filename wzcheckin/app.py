@@ -102,9 +102,8 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = None  # the server-side session row is the protection
     csrf.init_app(app)
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
-        str(path) for path in sorted(PACKAGE_DIR.glob("**/translations")) if path.is_dir()
-    ) or str(PACKAGE_DIR / "translations")
+    # One catalogue (babel.cfg; README.md, "Translations"): pybabel extract, update, compile.
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(PACKAGE_DIR / "translations")
     babel.init_app(app, locale_selector=select_locale)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     # A moving window: "10 per minute" means any 60 s, so a burst straddling a minute boundary

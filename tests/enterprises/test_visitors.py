@@ -24,7 +24,7 @@ def test_a_visitor_is_registered_masked_and_let_in(client, db, vault, programme,
     response = client.post("/gate/visitors", data=form)
     assert response.status_code == 200
     html = response.text
-    assert "允许进入" in html and "王*华" in html and form["id_number"][-4:] in html
+    assert "准予进入" in html and "王*华" in html and form["id_number"][-4:] in html
     assert form["id_number"] not in html and form["phone"] not in html
     db.rollback()
     visitor = db.scalar(sa.select(VisitorRegistration))
