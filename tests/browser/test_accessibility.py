@@ -101,8 +101,16 @@ def check_page(page, problems: list[str], where: str) -> None:
         problems.append(f"{where}: wider than the phone")
 
 
-def test_every_page_of_every_role_passes_axe_at_360_px_in_both_languages(fresh_database, gunicorn_server, server_app,
-                                                                           browser, tmp_path):
+# Two halves of about the same size, so that two test workers (pytest-xdist) share the crawl.
+ROLE_GROUPS = {"official": ("official",), "the others": tuple(role for role in ROLES if role != "official")}
+
+
+@pytest.mark.parametrize("group", list(ROLE_GROUPS))
+def test_every_page_of_every_role_passes_axe_at_360_px_in_both_languages(group, backend, fresh_database, gunicorn_server,
+                                                                           server_app, browser, tmp_path):
+    if backend != "sqlite":
+        pytest.skip("the pages are the same on both databases: axe crawls them once (on SQLite)")
+    roles = ROLE_GROUPS[group]
     clock_file = tmp_path / "demo-clock"
     SimulatedClock(clock_file).set(at("2021-02-08 09:00"), running=True)
     env = {"WZCHECKIN_DEV": "1", "WZCHECKIN_SIMULATED_CLOCK_FILE": str(clock_file)}  # the demo as it runs
@@ -112,7 +120,7 @@ def test_every_page_of_every_role_passes_axe_at_360_px_in_both_languages(fresh_d
     problems: list[str] = []
     checked: dict[str, int] = {}
 
-    for role in ROLES:
+    for role in roles:
         context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
                                       locale="zh-CN")
         page = context.new_page()
@@ -156,8 +164,8 @@ def test_every_page_of_every_role_passes_axe_at_360_px_in_both_languages(fresh_d
         context.close()
 
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "accessibility.json").write_text(json.dumps({"pages": checked, "problems": problems},
-                                                             ensure_ascii=False, indent=1), encoding="utf-8")
-    assert all(checked[role] >= 2 for role in ROLES), checked
-    assert checked["official"] >= 30 and checked["worker"] >= 12, checked
+    (ARTIFACTS / f"accessibility-{group.replace(' ', '-')}.json").write_text(
+        json.dumps({"pages": checked, "problems": problems}, ensure_ascii=False, indent=1), encoding="utf-8")
+    assert all(checked[role] >= 2 for role in roles), checked
+    assert checked.get("official", 30) >= 30 and checked.get("worker", 12) >= 12, checked
     assert problems == []
