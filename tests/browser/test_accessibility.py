@@ -32,6 +32,7 @@ AXE = (ROOT / "static" / "vendor" / "axe-core" / "axe.min.js").read_text(encodin
 ROLES = ("anonymous", "worker", "gatekeeper", "enterprise_admin", "venue_staff", "pickup_staff", "carrier", "official")
 # Routes that answer with something other than a page, or change state on GET.
 NOT_PAGES = re.compile(r"^/(api/|static/|lang/|sw\.js|manifest\.webmanifest|healthz|scan/(session|time)|me/pass/refresh"
+                       r"|me/pass-sw\.js|me/pass/batch"
                        r"|me/photos/|dev/)|/photo$|/poster$")
 PAGES_PER_ROLE = 80  # a guard against a crawl that never ends
 

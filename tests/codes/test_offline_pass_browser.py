@@ -111,6 +111,7 @@ def test_the_pass_works_offline_rotates_and_a_scanner_verifies_it_offline(gunico
         eventually(gate, "() => navigator.serviceWorker.controller !== null")
         scanner.set_offline(True)
         gate.locator("#temperature").fill("36.6")
+        gate.locator("#mask").check()  # never ticked for the gatekeeper (issue 16 item 8)
         gate.locator("#code-input").fill(rotated)
         gate.locator("#code-input").press("Enter")
         gate.locator("#answer[data-state=ok]").wait_for(state="visible", timeout=15_000)

@@ -45,6 +45,8 @@ ACTION_LABELS = {
     "import.enterprises": _l("Enterprises imported"),
     "import.workers": _l("Workers imported"),
     "import.venues": _l("Venues imported"),
+    "hotline.case": _l("Hotline call recorded"),
+    "hotline.search": _l("Hotline cases searched"),
     "import.pickup-points": _l("Pickup points imported"),
     "import.pickup_points": _l("Pickup points imported"),
     "keys.create": _l("Signing key created"),
