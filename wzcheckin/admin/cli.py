@@ -13,7 +13,7 @@ import click
 from flask.cli import with_appcontext
 
 from wzcheckin import clock
-from wzcheckin.admin import stats
+from wzcheckin.admin import figures, stats
 from wzcheckin.admin.exports import (
     DATASETS,
     ExportContext,
@@ -23,7 +23,7 @@ from wzcheckin.admin.exports import (
     export_details,
     record_export,
 )
-from wzcheckin.admin.spreadsheets import csv_chunks, write_xlsx
+from wzcheckin.admin.spreadsheets import csv_cell, csv_chunks, write_xlsx
 from wzcheckin.core import context
 from wzcheckin.core.cli import CliGroups, emit_json, fail, open_private_file, progress
 from wzcheckin.db import unit_of_work
@@ -115,9 +115,6 @@ def report_figures_command(as_of_text: str | None, output_format: str, names: tu
     """Workers staying per day, retention by district and enterprise, health alerts per district per
     day and wage complaints per district, as of an instant: JSON (one object), or CSV in one long
     table (figure,as_of,day,district,credit_code,enterprise,measure,value)."""
-    from wzcheckin.admin import figures
-    from wzcheckin.admin.spreadsheets import csv_cell
-
     programme, now = context.programme(), clock.now()
     try:
         as_of = figures.parse_as_of(programme, as_of_text, now)

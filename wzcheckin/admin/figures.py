@@ -39,6 +39,8 @@ from wzcheckin.benefits.models import ComplaintNote, ComplaintStatus, WageCompla
 from wzcheckin.core.facts import true_at
 from wzcheckin.enterprises.models import Enterprise, EnterpriseFacts, HealthAlert
 from wzcheckin.programme import HukouStatus, Programme
+from wzcheckin.residence.confirmation import rules_for, status_select
+from wzcheckin.residence.evidence import evidence_rows
 from wzcheckin.residence.models import (
     Correction,
     CorrectionWorker,
@@ -162,7 +164,6 @@ def evidence_period(programme: Programme) -> DayRange:
 def staying_per_day(session: Session, programme: Programme, as_of: datetime) -> StayingTable:
     """Distinct workers per Wenzhou day with evidence of presence (the cutoff's rules), known at
     ``as_of``; by their hukou at ``as_of``. Days that had not begun at ``as_of`` are not listed."""
-    from wzcheckin.residence.evidence import evidence_rows
 
     period = evidence_period(programme)
     section = programme.programme
@@ -285,7 +286,6 @@ def _per_enterprise_from_snapshot(snapshot: Snapshot, correction: Correction | N
 
 
 def _per_enterprise_computed(session: Session, programme: Programme, rules) -> sa.Subquery:
-    from wzcheckin.residence.confirmation import status_select
 
     last_id = session.scalar(sa.select(sa.func.max(Worker.id))) or 0
     rows = status_select(programme, rules, worker_range=(0, last_id)).subquery("statuses")
@@ -302,7 +302,6 @@ def retention(session: Session, programme: Programme, as_of: datetime) -> Retent
     its instant), whether or not the enterprise had confirmed them on its roster; staying: those
     of them confirmed (on track). Workers with no employer are a district of their own and no
     enterprise."""
-    from wzcheckin.residence.confirmation import rules_for
 
     snapshot, correction = official_decision(session, programme, as_of)
     if snapshot is not None:
