@@ -57,6 +57,7 @@ def test_a_carrier_sees_and_exports_only_its_own_pending_claims(client, db, vaul
     rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))
     assert rows[0] == ["claim_id", "name", "phone", "gigabytes", "carrier", "claimed_at"]
     assert [row[:5] for row in rows[1:]] == [[str(mobile_a.id), "李*英", phones[mobile_a.id], "10", "china_mobile"]]
+    assert rows[1][5].endswith("+08:00")  # Wenzhou time, as every export
 
     [entry] = audit_entries("data_bonus.export")
     assert entry.actor_user_id == carrier.id and entry.details["claims"] == 1 and entry.details["revealed"] == ["phone"]

@@ -59,6 +59,7 @@ def test_snapshot_and_application_pages_on_a_phone(server_database, gunicorn_ser
     log_in(page, server, admin_phone)
     page.goto(server.base_url + "/enterprise/retention")
     page.get_by_role("button", name="申报¥100,000留温补助").click()
+    page.get_by_text("已申报，待审核").wait_for()  # the page after the post, not the one before it
     assert page.get_by_text("已申报，待审核").is_visible()
     assert fits(page, "enterprise-applied")
     db.session.rollback()

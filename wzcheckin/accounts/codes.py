@@ -89,7 +89,9 @@ def issue_code(session: Session, vault: PersonalDataVault, programme: Programme,
     session.add(row)
     session.flush()
     if user is not None or purpose is CodePurpose.REGISTER:
-        queue_sms(session, dedupe_key=f"code:{row.id}", kind=SMS_KIND,
+        # Not the row id alone: SQLite hands a deleted row's id out again, and a key already in the
+        # outbox would silently drop this code's text message.
+        queue_sms(session, dedupe_key=f"code:{row.id}:{row.code_hash[:16]}:{int(now.timestamp() * 1000)}", kind=SMS_KIND,
                   body=SMS_BODIES[purpose].format(code=code, minutes=rules.one_time_code_minutes), now=now,
                   recipient_encrypted=vault.encrypt(phone), recipient_masked=mask_phone(phone))
     return row

@@ -431,7 +431,8 @@ def carrier_export_api(query: ExportQuery):
     now = clock.now()
     only_new = query.only_new in {"1", "true", "yes"}
     with unit_of_work(db.session):
-        export = bonus.export_pending(db.session, context.vault(), carrier, now, only_new=only_new)
+        export = bonus.export_pending(db.session, context.vault(), carrier, now, only_new=only_new,
+                                    timezone=context.programme().tz)
         record_audit(db.session, at=now, actor=current_user._get_current_object(), action="data_bonus.export",
                      target_type="carrier", target_id=carrier, ip=request.remote_addr,
                      details={"claims": len(export.claim_ids), "revealed": ["phone"], "only_new": only_new,

@@ -14,7 +14,7 @@ first) ends as ``already_claimed``, never as a 500.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -191,9 +191,10 @@ class CarrierExport:
 
 
 def export_pending(session: Session, vault: PersonalDataVault, carrier: str, now: datetime,
-                   *, only_new: bool = False) -> CarrierExport:
+                   *, only_new: bool = False, timezone: tzinfo = UTC) -> CarrierExport:
     """The carrier's pending claims as CSV with the full phone number (the carrier needs it to
-    deliver; callers audit this reveal). Marks the claims exported."""
+    deliver; callers audit this reveal). Marks the claims exported. Times in ``timezone`` with
+    their offset (the programme's: +08:00, as every export)."""
     query = sa.select(DataBonusClaim).where(DataBonusClaim.carrier == carrier,
                                             DataBonusClaim.status == ClaimStatus.PENDING)
     if only_new:
@@ -201,7 +202,7 @@ def export_pending(session: Session, vault: PersonalDataVault, carrier: str, now
     claims = list(session.scalars(query.order_by(DataBonusClaim.id)))
     rows = [
         (claim.id, mask_name(claim.worker.name), vault.decrypt(claim.phone_encrypted), claim.gigabytes,
-         claim.carrier, claim.claimed_at.isoformat())
+         claim.carrier, claim.claimed_at.astimezone(timezone).isoformat())
         for claim in claims
     ]
     ids = [claim.id for claim in claims]

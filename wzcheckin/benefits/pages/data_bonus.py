@@ -148,7 +148,8 @@ def carrier_export():
         return redirect(url_for("benefits.carrier_claims"))
     now = clock.now()
     with unit_of_work(db.session):
-        export = bonus.export_pending(db.session, context.vault(), carrier, now, only_new=bool(form.only_new.data))
+        export = bonus.export_pending(db.session, context.vault(), carrier, now, only_new=bool(form.only_new.data),
+                                    timezone=context.programme().tz)
         # An authorised reveal of full phone numbers: logged with what was revealed, never the numbers.
         audit("data_bonus.export", target_type="carrier", target_id=carrier, now=now,
               details={"claims": len(export.claim_ids), "revealed": ["phone"], "only_new": bool(form.only_new.data),
