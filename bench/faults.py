@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import itertools
 import json
-import os
 import shutil
 import socket
 import sqlite3
@@ -47,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from tests.support.disk import fill_up  # noqa: E402
 from tests.support.postgres import TemporaryCluster, create_database  # noqa: E402
 from tests.support.servers import GunicornServer, NginxProxy, RedisServer, nginx_binary, run_cli  # noqa: E402
 from tests.support.web import csrf_token_from  # noqa: E402
@@ -145,15 +145,7 @@ def _sqlite_backup_done(stage: Stage) -> None:
 
 
 def _fill_disk(stage: Stage) -> None:
-    filler = stage.disk / "filler"
-    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        for size in (65536, 4096, 1):
-            with contextlib.suppress(OSError):
-                while True:
-                    os.write(descriptor, b"\0" * size)
-    finally:
-        os.close(descriptor)
+    fill_up(stage.disk)
 
 
 def _free_disk(stage: Stage) -> None:

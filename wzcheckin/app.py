@@ -126,7 +126,7 @@ def _init_extensions(app: Flask) -> None:
     app.extensions["wzcheckin.vault"] = PersonalDataVault(app.config["DATA_KEYS"], app.config["LOOKUP_KEY"])
     app.extensions["wzcheckin.keyring"] = KeyringCache()
     # The signing keys' fingerprint rides with each bearer token (codes.context.current_keyring).
-    init_login(app, login_manager, bearer_extra_columns=keys_fingerprint_columns)
+    init_login(app, login_manager, bearer_extra_columns=keys_fingerprint_columns())
 
 
 def _register_rooms(app: Flask) -> None:

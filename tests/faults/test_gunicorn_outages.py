@@ -5,7 +5,6 @@ process with the request's id and no traceback, and everything works again after
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import sqlite3
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 
 from tests.faults.conftest import OUTAGE_LINE, Tally, log_in, seed_accounts
 from tests.support.clock import at
+from tests.support.disk import fill_up
 from tests.support.servers import GunicornServer, run_cli
 from tests.support.web import csrf_token_from
 
@@ -253,15 +253,7 @@ def small_disk(tmp_path):
 
 def fill(directory: Path) -> Path:
     """Write zeros until the file system says ENOSPC, down to the last byte."""
-    filler = directory / "filler"
-    descriptor = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        for size in (65536, 4096, 1):
-            with contextlib.suppress(OSError):
-                while True:
-                    os.write(descriptor, b"\0" * size)
-    finally:
-        os.close(descriptor)
+    filler = fill_up(directory)
     descriptor = os.open(directory / "one-more", os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         with pytest.raises(OSError) as full:

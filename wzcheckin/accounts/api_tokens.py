@@ -47,15 +47,20 @@ _TOKEN_USER = (
 )
 
 
+def token_statement(with_columns: tuple = ()) -> sa.Select:
+    """The bearer look-up, with more scalar columns read in the same round trip (the signing keys'
+    fingerprint, say). Built once, at start-up, by whoever authenticates (accounts.auth)."""
+    return _TOKEN_USER.add_columns(*with_columns) if with_columns else _TOKEN_USER
+
+
 def authenticate_api_token(session: Session, plaintext: str, now: datetime, *,
-                           with_columns: tuple = ()) -> tuple[User, int, tuple] | None:
+                           statement: sa.Select = _TOKEN_USER) -> tuple[User, int, tuple] | None:
     """The account behind a bearer token and the token's id, or None when the token is unknown,
     revoked or expired, or its account is disabled — read afresh on every request, in one query.
-    ``with_columns``: more scalar columns to read in the same round trip (the signing keys'
-    fingerprint, say); their values come back as the third item."""
+    ``statement``: from :func:`token_statement`; the values of its extra columns come back as the
+    third item."""
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 128:
         return None
-    statement = _TOKEN_USER.add_columns(*with_columns) if with_columns else _TOKEN_USER
     row = session.execute(statement, {"token_hash": _secret_hash(plaintext), "now": now}).first()
     if row is None:
         return None

@@ -12,6 +12,7 @@ from flask import current_app, g, redirect, request, session, url_for
 from flask_login import LoginManager
 
 from wzcheckin import clock
+from wzcheckin.accounts.api_tokens import token_statement
 from wzcheckin.accounts.models import User, UserSession
 from wzcheckin.accounts.services import (
     SESSION_TOUCH_INTERVAL,
@@ -59,10 +60,11 @@ def _load_user_from_bearer(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    # Columns another room wants read in the same round trip (the signing keys' fingerprint, so the
-    # keyring's per-request revocation check costs a bearer request no query of its own).
-    extra = current_app.extensions.get(BEARER_EXTRA_COLUMNS, tuple)()
-    found = authenticate_api_token(db.session, header[len("Bearer "):].strip(), clock.now(), with_columns=extra)
+    # The statement was built once by init_login, with the columns another room wants read in the
+    # same round trip (the signing keys' fingerprint: the keyring's per-request revocation check
+    # then costs a bearer request no query of its own).
+    found = authenticate_api_token(db.session, header[len("Bearer "):].strip(), clock.now(),
+                                   statement=current_app.extensions[BEARER_STATEMENT])
     if found is None:
         return None
     user, token_id, values = found
@@ -79,13 +81,13 @@ def _unauthorised():
     return redirect(url_for("accounts.login"))
 
 
-BEARER_EXTRA_COLUMNS = "wzcheckin.bearer_extra_columns"
+BEARER_STATEMENT = "wzcheckin.bearer_statement"
 
 
-def init_login(app, login_manager: LoginManager, *, bearer_extra_columns=tuple) -> None:
-    """Hand Flask-Login this room's loaders (create_app). ``bearer_extra_columns()``: scalar
-    columns to read with each bearer token (their values in ``g.bearer_extra_values``)."""
-    app.extensions[BEARER_EXTRA_COLUMNS] = bearer_extra_columns
+def init_login(app, login_manager: LoginManager, *, bearer_extra_columns: tuple = ()) -> None:
+    """Hand Flask-Login this room's loaders (create_app). ``bearer_extra_columns``: scalar columns
+    to read with each bearer token (their values in ``g.bearer_extra_values``)."""
+    app.extensions[BEARER_STATEMENT] = token_statement(bearer_extra_columns)
     login_manager.user_loader(_load_user_from_session)
     login_manager.request_loader(_load_user_from_bearer)
     login_manager.unauthorized_handler(_unauthorised)
