@@ -29,7 +29,10 @@ BUILD_TIME = datetime(2021, 1, 20, 2, 0, tzinfo=UTC)
 def password_hash() -> str:
     global _password_hash
     if _password_hash is None:
-        _password_hash = generate_password_hash(PASSWORD)
+        # A cheap method for the thousands of test accounts: the app checks any werkzeug hash by the
+        # method written in it, and accounts made through the app (registration, reset, `user
+        # create`) still get scrypt, the default — ~60-400 ms a hash here, paid at every log-in.
+        _password_hash = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
     return _password_hash
 
 

@@ -108,16 +108,29 @@ def app(backend, new_database_url):
 
 
 def _empty_all_tables(db) -> None:
+    """Empty the tables the test wrote to, as if the database were new.
+
+    One query finds the tables that hold rows; only those are emptied, children first, with DELETE
+    (a TRUNCATE of all tables cost 60-200 ms a test on PostgreSQL and waited for an ACCESS
+    EXCLUSIVE lock behind any connection a test left open). Sequences that were used start at 1
+    again, as TRUNCATE … RESTART IDENTITY did."""
     from wzcheckin.db import Base
 
     tables = list(reversed(Base.metadata.sorted_tables))
+    probe = " UNION ALL ".join(
+        f'SELECT {index} WHERE EXISTS (SELECT 1 FROM "{table.name}")' for index, table in enumerate(tables))
     with db.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
+        written = {row[0] for row in connection.execute(sa.text(probe))}
+        for index, table in enumerate(tables):
+            if index in written:
                 connection.execute(table.delete())
+        if connection.dialect.name == "postgresql":
+            used = connection.execute(sa.text(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences"
+                " WHERE last_value IS NOT NULL")).scalars().all()
+            if used:
+                connection.execute(sa.text(
+                    "SELECT " + ", ".join(f"setval('{name}', 1, false)" for name in used)))
 
 
 @pytest.fixture

@@ -33,6 +33,8 @@ def test_a_worker_registers_and_lands_on_their_pass(client, db, vault):
     assert data["id_number"] not in worker.id_number_encrypted
     assert vault.decrypt(worker.id_number_encrypted) == data["id_number"]
     assert worker.user.phone_masked == data["phone"][:3] + "****" + data["phone"][-4:]
+    # The password with scrypt (the builders' accounts use a cheap hash; the app's never do).
+    assert worker.user.password_hash.startswith("scrypt:")
     page = client.get("/me/pass")
     assert page.status_code == 200
     assert data["id_number"] not in page.text and data["phone"] not in page.text
