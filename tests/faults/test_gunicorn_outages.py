@@ -100,7 +100,8 @@ def assert_quiet_log(log: str, answered, *, code: str) -> None:
     assert all(f"database outage {code}:" in line for line in outage_lines), outage_lines
     request_ids = {response.headers["X-Request-ID"] for _label, _kind, response in answered}
     for line in outage_lines:
-        assert any(f"[{request_id}]" in line for request_id in request_ids), line
+        assert any(f"[{request_id}]" in line for request_id in request_ids), (line, sorted(
+            (label, response.status_code, response.headers["X-Request-ID"]) for label, _kind, response in answered))
 
 
 def wait_until_healthy(base: str, deadline_seconds: float = 60) -> requests.Response:
