@@ -49,9 +49,9 @@ from wzcheckin.extensions import db, limiter
 bp = Blueprint("accounts", __name__)
 
 NAV_ITEMS = [
-    NavItem((Role.WORKER,), "accounts.home", _l("Home"), order=10),
-    NavItem((Role.WORKER,), "codes.pass_page", _l("My pass"), order=20),
-    NavItem((Role.OFFICIAL,), "accounts.desk_find", _l("Accounts"), order=85),
+    NavItem((Role.WORKER,), "accounts.home", _l("Home")),
+    NavItem((Role.WORKER,), "codes.pass_page", _l("My pass")),
+    NavItem((Role.OFFICIAL,), "accounts.desk_find", _l("Accounts")),
 ]
 
 

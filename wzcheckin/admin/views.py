@@ -52,12 +52,12 @@ bp = Blueprint("admin", __name__)
 AUDIT_READERS = (Role.OFFICIAL, Role.AUDITOR)
 
 NAV_ITEMS = [
-    NavItem(OFFICIAL_ROLES, "admin.dashboard", _l("Dashboard"), order=1, group=OVERVIEW),
-    NavItem(FIGURES_ROLES, "admin.figures", _l("Figures"), order=2, group=OVERVIEW),
-    NavItem((Role.OFFICIAL,), "admin.exports", _l("Exports"), order=3, group=OVERVIEW),
-    NavItem(HOTLINE_READERS, "admin.hotline", _l("Hotline cases"), order=70),
-    NavItem(AUDIT_READERS, "admin.audit_log", _l("Audit log"), order=90, group=SYSTEM),
-    NavItem(OFFICIAL_ROLES, "admin.programme_file", _l("Programme file"), order=91, group=SYSTEM),
+    NavItem(OFFICIAL_ROLES, "admin.dashboard", _l("Dashboard"), group=OVERVIEW),
+    NavItem(FIGURES_ROLES, "admin.figures", _l("Figures"), group=OVERVIEW),
+    NavItem((Role.OFFICIAL,), "admin.exports", _l("Exports"), group=OVERVIEW),
+    NavItem(HOTLINE_READERS, "admin.hotline", _l("Hotline cases")),
+    NavItem(AUDIT_READERS, "admin.audit_log", _l("Audit log"), group=SYSTEM),
+    NavItem(OFFICIAL_ROLES, "admin.programme_file", _l("Programme file"), group=SYSTEM),
 ]
 
 # The other rooms' pages for officials, grouped on the dashboard (endpoints a room does not

@@ -45,7 +45,7 @@ from wzcheckin.extensions import db
 bp = Blueprint("codes", __name__)
 
 NAV_ITEMS = [
-    NavItem((Role.OFFICIAL,), "codes.official_paper_pass", _l("Paper passes"), order=86),
+    NavItem((Role.OFFICIAL,), "codes.official_paper_pass", _l("Paper passes")),
 ]
 
 # What the pass's service worker keeps for offline use (static names), besides the page.

@@ -31,9 +31,9 @@ from wzcheckin.scanning.messages import reason_message
 bp = Blueprint("enterprises", __name__)
 
 NAV_ITEMS = [
-    NavItem((Role.ENTERPRISE_ADMIN,), "enterprises.dashboard", _l("My enterprise"), order=10),
-    NavItem((Role.ENTERPRISE_ADMIN, Role.GATEKEEPER), "enterprises.visitor", _l("Register a visitor"), order=30),
-    NavItem((Role.HEALTH_OFFICIAL,), "enterprises.health", _l("Health alerts"), order=60, group=OVERVIEW),
+    NavItem((Role.ENTERPRISE_ADMIN,), "enterprises.dashboard", _l("My enterprise")),
+    NavItem((Role.ENTERPRISE_ADMIN, Role.GATEKEEPER), "enterprises.visitor", _l("Register a visitor")),
+    NavItem((Role.HEALTH_OFFICIAL,), "enterprises.health", _l("Health alerts"), group=OVERVIEW),
 ]
 
 # Short names of the refusals counted on the admin's page.

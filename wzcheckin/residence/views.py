@@ -64,15 +64,15 @@ from wzcheckin.residence.subsidies import official_snapshot as find_official_sna
 bp = Blueprint("residence", __name__)
 
 NAV_ITEMS = [
-    NavItem((Role.ENTERPRISE_ADMIN,), "residence.enterprise_retention", _l("Retained workers"), order=40),
-    NavItem((Role.ENTERPRISE_ADMIN,), "residence.enterprise_production", _l("Production reward"), order=45),
-    NavItem((Role.OFFICIAL,), "residence.official_snapshot", _l("Cutoff snapshot"), order=40, group=RESIDENCE),
-    NavItem((Role.HR_OFFICIAL,), "residence.official_applications", _l("Subsidy applications"), order=41, group=RESIDENCE),
-    NavItem((Role.ECONOMY_OFFICIAL,), "residence.official_production", _l("Production reward"), order=42, group=RESIDENCE),
-    NavItem((Role.OFFICIAL,), "residence.official_sms", _l("SMS outbox"), order=43, group=RESIDENCE),
-    NavItem((Role.OFFICIAL,), "residence.official_withdrawals", _l("Withdrawn departures"), order=44, group=RESIDENCE),
-    NavItem((Role.OFFICIAL,), "residence.official_appeals", _l("Appeals"), order=45, group=RESIDENCE),
-    NavItem((Role.OFFICIAL,), "residence.official_corrections", _l("Corrections"), order=46, group=RESIDENCE),
+    NavItem((Role.ENTERPRISE_ADMIN,), "residence.enterprise_retention", _l("Retained workers")),
+    NavItem((Role.ENTERPRISE_ADMIN,), "residence.enterprise_production", _l("Production reward")),
+    NavItem((Role.OFFICIAL,), "residence.official_snapshot", _l("Cutoff snapshot"), group=RESIDENCE),
+    NavItem((Role.HR_OFFICIAL,), "residence.official_applications", _l("Subsidy applications"), group=RESIDENCE),
+    NavItem((Role.ECONOMY_OFFICIAL,), "residence.official_production", _l("Production reward"), group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_sms", _l("SMS outbox"), group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_withdrawals", _l("Withdrawn departures"), group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_appeals", _l("Appeals"), group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_corrections", _l("Corrections"), group=RESIDENCE),
 ]
 
 PER_PAGE = 50

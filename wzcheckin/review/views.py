@@ -33,8 +33,8 @@ from wzcheckin.review.signals import explain, latest_run
 bp = Blueprint("review", __name__)
 
 NAV_ITEMS = [
-    NavItem(QUEUE_ROLES, "review.queue_page", _l("Review queue"), order=44, group=REVIEW_MONEY),
-    NavItem(QUEUE_ROLES, "review.budget_page", _l("Budget"), order=46, group=REVIEW_MONEY),
+    NavItem(QUEUE_ROLES, "review.queue_page", _l("Review queue"), group=REVIEW_MONEY),
+    NavItem(QUEUE_ROLES, "review.budget_page", _l("Budget"), group=REVIEW_MONEY),
 ]
 
 POLICY_LABELS = {

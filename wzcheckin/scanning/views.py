@@ -52,7 +52,7 @@ from wzcheckin.scanning.messages import REASON_MESSAGES, reason_message
 bp = Blueprint("scanning", __name__)
 
 NAV_ITEMS = [
-    NavItem(tuple(SCANNING_ROLES), "scanning.scanner", _l("Scanner"), order=10),
+    NavItem(tuple(SCANNING_ROLES), "scanning.scanner", _l("Scanner")),
 ]
 
 # Which codes each kind of checkpoint takes: the scanner refuses the others offline as well.
