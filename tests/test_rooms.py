@@ -84,7 +84,7 @@ def test_the_menu_follows_the_rooms_list(app):
 
     # Move a room and its links move with it; the group headings keep their places.
     by_name = {room.name: room for room in rooms.ROOMS}
-    moved = tuple(room for room in rooms.ROOMS if room.name != "residence") + (by_name["residence"],)
+    moved = (*(room for room in rooms.ROOMS if room.name != "residence"), by_name["residence"])
     assert _bar(moved, Role.ENTERPRISE_ADMIN) == [
         "enterprises.dashboard", "enterprises.visitor", "benefits.enterprise_training",
         "benefits.enterprise_complaints", "residence.enterprise_retention", "residence.enterprise_production"]
