@@ -33,11 +33,12 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wzcheckin.accounts.models import OFFICIAL_ROLES, Role, Worker, WorkerFacts
+from wzcheckin.accounts.models import Worker, WorkerFacts
 from wzcheckin.admin.errors import AdminRefusal
 from wzcheckin.admin.stats import DayRange, local_day, programme_last_day
 from wzcheckin.benefits.models import ComplaintNote, ComplaintStatus, WageComplaint
 from wzcheckin.core.facts import true_at
+from wzcheckin.core.roles import OFFICIAL_ROLES, Role
 from wzcheckin.enterprises.models import Enterprise, EnterpriseFacts, HealthAlert
 from wzcheckin.programme import HukouStatus, Programme
 from wzcheckin.residence.confirmation import rules_for, status_select

@@ -17,7 +17,6 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import OFFICIAL_ROLES, Role
 from wzcheckin.admin import audit_log, dashboard, programme_file, stats
 from wzcheckin.admin.exports import (
     DATASETS,
@@ -41,6 +40,7 @@ from wzcheckin.core import context
 from wzcheckin.core.auth import roles_required
 from wzcheckin.core.i18n import selected_language
 from wzcheckin.core.navigation import OVERVIEW, SYSTEM, NavItem
+from wzcheckin.core.roles import OFFICIAL_ROLES, Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.programme import ProgrammeError, parse_programme

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from wzcheckin.accounts.models import Role
 from wzcheckin.benefits.pages import activities, data_bonus, directory, rights, training  # noqa: F401 - routes
 from wzcheckin.benefits.pages.base import bp
 from wzcheckin.core.navigation import BENEFITS, REVIEW_MONEY, NavItem
+from wzcheckin.core.roles import Role
 
 NAV_ITEMS = [
     NavItem((Role.WORKER,), "benefits.data_bonus_page", _l("Data & points"), group=BENEFITS),

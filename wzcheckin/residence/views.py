@@ -11,8 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role, Worker
-from wzcheckin.accounts.services import find_worker_by_id_number
+from wzcheckin.accounts.lookups import find_worker_by_id_number
+from wzcheckin.accounts.models import Worker
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
@@ -20,6 +20,7 @@ from wzcheckin.core.forms import run_form, show_refusal
 from wzcheckin.core.i18n import selected_language
 from wzcheckin.core.job_specs import recent_runs
 from wzcheckin.core.navigation import RESIDENCE, NavItem
+from wzcheckin.core.roles import Role
 from wzcheckin.core.sms import outbox_counts
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db

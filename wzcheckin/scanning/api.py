@@ -15,14 +15,14 @@ from flask_login import current_user
 from pydantic import AwareDatetime, Field, PlainValidator
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import SCANNING_ROLES
 from wzcheckin.api import api_route
-from wzcheckin.api.errors import ApiError
 from wzcheckin.api.shapes import ErrorBody, Instant, PydanticCustomError, Refuse, RequestModel, Shape
 from wzcheckin.codes.context import current_keyring
 from wzcheckin.core import context
+from wzcheckin.core.api_errors import ApiError
 from wzcheckin.core.auth import current_checkpoint
 from wzcheckin.core.readings import parse_temperature
+from wzcheckin.core.roles import SCANNING_ROLES
 from wzcheckin.db import is_unique_violation, unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.scanning.messages import INPUT_MESSAGES, reason_message

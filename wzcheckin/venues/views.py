@@ -12,9 +12,9 @@ from flask import Blueprint
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from wzcheckin.accounts.models import Role
 from wzcheckin.core import context
 from wzcheckin.core.navigation import BENEFITS, NavItem
+from wzcheckin.core.roles import Role
 from wzcheckin.venues.errors import error_message
 from wzcheckin.venues.forms import KIND_LABELS
 from wzcheckin.venues.models import ReservationStatus, VenueKind
