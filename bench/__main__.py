@@ -179,9 +179,9 @@ def _prepare_single_use(session, vault, url: str, backend: str, public_ids: list
     import sqlalchemy as sa
 
     from bench import world
-    from wzcheckin.accounts.models import Role
     from wzcheckin.codes.tokens import TokenKind
     from wzcheckin.core.public_ids import new_public_id
+    from wzcheckin.core.roles import Role
     from wzcheckin.scanning.models import Checkpoint
 
     session.commit()  # end our read snapshot: the CLI below writes, and we must see what it wrote
@@ -226,8 +226,8 @@ def build_scan_world(session, vault, url: str, backend: str, workers: int) -> di
     from sqlalchemy import select
 
     from bench import world
-    from wzcheckin.accounts.models import Role
     from wzcheckin.codes.keys import load_keyring
+    from wzcheckin.core.roles import Role
     from wzcheckin.scanning.models import Checkpoint
 
     now = datetime.now(UTC)

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from bench import world
 from wzcheckin.accounts.facts import record_worker_facts_bulk
-from wzcheckin.accounts.models import Role, Worker
+from wzcheckin.accounts.models import Worker
+from wzcheckin.core.roles import Role
 from wzcheckin.scanning.models import Checkpoint
 
 

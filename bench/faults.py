@@ -211,11 +211,12 @@ def seed_scans(database_url: str, count: int) -> list[tuple[dict, dict]]:
     from tests.residence.builders import bulk_workers, make_site
     from tests.support.config import TEST_CONFIG
     from wzcheckin import create_app
-    from wzcheckin.accounts.models import Role, Worker
-    from wzcheckin.accounts.services import issue_api_token
+    from wzcheckin.accounts.api_tokens import issue_api_token
+    from wzcheckin.accounts.models import Worker
     from wzcheckin.codes.keys import load_keyring
     from wzcheckin.codes.tokens import TokenKind
     from wzcheckin.core import context
+    from wzcheckin.core.roles import Role
     from wzcheckin.extensions import db
 
     app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url, "SQLALCHEMY_DATABASE_URI": database_url})

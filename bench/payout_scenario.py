@@ -60,14 +60,16 @@ def main() -> None:
     os.environ.update({**KEYS, "WZCHECKIN_DATABASE_URL": url})
 
     from wzcheckin import create_app
+    from wzcheckin.accounts.api_tokens import issue_api_token
     from wzcheckin.accounts.importer import import_workers
-    from wzcheckin.accounts.models import Role, Worker
-    from wzcheckin.accounts.services import create_or_update_staff, issue_api_token
+    from wzcheckin.accounts.models import Worker
+    from wzcheckin.accounts.staff import create_or_update_staff
     from wzcheckin.benefits.models import PointsEntry
     from wzcheckin.clock import SimulatedClock
     from wzcheckin.codes.keys import load_keyring
     from wzcheckin.codes.passes import current_pass
     from wzcheckin.core import context
+    from wzcheckin.core.roles import Role
     from wzcheckin.enterprises.services import import_enterprises
     from wzcheckin.extensions import db
     from wzcheckin.residence.cutoff import run_snapshot

@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from wzcheckin.accounts.api_tokens import issue_api_token
 from wzcheckin.accounts.facts import record_worker_facts_bulk
-from wzcheckin.accounts.models import Role, User, Worker
-from wzcheckin.accounts.services import id_number_hash, issue_api_token, phone_hash
+from wzcheckin.accounts.lookups import id_number_hash, phone_hash
+from wzcheckin.accounts.models import User, Worker
 from wzcheckin.codes.keys import load_keyring
 from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core.identity import credit_check_character, id_check_character, mask_phone
+from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.models import Ownership
 from wzcheckin.enterprises.services import EnterpriseRow, upsert_enterprise
 from wzcheckin.scanning.models import Checkpoint
@@ -90,7 +92,7 @@ def add_workers(session, vault, count: int, enterprise_ids: list[int], now: date
 
 
 def staff_token(session, vault, role: Role, checkpoint: Checkpoint | None, now: datetime, n: int) -> str:
-    from wzcheckin.accounts.services import _new_user
+    from wzcheckin.accounts.lookups import _new_user
 
     user = _new_user(vault, role, f"137{n:08d}", now)
     user.checkpoint = checkpoint
@@ -113,8 +115,8 @@ def bulk_api_tokens(session, worker_ids: list[int], now: datetime) -> list[str]:
     """One API token per worker (as `wzcheckin token create` would make), in worker order."""
     import hashlib
 
+    from wzcheckin.accounts.api_tokens import TOKEN_PREFIX
     from wzcheckin.accounts.models import ApiToken
-    from wzcheckin.accounts.services import TOKEN_PREFIX
 
     user_ids = dict(session.execute(sa.select(Worker.id, Worker.user_id).where(Worker.id.in_(worker_ids))).all())
     tokens, rows = [], []

@@ -8,14 +8,11 @@ from datetime import UTC, date, datetime
 
 from werkzeug.security import generate_password_hash
 
-from wzcheckin.accounts.models import Role, User, Worker
-from wzcheckin.accounts.services import (
-    CleanWorkerDetails,
-    _new_user,
-    find_user_by_phone,
-    upsert_roster_worker,
-)
+from wzcheckin.accounts.lookups import _new_user, find_user_by_phone
+from wzcheckin.accounts.models import User, Worker
+from wzcheckin.accounts.workers import CleanWorkerDetails, upsert_roster_worker
 from wzcheckin.core.identity import credit_check_character, id_check_character
+from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.models import Enterprise, Ownership
 from wzcheckin.enterprises.services import EnterpriseRow, upsert_enterprise
 from wzcheckin.scanning.models import Checkpoint

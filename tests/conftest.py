@@ -197,7 +197,7 @@ def runner(app, db):
 def login_as(app, db, client):
     """Log a user in on ``client`` by creating a real server-side session for them."""
     from wzcheckin import clock
-    from wzcheckin.accounts.services import start_session
+    from wzcheckin.accounts.sessions import start_session
 
     def login(user):
         secret = start_session(db, user, clock.now())

@@ -12,7 +12,7 @@ import pytest
 from flask import Blueprint
 
 from wzcheckin import rooms
-from wzcheckin.core.navigation import NavItem
+from wzcheckin.core.navigation import NavItem, menu_items, nav_entries
 from wzcheckin.core.roles import Role
 from wzcheckin.core.room import HOOKS, Room
 
@@ -61,6 +61,50 @@ def test_the_app_is_made_of_the_rooms(app):
     assert {item.endpoint for item in app.extensions["wzcheckin.nav"]} == {
         item.endpoint for room in rooms.ROOMS for item in room.nav_items}
     assert "scheduler" in app.cli.commands and "retention" in app.cli.commands
+
+
+def _bar(rooms_in_order, role) -> list[str]:
+    """What a role's bar shows, in order: lone links by endpoint, groups by key."""
+    items = [item for item in menu_items(rooms_in_order) if role in item.roles]
+    return [entry.item.endpoint if entry.item else entry.group.key for entry in nav_entries(items)]
+
+
+def test_the_menu_follows_the_rooms_list(app):
+    """No order numbers: a role's links stand room by room in ``rooms.ROOMS``'s order, each room's
+    as its Room lists them; the officials' group headings stand after them in their own order."""
+    assert app.extensions["wzcheckin.nav"] == menu_items(rooms.ROOMS)
+    assert _bar(rooms.ROOMS, Role.WORKER) == ["accounts.home", "codes.pass_page", "venues.browse",
+                                              "venues.my_bookings", "benefits"]
+    assert _bar(rooms.ROOMS, Role.GATEKEEPER) == ["scanning.scanner", "enterprises.visitor"]
+    assert _bar(rooms.ROOMS, Role.ENTERPRISE_ADMIN) == [
+        "enterprises.dashboard", "enterprises.visitor", "residence.enterprise_retention",
+        "residence.enterprise_production", "benefits.enterprise_training", "benefits.enterprise_complaints"]
+    assert _bar(rooms.ROOMS, Role.OFFICIAL) == ["accounts.desk_find", "codes.official_paper_pass", "overview",
+                                                "residence", "review", "benefits", "system"]
+
+    # Move a room and its links move with it; the group headings keep their places.
+    by_name = {room.name: room for room in rooms.ROOMS}
+    moved = (*(room for room in rooms.ROOMS if room.name != "residence"), by_name["residence"])
+    assert _bar(moved, Role.ENTERPRISE_ADMIN) == [
+        "enterprises.dashboard", "enterprises.visitor", "benefits.enterprise_training",
+        "benefits.enterprise_complaints", "residence.enterprise_retention", "residence.enterprise_production"]
+    reversed_rooms = tuple(reversed(rooms.ROOMS))
+    assert _bar(reversed_rooms, Role.GATEKEEPER) == ["enterprises.visitor", "scanning.scanner"]
+    assert _bar(reversed_rooms, Role.OFFICIAL) == ["codes.official_paper_pass", "accounts.desk_find", "overview",
+                                                   "residence", "review", "benefits", "system"]
+    review_group = [item.endpoint for item in menu_items(rooms.ROOMS)
+                    if Role.OFFICIAL in item.roles and item.group is not None and item.group.key == "review"]
+    assert review_group == ["review.queue_page", "review.budget_page", "benefits.data_bonus_overview"]
+
+
+def test_every_rooms_menu_items_are_in_its_room():
+    """A room's ``views.NAV_ITEMS`` reach the menu only through its ``Room(nav_items=...)``."""
+    import importlib
+
+    for room in rooms.ROOMS:
+        if (PACKAGE / room.name / "views.py").exists():
+            views = importlib.import_module(f"wzcheckin.{room.name}.views")
+            assert tuple(getattr(views, "NAV_ITEMS", ())) == room.nav_items, room.name
 
 
 def test_no_room_is_found_by_name():

@@ -22,6 +22,7 @@ from wzcheckin.config import MIGRATIONS_DIR, PACKAGE_DIR, STATIC_DIR, TEMPLATES_
 from wzcheckin.core.errors import init_error_handlers
 from wzcheckin.core.i18n import select_locale
 from wzcheckin.core.logs import configure_logging, init_request_ids
+from wzcheckin.core.navigation import menu_items
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.routing import RowIdConverter
 from wzcheckin.core.security import init_input_checks, init_security_headers
@@ -137,10 +138,8 @@ def _register_rooms(app: Flask) -> None:
     for room in ROOMS:
         if room.blueprint is not None:
             app.register_blueprint(room.blueprint)
-    # Items stand by their ``order`` (rooms interleave: a role's bar draws on several rooms), and
-    # items of equal order in the rooms' order.
-    app.extensions["wzcheckin.nav"] = sorted((item for room in ROOMS for item in room.nav_items),
-                                             key=lambda item: item.order)
+    # The menu's order is the rooms' order, then each room's own.
+    app.extensions["wzcheckin.nav"] = menu_items(ROOMS)
     install_scan_handlers(ROOMS)
     app.register_blueprint(api_bp)
 

@@ -13,20 +13,12 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from wzcheckin import clock
+from wzcheckin.accounts.api_tokens import issue_api_token, list_api_tokens, revoke_api_tokens, token_state
+from wzcheckin.accounts.errors import AccountError
 from wzcheckin.accounts.importer import import_workers
-from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import (
-    AccountError,
-    create_or_update_staff,
-    disable_user,
-    enable_user,
-    find_user_by_phone,
-    find_worker_by_id_number,
-    issue_api_token,
-    list_api_tokens,
-    revoke_api_tokens,
-    token_state,
-)
+from wzcheckin.accounts.lookups import find_user_by_phone, find_worker_by_id_number
+from wzcheckin.accounts.sessions import disable_user, enable_user
+from wzcheckin.accounts.staff import create_or_update_staff
 from wzcheckin.assets import assets_group
 from wzcheckin.codes.context import current_keyring, invalidate_keyring
 from wzcheckin.codes.keys import (
@@ -43,6 +35,7 @@ from wzcheckin.core.audit import record_audit
 from wzcheckin.core.cli import CliGroups, emit_json, fail, field_errors, progress, run_import
 from wzcheckin.core.identity import InvalidIdentifier, parse_id_number, parse_phone
 from wzcheckin.core.refusals import Refusal
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.demo import load_demo
 from wzcheckin.enterprises.services import import_enterprises

@@ -13,19 +13,16 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wzcheckin.accounts.models import Role, User
-from wzcheckin.accounts.services import (
-    CleanWorkerDetails,
-    create_or_update_staff,
-    find_user_by_phone,
-    hash_password,
-    upsert_roster_worker,
-)
+from wzcheckin.accounts.lookups import find_user_by_phone, hash_password
+from wzcheckin.accounts.models import User
+from wzcheckin.accounts.staff import create_or_update_staff
+from wzcheckin.accounts.workers import CleanWorkerDetails, upsert_roster_worker
 from wzcheckin.codes.keys import create_signing_key
 from wzcheckin.codes.models import SigningKey
 from wzcheckin.core.demo import DEMO_PASSWORD, DemoContext
 from wzcheckin.core.identity import credit_check_character, id_check_character
 from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.core.roles import Role
 from wzcheckin.directory.models import Ownership
 from wzcheckin.enterprises.services import EnterpriseRow, upsert_enterprise
 from wzcheckin.programme import Programme

@@ -4,8 +4,10 @@ order (blueprints, API routes, scan handlers), the command line adds their comma
 loads their data, the worker's home page shows their cards, the scheduler runs their jobs and the
 retention purge deletes their raw records, all in this order. Adding a room is adding it here.
 
-The menu: each item's ``order`` places it (a role's bar draws on several rooms); items of equal
-order stand in this list's order.
+The menu follows this list too: a role's bar shows its links room by room in this order (each
+room's in the order its ``Room(nav_items=...)`` lists them), then the officials' group headings in
+their own order (``core/navigation.py``). That is why scanning stands before enterprises (a
+gatekeeper's scanner first), and residence and review before benefits.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ ROOMS: tuple[Room, ...] = (
     directory.room,
     accounts.room,
     codes.room,
-    enterprises.room,
     scanning.room,
+    enterprises.room,
     welfare.room,
     venues.room,
-    benefits.room,
     residence.room,
     review.room,
+    benefits.room,
     admin.room,
 )
 

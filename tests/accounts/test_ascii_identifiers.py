@@ -79,7 +79,7 @@ def test_a_stored_id_in_another_script_is_rewritten_in_ascii_with_its_hash(db, v
     assert worker.user.phone_masked == phone[:3] + "****" + phone[-4:]
     assert report.renormalised == 2 and report.collisions == []
     # Found now by the number as typed in ASCII; a second run changes nothing.
-    from wzcheckin.accounts.services import find_worker_by_id_number
+    from wzcheckin.accounts.lookups import find_worker_by_id_number
 
     assert find_worker_by_id_number(db, vault, number).id == worker.id
     assert renormalise_identifiers(db.connection(), vault).renormalised == 0

@@ -15,8 +15,9 @@ from tests.support.clock import at
 from tests.support.config import TEST_CONFIG
 from tests.support.web import csrf_token_from
 from wzcheckin.accounts.codes import CodeRefused, issue_code, use_code
-from wzcheckin.accounts.models import CodePurpose, OneTimeCode, Role, User, UserSession, Worker
+from wzcheckin.accounts.models import CodePurpose, OneTimeCode, User, UserSession, Worker
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 from wzcheckin.residence.models import SmsMessage
 
 
@@ -235,7 +236,7 @@ def test_the_development_page_exists_only_in_development(app, client, db, vault)
 
 def test_a_disabled_or_unactivated_account_gets_no_reset_message(client, db, vault, programme):
     from wzcheckin import clock
-    from wzcheckin.accounts.services import disable_user
+    from wzcheckin.accounts.sessions import disable_user
 
     inactive = make_worker(db, vault, programme, activated=False)
     disabled = make_user(db, vault, Role.OFFICIAL)

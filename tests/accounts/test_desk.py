@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from tests.builders import PASSWORD, make_user
 from tests.support.web import csrf_token_from
 from wzcheckin import clock
-from wzcheckin.accounts.models import ApiToken, Role, User
-from wzcheckin.accounts.services import issue_api_token
+from wzcheckin.accounts.api_tokens import issue_api_token
+from wzcheckin.accounts.models import ApiToken, User
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 
 
 def bearer(token: str) -> dict:

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from tests.builders import make_enterprise, make_user, make_worker
 from tests.support.clock import at
-from wzcheckin.accounts.models import Role
 from wzcheckin.benefits.points import award_points
+from wzcheckin.core.roles import Role
 from wzcheckin.residence.evidence import window_statuses
 from wzcheckin.scanning.models import Checkpoint, Scan, ScanResult
 

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 
 from tests.builders import make_phone, make_user, make_worker
 from wzcheckin import clock
-from wzcheckin.accounts.models import ApiToken, Role, User, UserSession
-from wzcheckin.accounts.services import issue_api_token
+from wzcheckin.accounts.api_tokens import issue_api_token
+from wzcheckin.accounts.models import ApiToken, User, UserSession
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 
 
 @pytest.fixture

@@ -8,8 +8,10 @@ import sqlalchemy as sa
 
 from tests.builders import PASSWORD, gate_of, make_enterprise, make_user, make_worker
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role, User, UserSession
-from wzcheckin.accounts.services import LoginRefused, authenticate, disable_user
+from wzcheckin.accounts.errors import LoginRefused
+from wzcheckin.accounts.models import User, UserSession
+from wzcheckin.accounts.sessions import authenticate, disable_user
+from wzcheckin.core.roles import Role
 
 
 def post_login(client, phone, password):

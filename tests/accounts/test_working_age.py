@@ -10,7 +10,7 @@ from tests.builders import make_enterprise, make_id_number, make_phone, make_wor
 from tests.support.web import csrf_token_from, register_with_code
 from wzcheckin.accounts.importer import WORKER_COLUMNS, import_workers
 from wzcheckin.accounts.models import User, Worker
-from wzcheckin.accounts.services import WorkerDetails, WorkingAge, clean_worker_details
+from wzcheckin.accounts.workers import WorkerDetails, WorkingAge, clean_worker_details
 from wzcheckin.core.identity import parse_id_number
 from wzcheckin.core.refusals import Refusal
 

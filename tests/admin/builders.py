@@ -10,8 +10,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from tests.builders import BUILD_TIME, make_user, unique
-from wzcheckin.accounts.models import Role, User, Worker
+from wzcheckin.accounts.models import User, Worker
 from wzcheckin.benefits.models import ClaimStatus, DataBonusClaim
+from wzcheckin.core.roles import Role
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanResult
 from wzcheckin.welfare.models import PackHandout, PickupPoint
 

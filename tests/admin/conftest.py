@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from tests.builders import make_user
 from tests.residence.conftest import cutoff, set_clock  # noqa: F401 - the residence room's fixtures, shared
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 
 
 @pytest.fixture

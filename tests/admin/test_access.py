@@ -8,7 +8,7 @@ import pytest
 from tests.admin.builders import make_checkpoint
 from tests.builders import PASSWORD, gate_of, make_enterprise, make_user, make_worker
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import OFFICIAL_ROLES, Role
+from wzcheckin.core.roles import OFFICIAL_ROLES, Role
 from wzcheckin.scanning.models import CheckpointKind
 
 EXAMPLE_ARGS = {"name": "worker-statuses"}

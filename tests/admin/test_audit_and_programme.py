@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from tests.builders import make_user
 from tests.support.config import TEST_CONFIG
-from wzcheckin.accounts.models import Role
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 
 
 def entry_ids(html: str) -> list[int]:
@@ -86,7 +86,7 @@ def test_the_programme_file_is_shown_read_only_with_its_path(db, as_official, pr
 def test_a_programme_file_changed_on_disk_is_flagged(db, app, official, tmp_path):
     """A copy of the programme, loaded by an app of its own, then edited under it."""
     from wzcheckin import clock, create_app
-    from wzcheckin.accounts.services import start_session
+    from wzcheckin.accounts.sessions import start_session
     from wzcheckin.extensions import db as app_db
 
     copy = tmp_path / "2021.toml"

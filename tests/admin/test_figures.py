@@ -21,9 +21,9 @@ from tests.builders import make_enterprise, make_unique_id_number, make_user, ma
 from tests.residence.builders import add_scan, bulk_workers, make_site
 from tests.support.clock import at
 from wzcheckin.accounts.facts import decide_hukou_review
-from wzcheckin.accounts.models import Role
 from wzcheckin.admin import figures
 from wzcheckin.benefits.rights import ComplaintInput, file_complaint, handle_complaint
+from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.models import HealthAlert, record_enterprise_facts
 from wzcheckin.programme import HukouStatus
 from wzcheckin.scanning.models import Scan, ScanResult

@@ -11,11 +11,11 @@ import sqlalchemy as sa
 from tests.builders import make_enterprise, make_phone, make_user, make_worker
 from tests.support.clock import at
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role
 from wzcheckin.admin import hotline
 from wzcheckin.admin.hotline import CallDetails, HotlineRefused
 from wzcheckin.admin.models import HotlineCase
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 
 NOW = at("2021-02-12 21:30")
 

@@ -7,14 +7,14 @@ from sqlalchemy.orm import Session
 from tests.builders import make_user, make_worker
 from tests.support.config import TEST_CONFIG
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 from wzcheckin.db import Base
 
 
 def test_dashboard_reads_the_replica_and_audits_on_the_primary(tmp_path):
     from wzcheckin import create_app
-    from wzcheckin.accounts.services import start_session
+    from wzcheckin.accounts.sessions import start_session
     from wzcheckin.codes.keys import create_signing_key
 
     primary_url, replica_url = f"sqlite:///{tmp_path}/primary.db", f"sqlite:///{tmp_path}/replica.db"

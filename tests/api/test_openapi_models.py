@@ -169,7 +169,7 @@ REFUSALS = [
 @pytest.mark.parametrize(("model", "body", "code"), REFUSALS,
                          ids=[f"{m}-{c}-{i}" for i, (m, _b, c) in enumerate(REFUSALS)])
 def test_a_body_is_refused_by_its_model_with_the_routes_stable_code(app, model, body, code):
-    from wzcheckin.api.errors import HTTP_CODES, ApiError
+    from wzcheckin.core.api_errors import HTTP_CODES, ApiError
 
     messages = {}
     for language in ("en", "zh-CN"):
@@ -177,7 +177,7 @@ def test_a_body_is_refused_by_its_model_with_the_routes_stable_code(app, model, 
             with pytest.raises(ApiError) as refused:
                 parse_body(_models()[model], body)
             assert (refused.value.status, refused.value.code) == (422, code)
-            # No message of its own: the error handler gives the status's (api.errors.HTTP_CODES).
+            # No message of its own: the error handler gives the status's (core.api_errors.HTTP_CODES).
             messages[language] = str(refused.value.message or HTTP_CODES[422][1])
     assert messages["en"] and not CJK.search(messages["en"]), messages
     assert CJK.search(messages["zh-CN"]), messages
@@ -194,7 +194,7 @@ def test_a_valid_body_becomes_the_domain_input(app):
     assert complaint.complaint_input().months == "3" and complaint.complaint_input().amount_yuan == "4500.5"
     field_errors = None
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        from wzcheckin.api.errors import ApiError
+        from wzcheckin.core.api_errors import ApiError
 
         try:
             parse_body(models["ComplaintRequest"], {"months": "x", "amount_yuan": [1]})

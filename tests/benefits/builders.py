@@ -9,8 +9,9 @@ import pytest
 
 from tests.builders import BUILD_TIME, unique
 from wzcheckin.benefits import activities as acts
-from wzcheckin.benefits import training
+from wzcheckin.benefits.courses import CourseInput, clean_course, save_course
 from wzcheckin.benefits.errors import BenefitRefused
+from wzcheckin.benefits.invoices import InvoiceInput, review_invoice, upload_invoice
 from wzcheckin.benefits.models import Attendance, Enrolment
 
 # The smallest valid PNG (1×1, transparent) and a JPEG header: detected by content, not by name.
@@ -41,12 +42,12 @@ def make_course(session, *, enterprise=None, mode: str = "offline", class_hours:
     """A course; an offline one gets ``sessions`` (default: one each day, see daily_sessions)."""
     if sessions is None and mode == "offline":
         sessions = daily_sessions(class_hours, starts_on, ends_on)
-    data = training.CourseInput(
+    data = CourseInput(
         code=code or f"C-{unique()}", title=f"课程{unique()}", mode=mode, provider="温州职业技能培训中心",
         class_hours=str(class_hours), cost_yuan=cost_yuan, credit_code=enterprise.credit_code if enterprise else "",
         district="瓯海区", address="娄桥培训楼" if mode == "offline" else "", starts_on=starts_on, ends_on=ends_on,
         capacity=capacity, sessions=sessions or "")
-    return training.save_course(session, training.clean_course(session, data), now)
+    return save_course(session, clean_course(session, data), now)
 
 
 # The smallest file that reads as a PDF by its first bytes.
@@ -57,9 +58,9 @@ def approve_cost(session, programme, course, *, proposed_yuan: str, approved_yua
                  now: datetime = BUILD_TIME, official=None):
     """The organiser attaches an invoice proposing ``proposed_yuan`` per person and an official
     approves ``approved_yuan`` (default: as proposed)."""
-    invoice = training.upload_invoice(session, programme, course, training.InvoiceInput(
+    invoice = upload_invoice(session, programme, course, InvoiceInput(
         invoice_no=f"INV{unique()}", amount_yuan="100000000", cost_yuan=proposed_yuan, data=PDF_BYTES), now)
-    return training.review_invoice(session, invoice.id, approve=True, cost_yuan=approved_yuan or proposed_yuan,
+    return review_invoice(session, invoice.id, approve=True, cost_yuan=approved_yuan or proposed_yuan,
                                    note="", now=now, actor=official)
 
 

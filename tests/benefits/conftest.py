@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.builders import make_user
-from wzcheckin.accounts.models import Role
+from wzcheckin.core.roles import Role
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from tests.builders import make_phone, make_user, make_worker
 from tests.support.clock import at
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import issue_api_token
+from wzcheckin.accounts.api_tokens import issue_api_token
 from wzcheckin.benefits import data_bonus as bonus
 from wzcheckin.benefits.models import ClaimStatus, DataBonusClaim
+from wzcheckin.core.roles import Role
 
 NOW = at("2021-02-06 10:00")
 

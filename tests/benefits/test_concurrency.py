@@ -17,7 +17,7 @@ ATTEMPTS = 20
 
 def seed_worker_with_token(server_app) -> tuple[int, str]:
     from wzcheckin import clock
-    from wzcheckin.accounts.services import issue_api_token
+    from wzcheckin.accounts.api_tokens import issue_api_token
     from wzcheckin.core import context
     from wzcheckin.extensions import db
 

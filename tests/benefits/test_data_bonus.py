@@ -7,9 +7,9 @@ from tests.benefits.builders import refusal
 from tests.builders import make_id_number, make_phone, make_user, make_worker
 from tests.support.clock import at
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role
 from wzcheckin.benefits import data_bonus as bonus
 from wzcheckin.benefits.models import ClaimStatus
+from wzcheckin.core.roles import Role
 
 NOW = at("2021-02-05 10:00")
 

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from tests.builders import make_user, make_worker
 from tests.support.clock import at
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role, Worker
+from wzcheckin.accounts.models import Worker
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.benefits.points import award_points, award_points_bulk, points_balance, points_history
+from wzcheckin.core.roles import Role
 
 NOW = at("2021-03-01 00:00")
 

@@ -8,11 +8,11 @@ import sqlalchemy as sa
 from tests.builders import make_enterprise, make_user, make_worker
 from tests.support.clock import at
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role
 from wzcheckin.benefits import rights
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import ComplaintStatus, WageComplaint
 from wzcheckin.core.refusals import Refusal
+from wzcheckin.core.roles import Role
 from wzcheckin.scanning.models import Checkpoint
 
 NOW = at("2021-02-03 15:00")

@@ -14,13 +14,30 @@ from tests.benefits.builders import PDF_BYTES, PNG_BYTES, approve_cost, attend, 
 from tests.builders import BUILD_TIME, make_enterprise, make_phone, make_worker
 from tests.support.clock import at
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import create_or_update_staff, issue_api_token
-from wzcheckin.benefits import training
+from wzcheckin.accounts.api_tokens import issue_api_token
+from wzcheckin.accounts.staff import create_or_update_staff
+from wzcheckin.benefits.attendance import enrol, find_enrolment, upload_completions
+from wzcheckin.benefits.courses import (
+    COURSE_COLUMNS,
+    CourseInput,
+    clean_course,
+    course_sessions,
+    find_course,
+    save_course,
+    sessions_text,
+)
+from wzcheckin.benefits.invoices import INVOICE_MAX_BYTES, InvoiceInput, review_invoice, upload_invoice
 from wzcheckin.benefits.models import Attendance, Enrolment, InvoiceStatus, SubsidyClaimStatus, TrainingSubsidyClaim
+from wzcheckin.benefits.training_subsidy import (
+    compute_training_subsidy,
+    review_subsidy_claim,
+    sessions_held,
+    submit_subsidy_claim,
+)
 from wzcheckin.codes.keys import load_keyring
 from wzcheckin.codes.passes import current_pass
 from wzcheckin.core.refusals import Refusal
+from wzcheckin.core.roles import Role
 from wzcheckin.residence.evidence import window_statuses
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanResult
 from wzcheckin.scanning.services import ScanInput, record_scan
@@ -46,7 +63,7 @@ def test_online_subsidy_is_95_percent_of_the_official_approved_cost_for_completi
     enrol_directly(db, course, late, completed_on=programme.training.online_deadline + timedelta(days=1))
     enrol_directly(db, course, before_start, completed_on=programme.programme.starts - timedelta(days=1))
     enrol_directly(db, course, unfinished)
-    breakdown = training.compute_training_subsidy(db, programme, enterprise.id)
+    breakdown = compute_training_subsidy(db, programme, enterprise.id)
     [line] = breakdown.online
     # 333.33 ¥ (approved, not the 400 ¥ the enterprise proposed) × 0.95 = 316.6635 ¥ → 316.66 ¥: never rounded up.
     assert (line.cost_status, line.approved_cost_fen, line.cost_per_person_fen) == ("approved", 33333, 33333)
@@ -61,25 +78,25 @@ def test_an_online_course_earns_nothing_until_an_official_approves_a_cost_agains
     enrol_directly(db, course, make_worker(db, vault, programme, enterprise=enterprise), completed_on=day(20))
 
     def line():
-        return training.compute_training_subsidy(db, programme, enterprise.id).online[0]
+        return compute_training_subsidy(db, programme, enterprise.id).online[0]
 
     assert (line().cost_status, line().amount_fen) == ("no_invoice", 0)  # the enterprise's own price: nothing
-    assert refusal(lambda: training.submit_subsidy_claim(db, programme, enterprise, at("2021-03-02 10:00"))).code == \
+    assert refusal(lambda: submit_subsidy_claim(db, programme, enterprise, at("2021-03-02 10:00"))).code == \
         "nothing_to_claim"
-    invoice = training.upload_invoice(db, programme, course, training.InvoiceInput(
+    invoice = upload_invoice(db, programme, course, InvoiceInput(
         invoice_no="04400211", amount_yuan="8000", cost_yuan="800", data=PDF_BYTES), at("2021-03-01 10:00"))
     assert (line().cost_status, line().proposed_cost_fen, line().amount_fen) == ("submitted", 80000, 0)
-    training.review_invoice(db, invoice.id, approve=False, cost_yuan="", note="发票抬头不符", now=at("2021-03-02 10:00"))
+    review_invoice(db, invoice.id, approve=False, cost_yuan="", note="发票抬头不符", now=at("2021-03-02 10:00"))
     assert (line().cost_status, line().amount_fen) == ("rejected", 0)
-    again = training.upload_invoice(db, programme, course, training.InvoiceInput(
+    again = upload_invoice(db, programme, course, InvoiceInput(
         invoice_no="04400212", amount_yuan="8000", cost_yuan="800", data=PDF_BYTES), at("2021-03-03 10:00"))
-    training.review_invoice(db, again.id, approve=True, cost_yuan="750", note="", now=at("2021-03-04 10:00"))
+    review_invoice(db, again.id, approve=True, cost_yuan="750", note="", now=at("2021-03-04 10:00"))
     assert (line().cost_status, line().per_person_fen, line().amount_fen) == ("approved", 71250, 71250)
     # A newer invoice supersedes the approved one: nothing counts until it is approved in turn.
-    training.upload_invoice(db, programme, course, training.InvoiceInput(
+    upload_invoice(db, programme, course, InvoiceInput(
         invoice_no="04400213", amount_yuan="9000", cost_yuan="900", data=PDF_BYTES), at("2021-03-05 10:00"))
     assert (line().cost_status, line().amount_fen) == ("submitted", 0)
-    assert refusal(lambda: training.review_invoice(db, again.id, approve=True, cost_yuan="900", note="",
+    assert refusal(lambda: review_invoice(db, again.id, approve=True, cost_yuan="900", note="",
                                                    now=at("2021-03-05 11:00"))).code == "invoice_superseded"
 
 
@@ -93,12 +110,12 @@ def test_fraud_an_online_course_an_enterprise_priced_at_100000_yuan_a_person_is_
                          ends_on=day(28))
     for _ in range(50):
         enrol_directly(db, course, make_worker(db, vault, programme, enterprise=enterprise), completed_on=day(25))
-    assert training.compute_training_subsidy(db, programme, enterprise.id).total_fen == 0  # no approved cost
+    assert compute_training_subsidy(db, programme, enterprise.id).total_fen == 0  # no approved cost
     approve_cost(db, programme, course, proposed_yuan="100000")  # even an official approving the whole price
-    [line] = training.compute_training_subsidy(db, programme, enterprise.id).online
+    [line] = compute_training_subsidy(db, programme, enterprise.id).online
     assert (line.approved_cost_fen, line.cost_per_person_fen, line.capped) == (10_000_000, 100_000, True)
     assert (line.per_person_fen, line.counted, line.amount_fen) == (95_000, 50, 4_750_000)  # 47,500 ¥
-    claim = training.submit_subsidy_claim(db, programme, enterprise, at("2021-03-02 10:00"))
+    claim = submit_subsidy_claim(db, programme, enterprise, at("2021-03-02 10:00"))
     assert claim.amount_fen == 4_750_000 and claim.amount_fen < 475_000_000
 
 
@@ -111,7 +128,7 @@ def test_completions_dated_outside_the_programme_or_uploaded_after_the_claim_dea
     assert deadline == date(2021, 3, 31)
 
     def upload(completed_on: str, when):
-        return training.upload_completions(db, vault, programme, course, f"id_number,completed_on\n{id_number},"
+        return upload_completions(db, vault, programme, course, f"id_number,completed_on\n{id_number},"
                                            f"{completed_on}\n", when)
 
     last_day = at("2021-03-31 23:59")
@@ -120,16 +137,16 @@ def test_completions_dated_outside_the_programme_or_uploaded_after_the_claim_dea
         assert not report.ok and "completed_on: must lie between 2021-01-12 and 2021-02-28" in str(report.errors[0])
     after = refusal(lambda: upload("2021-02-20", at("2021-04-01 00:00")))
     assert (after.code, after.params["deadline"]) == ("claim_deadline_passed", "2021-03-31")
-    assert training.find_enrolment(db, course.id, worker.id) is None
+    assert find_enrolment(db, course.id, worker.id) is None
     assert upload("2021-02-20", last_day).ok  # on the deadline day
-    enrolment = training.find_enrolment(db, course.id, worker.id)
+    enrolment = find_enrolment(db, course.id, worker.id)
     assert enrolment.completion_recorded_at == last_day
     approve_cost(db, programme, course, proposed_yuan="500", now=at("2021-03-02 10:00"))
-    assert training.compute_training_subsidy(db, programme, enterprise.id).online[0].counted == 1
+    assert compute_training_subsidy(db, programme, enterprise.id).online[0].counted == 1
     # A completion written after the deadline (by any other route) is never counted.
     enrolment.completion_recorded_at = at("2021-04-01 00:00")
     db.flush()
-    [line] = training.compute_training_subsidy(db, programme, enterprise.id).online
+    [line] = compute_training_subsidy(db, programme, enterprise.id).online
     assert (line.completed, line.counted, line.late, line.amount_fen) == (1, 0, 1, 0)
 
 
@@ -142,14 +159,14 @@ def test_invoices_are_checked_and_only_officials_set_the_approved_cost(db, vault
 
     def upload(course=online, **fields):
         values = {"invoice_no": "04400211", "amount_yuan": "8000", "cost_yuan": "800", "data": PDF_BYTES, **fields}
-        return training.upload_invoice(db, programme, course, training.InvoiceInput(**values), now)
+        return upload_invoice(db, programme, course, InvoiceInput(**values), now)
 
     for course in (offline, city_online):
         assert refusal(lambda c=course: upload(c)).code == "invoice_online_only"
     for fields, errors in [
         ({"data": b"<html><script>alert(1)</script>"}, {"file": "invoice_type"}),
         ({"data": b""}, {"file": "invoice_required"}),
-        ({"data": b"%PDF-" + b"0" * training.INVOICE_MAX_BYTES}, {"file": "invoice_too_large"}),
+        ({"data": b"%PDF-" + b"0" * INVOICE_MAX_BYTES}, {"file": "invoice_too_large"}),
         ({"invoice_no": "04 4<>"}, {"invoice_no": "invoice_no_format"}),
         ({"cost_yuan": "9000"}, {"cost_yuan": "cost_above_invoice"}),
         ({"cost_yuan": "0"}, {"cost_yuan": "out_of_range"}),
@@ -158,18 +175,18 @@ def test_invoices_are_checked_and_only_officials_set_the_approved_cost(db, vault
         with pytest.raises(Refusal) as caught:
             upload(**fields)
         assert caught.value.errors == errors
-    assert refusal(lambda: training.upload_invoice(db, programme, online, training.InvoiceInput(
+    assert refusal(lambda: upload_invoice(db, programme, online, InvoiceInput(
         invoice_no="1", amount_yuan="1", cost_yuan="1", data=PDF_BYTES), at("2021-04-01 00:00"))).code == \
         "claim_deadline_passed"
     invoice = upload(data=PNG_BYTES)
     assert (invoice.content_type, invoice.size, invoice.status) == ("image/png", len(PNG_BYTES), InvoiceStatus.SUBMITTED)
-    above = refusal(lambda: training.review_invoice(db, invoice.id, approve=True, cost_yuan="800.01", note="", now=now))
+    above = refusal(lambda: review_invoice(db, invoice.id, approve=True, cost_yuan="800.01", note="", now=now))
     assert (above.code, above.field) == ("approved_above_proposed", "cost_yuan")
-    no_reason = refusal(lambda: training.review_invoice(db, invoice.id, approve=False, cost_yuan="", note=" ", now=now))
+    no_reason = refusal(lambda: review_invoice(db, invoice.id, approve=False, cost_yuan="", note=" ", now=now))
     assert (no_reason.code, no_reason.field) == ("reason_required", "note")
-    approved = training.review_invoice(db, invoice.id, approve=True, cost_yuan="640", note="按市场价核定", now=now)
+    approved = review_invoice(db, invoice.id, approve=True, cost_yuan="640", note="按市场价核定", now=now)
     assert (approved.status, approved.approved_cost_per_person_fen) == (InvoiceStatus.APPROVED, 64000)
-    assert refusal(lambda: training.review_invoice(db, invoice.id, approve=False, cost_yuan="", note="x",
+    assert refusal(lambda: review_invoice(db, invoice.id, approve=False, cost_yuan="", note="x",
                                                    now=now)).code == "already_reviewed"
 
 
@@ -184,7 +201,7 @@ def test_a_16_hour_course_over_four_fully_attended_days_pays_400_yuan(db, vault,
                          sessions="2021-02-15 4\n2021-02-16 4\n2021-02-22 4\n2021-02-23 4")
     worker = make_worker(db, vault, programme, enterprise=enterprise)
     attend(db, enrol_directly(db, course, worker), day(15), day(16), day(22), day(23))
-    [person] = training.compute_training_subsidy(db, programme, enterprise.id).project
+    [person] = compute_training_subsidy(db, programme, enterprise.id).project
     assert (person.hours, person.gross_fen, person.amount_fen, person.capped) == ("16", 40000, 40000, False)
     assert [(c.days, c.hours) for c in person.courses] == [(4, "16")]
 
@@ -200,7 +217,7 @@ def test_project_training_pays_25_yuan_per_attended_class_hour_at_most_2000_yuan
     course = make_course(db, enterprise=enterprise, class_hours=hours, starts_on=day(11), ends_on=day(20))
     worker = make_worker(db, vault, programme, enterprise=enterprise)
     attend(db, enrol_directly(db, course, worker), *[day(n) for n in range(11, 21)])
-    [person] = training.compute_training_subsidy(db, programme, enterprise.id).project
+    [person] = compute_training_subsidy(db, programme, enterprise.id).project
     assert (person.hours, person.amount_fen, person.capped) == (str(hours), expected_fen, capped)
     assert person.gross_fen == hours * 2500
 
@@ -214,7 +231,7 @@ def test_the_cap_is_per_person_across_courses_and_only_sessions_in_the_project_p
     attend(db, enrol_directly(db, long, one), *[day(n) for n in range(10, 20)])   # 9 counted sessions: 54 h
     attend(db, enrol_directly(db, short, one), day(27), day(28))                   # 30 h (28 Feb counts)
     attend(db, enrol_directly(db, long, two), day(10), day(11))                    # 1 counted session: 6 h
-    breakdown = training.compute_training_subsidy(db, programme, enterprise.id)
+    breakdown = compute_training_subsidy(db, programme, enterprise.id)
     people = {p.worker_id: p for p in breakdown.project}
     assert people[one.id].hours == "84" and people[one.id].gross_fen == 210000 and people[one.id].amount_fen == 200000
     assert [(c.days, c.hours) for c in people[one.id].courses] == [(9, "54"), (2, "30")]
@@ -228,7 +245,7 @@ def test_a_day_without_a_class_session_earns_nothing(db, vault, programme):
                          sessions="2021-02-12 4; 2021-02-14 6")
     worker = make_worker(db, vault, programme, enterprise=enterprise)
     attend(db, enrol_directly(db, course, worker), day(12), day(13))  # 13 Feb: no session that day
-    [person] = training.compute_training_subsidy(db, programme, enterprise.id).project
+    [person] = compute_training_subsidy(db, programme, enterprise.id).project
     assert (person.hours, person.amount_fen) == ("4", 10000)
 
 
@@ -241,19 +258,19 @@ def test_class_sessions_are_validated_and_an_attended_one_keeps_its_hours(db, va
                            ("2021-02-14 4; 2021-02-15 4", "session_outside_course"),
                            ("2021-02-15 4; 2021-02-16 5", "session_hours_total")]:
         with pytest.raises(Refusal) as caught:
-            training.clean_course(db, training.CourseInput(**base, sessions=sessions))
+            clean_course(db, CourseInput(**base, sessions=sessions))
         assert caught.value.errors == {"sessions": code}, sessions
-    clean = training.clean_course(db, training.CourseInput(**base, sessions="2021-02-15:4\n2021-02-16=4"))
-    course = training.save_course(db, clean, BUILD_TIME)
+    clean = clean_course(db, CourseInput(**base, sessions="2021-02-15:4\n2021-02-16=4"))
+    course = save_course(db, clean, BUILD_TIME)
     attend(db, enrol_directly(db, course, make_worker(db, vault, programme)), day(15))
-    moved = training.clean_course(db, training.CourseInput(**base, sessions="2021-02-15 2; 2021-02-16 6"))
+    moved = clean_course(db, CourseInput(**base, sessions="2021-02-15 2; 2021-02-16 6"))
     with pytest.raises(Refusal) as caught:
-        training.save_course(db, moved, BUILD_TIME, course=course)
+        save_course(db, moved, BUILD_TIME, course=course)
     assert caught.value.errors == {"sessions": "session_attended"}
-    kept = training.clean_course(db, training.CourseInput(**{**base, "class_hours": "7"},
+    kept = clean_course(db, CourseInput(**{**base, "class_hours": "7"},
                                                           sessions="2021-02-15 4; 2021-02-16 3"))
-    training.save_course(db, kept, BUILD_TIME, course=course)
-    assert training.sessions_text(training.course_sessions(db, course.id)) == "2021-02-15 4\n2021-02-16 3"
+    save_course(db, kept, BUILD_TIME, course=course)
+    assert sessions_text(course_sessions(db, course.id)) == "2021-02-15 4\n2021-02-16 3"
 
 
 def test_sessions_held_are_counted_against_the_100_promised(db, vault, programme):
@@ -264,7 +281,7 @@ def test_sessions_held_are_counted_against_the_100_promised(db, vault, programme
     attend(db, enrol_directly(db, course, one), day(10), day(11))   # 10 Feb: before the project period
     attend(db, enrol_directly(db, course, two), day(11))            # the same session again
     enrol_directly(db, other, one)                                  # nobody came
-    assert training.sessions_held(db, programme) == 1
+    assert sessions_held(db, programme) == 1
 
 
 def test_another_enterprises_and_city_courses_do_not_count(db, vault, programme):
@@ -274,7 +291,7 @@ def test_another_enterprises_and_city_courses_do_not_count(db, vault, programme)
     worker = make_worker(db, vault, programme, enterprise=enterprise)
     attend(db, enrol_directly(db, city, worker), day(12))
     attend(db, enrol_directly(db, theirs, worker), day(12))
-    assert training.compute_training_subsidy(db, programme, enterprise.id).total_fen == 0
+    assert compute_training_subsidy(db, programme, enterprise.id).total_fen == 0
 
 
 # --- claims ----------------------------------------------------------------------------------------
@@ -282,20 +299,20 @@ def test_another_enterprises_and_city_courses_do_not_count(db, vault, programme)
 def test_claim_submit_review_and_resubmit_after_rejection(db, vault, programme):
     enterprise = make_enterprise(db, vault)
     now = at("2021-03-02 10:00")
-    assert refusal(lambda: training.submit_subsidy_claim(db, programme, enterprise, now)).code == "nothing_to_claim"
+    assert refusal(lambda: submit_subsidy_claim(db, programme, enterprise, now)).code == "nothing_to_claim"
     course = make_course(db, enterprise=enterprise, class_hours=8, starts_on=day(12), ends_on=day(12))
     attend(db, enrol_directly(db, course, make_worker(db, vault, programme, enterprise=enterprise)), day(12))
-    claim = training.submit_subsidy_claim(db, programme, enterprise, now)
+    claim = submit_subsidy_claim(db, programme, enterprise, now)
     assert claim.amount_fen == 20000 and claim.breakdown["project"][0]["hours"] == "8"
-    assert refusal(lambda: training.submit_subsidy_claim(db, programme, enterprise, now)).code == "claim_exists"
-    no_reason = refusal(lambda: training.review_subsidy_claim(db, claim.id, approve=False, reason=" ", now=now))
+    assert refusal(lambda: submit_subsidy_claim(db, programme, enterprise, now)).code == "claim_exists"
+    no_reason = refusal(lambda: review_subsidy_claim(db, claim.id, approve=False, reason=" ", now=now))
     assert (no_reason.code, no_reason.field) == ("reason_required", "reason")
-    rejected = training.review_subsidy_claim(db, claim.id, approve=False, reason="签到表与名单不符", now=now)
+    rejected = review_subsidy_claim(db, claim.id, approve=False, reason="签到表与名单不符", now=now)
     assert rejected.status is SubsidyClaimStatus.REJECTED and rejected.review_reason == "签到表与名单不符"
-    assert refusal(lambda: training.review_subsidy_claim(db, claim.id, approve=True, reason="",
+    assert refusal(lambda: review_subsidy_claim(db, claim.id, approve=True, reason="",
                                                          now=now)).code == "already_reviewed"
-    again = training.submit_subsidy_claim(db, programme, enterprise, now)
-    assert training.review_subsidy_claim(db, again.id, approve=True, reason="", now=now).status is \
+    again = submit_subsidy_claim(db, programme, enterprise, now)
+    assert review_subsidy_claim(db, again.id, approve=True, reason="", now=now).status is \
         SubsidyClaimStatus.APPROVED
 
 
@@ -319,22 +336,22 @@ def test_enrolment_rules(db, vault, programme):
     employee, colleague = (make_worker(db, vault, programme, enterprise=enterprise) for _ in range(2))
     outsider = make_worker(db, vault, programme, enterprise=other)
     now = at("2021-02-08 09:00")
-    assert refusal(lambda: training.enrol(db, programme, course, outsider, now)).code == "not_employee"
-    training.enrol(db, programme, course, employee, now)
-    assert refusal(lambda: training.enrol(db, programme, course, employee, now)).code == "already_enrolled"
-    assert refusal(lambda: training.enrol(db, programme, course, colleague, now)).code == "course_full"
-    assert refusal(lambda: training.enrol(db, programme, course, colleague, at("2021-02-21 00:00"))).code == \
+    assert refusal(lambda: enrol(db, programme, course, outsider, now)).code == "not_employee"
+    enrol(db, programme, course, employee, now)
+    assert refusal(lambda: enrol(db, programme, course, employee, now)).code == "already_enrolled"
+    assert refusal(lambda: enrol(db, programme, course, colleague, now)).code == "course_full"
+    assert refusal(lambda: enrol(db, programme, course, colleague, at("2021-02-21 00:00"))).code == \
         "course_closed"
     city = make_course(db, starts_on=day(11), ends_on=day(20))
-    assert training.enrol(db, programme, city, outsider, now).enrolled_via == "self"
+    assert enrol(db, programme, city, outsider, now).enrolled_via == "self"
 
 
 def test_course_validation_names_each_bad_field(db, vault):
-    bad = training.CourseInput(code="a b", title="", mode="hybrid", provider="", class_hours="0", cost_yuan="1.234",
+    bad = CourseInput(code="a b", title="", mode="hybrid", provider="", class_hours="0", cost_yuan="1.234",
                                credit_code="91330304MA0000000X", starts_on="2021-02-20", ends_on="2021-02-10",
                                capacity="many")
     with pytest.raises(Refusal) as caught:
-        training.clean_course(db, bad)
+        clean_course(db, bad)
     assert caught.value.errors == {"code": "code_format", "title": "required", "mode": "choice_unknown",
                                    "provider": "required", "class_hours": "out_of_range", "cost_yuan": "amount_format",
                                    "capacity": "number_format", "credit_code": "credit_check", "ends_on": "date_order"}
@@ -378,7 +395,7 @@ def test_attendance_scan_is_presence_evidence(db, vault, programme, class_scanne
     enterprise = make_enterprise(db, vault)
     course = make_course(db, enterprise=enterprise, starts_on=day(11), ends_on=day(20))
     worker = make_worker(db, vault, programme, enterprise=enterprise)
-    training.enrol(db, programme, course, worker, at("2021-02-08 09:00"))
+    enrol(db, programme, course, worker, at("2021-02-08 09:00"))
     staff = class_scanner(course)
     first = scan(db, vault, programme, staff, worker, at("2021-02-12 09:00"))
     assert (first.result, first.reason, first.is_evidence) == (ScanResult.ACCEPTED, "attendance_recorded", True)
@@ -532,13 +549,13 @@ def test_courses_are_created_in_pages_and_imported_from_csv(app, client, db, vau
         "sessions": "2021-02-15 8\n2021-02-16 8\n2021-02-17 8\n2021-02-18 8\n2021-02-19 8"})
     assert ok.status_code == 302 and audit_entries("training.course_create")[0].target_id == "WZ-WELD-1"
     db.rollback()
-    assert [(s.day.day, s.class_hours) for s in training.course_sessions(db, training.find_course(db, "WZ-WELD-1").id)] \
+    assert [(s.day.day, s.class_hours) for s in course_sessions(db, find_course(db, "WZ-WELD-1").id)] \
         == [(15, 8), (16, 8), (17, 8), (18, 8), (19, 8)]
     edit = client.get("/admin/benefits/training/courses/WZ-WELD-1/edit").text
     assert "2021-02-19 8" in edit
 
     path = tmp_path / "courses.csv"
-    header = ",".join((*training.COURSE_COLUMNS, "sessions"))
+    header = ",".join((*COURSE_COLUMNS, "sessions"))
     path.write_text(f"\ufeff{header}\nWZ-WELD-1,焊工（更新）,offline,温州技师学院,48,800,{enterprise.credit_code},瓯海区,娄桥,"
                     f"2021-02-15,2021-02-20,,2021-02-15 8;2021-02-16 8;2021-02-17 8;2021-02-18 8;2021-02-19 8;2021-02-20 8\n"
                     f"CITY-2,电工,offline,市培训中心,8,0,,鹿城区,人民路,2021-02-12,2021-02-12,30,2021-02-12 8\n",
@@ -547,15 +564,15 @@ def test_courses_are_created_in_pages_and_imported_from_csv(app, client, db, vau
     assert result.exit_code == 0, result.output
     assert '"created": 1, "updated": 1' in result.output
     db.rollback()
-    assert training.find_course(db, "WZ-WELD-1").class_hours == 48
+    assert find_course(db, "WZ-WELD-1").class_hours == 48
     assert db.scalar(sa.select(Checkpoint.kind).where(Checkpoint.ref == "training:CITY-2")) is CheckpointKind.TRAINING
     path.write_text(f"{header}\nCITY-3,,online,x,1,1,,,,2021-02-12,2021-02-12,,\nWZ-WELD-1,焊工,online,x,1,1,,,,"
                     f"2021-02-12,2021-02-12,,\n", encoding="utf-8")
     failed = runner.invoke(args=["import", "courses", str(path)])
     assert failed.exit_code == 1 and "line 2: title: required" in failed.output and "line 3: mode" in failed.output
     db.rollback()
-    assert training.find_course(db, "CITY-3") is None
-    old_header = ",".join(training.COURSE_COLUMNS)  # a file from before sessions: online lines import
+    assert find_course(db, "CITY-3") is None
+    old_header = ",".join(COURSE_COLUMNS)  # a file from before sessions: online lines import
     path.write_text(f"{old_header}\nCITY-4,在线课,online,x,4,0,,,,2021-02-12,2021-02-20,\n"
                     f"CITY-5,电工,offline,x,8,0,,鹿城区,人民路,2021-02-12,2021-02-12,\n", encoding="utf-8")
     with app.app_context():

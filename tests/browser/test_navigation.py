@@ -8,8 +8,8 @@ import pytest
 from tests.builders import make_phone, make_user, make_worker
 from tests.support.browser import log_in
 from tests.support.config import ARTIFACTS
-from wzcheckin.accounts.models import Role
 from wzcheckin.core import context
+from wzcheckin.core.roles import Role
 from wzcheckin.extensions import db
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]

@@ -20,13 +20,13 @@ from tests.codes.test_passes import public_keys_from
 from tests.support.clock import at
 from tests.support.qr import decode_qr
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role
 from wzcheckin.clock import SimulatedClock
 from wzcheckin.codes import tokens
 from wzcheckin.codes.models import PaperPass
 from wzcheckin.codes.passes import passes_ahead
 from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 from wzcheckin.programme import ProgrammeError, load_programme
 from wzcheckin.scanning.services import ScanInput, record_scan
 

@@ -19,8 +19,8 @@ from tests.builders import PASSWORD, gate_of, make_enterprise, make_phone, make_
 from tests.scanning.fixtures import seeded  # noqa: F401 - a fixture
 from tests.support.config import ARTIFACTS
 from tests.support.qr import decode_qr
-from wzcheckin.accounts.models import Role
 from wzcheckin.codes import tokens
+from wzcheckin.core.roles import Role
 from wzcheckin.scanning.models import Scan
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]

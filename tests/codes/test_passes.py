@@ -9,12 +9,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from tests.builders import make_user, make_worker
 from tests.support.clock import at
-from wzcheckin.accounts.models import Role
 from wzcheckin.clock import SimulatedClock
 from wzcheckin.codes import tokens
 from wzcheckin.codes.keys import KeyringCache, load_keyring, revoke_signing_key, rotate_signing_key
 from wzcheckin.codes.passes import PassRefused, current_pass, issue_paper_pass, resolve_pass
 from wzcheckin.codes.tokens import TokenError, TokenKind
+from wzcheckin.core.roles import Role
 
 
 def public_keys_from(client):
@@ -89,7 +89,7 @@ def test_paper_pass_is_long_lived_and_revocable(db, vault, programme):
 
 
 def test_disabled_accounts_passes_are_refused(db, vault, programme):
-    from wzcheckin.accounts.services import disable_user
+    from wzcheckin.accounts.sessions import disable_user
 
     worker = make_worker(db, vault, programme)
     keyring = load_keyring(db, vault)

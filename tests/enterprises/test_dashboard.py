@@ -9,8 +9,9 @@ from tests.builders import gate_of, make_enterprise, make_user, make_worker
 from tests.scanning.builders import gate_setup, pass_token
 from tests.support.web import csrf_token_from
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role, Worker
+from wzcheckin.accounts.models import Worker
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.models import HealthAlert
 from wzcheckin.scanning.services import ScanInput, record_scan
 

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from tests.builders import gate_of, make_enterprise, make_user, make_worker
 from tests.scanning.builders import gate_setup, pass_token
 from tests.support.clock import at
-from wzcheckin.accounts.models import Role
 from wzcheckin.codes.passes import issue_paper_pass
 from wzcheckin.codes.tokens import TokenKind
+from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.gates import entry_refusal
 from wzcheckin.enterprises.models import HealthAlert
 from wzcheckin.scanning.models import Scan
@@ -132,7 +132,7 @@ def test_gate_scan_through_the_api_answers_in_the_callers_language(client, db, v
 
 
 def test_gatekeepers_of_other_kinds_of_checkpoint_cannot_be_made(db, vault):
-    from wzcheckin.accounts.services import create_or_update_staff
+    from wzcheckin.accounts.staff import create_or_update_staff
     from wzcheckin.core.refusals import Refusal
 
     enterprise = make_enterprise(db, vault)

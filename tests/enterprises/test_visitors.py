@@ -66,7 +66,7 @@ def test_every_bad_field_shows_its_own_error_and_nothing_is_written(client, db, 
 
 def test_the_enterprise_admin_may_register_visitors_too(client, db, vault, programme, login_as):
     from tests.builders import gate_of, make_user
-    from wzcheckin.accounts.models import Role
+    from wzcheckin.core.roles import Role
 
     enterprise, _gate, _gatekeeper, _worker = gate_setup(db, vault, programme)
     login_as(make_user(db, vault, Role.ENTERPRISE_ADMIN, checkpoint=gate_of(db, enterprise)))

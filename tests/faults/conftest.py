@@ -41,9 +41,9 @@ class Accounts:
 def seed_accounts(server_app) -> Accounts:
     from tests.builders import PASSWORD, make_phone, make_user, make_worker
     from wzcheckin import clock
-    from wzcheckin.accounts.models import Role
-    from wzcheckin.accounts.services import issue_api_token
+    from wzcheckin.accounts.api_tokens import issue_api_token
     from wzcheckin.core import context
+    from wzcheckin.core.roles import Role
     from wzcheckin.extensions import db
 
     vault = context.vault()

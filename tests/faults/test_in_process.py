@@ -29,8 +29,8 @@ def locked_app(tmp_path_factory):
     """An app with a short lock wait on its own SQLite file, one official in it."""
     from tests.builders import PASSWORD, make_phone, make_user
     from wzcheckin import create_app
-    from wzcheckin.accounts.models import Role
     from wzcheckin.core import context
+    from wzcheckin.core.roles import Role
     from wzcheckin.extensions import db
 
     path = tmp_path_factory.mktemp("locked") / "app.sqlite3"

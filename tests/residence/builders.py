@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from tests.builders import BUILD_TIME, gate_of, make_enterprise, make_user
 from tests.support.clock import at
 from wzcheckin.accounts.facts import record_worker_facts_bulk
-from wzcheckin.accounts.models import Role, User, Worker
+from wzcheckin.accounts.models import User, Worker
+from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.models import Ownership
 from wzcheckin.programme import HukouStatus
 from wzcheckin.residence.models import Departure

@@ -3,8 +3,8 @@ simulated clock."""
 
 from tests.builders import make_user, make_worker
 from tests.residence.builders import bulk_workers, make_site
-from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import issue_api_token
+from wzcheckin.accounts.api_tokens import issue_api_token
+from wzcheckin.core.roles import Role
 
 
 def bearer(db, user):

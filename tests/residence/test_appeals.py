@@ -14,10 +14,11 @@ from tests.builders import make_phone, make_user, make_worker
 from tests.residence.builders import IN_WINDOW, add_scan, bulk_workers, make_site
 from tests.support.clock import at
 from wzcheckin.accounts.facts import decide_hukou_review
-from wzcheckin.accounts.models import Role, Worker
+from wzcheckin.accounts.models import Worker
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.benefits.points import points_balance
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.models import Ownership
 from wzcheckin.enterprises.services import EnterpriseRow, upsert_enterprise
 from wzcheckin.programme import HukouStatus

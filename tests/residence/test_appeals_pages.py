@@ -15,7 +15,8 @@ from tests.residence.test_api import bearer
 from tests.residence.test_appeals import PNG, fever_refused_worker
 from tests.support.clock import at
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role, Worker
+from wzcheckin.accounts.models import Worker
+from wzcheckin.core.roles import Role
 from wzcheckin.residence.models import Appeal, AppealPhoto, Correction, Departure, SubsidyApplication
 
 

@@ -10,8 +10,8 @@ from tests.residence.builders import bulk_workers, make_site
 from tests.support.browser import log_in
 from tests.support.clock import at
 from tests.support.config import ARTIFACTS
-from wzcheckin.accounts.models import Role
 from wzcheckin.core import context
+from wzcheckin.core.roles import Role
 from wzcheckin.extensions import db
 from wzcheckin.residence.cutoff import run_snapshot
 from wzcheckin.residence.models import SubsidyApplication

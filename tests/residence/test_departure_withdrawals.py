@@ -10,8 +10,8 @@ from tests.builders import make_user, make_worker
 from tests.residence.builders import make_site
 from tests.residence.test_pages import post_form
 from tests.support.clock import at
-from wzcheckin.accounts.models import Role
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 from wzcheckin.residence.departures import active_departure, record_departure, withdraw_departure
 from wzcheckin.residence.errors import ResidenceError
 from wzcheckin.residence.models import Departure

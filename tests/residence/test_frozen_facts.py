@@ -14,7 +14,8 @@ from tests.builders import make_credit_code, make_phone, make_unique_id_number, 
 from tests.residence.builders import add_scan
 from tests.support.clock import at
 from wzcheckin.accounts.importer import import_workers
-from wzcheckin.accounts.models import Role, Worker
+from wzcheckin.accounts.models import Worker
+from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.models import Enterprise
 from wzcheckin.enterprises.services import import_enterprises
 from wzcheckin.residence.confirmation import STATUS_COLUMNS, rules_for, status_select

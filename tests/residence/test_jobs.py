@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from tests.builders import make_id_number, make_user, make_worker
 from tests.residence.builders import add_departure, add_scan, make_site
 from tests.support.clock import at
-from wzcheckin.accounts.models import Role
+from wzcheckin.core.roles import Role
 from wzcheckin.core.sms import OutboxGateway, dispatch_outbox
 from wzcheckin.db import unit_of_work
 from wzcheckin.residence.jobs import preview_job, reminders_job

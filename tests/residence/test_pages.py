@@ -9,8 +9,8 @@ from tests.builders import make_user, make_worker
 from tests.residence.builders import bulk_workers, make_site
 from tests.support.clock import at
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 from wzcheckin.residence.models import Departure, SmsMessage, SubsidyApplication
 
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from tests.builders import make_user
 from tests.residence.builders import make_site
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role
 from wzcheckin.config import DEFAULT_PROGRAMME
+from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.models import Enterprise, Ownership
 from wzcheckin.programme import load_programme
 from wzcheckin.residence.errors import ResidenceError

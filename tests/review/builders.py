@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from tests.builders import make_user
 from tests.residence.builders import Site, bulk_workers, make_site
 from tests.support.clock import at
-from wzcheckin.accounts.models import Role, Worker
+from wzcheckin.accounts.models import Worker
 from wzcheckin.benefits.models import SubsidyClaimStatus, TrainingSubsidyClaim
+from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.roster import confirm_employee
 from wzcheckin.residence.models import (
     ApplicationStatus,

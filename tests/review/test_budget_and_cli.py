@@ -10,7 +10,7 @@ import json
 from tests.builders import make_user
 from tests.residence.builders import make_site
 from tests.review.builders import NOW, fraud_scenario, official_snapshot, p6_claim, p7_application, p8_declaration
-from wzcheckin.accounts.models import Role
+from wzcheckin.core.roles import Role
 from wzcheckin.residence.models import ApplicationStatus
 from wzcheckin.review import budget, queue
 from wzcheckin.review.models import Policy

@@ -8,8 +8,8 @@ from tests.builders import make_user
 from tests.residence.builders import make_site
 from tests.review.builders import NOW, fraud_scenario, official_snapshot, p6_claim, p7_application
 from tests.support.web import csrf_token_from
-from wzcheckin.accounts.models import Role
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 from wzcheckin.residence.models import ApplicationStatus, SubsidyApplication
 from wzcheckin.review.models import RiskSignal
 from wzcheckin.review.signals import compute_signals

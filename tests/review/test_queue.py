@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from tests.builders import make_user
 from tests.residence.builders import make_site
 from tests.review.builders import NOW, fraud_scenario, official_snapshot, p6_claim, p7_application, p8_declaration
-from wzcheckin.accounts.models import Role
 from wzcheckin.benefits.models import SubsidyClaimStatus
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 from wzcheckin.residence.models import ApplicationStatus, DeclarationStatus
 from wzcheckin.review import queue
 from wzcheckin.review.errors import ReviewError

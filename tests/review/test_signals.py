@@ -10,7 +10,7 @@ from tests.builders import make_user
 from tests.residence.builders import bulk_workers, make_site
 from tests.review.builders import NOW, fraud_scenario, honest_enterprise, scan
 from tests.support.clock import at
-from wzcheckin.accounts.models import Role
+from wzcheckin.core.roles import Role
 from wzcheckin.review.models import RiskSignal, SignalRun
 from wzcheckin.review.signals import compute_signals, latest_run
 

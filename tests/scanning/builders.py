@@ -7,9 +7,9 @@ import uuid
 from datetime import datetime
 
 from tests.builders import gate_of, make_enterprise, make_user, make_worker
-from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import issue_api_token
+from wzcheckin.accounts.api_tokens import issue_api_token
 from wzcheckin.codes.passes import current_pass
+from wzcheckin.core.roles import Role
 
 
 def scan_id() -> str:

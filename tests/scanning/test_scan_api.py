@@ -11,12 +11,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.builders import make_user, make_worker
 from tests.scanning.builders import bearer, gate_setup, pass_token, post_scan, scan_id
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import disable_user
+from wzcheckin.accounts.sessions import disable_user
 from wzcheckin.codes import tokens
 from wzcheckin.codes.keys import revoke_signing_key
 from wzcheckin.codes.passes import issue_paper_pass, revoke_paper_passes
 from wzcheckin.codes.tokens import TokenKind
+from wzcheckin.core.roles import Role
 from wzcheckin.scanning.messages import BASE_REASONS, reason_message
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from tests.builders import gate_of, make_enterprise, make_user, make_worker
 from tests.scanning.builders import bearer, post_scan, scan_id
-from wzcheckin.accounts.models import Role
 from wzcheckin.codes.passes import current_pass, issue_paper_pass
+from wzcheckin.core.roles import Role
 from wzcheckin.scanning.models import Scan
 from wzcheckin.scanning.services import ScanInput, record_scan
 

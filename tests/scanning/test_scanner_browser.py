@@ -21,9 +21,9 @@ from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.config import ARTIFACTS
 from tests.welfare.builders import make_pickup_point
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.codes import tokens
 from wzcheckin.codes.passes import current_pass
+from wzcheckin.core.roles import Role
 from wzcheckin.scanning.models import Scan
 from wzcheckin.welfare.models import PackHandout
 

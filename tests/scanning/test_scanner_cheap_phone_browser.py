@@ -25,10 +25,10 @@ from tests.support.browser import log_in as log_in_anywhere
 from tests.support.clock import at
 from tests.venues.builders import make_venue, make_venue_staff
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.clock import SimulatedClock
 from wzcheckin.codes import tokens
 from wzcheckin.codes.passes import current_pass
+from wzcheckin.core.roles import Role
 from wzcheckin.scanning.models import Scan
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]

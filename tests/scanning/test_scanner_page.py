@@ -9,7 +9,7 @@ import pytest
 from tests.builders import make_enterprise, make_user, make_worker
 from tests.scanning.builders import gate_setup
 from tests.welfare.builders import make_pickup_point, make_pickup_staff
-from wzcheckin.accounts.models import Role
+from wzcheckin.core.roles import Role
 
 
 def scanner_config(html: str) -> dict:

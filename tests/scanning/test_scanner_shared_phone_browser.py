@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from tests.builders import PASSWORD, gate_of, make_enterprise, make_phone, make_user, make_worker
 from tests.scanning.test_scanner_browser import PHONE, log_in
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.codes.passes import current_pass
+from wzcheckin.core.roles import Role
 from wzcheckin.scanning.models import Scan
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]

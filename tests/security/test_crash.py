@@ -27,9 +27,10 @@ import sqlalchemy as sa
 
 from tests.builders import make_user
 from tests.residence.builders import bulk_workers, make_site
-from wzcheckin.accounts.models import Role, Worker
-from wzcheckin.accounts.services import issue_api_token
+from wzcheckin.accounts.api_tokens import issue_api_token
+from wzcheckin.accounts.models import Worker
 from wzcheckin.codes.tokens import TokenKind
+from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.models import HealthAlert
 from wzcheckin.scanning.models import Scan
 

@@ -24,9 +24,9 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 from tests.builders import make_user
 from tests.venues.builders import make_booker, make_slot, make_venue
 from tests.welfare.builders import make_pickup_point, make_pickup_staff
-from wzcheckin.accounts.models import Role
 from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.benefits.points import award_points, points_balance
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.venues import booking
 from wzcheckin.venues.errors import BookingRefused, VenueError

@@ -325,9 +325,10 @@ def _importers(session, vault, programme, now):
     """(name, columns, function(text) -> report) for every importer the app has."""
     from tests.benefits.builders import make_course
     from wzcheckin.accounts.importer import WORKER_COLUMNS, import_workers
+    from wzcheckin.benefits.attendance import COMPLETION_COLUMNS, upload_completions
+    from wzcheckin.benefits.courses import COURSE_COLUMNS, import_courses
     from wzcheckin.benefits.data_bonus import RESULTS_HEADER, apply_results
     from wzcheckin.benefits.directory import SERVICE_COLUMNS, import_services
-    from wzcheckin.benefits.training import COMPLETION_COLUMNS, COURSE_COLUMNS, import_courses, upload_completions
     from wzcheckin.enterprises.services import ENTERPRISE_COLUMNS, import_enterprises
     from wzcheckin.venues.services import VENUE_COLUMNS, import_venues
     from wzcheckin.welfare.services import PICKUP_POINT_COLUMNS, import_pickup_points

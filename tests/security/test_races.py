@@ -29,10 +29,11 @@ from tests.builders import make_user
 from tests.residence.builders import bulk_workers, make_site
 from tests.residence.conftest import cli_env, start_wzcheckin, wzcheckin
 from tests.support.clock import at
-from wzcheckin.accounts.models import Role, Worker
-from wzcheckin.accounts.services import issue_api_token
+from wzcheckin.accounts.api_tokens import issue_api_token
+from wzcheckin.accounts.models import Worker
 from wzcheckin.clock import SimulatedClock
 from wzcheckin.codes.tokens import TokenKind
+from wzcheckin.core.roles import Role
 from wzcheckin.residence.models import Snapshot, SnapshotPhase, WorkerStatus
 from wzcheckin.scanning.models import Scan
 

@@ -28,8 +28,9 @@ import sqlalchemy as sa
 from tests.builders import PASSWORD, make_credit_code, make_phone, make_unique_id_number, make_user, make_worker
 from tests.support.web import csrf_token_from, register_with_code
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role, User, UserSession
-from wzcheckin.accounts.services import issue_api_token
+from wzcheckin.accounts.api_tokens import issue_api_token
+from wzcheckin.accounts.models import User, UserSession
+from wzcheckin.core.roles import Role
 
 
 def age_session(db, *, created: timedelta, idle: timedelta) -> None:

@@ -23,14 +23,15 @@ from tests.builders import gate_of, make_enterprise, make_phone, make_unique_id_
 from tests.venues.builders import make_slot, make_venue, make_venue_staff
 from tests.welfare.builders import make_pickup_point, make_pickup_staff
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import issue_api_token, start_session
+from wzcheckin.accounts.api_tokens import issue_api_token
+from wzcheckin.accounts.sessions import start_session
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits import rights
 from wzcheckin.benefits.data_bonus import claim_data_bonus
 from wzcheckin.benefits.models import ServiceKind, ServiceListing
-from wzcheckin.benefits.training import submit_subsidy_claim
+from wzcheckin.benefits.training_subsidy import submit_subsidy_claim
 from wzcheckin.codes.passes import current_pass
+from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.gates import VisitorDetails, register_visitor
 from wzcheckin.enterprises.models import HealthAlert
 from wzcheckin.residence.models import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tests.builders import BUILD_TIME, make_user, make_worker, unique
-from wzcheckin.accounts.models import Role
+from wzcheckin.core.roles import Role
 from wzcheckin.venues.models import Slot, Venue, VenueKind
 from wzcheckin.venues.services import VenueRow, upsert_venue
 

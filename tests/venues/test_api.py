@@ -6,9 +6,9 @@ import sqlalchemy as sa
 
 from tests.builders import make_user
 from tests.venues.builders import make_booker, make_slot, make_venue
-from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import issue_api_token
+from wzcheckin.accounts.api_tokens import issue_api_token
 from wzcheckin.codes.tokens import TokenKind
+from wzcheckin.core.roles import Role
 from wzcheckin.venues.models import Reservation, ReservationStatus, Slot, VenueKind
 
 

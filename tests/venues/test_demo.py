@@ -5,7 +5,8 @@ import sqlalchemy as sa
 
 from tests.support.clock import at
 from tests.venues.builders import make_booker
-from wzcheckin.accounts.models import Role, User
+from wzcheckin.accounts.models import User
+from wzcheckin.core.roles import Role
 from wzcheckin.demo import DemoContext
 from wzcheckin.venues import demo
 from wzcheckin.venues.models import Reservation, Slot, Venue, VenueKind

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from tests.builders import make_user
 from tests.support.web import csrf_token_from
 from tests.venues.builders import make_booker, make_slot, make_venue, make_venue_staff
-from wzcheckin.accounts.models import Role
 from wzcheckin.core.models import AuditEntry
+from wzcheckin.core.roles import Role
 from wzcheckin.venues.models import (
     OpeningHours,
     Reservation,

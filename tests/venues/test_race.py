@@ -11,7 +11,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.venues.builders import make_booker, make_slot, make_venue
-from wzcheckin.accounts.services import issue_api_token
+from wzcheckin.accounts.api_tokens import issue_api_token
 from wzcheckin.core import context
 from wzcheckin.extensions import db
 from wzcheckin.venues.models import Reservation, ReservationStatus, Slot

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from tests.support.clock import at
 from tests.venues.builders import make_booker, make_slot, make_venue, make_venue_staff
-from wzcheckin.accounts.services import issue_api_token
+from wzcheckin.accounts.api_tokens import issue_api_token
 from wzcheckin.codes.passes import current_pass
 from wzcheckin.scanning.messages import reason_message
 from wzcheckin.scanning.models import Scan, ScanResult

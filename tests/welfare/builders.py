@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from tests.builders import BUILD_TIME, make_user, unique
-from wzcheckin.accounts.models import Role
+from wzcheckin.core.roles import Role
 from wzcheckin.welfare.services import PickupPointRow, upsert_pickup_point
 
 

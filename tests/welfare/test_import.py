@@ -106,6 +106,6 @@ def test_the_welfare_demo_loads_points_and_a_pickup_login_and_is_idempotent(db, 
     assert [login["phone"] for login in context.logins] == [demo.PICKUP_STAFF_PHONE]
     points = db.scalars(sa.select(PickupPoint).order_by(PickupPoint.code)).all()
     assert len(points) == 3 and all(p.stock > 0 for p in points)
-    from wzcheckin.accounts.services import find_user_by_phone
+    from wzcheckin.accounts.lookups import find_user_by_phone
 
     assert find_user_by_phone(db, vault, demo.PICKUP_STAFF_PHONE).checkpoint.ref.startswith("pickup:")

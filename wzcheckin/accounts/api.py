@@ -9,12 +9,12 @@ from flask_login import current_user
 from pydantic import ConfigDict
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.api import api_route
 from wzcheckin.api.shapes import Shape
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker
 from wzcheckin.core.home import worker_standing
+from wzcheckin.core.roles import Role
 from wzcheckin.extensions import db
 
 

@@ -12,15 +12,10 @@ from flask import current_app, g, redirect, request, session, url_for
 from flask_login import LoginManager
 
 from wzcheckin import clock
-from wzcheckin.accounts.api_tokens import token_statement
+from wzcheckin.accounts.api_tokens import authenticate_api_token, token_statement
 from wzcheckin.accounts.models import User, UserSession
-from wzcheckin.accounts.services import (
-    SESSION_TOUCH_INTERVAL,
-    SessionPolicy,
-    authenticate_api_token,
-    load_session,
-)
-from wzcheckin.api.errors import ApiError
+from wzcheckin.accounts.sessions import SESSION_TOUCH_INTERVAL, SessionPolicy, load_session
+from wzcheckin.core.api_errors import ApiError
 from wzcheckin.db import SQLITE_WRITE_OPTION
 from wzcheckin.extensions import db
 

@@ -7,7 +7,7 @@ import click
 
 from wzcheckin import clock
 from wzcheckin.accounts.facts import HukouReviewError, decide_hukou_review, workers_under_review
-from wzcheckin.accounts.services import find_worker_by_id_number
+from wzcheckin.accounts.lookups import find_worker_by_id_number
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.cli import CliGroups, emit_json, fail, progress

@@ -18,13 +18,14 @@ from wzcheckin.accounts.api_tokens import list_api_tokens, revoke_api_tokens, to
 from wzcheckin.accounts.credentials import set_phone
 from wzcheckin.accounts.errors import AccountError
 from wzcheckin.accounts.lookups import find_user_by_phone, hash_password
-from wzcheckin.accounts.models import Role, User
+from wzcheckin.accounts.models import User
 from wzcheckin.accounts.sessions import disable_user, enable_user, end_all_sessions
 from wzcheckin.accounts.views import bp
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import roles_required
 from wzcheckin.core.identity import InvalidIdentifier, parse_phone
+from wzcheckin.core.roles import Role
 from wzcheckin.db import is_unique_violation, unit_of_work
 from wzcheckin.extensions import db
 

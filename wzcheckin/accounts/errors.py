@@ -16,6 +16,11 @@ MESSAGES = {
     "phone_unchanged": _l("That is the number the account has now."),
     "phone_not_verified": _l("This is not the number the code was sent to. Type that number, or ask for a "
                              "code for this one."),
+    # hukou reviews (户籍复核)
+    "decision_invalid": _l("Decide Wenzhou or not Wenzhou."),
+    "reason_required": _l("Give a reason for the decision."),
+    "reason_too_long": _l("The reason is too long (500 characters at most)."),
+    "not_under_review": _l("This worker's household registration is not awaiting review."),
 }
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from wzcheckin.accounts.errors import AccountError
 from wzcheckin.accounts.models import Departure, HukouReview, Worker, WorkerFacts
 from wzcheckin.core.facts import supersede
 from wzcheckin.programme import HukouStatus
@@ -70,10 +71,12 @@ def reviewed_status(session: Session, worker: Worker, computed: HukouStatus) -> 
     return HukouStatus(decision) if decision is not None else computed
 
 
-class HukouReviewError(Exception):
+class HukouReviewError(AccountError):
+    """A hukou decision refused: ``decision_invalid``, ``reason_required``, ``reason_too_long``
+    (the input, 422) or ``not_under_review`` (the worker's state, 409)."""
+
     def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+        super().__init__(code, status=409 if code == "not_under_review" else 422)
 
 
 def decide_hukou_review(session: Session, worker: Worker, *, decision: HukouStatus, reason: str,

@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from wzcheckin.accounts.models import Role, User, Worker
+from wzcheckin.accounts.models import User, Worker
 from wzcheckin.core.identity import (
     mask_phone,
 )
 from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.core.roles import Role
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128

@@ -11,7 +11,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wzcheckin.core.facts import EffectiveDated
-from wzcheckin.core.roles import OFFICIAL_ROLES, SCANNING_ROLES, Role  # noqa: F401 - the roles live on the ground floor (core)
+from wzcheckin.core.roles import Role
 from wzcheckin.db import Base, BigIntPK, UTCDateTime, enum_column
 from wzcheckin.programme import HukouStatus
 

@@ -18,12 +18,13 @@ from wzcheckin.accounts.lookups import (
     find_user_by_phone,
     phone_hash,
 )
-from wzcheckin.accounts.models import ApiToken, Role, User, UserSession
+from wzcheckin.accounts.models import ApiToken, User, UserSession
 from wzcheckin.core.identity import (
     InvalidIdentifier,
     parse_phone,
 )
 from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.core.roles import Role
 from wzcheckin.programme import Programme
 
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)

@@ -15,12 +15,13 @@ from wzcheckin.accounts.lookups import (
     hash_password,
     password_problem,
 )
-from wzcheckin.accounts.models import Role, User
+from wzcheckin.accounts.models import User
 from wzcheckin.core.identity import (
     InvalidIdentifier,
     parse_phone,
 )
 from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.core.roles import Role
 from wzcheckin.directory.checkpoints import find_checkpoint
 from wzcheckin.directory.models import CheckpointKind
 

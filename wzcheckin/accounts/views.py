@@ -26,7 +26,6 @@ from wzcheckin.accounts.forms import (
     ResetForm,
     ResetRequestForm,
 )
-from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.sessions import authenticate, end_session, start_session
 from wzcheckin.accounts.workers import (
     WorkerDetails,
@@ -43,15 +42,16 @@ from wzcheckin.core.home import home_panels
 from wzcheckin.core.models import SmsMessage
 from wzcheckin.core.navigation import NavItem, role_home_url, safe_next_url
 from wzcheckin.core.refusals import Refusal
+from wzcheckin.core.roles import Role
 from wzcheckin.db import is_unique_violation, unit_of_work
 from wzcheckin.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
 
 NAV_ITEMS = [
-    NavItem((Role.WORKER,), "accounts.home", _l("Home"), order=10),
-    NavItem((Role.WORKER,), "codes.pass_page", _l("My pass"), order=20),
-    NavItem((Role.OFFICIAL,), "accounts.desk_find", _l("Accounts"), order=85),
+    NavItem((Role.WORKER,), "accounts.home", _l("Home")),
+    NavItem((Role.WORKER,), "codes.pass_page", _l("My pass")),
+    NavItem((Role.OFFICIAL,), "accounts.desk_find", _l("Accounts")),
 ]
 
 

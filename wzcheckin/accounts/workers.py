@@ -23,7 +23,7 @@ from wzcheckin.accounts.lookups import (
     password_problem,
     phone_hash,
 )
-from wzcheckin.accounts.models import CodePurpose, OneTimeCode, Role, Worker
+from wzcheckin.accounts.models import CodePurpose, OneTimeCode, Worker
 from wzcheckin.core.identity import (
     IdNumber,
     InvalidIdentifier,
@@ -35,6 +35,7 @@ from wzcheckin.core.identity import (
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.public_ids import new_public_id
 from wzcheckin.core.refusals import Refusal
+from wzcheckin.core.roles import Role
 from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.admin import stats
 from wzcheckin.admin.audit_log import scrub
+from wzcheckin.admin.errors import AdminRefusal
 from wzcheckin.benefits.models import DataBonusClaim
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.identity import mask_id_tail, mask_name
@@ -41,21 +42,18 @@ REASON_MIN_CHARS = 6
 REASON_MAX_CHARS = 500
 
 
-class ExportUnavailable(Exception):
+class ExportUnavailable(AdminRefusal):
     """The dataset cannot be exported now (``no_snapshot``: the cutoff has not been run)."""
 
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+    status = 409
 
 
-class ReasonRefused(ValueError):
+class ReasonRefused(AdminRefusal):
     """The reason given for an unmasked export is not enough (``reason_required``, ``reason_too_short``,
-    ``reason_too_long``)."""
+    ``reason_too_long``: ``n`` the limit), on the ``reason`` field."""
 
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+    def __init__(self, code: str, n: int | None = None):
+        super().__init__(code, "reason", n=n)
 
 
 def clean_reason(text: str | None) -> str:
@@ -65,9 +63,9 @@ def clean_reason(text: str | None) -> str:
     if not reason:
         raise ReasonRefused("reason_required")
     if len(reason) < REASON_MIN_CHARS:
-        raise ReasonRefused("reason_too_short")
+        raise ReasonRefused("reason_too_short", REASON_MIN_CHARS)
     if len(reason) > REASON_MAX_CHARS:
-        raise ReasonRefused("reason_too_long")
+        raise ReasonRefused("reason_too_long", REASON_MAX_CHARS)
     return scrub(reason)
 
 

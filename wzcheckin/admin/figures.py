@@ -33,10 +33,12 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wzcheckin.accounts.models import OFFICIAL_ROLES, Role, Worker, WorkerFacts
+from wzcheckin.accounts.models import Worker, WorkerFacts
+from wzcheckin.admin.errors import AdminRefusal
 from wzcheckin.admin.stats import DayRange, local_day, programme_last_day
 from wzcheckin.benefits.models import ComplaintNote, ComplaintStatus, WageComplaint
 from wzcheckin.core.facts import true_at
+from wzcheckin.core.roles import OFFICIAL_ROLES, Role
 from wzcheckin.enterprises.models import Enterprise, EnterpriseFacts, HealthAlert
 from wzcheckin.programme import HukouStatus, Programme
 from wzcheckin.residence.confirmation import rules_for, status_select
@@ -71,12 +73,11 @@ FIGURE_READERS: dict[str, tuple[Role, ...]] = {
 FIGURES_ROLES = tuple(role for role in OFFICIAL_ROLES if any(role in roles for roles in FIGURE_READERS.values()))
 
 
-class InstantRefused(ValueError):
+class InstantRefused(AdminRefusal):
     """An as-of instant that cannot be read: ``code`` is ``instant_format`` or ``instant_future``."""
 
     def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+        super().__init__(code, "as_of")
 
 
 def parse_as_of(programme: Programme, text: str | None, now: datetime) -> datetime:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from flask import render_template, request
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from wzcheckin import clock
@@ -25,12 +24,6 @@ from wzcheckin.reporting import reporting_session
 
 TOP_ENTERPRISES_CHART = 12
 TOP_ENTERPRISES_TABLE = 50
-
-INSTANT_MESSAGES = {
-    "instant_format": _l("That instant was not understood (a date and time such as 2021-02-14 12:00); showing now."),
-    "instant_future": _l("That instant has not come yet: nothing is known of it. Showing now."),
-}
-
 
 def money(fen: int) -> str:
     whole, cents = divmod(int(fen), 100)
@@ -166,7 +159,7 @@ def build(session, programme, now, asked: str, role) -> Board:
     try:
         as_of = figures.parse_as_of(programme, asked, now)
     except figures.InstantRefused as error:
-        as_of, problem = now, str(INSTANT_MESSAGES[error.code])
+        as_of, problem = now, error.message
     shown = figures.figures_for(role)
     data = figures.compute(session, programme, as_of, shown)
     board = Board(as_of, asked, problem, shown, data)

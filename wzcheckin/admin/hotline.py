@@ -17,11 +17,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from wzcheckin.accounts.models import Role, User, Worker
+from wzcheckin.accounts.models import User, Worker
+from wzcheckin.admin.errors import AdminRefusal
 from wzcheckin.admin.models import HotlineCase, HotlineOutcome, HotlineTopic
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.identity import InvalidIdentifier, mask_phone, parse_credit_code, parse_phone
 from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.models import Enterprise
 
 HOTLINE_RECORDERS = (Role.ECONOMY_OFFICIAL,)
@@ -31,13 +33,8 @@ RECENT = 50
 MASKED_PHONE = re.compile(r"^1\d{2}\*{4}\d{4}$")
 
 
-class HotlineRefused(Exception):
+class HotlineRefused(AdminRefusal):
     """A stable ``code``, on the form ``field`` it belongs to."""
-
-    def __init__(self, code: str, field: str = "form"):
-        super().__init__(code)
-        self.code = code
-        self.field = field
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from wzcheckin.admin.views import bp
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import roles_required
-from wzcheckin.core.i18n import catalogue_message, field_error
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 
@@ -38,14 +37,6 @@ OUTCOME_LABELS = {
     HotlineOutcome.REFERRED: _l("Referred to the bureau concerned"),
     HotlineOutcome.FOLLOW_UP: _l("Call back owed"),
     HotlineOutcome.COMPLAINT: _l("Taken down as a complaint"),
-}
-MESSAGES = {
-    "topic_required": _l("Choose the topic of the call."),
-    "outcome_required": _l("Choose the outcome of the call."),
-    "note_required": _l("Write what the caller asked and what they were told."),
-    "note_too_long": _l("The note is too long (1,000 characters at most)."),
-    "unknown_enterprise": _l("No enterprise in the programme has this credit code."),
-    "search_unclear": _l("Type a mobile number (full, or masked as 138****1234) or an 18-character credit code."),
 }
 
 
@@ -67,10 +58,6 @@ class CallForm(FlaskForm):
 
 class SearchForm(FlaskForm):
     query = StringField(_l("Mobile number or credit code"), render_kw={"autocomplete": "off", "maxlength": "24"})
-
-
-def _message(code: str) -> str:
-    return catalogue_message(MESSAGES, code) if code in MESSAGES else field_error(code)
 
 
 def _page(call_form: CallForm, search_form: SearchForm, found=None, status: int = 200):
@@ -103,7 +90,7 @@ def hotline_record():
             case = hotline.record_case(db.session, context.vault(), details, actor=current_user, now=clock.now(),
                                        ip=request.remote_addr)
     except HotlineRefused as refusal:
-        getattr(form, refusal.field).errors = [_message(refusal.code)]
+        getattr(form, refusal.field).errors = [refusal.message]
         return _page(form, SearchForm(), status=422)
     flash(_("Call recorded as case %(id)s.", id=case.id), "success")
     return redirect(url_for("admin.hotline"))
@@ -122,7 +109,7 @@ def hotline_search():
             record_audit(db.session, at=clock.now(), actor=current_user, action="hotline.search",
                          target_type="hotline_case", ip=request.remote_addr, details={"found": len(found)})
     except HotlineRefused as refusal:
-        form.query.errors = [_message(refusal.code)]
+        form.query.errors = [refusal.message]
         return _page(CallForm(), form, status=422)
     return _page(CallForm(), form, found=found)
 

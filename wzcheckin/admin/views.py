@@ -17,11 +17,9 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import OFFICIAL_ROLES, Role
 from wzcheckin.admin import audit_log, dashboard, programme_file, stats
 from wzcheckin.admin.exports import (
     DATASETS,
-    REASON_MAX_CHARS,
     REASON_MIN_CHARS,
     WEB_XLSX_MAX_ROWS,
     Dataset,
@@ -42,6 +40,7 @@ from wzcheckin.core import context
 from wzcheckin.core.auth import roles_required
 from wzcheckin.core.i18n import selected_language
 from wzcheckin.core.navigation import OVERVIEW, SYSTEM, NavItem
+from wzcheckin.core.roles import OFFICIAL_ROLES, Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.programme import ProgrammeError, parse_programme
@@ -52,12 +51,12 @@ bp = Blueprint("admin", __name__)
 AUDIT_READERS = (Role.OFFICIAL, Role.AUDITOR)
 
 NAV_ITEMS = [
-    NavItem(OFFICIAL_ROLES, "admin.dashboard", _l("Dashboard"), order=1, group=OVERVIEW),
-    NavItem(FIGURES_ROLES, "admin.figures", _l("Figures"), order=2, group=OVERVIEW),
-    NavItem((Role.OFFICIAL,), "admin.exports", _l("Exports"), order=3, group=OVERVIEW),
-    NavItem(HOTLINE_READERS, "admin.hotline", _l("Hotline cases"), order=70),
-    NavItem(AUDIT_READERS, "admin.audit_log", _l("Audit log"), order=90, group=SYSTEM),
-    NavItem(OFFICIAL_ROLES, "admin.programme_file", _l("Programme file"), order=91, group=SYSTEM),
+    NavItem(OFFICIAL_ROLES, "admin.dashboard", _l("Dashboard"), group=OVERVIEW),
+    NavItem(FIGURES_ROLES, "admin.figures", _l("Figures"), group=OVERVIEW),
+    NavItem((Role.OFFICIAL,), "admin.exports", _l("Exports"), group=OVERVIEW),
+    NavItem(HOTLINE_READERS, "admin.hotline", _l("Hotline cases")),
+    NavItem(AUDIT_READERS, "admin.audit_log", _l("Audit log"), group=SYSTEM),
+    NavItem(OFFICIAL_ROLES, "admin.programme_file", _l("Programme file"), group=SYSTEM),
 ]
 
 # The other rooms' pages for officials, grouped on the dashboard (endpoints a room does not
@@ -86,11 +85,6 @@ DESK_LINKS = (
 )
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-REASON_MESSAGES = {
-    "reason_required": _l("Give the reason you need the full numbers."),
-    "reason_too_short": _l("Say a little more: at least %(n)s characters."),
-    "reason_too_long": _l("At most %(n)s characters."),
-}
 
 
 OWN_LINKS = (
@@ -187,8 +181,7 @@ def export_full(name: str):
             try:
                 reason = clean_reason(form.reason.data)
             except ReasonRefused as error:
-                limit = REASON_MIN_CHARS if error.code == "reason_too_short" else REASON_MAX_CHARS
-                form.reason.errors = [str(REASON_MESSAGES[error.code]) % {"n": limit}]
+                form.reason.errors = [error.message]
             else:
                 return _export(dataset, form.format.data, reveal=True, reason=reason, first=form.first.data,
                                last=form.last.data)
@@ -205,8 +198,8 @@ def _export(dataset: Dataset, fmt: str, *, reveal: bool, reason: str | None, fir
     ctx = ExportContext(reporting_session(), programme, context.vault(), now, day_range, choice, _english())
     try:
         plan = dataset.plan(ctx, reveal)
-    except ExportUnavailable:
-        flash(_("No snapshot yet: nothing to export."), "error")
+    except ExportUnavailable as refusal:
+        flash(refusal.message, "error")
         return redirect(url_for("admin.exports"))
     if fmt == "xlsx" and plan.count > current_app.config.get("ADMIN_WEB_XLSX_MAX_ROWS", WEB_XLSX_MAX_ROWS):
         rows_text = f"{plan.count:,}"

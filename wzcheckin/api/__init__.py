@@ -17,8 +17,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from pydantic import BaseModel
 
-from wzcheckin.api.errors import ApiError
 from wzcheckin.api.shapes import QueryModel, RequestModel, ResponseShapeError, check_answer, parse_body
+from wzcheckin.core.api_errors import ApiError
 from wzcheckin.core.roles import Role
 from wzcheckin.core.security import contains_nul
 from wzcheckin.extensions import csrf

@@ -29,7 +29,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from wzcheckin.api.errors import ApiError
+from wzcheckin.core.api_errors import ApiError
 
 __all__ = ["Day", "ErrorBody", "Instant", "PydanticCustomError", "QueryModel", "Refuse", "RequestModel",
            "ResponseShapeError", "Shape", "check_answer", "choice", "parse_body"]

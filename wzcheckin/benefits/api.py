@@ -12,9 +12,7 @@ from flask_login import current_user
 from pydantic import Field, ValidationError
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.api import api_route
-from wzcheckin.api.errors import ApiError, refusal_error
 from wzcheckin.api.shapes import (
     CsvText,
     Day,
@@ -28,7 +26,9 @@ from wzcheckin.api.shapes import (
 )
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits import data_bonus as bonus
-from wzcheckin.benefits import directory, rights, training
+from wzcheckin.benefits import directory, rights
+from wzcheckin.benefits.attendance import enrol
+from wzcheckin.benefits.courses import CODE_PATTERN, courses_for_worker, enrolment_counts, find_course
 from wzcheckin.benefits.errors import BenefitRefused, refusal_message
 from wzcheckin.benefits.home import data_bonus_standing
 from wzcheckin.benefits.models import ClaimStatus, ComplaintStatus, CourseMode, ServiceKind
@@ -36,10 +36,12 @@ from wzcheckin.benefits.money import fen_to_yuan
 from wzcheckin.benefits.points import points_balance, points_history
 from wzcheckin.codes.context import current_keyring
 from wzcheckin.core import context
+from wzcheckin.core.api_errors import ApiError, refusal_error
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_worker
 from wzcheckin.core.csv_import import CsvFormatError, read_text
 from wzcheckin.core.refusals import Refusal
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 
@@ -313,9 +315,9 @@ def _course_json(course, taken: int | None = None) -> dict:
            summary="Courses the worker may join (filters: district, mode)",
            query=CourseQuery, responses={200: Courses})
 def list_courses(query: CourseQuery):
-    courses = training.courses_for_worker(db.session, current_worker(), context.programme(), clock.now(),
+    courses = courses_for_worker(db.session, current_worker(), context.programme(), clock.now(),
                                           district=query.district or None, mode=query.mode)
-    taken = training.enrolment_counts(db.session, [c.id for c in courses])
+    taken = enrolment_counts(db.session, [c.id for c in courses])
     return jsonify({"courses": [_course_json(c, taken.get(c.id, 0)) for c in courses]})
 
 
@@ -323,13 +325,13 @@ def list_courses(query: CourseQuery):
            summary="Enrol in a course",
            responses={201: Enrolled, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody})
 def enrol_course(code: str):
-    course = training.find_course(db.session, code) if training.CODE_PATTERN.match(code) else None
+    course = find_course(db.session, code) if CODE_PATTERN.match(code) else None
     worker = current_worker()
     if course is None or (course.enterprise_id is not None and course.enterprise_id != worker.enterprise_id):
         raise ApiError(404, "not_found")
     try:
         with unit_of_work(db.session):
-            enrolment = training.enrol(db.session, context.programme(), course, worker, clock.now())
+            enrolment = enrol(db.session, context.programme(), course, worker, clock.now())
             body = {"course": course.code, "enrolled_at": enrolment.enrolled_at.isoformat()}
     except BenefitRefused as refusal:
         raise _refused(refusal) from None

@@ -6,9 +6,9 @@ from __future__ import annotations
 import click
 
 from wzcheckin import clock
+from wzcheckin.benefits.courses import import_courses
 from wzcheckin.benefits.directory import import_services
 from wzcheckin.benefits.points import points_export_csv
-from wzcheckin.benefits.training import import_courses
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.cli import CliGroups, run_import

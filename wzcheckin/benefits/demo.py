@@ -9,16 +9,18 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.staff import create_or_update_staff
 from wzcheckin.accounts.workers import retained_worker_problem
 from wzcheckin.benefits import activities as acts
-from wzcheckin.benefits import directory, training
+from wzcheckin.benefits import directory
+from wzcheckin.benefits.attendance import enrol, find_enrolment
+from wzcheckin.benefits.courses import CourseInput, clean_course, find_course, save_course
 from wzcheckin.benefits.data_bonus import claim_blocker, claim_data_bonus, find_claim
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import Activity, ServiceListing, WageComplaint
 from wzcheckin.benefits.rights import ComplaintInput, file_complaint, handle_complaint
 from wzcheckin.core.demo import DEMO_PASSWORD
+from wzcheckin.core.roles import Role
 
 CLASS_SCANNER_PHONE = "13957720051"
 OFFLINE_CODE = "WZ-CNC-2021"
@@ -29,19 +31,19 @@ def _courses(session, vault, programme, now, demo) -> None:
     first = enterprises[0]
     period = programme.training
     rows = [
-        training.CourseInput(code=OFFLINE_CODE, title="数控车床操作（春节项目制培训）", mode="offline",
+        CourseInput(code=OFFLINE_CODE, title="数控车床操作（春节项目制培训）", mode="offline",
                              provider="温州市职业技能培训中心", class_hours="40", cost_yuan="1200",
                              credit_code=first.credit_code, district=first.district,
                              address="瓯海区娄桥工业园区培训楼3楼", starts_on=period.project_period_start,
                              ends_on=period.project_period_start + timedelta(days=4),
                              capacity="40", description="每天8课时，共5天；凭通行码扫码签到。",
                              sessions="\n".join(f"{period.project_period_start + timedelta(days=n)} 8" for n in range(5))),
-        training.CourseInput(code="WZ-EC-ONLINE", title="电子商务运营（线上）", mode="online",
+        CourseInput(code="WZ-EC-ONLINE", title="电子商务运营（线上）", mode="online",
                              provider="浙江人才网络学院", class_hours="24", cost_yuan="600",
                              credit_code=first.credit_code, district="",
                              address="", starts_on=programme.programme.starts, ends_on=period.online_deadline,
                              capacity="", description="2月底前完成线上学习，企业上传结业名单。"),
-        training.CourseInput(code="CITY-COOK-01", title="家常菜烹饪（公益）", mode="offline",
+        CourseInput(code="CITY-COOK-01", title="家常菜烹饪（公益）", mode="offline",
                              provider="鹿城区职工服务中心", class_hours="6", cost_yuan="0", credit_code="",
                              district="鹿城区", address="鹿城区人民西路职工活动中心", starts_on=date(2021, 2, 13),
                              ends_on=date(2021, 2, 14),
@@ -49,18 +51,18 @@ def _courses(session, vault, programme, now, demo) -> None:
                              sessions="2021-02-13 3\n2021-02-14 3"),
     ]
     for data in rows:
-        clean = training.clean_course(session, data)
-        training.save_course(session, clean, now, course=training.find_course(session, clean.code))
+        clean = clean_course(session, data)
+        save_course(session, clean, now, course=find_course(session, clean.code))
     create_or_update_staff(session, vault, role=Role.VENUE_STAFF, phone_raw=CLASS_SCANNER_PHONE,
                            password=demo_password(), now=now, checkpoint_ref=f"training:{OFFLINE_CODE}",
                            display_name="数控车床培训签到")
     demo.add_login("venue_staff", CLASS_SCANNER_PHONE, f"training class scanner (training:{OFFLINE_CODE})")
     # Two workers of the organiser enrolled.
     for worker in [w for w in demo.workers if w.enterprise_id == first.id][:2]:
-        course = training.find_course(session, OFFLINE_CODE)
-        if training.find_enrolment(session, course.id, worker.id) is None:
+        course = find_course(session, OFFLINE_CODE)
+        if find_enrolment(session, course.id, worker.id) is None:
             with contextlib.suppress(BenefitRefused):  # a demo run after the course has ended
-                training.enrol(session, programme, course, worker, now)
+                enrol(session, programme, course, worker, now)
 
 
 def _activities(session, programme, now) -> None:

@@ -4,9 +4,9 @@ services and rights; plus where to get a scan for each evidence window."""
 
 from __future__ import annotations
 
+from wzcheckin.benefits.courses import worker_enrolments
 from wzcheckin.benefits.data_bonus import claim_blocker, claim_json, find_claim
 from wzcheckin.benefits.points import points_balance
-from wzcheckin.benefits.training import worker_enrolments
 from wzcheckin.core.home import HomePanel, worker_standing
 
 

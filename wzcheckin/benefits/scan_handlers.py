@@ -7,9 +7,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from wzcheckin.benefits.attendance import record_attendance
+from wzcheckin.benefits.courses import session_on
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.models import Course
-from wzcheckin.benefits.training import record_attendance, session_on
 from wzcheckin.scanning.messages import REASON_MESSAGES
 from wzcheckin.scanning.services import (
     Outcome,

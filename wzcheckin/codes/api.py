@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from flask import jsonify
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.api import api_route
 from wzcheckin.api.shapes import Instant, Shape
 from wzcheckin.codes.context import current_keyring
@@ -18,6 +17,7 @@ from wzcheckin.codes.passes import current_pass
 from wzcheckin.codes.tokens import TOKEN_LENGTH, TokenKind
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker
+from wzcheckin.core.roles import Role
 from wzcheckin.extensions import db
 
 

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy.orm import Session
 
 from wzcheckin.codes import tokens
+from wzcheckin.codes.errors import CodesRefusal
 from wzcheckin.codes.models import SigningKey
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.programme import CodesSection
@@ -43,12 +44,8 @@ class NoSigningKey(RuntimeError):
     pass
 
 
-class SigningKeyError(Exception):
+class SigningKeyError(CodesRefusal):
     """A refused key operation: ``key_unknown``, ``already_revoked``."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
 
 
 def max_lifetimes(programme=None) -> dict[tokens.TokenKind, timedelta]:

@@ -10,17 +10,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from wzcheckin.accounts.models import User, Worker
+from wzcheckin.codes.errors import CodesRefusal
 from wzcheckin.codes.keys import Keyring
 from wzcheckin.codes.models import PaperPass
 from wzcheckin.codes.tokens import Claims, TokenKind
 from wzcheckin.core.public_ids import new_public_id
-from wzcheckin.core.refusals import Refusal
 from wzcheckin.programme import Programme
 
 PASS_KINDS = (TokenKind.PASS, TokenKind.PAPER_PASS)
 
 
-class PassRefused(Refusal):
+class PassRefused(CodesRefusal):
     """A pass that resolves to no worker: ``invalid_token``, ``revoked`` or ``wrong_kind`` (said
     at the checkpoint through the scan's reasons)."""
 

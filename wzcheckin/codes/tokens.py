@@ -27,6 +27,8 @@ from enum import IntEnum
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from wzcheckin.codes.errors import CodesRefusal
+
 VERSION = 2
 _HEADER = struct.Struct(">BBI8sII")
 SIGNED_LENGTH = _HEADER.size  # 22
@@ -47,12 +49,16 @@ class TokenKind(IntEnum):
         return self.name.lower()
 
 
-class TokenError(ValueError):
-    """Why a token was refused: ``invalid_token``, ``expired`` or ``unknown_key``."""
+class TokenError(CodesRefusal):
+    """Why a token was refused (``code``): ``invalid_token``, ``expired``, ``unknown_key`` or
+    ``revoked_key``. A code that cannot be used is unprocessable input (422)."""
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+    status = 422
+
+    @property
+    def reason(self) -> str:
+        """The code, under the name a scan gives it (a scan's ``reason``)."""
+        return self.code
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role, Worker
-from wzcheckin.accounts.services import find_worker_by_id_number
+from wzcheckin.accounts.lookups import find_worker_by_id_number
+from wzcheckin.accounts.models import Worker
 from wzcheckin.codes.context import current_keyring
 from wzcheckin.codes.passes import IssuedPass, current_pass, issue_paper_pass, passes_ahead
 from wzcheckin.codes.qr import qr_bits, qr_svg
@@ -39,13 +39,14 @@ from wzcheckin.core.auth import current_enterprise, current_worker, public, role
 from wzcheckin.core.i18n import field_error
 from wzcheckin.core.identity import InvalidIdentifier, parse_id_number
 from wzcheckin.core.navigation import NavItem
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 
 bp = Blueprint("codes", __name__)
 
 NAV_ITEMS = [
-    NavItem((Role.OFFICIAL,), "codes.official_paper_pass", _l("Paper passes"), order=86),
+    NavItem((Role.OFFICIAL,), "codes.official_paper_pass", _l("Paper passes")),
 ]
 
 # What the pass's service worker keeps for offline use (static names), besides the page.

@@ -138,7 +138,7 @@ def retention_purge_command(dry_run: bool, batch_size: int):
     try:
         horizon = check_purge_allowed(db.session, programme, now, rooms)
     except RetentionRefused as exc:
-        fail(str(exc))
+        fail(exc.english())
     if dry_run:
         emit_json({"dry_run": True, "before": horizon.isoformat(), "would_delete": count_purgeable(db.session, horizon, rooms)})
         return

@@ -1,7 +1,9 @@
-"""Where each role lands after logging in, and safe redirects."""
+"""Core: the menu (its order is ``rooms.ROOMS``'s), where each role lands after logging in, and
+safe redirects."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -14,7 +16,8 @@ from wzcheckin.core.roles import Role
 
 @dataclass(frozen=True)
 class NavGroup:
-    """A heading of the menu: a disclosure on a phone, one of a bar of them on a laptop."""
+    """A heading of the menu: a disclosure on a phone, one of a bar of them on a laptop. The
+    headings stand in their ``order``, after the lone links."""
 
     key: str
     label: object  # a lazy_gettext string
@@ -30,13 +33,13 @@ SYSTEM = NavGroup("system", _l("System"), 90)
 
 @dataclass(frozen=True)
 class NavItem:
-    """A link in the role's navigation; rooms list theirs in ``views.NAV_ITEMS``. Items with a
-    ``group`` sit in that group's menu; the others stand on the bar by themselves."""
+    """A link in the role's navigation; rooms list theirs in ``views.NAV_ITEMS``, in the order
+    they stand (the rooms stand in ``rooms.ROOMS``'s). Items with a ``group`` sit in that group's
+    menu; the others stand on the bar by themselves."""
 
     roles: tuple[Role, ...]
     endpoint: str
     label: object  # a lazy_gettext string
-    order: int = 50
     group: NavGroup | None = None
 
 
@@ -44,7 +47,6 @@ class NavItem:
 class NavEntry:
     """One place on the bar: a lone link (``item``) or a group and its links (``items``)."""
 
-    order: int
     item: NavItem | None = None
     group: NavGroup | None = None
     items: tuple[NavItem, ...] = ()
@@ -69,6 +71,13 @@ ROLE_HOMES = {
 }
 
 
+def menu_items(rooms: Iterable) -> list[NavItem]:
+    """The whole menu in its order: the rooms' order (``rooms.ROOMS``), then each room's items in
+    the order its ``Room(nav_items=...)`` lists them. No numbers: moving a room in the list moves
+    its links."""
+    return [item for room in rooms for item in room.nav_items]
+
+
 def nav_for(role: Role | None) -> list[NavItem]:
     from flask import current_app
 
@@ -78,17 +87,17 @@ def nav_for(role: Role | None) -> list[NavItem]:
 
 
 def nav_entries(items: list[NavItem]) -> list[NavEntry]:
-    """The bar: lone links by their ``order``, each group at its own ``order`` with its links
-    kept in theirs."""
+    """The bar of ``items`` (in menu order): the lone links as they come, then the groups in their
+    headings' ``order``, each group's links as they come."""
     groups: dict[NavGroup, list[NavItem]] = {}
     entries = []
-    for item in sorted(items, key=lambda item: item.order):
+    for item in items:
         if item.group is None:
-            entries.append(NavEntry(item.order, item=item))
+            entries.append(NavEntry(item=item))
         else:
             groups.setdefault(item.group, []).append(item)
-    entries += [NavEntry(group.order, group=group, items=tuple(members)) for group, members in groups.items()]
-    return sorted(entries, key=lambda entry: entry.order)
+    return entries + [NavEntry(group=group, items=tuple(groups[group]))
+                      for group in sorted(groups, key=lambda group: group.order)]
 
 
 def role_home_url(role: Role) -> str:

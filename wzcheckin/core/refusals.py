@@ -2,7 +2,7 @@
 stable ``code``, the ``field`` at fault (if any), an HTTP ``status`` and the ``params`` its
 message needs; the room that raises it keeps its messages in one table (pretix's ``OrderError``
 and its ``error_messages``). Pages, the API and the CLI render the same object: a page puts it on
-the form (``core.forms``), the API answers ``{"error": {"code", "message"}}`` (``api.errors``),
+the form (``core.forms``), the API answers ``{"error": {"code", "message"}}`` (``core.api_errors``),
 the CLI prints its English words.
 
 A room binds its catalogue once::

@@ -32,8 +32,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from wzcheckin.core.refusals import Refusal
 from wzcheckin.db import unit_of_work
 from wzcheckin.programme import Programme
 
@@ -43,10 +45,16 @@ if TYPE_CHECKING:
 DEFAULT_BATCH = 5_000
 
 
-class RetentionRefused(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
+MESSAGES = {
+    "appeal_window_open": _l("the appeal window is open until %(until)s; nothing may be purged before"),
+}
+
+
+class RetentionRefused(Refusal):
+    """The purge may not run yet (``appeal_window_open``, or a room's ``purge_guard``, which binds
+    its own messages in a subclass)."""
+
+    messages = MESSAGES
 
 
 @dataclass(frozen=True)
@@ -73,8 +81,7 @@ def purge_horizon(programme: Programme) -> datetime:
 def check_purge_allowed(session: Session, programme: Programme, now: datetime, rooms: Sequence[Room]) -> datetime:
     horizon = purge_horizon(programme)
     if now < horizon:
-        raise RetentionRefused("appeal_window_open",
-                               f"the appeal window is open until {horizon.isoformat()}; nothing may be purged before")
+        raise RetentionRefused("appeal_window_open", until=horizon.isoformat())
     for room in rooms:
         if room.purge_guard is not None:
             room.purge_guard(session, programme)

@@ -10,9 +10,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from wzcheckin.accounts.models import Role, User
+from wzcheckin.accounts.models import User
 from wzcheckin.codes.keys import load_keyring
 from wzcheckin.codes.passes import current_pass
+from wzcheckin.core.roles import Role
 from wzcheckin.scanning.services import ScanInput, record_scan
 
 # (minutes before "now", mask, temperature) per worker of the first enterprise

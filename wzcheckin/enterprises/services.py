@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.lookups import _new_user, find_user_by_phone
-from wzcheckin.accounts.models import Role, User
+from wzcheckin.accounts.models import User
 from wzcheckin.core.csv_import import ImportReport, RowError, import_rows, parse_yes_no
 from wzcheckin.core.identity import InvalidIdentifier, mask_phone, parse_credit_code, parse_phone
 from wzcheckin.core.personal_data import PersonalDataVault
+from wzcheckin.core.roles import Role
 from wzcheckin.directory.checkpoints import ensure_checkpoint
 from wzcheckin.directory.models import CheckpointKind, Enterprise, Ownership, record_enterprise_facts
 

@@ -11,13 +11,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_checkpoint, current_enterprise, roles_required
 from wzcheckin.core.forms import run_form
 from wzcheckin.core.identity import mask_name
 from wzcheckin.core.navigation import OVERVIEW, NavItem
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.enterprises.forms import ActionForm, VisitorForm
 from wzcheckin.enterprises.gates import VisitorDetails, acknowledge_alert, format_temperature, register_visitor
@@ -31,9 +31,9 @@ from wzcheckin.scanning.messages import reason_message
 bp = Blueprint("enterprises", __name__)
 
 NAV_ITEMS = [
-    NavItem((Role.ENTERPRISE_ADMIN,), "enterprises.dashboard", _l("My enterprise"), order=10),
-    NavItem((Role.ENTERPRISE_ADMIN, Role.GATEKEEPER), "enterprises.visitor", _l("Register a visitor"), order=30),
-    NavItem((Role.HEALTH_OFFICIAL,), "enterprises.health", _l("Health alerts"), order=60, group=OVERVIEW),
+    NavItem((Role.ENTERPRISE_ADMIN,), "enterprises.dashboard", _l("My enterprise")),
+    NavItem((Role.ENTERPRISE_ADMIN, Role.GATEKEEPER), "enterprises.visitor", _l("Register a visitor")),
+    NavItem((Role.HEALTH_OFFICIAL,), "enterprises.health", _l("Health alerts"), group=OVERVIEW),
 ]
 
 # Short names of the refusals counted on the admin's page.

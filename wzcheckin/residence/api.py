@@ -12,12 +12,12 @@ from flask_login import current_user
 from pydantic import Field, PlainValidator, RootModel
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.api import api_route
-from wzcheckin.api.errors import ApiError
 from wzcheckin.api.shapes import Day, ErrorBody, Instant, PydanticCustomError, Refuse, RequestModel, Shape
 from wzcheckin.core import context
+from wzcheckin.core.api_errors import ApiError
 from wzcheckin.core.auth import current_enterprise, current_worker
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.residence import queries

@@ -51,7 +51,7 @@ def cutoff_run_command(at: str | None, chunk_size: int | None):
         summary = run_snapshot(db.session, programme, as_of=as_of, now=now, started_by="cli", progress=progress,
                                status_chunk=chunk_size or STATUS_CHUNK)
     except CutoffError as exc:
-        fail(str(exc))
+        fail(exc.english())
     emit_json(summary)
 
 

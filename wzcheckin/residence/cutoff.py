@@ -29,11 +29,11 @@ from wzcheckin.benefits.models import PointsEntry
 from wzcheckin.benefits.points import award_points_bulk
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.refusals import insert_unique
-from wzcheckin.core.retention import RetentionRefused
 from wzcheckin.db import unit_of_work
 from wzcheckin.programme import Programme
 from wzcheckin.residence import reasons
 from wzcheckin.residence.confirmation import next_worker_boundary, rules_for, write_headcounts, write_statuses
+from wzcheckin.residence.errors import PurgeRefused, ResidenceError
 from wzcheckin.residence.models import (
     EnterpriseHeadcount,
     SmsMessage,
@@ -50,12 +50,9 @@ P2_REASON = "residence_permit_stay"
 P2_SOURCE = "cutoff"
 
 
-class CutoffError(Exception):
-    """The run cannot start; ``code`` is stable, the message says why."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
+class CutoffError(ResidenceError):
+    """The run cannot start (``as_of_in_future``, ``not_the_cutoff``, ``programme_changed``): a
+    stable ``code``, its words in the residence messages."""
 
 
 def p2_award_key_prefix(programme: Programme) -> str:
@@ -82,11 +79,9 @@ def run_snapshot(session: Session, programme: Programme, *, as_of: datetime, now
     kind = kind or snapshot_kind_for(programme, as_of)
     say = progress or (lambda _message: None)
     if kind is not SnapshotKind.PREVIEW and as_of > now:
-        raise CutoffError("as_of_in_future",
-                          f"cannot confirm residence as of {as_of.isoformat()}: it is only {now.isoformat()} "
-                          "(evidence may still come in)")
+        raise CutoffError("as_of_in_future", as_of=as_of.isoformat(), now=now.isoformat())
     if kind is SnapshotKind.OFFICIAL and as_of != programme.cutoff:
-        raise CutoffError("not_the_cutoff", "an official snapshot is as of the programme's cutoff")
+        raise CutoffError("not_the_cutoff")
     rules = rules_for(programme, as_of, kind, known_at=now)
     snapshot_id, created = _begin(session, programme, rules, kind, now, started_by)
     # What the decision knew is fixed when its run began: a resumed run knows the very same.
@@ -105,9 +100,7 @@ def run_snapshot(session: Session, programme: Programme, *, as_of: datetime, now
                 first = False
                 if resumed:
                     if _rules_differ(snapshot.parameters, rules.parameters(programme)):
-                        raise CutoffError("programme_changed",
-                                          f"snapshot {snapshot_id} was begun under other rules (the programme file "
-                                          "changed); resuming would mix them")
+                        raise CutoffError("programme_changed", snapshot=snapshot_id)
                     say(f"snapshot {snapshot_id}: resuming at {phase.value} "
                         f"(after worker {snapshot.progress_worker_id})")
             if phase is SnapshotPhase.COMPLETE:
@@ -263,5 +256,4 @@ def refuse_purge_before_official_snapshot(session: Session, programme: Programme
     official = session.scalar(sa.select(Snapshot.phase).where(Snapshot.kind == SnapshotKind.OFFICIAL,
                                                               Snapshot.as_of == programme.cutoff))
     if official is not SnapshotPhase.COMPLETE:
-        raise RetentionRefused("no_official_snapshot",
-                               "the official snapshot is not complete: the cutoff still needs the raw evidence")
+        raise PurgeRefused("no_official_snapshot")

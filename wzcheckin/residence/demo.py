@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from wzcheckin.accounts.models import Role, User
+from wzcheckin.accounts.models import User
+from wzcheckin.core.roles import Role
 from wzcheckin.residence.departures import active_departure
 from wzcheckin.residence.models import Departure
 from wzcheckin.scanning.models import Checkpoint, Scan, ScanResult

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.facts import active_departure
-from wzcheckin.accounts.models import Departure, Role, User, Worker
+from wzcheckin.accounts.models import Departure, User, Worker
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.refusals import insert_or_refuse
+from wzcheckin.core.roles import Role
 from wzcheckin.directory.models import Checkpoint, Enterprise
 from wzcheckin.programme import Programme
 from wzcheckin.residence.errors import ResidenceError

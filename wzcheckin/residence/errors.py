@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from wzcheckin.core.refusals import Refusal
+from wzcheckin.core.retention import RetentionRefused
 
 MESSAGES = {
     "cutoff_passed": _l("The cutoff has passed: this can no longer be changed."),
@@ -45,11 +46,24 @@ MESSAGES = {
     "departure_after_cutoff": _l("The departure must be on or before the cutoff day."),
     "note_required": _l("Say how the departure was found."),
     "worker_not_found": _l("No worker with this ID number."),
+    # the cutoff run and the purge (said by the command line)
+    "as_of_in_future": _l("cannot confirm residence as of %(as_of)s: it is only %(now)s (evidence may still "
+                          "come in)"),
+    "not_the_cutoff": _l("an official snapshot is as of the programme's cutoff"),
+    "programme_changed": _l("snapshot %(snapshot)s was begun under other rules (the programme file changed); "
+                            "resuming would mix them"),
+    "no_official_snapshot": _l("the official snapshot is not complete: the cutoff still needs the raw evidence"),
 }
 
 
 class ResidenceError(Refusal):
     """A refusal by a residence domain function (codes and words below)."""
+
+    messages = MESSAGES
+
+
+class PurgeRefused(RetentionRefused):
+    """``Room(purge_guard=...)``'s refusal: residence still needs the raw records."""
 
     messages = MESSAGES
 

@@ -11,8 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role, Worker
-from wzcheckin.accounts.services import find_worker_by_id_number
+from wzcheckin.accounts.lookups import find_worker_by_id_number
+from wzcheckin.accounts.models import Worker
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
@@ -20,6 +20,7 @@ from wzcheckin.core.forms import run_form, show_refusal
 from wzcheckin.core.i18n import selected_language
 from wzcheckin.core.job_specs import recent_runs
 from wzcheckin.core.navigation import RESIDENCE, NavItem
+from wzcheckin.core.roles import Role
 from wzcheckin.core.sms import outbox_counts
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
@@ -64,15 +65,15 @@ from wzcheckin.residence.subsidies import official_snapshot as find_official_sna
 bp = Blueprint("residence", __name__)
 
 NAV_ITEMS = [
-    NavItem((Role.ENTERPRISE_ADMIN,), "residence.enterprise_retention", _l("Retained workers"), order=40),
-    NavItem((Role.ENTERPRISE_ADMIN,), "residence.enterprise_production", _l("Production reward"), order=45),
-    NavItem((Role.OFFICIAL,), "residence.official_snapshot", _l("Cutoff snapshot"), order=40, group=RESIDENCE),
-    NavItem((Role.HR_OFFICIAL,), "residence.official_applications", _l("Subsidy applications"), order=41, group=RESIDENCE),
-    NavItem((Role.ECONOMY_OFFICIAL,), "residence.official_production", _l("Production reward"), order=42, group=RESIDENCE),
-    NavItem((Role.OFFICIAL,), "residence.official_sms", _l("SMS outbox"), order=43, group=RESIDENCE),
-    NavItem((Role.OFFICIAL,), "residence.official_withdrawals", _l("Withdrawn departures"), order=44, group=RESIDENCE),
-    NavItem((Role.OFFICIAL,), "residence.official_appeals", _l("Appeals"), order=45, group=RESIDENCE),
-    NavItem((Role.OFFICIAL,), "residence.official_corrections", _l("Corrections"), order=46, group=RESIDENCE),
+    NavItem((Role.ENTERPRISE_ADMIN,), "residence.enterprise_retention", _l("Retained workers")),
+    NavItem((Role.ENTERPRISE_ADMIN,), "residence.enterprise_production", _l("Production reward")),
+    NavItem((Role.OFFICIAL,), "residence.official_snapshot", _l("Cutoff snapshot"), group=RESIDENCE),
+    NavItem((Role.HR_OFFICIAL,), "residence.official_applications", _l("Subsidy applications"), group=RESIDENCE),
+    NavItem((Role.ECONOMY_OFFICIAL,), "residence.official_production", _l("Production reward"), group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_sms", _l("SMS outbox"), group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_withdrawals", _l("Withdrawn departures"), group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_appeals", _l("Appeals"), group=RESIDENCE),
+    NavItem((Role.OFFICIAL,), "residence.official_corrections", _l("Corrections"), group=RESIDENCE),
 ]
 
 PER_PAGE = 50

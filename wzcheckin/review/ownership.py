@@ -8,7 +8,7 @@ every policy's queue and decide none; the other bureaus have no money to review.
 
 from __future__ import annotations
 
-from wzcheckin.accounts.models import Role
+from wzcheckin.core.roles import Role
 from wzcheckin.review.models import Policy
 
 POLICY_OWNERS: dict[Policy, Role] = {

@@ -9,7 +9,7 @@
   draw can be repeated by anyone (:func:`replay_sample`).
 * Every decision is audited. Statuses stay where they live: approvals and rejections go
   through the owning rooms' decision functions (``residence.subsidies.decide_application``,
-  ``residence.production.decide_declaration``, ``benefits.training.review_subsidy_claim``).
+  ``residence.production.decide_declaration``, ``benefits.training_subsidy.review_subsidy_claim``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User
 from wzcheckin.benefits.models import SubsidyClaimStatus, TrainingSubsidyClaim
-from wzcheckin.benefits.training import review_subsidy_claim
+from wzcheckin.benefits.training_subsidy import review_subsidy_claim
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.refusals import Refusal, insert_or_refuse
 from wzcheckin.directory.models import Enterprise

@@ -13,7 +13,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.admin.charts import Series, bar_chart, thousands
 from wzcheckin.benefits.csv_out import write_csv
 from wzcheckin.core import context
@@ -22,6 +21,7 @@ from wzcheckin.core.auth import roles_required
 from wzcheckin.core.i18n import selected_language
 from wzcheckin.core.navigation import REVIEW_MONEY, NavItem
 from wzcheckin.core.refusals import Refusal
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.review import budget, queue
@@ -33,8 +33,8 @@ from wzcheckin.review.signals import explain, latest_run
 bp = Blueprint("review", __name__)
 
 NAV_ITEMS = [
-    NavItem(QUEUE_ROLES, "review.queue_page", _l("Review queue"), order=44, group=REVIEW_MONEY),
-    NavItem(QUEUE_ROLES, "review.budget_page", _l("Budget"), order=46, group=REVIEW_MONEY),
+    NavItem(QUEUE_ROLES, "review.queue_page", _l("Review queue"), group=REVIEW_MONEY),
+    NavItem(QUEUE_ROLES, "review.budget_page", _l("Budget"), group=REVIEW_MONEY),
 ]
 
 POLICY_LABELS = {

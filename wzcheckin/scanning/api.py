@@ -15,17 +15,17 @@ from flask_login import current_user
 from pydantic import AwareDatetime, Field, PlainValidator
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import SCANNING_ROLES
 from wzcheckin.api import api_route
-from wzcheckin.api.errors import ApiError
 from wzcheckin.api.shapes import ErrorBody, Instant, PydanticCustomError, Refuse, RequestModel, Shape
 from wzcheckin.codes.context import current_keyring
 from wzcheckin.core import context
+from wzcheckin.core.api_errors import ApiError
 from wzcheckin.core.auth import current_checkpoint
 from wzcheckin.core.readings import parse_temperature
+from wzcheckin.core.roles import SCANNING_ROLES
 from wzcheckin.db import is_unique_violation, unit_of_work
 from wzcheckin.extensions import db
-from wzcheckin.scanning.messages import reason_message
+from wzcheckin.scanning.messages import INPUT_MESSAGES, reason_message
 from wzcheckin.scanning.services import (
     SCAN_ID_PATTERN,
     ScanIdConflict,
@@ -87,7 +87,7 @@ class ScanRequest(RequestModel):
                       Refuse("invalid_device", _l("device: at most 64 characters"))] = None
     symptoms: Annotated[bool | None, Refuse("invalid_symptoms", _l("symptoms: true or false"))] = None
     scan_id: Annotated[str | None, Field(pattern=SCAN_ID_PATTERN.pattern),
-                       Refuse("invalid_scan_id", _l("scan_id: 8–64 characters of letters, digits and _ . : -"))] = None
+                       Refuse("invalid_scan_id", INPUT_MESSAGES["invalid_scan_id"])] = None
 
     def scan_input(self) -> ScanInput:
         # The model checked the scan_id's pattern; none given: the server makes one.

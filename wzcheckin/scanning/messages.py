@@ -8,6 +8,13 @@ import contextlib
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
+from wzcheckin.codes.errors import MESSAGES as CODES_MESSAGES
+
+# A scan request that is itself malformed (not a refusal of the code it carries).
+INPUT_MESSAGES = {
+    "invalid_scan_id": _l("scan_id: 8–64 characters of letters, digits and _ . : -"),
+}
+
 REASON_MESSAGES = {
     # accepted
     "entry_allowed": _l("Entry allowed."),
@@ -15,11 +22,11 @@ REASON_MESSAGES = {
     "pack_handed_out": _l("Hand out one welfare pack."),
     "attendance_recorded": _l("Attendance recorded."),
     # refused, any checkpoint
-    "invalid_token": _l("Invalid code: it is forged, damaged or not one of ours."),
-    "expired": _l("This code has expired: ask for a fresh one."),
-    "revoked": _l("This pass has been revoked."),
-    "revoked_key": _l("This code was signed with a withdrawn key: it is no longer valid. Ask for a fresh one."),
-    "wrong_kind": _l("This kind of code is not accepted here."),
+    "invalid_token": CODES_MESSAGES["invalid_token"],
+    "expired": CODES_MESSAGES["expired"],
+    "revoked": CODES_MESSAGES["revoked"],
+    "revoked_key": CODES_MESSAGES["revoked_key"],
+    "wrong_kind": CODES_MESSAGES["wrong_kind"],
     "scan_too_old": _l("This queued scan is too old to be accepted (over %(max_age_hours)s hours)."),
     "scan_in_future": _l("The scanner's clock is ahead: check the date and time on the device."),
     "scanned_at_outside_code": _l("The scan time lies outside the time this code was valid: not accepted."),

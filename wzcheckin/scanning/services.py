@@ -41,7 +41,7 @@ from wzcheckin.codes.tokens import Claims, TokenError, TokenKind
 from wzcheckin.core.identity import mask_name
 from wzcheckin.core.refusals import Refusal
 from wzcheckin.programme import Programme
-from wzcheckin.scanning.messages import REASON_MESSAGES, reason_message
+from wzcheckin.scanning.messages import INPUT_MESSAGES, REASON_MESSAGES, reason_message
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanClaim, ScanResult
 
 if TYPE_CHECKING:
@@ -50,12 +50,11 @@ if TYPE_CHECKING:
 SCAN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:\-]{8,64}$")
 
 
-class ScanInputError(ValueError):
+class ScanInputError(Refusal):
     """The request itself is malformed (not a refusal of the code): a 422 with this code."""
 
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
+    messages = INPUT_MESSAGES
+    status = 422
 
 
 class ScanIdConflict(Exception):
@@ -217,7 +216,7 @@ def validate_scan_id(scan_id: str | None) -> str:
     if scan_id is None:
         return new_scan_id()
     if not isinstance(scan_id, str) or not SCAN_ID_PATTERN.match(scan_id):
-        raise ScanInputError("invalid_scan_id", "scan_id: 8–64 characters of letters, digits and _ . : -")
+        raise ScanInputError("invalid_scan_id", "scan_id")
     return scan_id
 
 

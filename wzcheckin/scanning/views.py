@@ -36,13 +36,13 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import SCANNING_ROLES
-from wzcheckin.api.errors import error_response
 from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core import context
+from wzcheckin.core.api_errors import error_response
 from wzcheckin.core.auth import current_checkpoint, public, roles_required
 from wzcheckin.core.navigation import NavItem
 from wzcheckin.core.readings import TEMPERATURE_RANGE
+from wzcheckin.core.roles import SCANNING_ROLES
 from wzcheckin.core.room import app_rooms
 from wzcheckin.core.security import allow_wasm
 from wzcheckin.directory.models import CheckpointKind
@@ -52,7 +52,7 @@ from wzcheckin.scanning.messages import REASON_MESSAGES, reason_message
 bp = Blueprint("scanning", __name__)
 
 NAV_ITEMS = [
-    NavItem(tuple(SCANNING_ROLES), "scanning.scanner", _l("Scanner"), order=10),
+    NavItem(tuple(SCANNING_ROLES), "scanning.scanner", _l("Scanner")),
 ]
 
 # Which codes each kind of checkpoint takes: the scanner refuses the others offline as well.

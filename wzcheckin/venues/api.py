@@ -15,9 +15,7 @@ from flask_babel import lazy_gettext as _l
 from pydantic import Field, PlainValidator
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.api import api_route
-from wzcheckin.api.errors import ApiError
 from wzcheckin.api.shapes import (
     Day,
     ErrorBody,
@@ -31,8 +29,10 @@ from wzcheckin.api.shapes import (
 )
 from wzcheckin.codes.context import current_keyring
 from wzcheckin.core import context
+from wzcheckin.core.api_errors import ApiError
 from wzcheckin.core.auth import current_worker
 from wzcheckin.core.dates import parse_iso_day
+from wzcheckin.core.roles import Role
 from wzcheckin.core.routing import MAX_ROW_ID
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db

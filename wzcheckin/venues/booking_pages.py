@@ -7,7 +7,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.codes.context import current_keyring
 from wzcheckin.codes.qr import qr_svg
 from wzcheckin.core import context
@@ -15,6 +14,7 @@ from wzcheckin.core.auth import current_worker, roles_required
 from wzcheckin.core.dates import parse_iso_day
 from wzcheckin.core.forms import run_action
 from wzcheckin.core.navigation import safe_next_url
+from wzcheckin.core.roles import Role
 from wzcheckin.extensions import db
 from wzcheckin.venues import booking, queries
 from wzcheckin.venues.forms import KIND_LABELS, ActionForm

@@ -7,8 +7,8 @@ from datetime import time, timedelta
 
 import sqlalchemy as sa
 
-from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.staff import create_or_update_staff
+from wzcheckin.core.roles import Role
 from wzcheckin.venues.booking import book
 from wzcheckin.venues.errors import BookingRefused
 from wzcheckin.venues.models import Reservation, VenueKind

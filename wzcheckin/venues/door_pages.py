@@ -8,10 +8,10 @@ from datetime import timedelta
 from flask import abort, render_template, request
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_checkpoint, roles_required
 from wzcheckin.core.dates import parse_iso_day
+from wzcheckin.core.roles import Role
 from wzcheckin.extensions import db
 from wzcheckin.venues import queries
 from wzcheckin.venues.views import bp

@@ -10,11 +10,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import roles_required
 from wzcheckin.core.forms import run_form
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.venues import booking, queries, services

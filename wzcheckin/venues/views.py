@@ -12,9 +12,9 @@ from flask import Blueprint
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from wzcheckin.accounts.models import Role
 from wzcheckin.core import context
 from wzcheckin.core.navigation import BENEFITS, NavItem
+from wzcheckin.core.roles import Role
 from wzcheckin.venues.errors import error_message
 from wzcheckin.venues.forms import KIND_LABELS
 from wzcheckin.venues.models import ReservationStatus, VenueKind
@@ -22,10 +22,10 @@ from wzcheckin.venues.models import ReservationStatus, VenueKind
 bp = Blueprint("venues", __name__)
 
 NAV_ITEMS = [
-    NavItem((Role.WORKER,), "venues.browse", _l("Book a venue"), order=30),
-    NavItem((Role.WORKER,), "venues.my_bookings", _l("My bookings"), order=35),
-    NavItem((Role.VENUE_STAFF,), "venues.staff_today", _l("Today's slots"), order=20),
-    NavItem((Role.OFFICIAL,), "venues.manage_venues", _l("Venues"), order=40, group=BENEFITS),
+    NavItem((Role.WORKER,), "venues.browse", _l("Book a venue")),
+    NavItem((Role.WORKER,), "venues.my_bookings", _l("My bookings")),
+    NavItem((Role.VENUE_STAFF,), "venues.staff_today", _l("Today's slots")),
+    NavItem((Role.OFFICIAL,), "venues.manage_venues", _l("Venues"), group=BENEFITS),
 ]
 
 NOTICE_TEXTS = {

@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.api import api_route
-from wzcheckin.api.errors import ApiError
 from wzcheckin.api.shapes import ErrorBody, Instant, Shape
+from wzcheckin.core.api_errors import ApiError
 from wzcheckin.core.audit import record_audit
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.welfare.services import HandoutNotFound, confirm_handout

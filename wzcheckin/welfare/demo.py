@@ -3,9 +3,9 @@ a pickup-staff login at the first."""
 
 from __future__ import annotations
 
-from wzcheckin.accounts.models import Role
-from wzcheckin.accounts.services import create_or_update_staff
+from wzcheckin.accounts.staff import create_or_update_staff
 from wzcheckin.core.demo import DEMO_PASSWORD
+from wzcheckin.core.roles import Role
 from wzcheckin.welfare.models import PickupPoint
 from wzcheckin.welfare.services import PickupPointRow, upsert_pickup_point
 

@@ -9,7 +9,6 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.benefits import activities as acts
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.forms import ActivityForm, CheckinForm, PhotoForm
@@ -20,6 +19,7 @@ from wzcheckin.codes.qr import qr_svg
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker, roles_required
 from wzcheckin.core.forms import run_form, show_expired
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db, limiter
 

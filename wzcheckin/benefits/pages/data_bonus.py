@@ -10,7 +10,6 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.accounts.workers import retained_worker_problem
 from wzcheckin.benefits import data_bonus as bonus
 from wzcheckin.benefits.errors import BenefitRefused
@@ -35,6 +34,7 @@ from wzcheckin.core import context
 from wzcheckin.core.auth import current_worker, roles_required
 from wzcheckin.core.csv_import import CsvFormatError
 from wzcheckin.core.forms import action_expired, show_expired
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db, limiter
 

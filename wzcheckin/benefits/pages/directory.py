@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.benefits import directory
 from wzcheckin.benefits.forms import ActionForm, ServiceForm
 from wzcheckin.benefits.models import ServiceListing
@@ -16,6 +15,7 @@ from wzcheckin.benefits.pages.base import audit, bp
 from wzcheckin.core import context
 from wzcheckin.core.auth import public, roles_required
 from wzcheckin.core.forms import action_expired, run_form
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 

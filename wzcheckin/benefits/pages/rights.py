@@ -9,7 +9,6 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
 from wzcheckin.benefits import rights
 from wzcheckin.benefits.forms import ActionForm, ComplaintForm, HandleComplaintForm
 from wzcheckin.benefits.models import WageComplaint
@@ -17,6 +16,7 @@ from wzcheckin.benefits.pages.base import audit, bp
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
 from wzcheckin.core.forms import action_expired, run_form
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db, limiter
 

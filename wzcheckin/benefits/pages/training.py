@@ -9,10 +9,30 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from wzcheckin import clock
-from wzcheckin.accounts.models import Role
-from wzcheckin.benefits import training
+from wzcheckin.benefits.attendance import enrol, find_enrolment, upload_completions
+from wzcheckin.benefits.courses import (
+    CODE_PATTERN,
+    CourseInput,
+    attended_days,
+    clean_course,
+    course_sessions,
+    courses_for_worker,
+    enrolment_counts,
+    find_course,
+    save_course,
+    sessions_text,
+    worker_enrolments,
+)
 from wzcheckin.benefits.errors import BenefitRefused
 from wzcheckin.benefits.forms import ActionForm, CourseForm, InvoiceForm, InvoiceReviewForm, ReviewForm, UploadForm
+from wzcheckin.benefits.invoices import (
+    INVOICE_EXTENSIONS,
+    INVOICE_MAX_BYTES,
+    InvoiceInput,
+    course_invoices,
+    review_invoice,
+    upload_invoice,
+)
 from wzcheckin.benefits.models import (
     Course,
     CourseInvoice,
@@ -23,10 +43,19 @@ from wzcheckin.benefits.models import (
 )
 from wzcheckin.benefits.money import fen_to_yuan
 from wzcheckin.benefits.pages.base import attach_errors, audit, bp, flash_refusal, refusal_text, uploaded_text
+from wzcheckin.benefits.training_subsidy import (
+    active_claim,
+    compute_training_subsidy,
+    enterprise_claims,
+    review_subsidy_claim,
+    sessions_held,
+    submit_subsidy_claim,
+)
 from wzcheckin.core import context
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
 from wzcheckin.core.csv_import import CsvFormatError
 from wzcheckin.core.forms import run_action, run_form, show_expired
+from wzcheckin.core.roles import Role
 from wzcheckin.db import unit_of_work
 from wzcheckin.extensions import db
 
@@ -41,19 +70,19 @@ def training_list():
     now = clock.now()
     district = (request.args.get("district") or "").strip()[:50] or None
     mode = request.args.get("mode") or None
-    courses = training.courses_for_worker(db.session, worker, programme, now, district=district, mode=mode)
-    enrolments = training.worker_enrolments(db.session, worker.id)
-    days = training.attended_days(db.session, [e.id for e in enrolments])
-    districts = sorted({c.district for c in training.courses_for_worker(db.session, worker, programme, now)
+    courses = courses_for_worker(db.session, worker, programme, now, district=district, mode=mode)
+    enrolments = worker_enrolments(db.session, worker.id)
+    days = attended_days(db.session, [e.id for e in enrolments])
+    districts = sorted({c.district for c in courses_for_worker(db.session, worker, programme, now)
                         if c.district})
     return render_template("benefits/training_list.html", courses=courses, enrolments=enrolments, days=days,
                            enrolled={e.course_id for e in enrolments}, district=district or "", mode=mode or "",
-                           districts=districts, taken=training.enrolment_counts(db.session, [c.id for c in courses]),
+                           districts=districts, taken=enrolment_counts(db.session, [c.id for c in courses]),
                            today=programme.local_date(now))
 
 
 def _course_or_404(code: str) -> Course:
-    course = training.find_course(db.session, code) if training.CODE_PATTERN.match(code or "") else None
+    course = find_course(db.session, code) if CODE_PATTERN.match(code or "") else None
     if course is None:
         abort(404)
     return course
@@ -66,9 +95,9 @@ def course_page(code: str):
     worker = current_worker()
     if course.enterprise_id is not None and course.enterprise_id != worker.enterprise_id:
         abort(404)  # another enterprise's in-house course is not listed to this worker
-    enrolment = training.find_enrolment(db.session, course.id, worker.id)
-    days = training.attended_days(db.session, [enrolment.id])[enrolment.id] if enrolment else []
-    taken = training.enrolment_counts(db.session, [course.id]).get(course.id, 0)
+    enrolment = find_enrolment(db.session, course.id, worker.id)
+    days = attended_days(db.session, [enrolment.id])[enrolment.id] if enrolment else []
+    taken = enrolment_counts(db.session, [course.id]).get(course.id, 0)
     return render_template("benefits/course.html", course=course, enrolment=enrolment, days=days, taken=taken,
                            form=ActionForm(), today=context.programme().local_date(clock.now()))
 
@@ -79,7 +108,7 @@ def course_enrol(code: str):
     course = _course_or_404(code)
     if course.enterprise_id is not None and course.enterprise_id != current_worker().enterprise_id:
         abort(404)  # as on the course page: another enterprise's in-house course does not exist here
-    if run_action(ActionForm(), lambda: training.enrol(db.session, context.programme(), course, current_worker(),
+    if run_action(ActionForm(), lambda: enrol(db.session, context.programme(), course, current_worker(),
                                                        clock.now())):
         if course.mode is CourseMode.OFFLINE:
             flash(_("Enrolled. Show your pass at each class: the scan records your attendance."), "success")
@@ -91,7 +120,7 @@ def course_enrol(code: str):
 # --- course forms (officials and enterprise admins) ---------------------------------------------
 
 def _course_input(form: CourseForm):
-    return training.CourseInput(
+    return CourseInput(
         code=form.code.data or "", title=form.title.data or "", mode=form.mode.data or "",
         provider=form.provider.data or "", class_hours=form.class_hours.data or "", cost_yuan=form.cost_yuan.data or "",
         credit_code=form.credit_code.data or "", district=form.district.data or "", address=form.address.data or "",
@@ -114,7 +143,7 @@ def _fill_course_form(form: CourseForm, course: Course) -> None:
     form.ends_on.data = course.ends_on
     form.capacity.data = str(course.capacity) if course.capacity else ""
     form.description.data = course.description
-    form.sessions.data = training.sessions_text(training.course_sessions(db.session, course.id))
+    form.sessions.data = sessions_text(course_sessions(db.session, course.id))
 
 
 def _course_form_view(*, course: Course | None, enterprise, done_endpoint: str):
@@ -131,8 +160,8 @@ def _course_form_view(*, course: Course | None, enterprise, done_endpoint: str):
 
     def save() -> None:
         now = clock.now()
-        clean = training.clean_course(db.session, _course_input(form), fixed_enterprise=enterprise)
-        saved = training.save_course(db.session, clean, now, course=course)
+        clean = clean_course(db.session, _course_input(form), fixed_enterprise=enterprise)
+        saved = save_course(db.session, clean, now, course=course)
         audit("training.course_update" if course else "training.course_create", target_type="course",
               target_id=saved.code, now=now,
               details={"mode": saved.mode.value, "enterprise": saved.enterprise.credit_code if saved.enterprise else None})
@@ -147,7 +176,7 @@ def _course_form_view(*, course: Course | None, enterprise, done_endpoint: str):
 def _roster(course: Course):
     enrolments = list(db.session.scalars(sa.select(Enrolment).where(Enrolment.course_id == course.id)
                                          .order_by(Enrolment.id)))
-    return enrolments, training.attended_days(db.session, [e.id for e in enrolments])
+    return enrolments, attended_days(db.session, [e.id for e in enrolments])
 
 
 def _roster_page(course: Course, *, back: str, status: int = 200, **extra):
@@ -156,8 +185,8 @@ def _roster_page(course: Course, *, back: str, status: int = 200, **extra):
     programme = context.programme()
     return render_template(
         "benefits/course_roster.html", course=course, enrolments=enrolments, days=days, back=back,
-        sessions=training.course_sessions(db.session, course.id),
-        invoices=training.course_invoices(db.session, course.id) if course.mode is CourseMode.ONLINE else [],
+        sessions=course_sessions(db.session, course.id),
+        invoices=course_invoices(db.session, course.id) if course.mode is CourseMode.ONLINE else [],
         online_cap_yuan=programme.training.online_cost_cap_yuan_per_person,
         claim_deadline=programme.training.claim_deadline, **extra), status
 
@@ -173,8 +202,8 @@ def training_desk():
         TrainingSubsidyClaim.id.desc()).limit(200)))
     programme = context.programme()
     return render_template("benefits/training_desk.html", courses=courses, claims=claims,
-                           taken=training.enrolment_counts(db.session, [c.id for c in courses]),
-                           sessions_held=training.sessions_held(db.session, programme),
+                           taken=enrolment_counts(db.session, [c.id for c in courses]),
+                           sessions_held=sessions_held(db.session, programme),
                            sessions_offered=programme.training.sessions_offered)
 
 
@@ -214,7 +243,7 @@ def invoice_file(invoice_id: int):
         audit("training.invoice_view", target_type="course_invoice", target_id=invoice.id)
     invoice = _invoice_or_404(invoice_id)
     response = Response(invoice.data, mimetype=invoice.content_type)
-    extension = training.INVOICE_EXTENSIONS.get(invoice.content_type, "bin")
+    extension = INVOICE_EXTENSIONS.get(invoice.content_type, "bin")
     response.headers["Content-Disposition"] = f'attachment; filename="invoice-{invoice.id}.{extension}"'
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -237,7 +266,7 @@ def invoice_review(invoice_id: int):
     approve = form.decision.data == "approve"
     try:
         with unit_of_work(db.session):
-            reviewed = training.review_invoice(db.session, invoice.id, approve=approve, cost_yuan=form.cost_yuan.data or "",
+            reviewed = review_invoice(db.session, invoice.id, approve=approve, cost_yuan=form.cost_yuan.data or "",
                                                note=form.note.data or "", now=now,
                                                actor=current_user._get_current_object())
             audit("training.invoice_approve" if approve else "training.invoice_reject",
@@ -275,7 +304,7 @@ def claim_review(claim_id: int):
                 return redirect(url_for("review.item_page", policy="P6", application_id=claim.id))
             try:
                 with unit_of_work(db.session):
-                    training.review_subsidy_claim(db.session, claim.id, approve=approve, reason=form.reason.data or "",
+                    review_subsidy_claim(db.session, claim.id, approve=approve, reason=form.reason.data or "",
                                                   now=now, actor=current_user._get_current_object())
                     audit("training.claim_approve" if approve else "training.claim_reject",
                           target_type="training_subsidy_claim", target_id=claim.id, now=now,
@@ -302,11 +331,11 @@ def enterprise_training():
     enterprise = current_enterprise()
     courses = list(db.session.scalars(sa.select(Course).where(Course.enterprise_id == enterprise.id)
                                       .order_by(Course.starts_on.desc(), Course.code)))
-    breakdown = training.compute_training_subsidy(db.session, context.programme(), enterprise.id)
+    breakdown = compute_training_subsidy(db.session, context.programme(), enterprise.id)
     return render_template("benefits/enterprise_training.html", enterprise=enterprise, courses=courses,
-                           breakdown=breakdown.to_json(), claims=training.enterprise_claims(db.session, enterprise.id),
-                           active=training.active_claim(db.session, enterprise.id), form=ActionForm(),
-                           taken=training.enrolment_counts(db.session, [c.id for c in courses]))
+                           breakdown=breakdown.to_json(), claims=enterprise_claims(db.session, enterprise.id),
+                           active=active_claim(db.session, enterprise.id), form=ActionForm(),
+                           taken=enrolment_counts(db.session, [c.id for c in courses]))
 
 
 @bp.route("/enterprise/training/courses/new", methods=["GET", "POST"])
@@ -350,12 +379,12 @@ def enterprise_invoice(code: str):
 
     def upload() -> None:
         storage = form.file.data
-        data = storage.read(training.INVOICE_MAX_BYTES + 1) if storage is not None and getattr(storage, "filename", "") \
+        data = storage.read(INVOICE_MAX_BYTES + 1) if storage is not None and getattr(storage, "filename", "") \
             else None
         now = clock.now()
-        invoice = training.upload_invoice(
+        invoice = upload_invoice(
             db.session, context.programme(), course,
-            training.InvoiceInput(invoice_no=form.invoice_no.data or "", amount_yuan=form.amount_yuan.data or "",
+            InvoiceInput(invoice_no=form.invoice_no.data or "", amount_yuan=form.amount_yuan.data or "",
                                   cost_yuan=form.cost_yuan.data or "", data=data),
             now, actor=current_user._get_current_object())
         audit("training.invoice_upload", target_type="course_invoice", target_id=invoice.id, now=now,
@@ -391,7 +420,7 @@ def enterprise_completions(code: str):
 
     try:
         with unit_of_work(db.session):
-            report = training.upload_completions(db.session, context.vault(), context.programme(), course, text, now)
+            report = upload_completions(db.session, context.vault(), context.programme(), course, text, now)
             if not report.ok:
                 raise _Rejected
             audit("training.completions", target_type="course", target_id=course.code, now=now,
@@ -415,7 +444,7 @@ def enterprise_claim():
     now = clock.now()
 
     def submit() -> None:
-        claim = training.submit_subsidy_claim(db.session, context.programme(), enterprise, now,
+        claim = submit_subsidy_claim(db.session, context.programme(), enterprise, now,
                                               actor=current_user._get_current_object())
         audit("training.claim_submit", target_type="training_subsidy_claim", target_id=claim.id, now=now,
               details={"amount_fen": claim.amount_fen})
