@@ -670,7 +670,8 @@
     if (!detecting && detector && video.readyState >= 2) {
       detecting = true;
       detector.detect(video).then(function (codes) {
-        if (codes && codes.length) handleCode(codes[0].rawValue, "camera");
+        // A frame read after the camera was turned off is not a scan.
+        if (stream && codes && codes.length) handleCode(codes[0].rawValue, "camera");
       }).catch(noop).then(function () { detecting = false; });
     }
     setTimeout(tick, 120);
