@@ -2,8 +2,8 @@
 through a signal drop) and its service worker, served from the site root so it may control the
 scanner page and the start URL.
 
-Offline design: the service worker caches the page, its scripts, the QR decoder and its
-WebAssembly, and ``/api/v1/keys``. The page verifies a code's Ed25519 signature itself
+Offline design: the service worker caches the page, its scripts, the QR decoder (jsQR) and the
+worker that runs it, and ``/api/v1/keys``. The page verifies a code's Ed25519 signature itself
 (WebCrypto), shows a provisional answer, and keeps every scan in an IndexedDB outbox under its
 ``scan_id`` until the server has answered — so an upload retried any number of times records
 once (``record_scan`` is idempotent by ``scan_id``). Where the browser has no native Ed25519
