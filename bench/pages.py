@@ -45,13 +45,12 @@ def _wire_bytes(session: requests.Session, url: str, headers: dict | None = None
     return len(body), response
 
 
-def _page(session: requests.Session, base_url: str, path: str, skip_wasm: bool) -> dict:
+def _page(session: requests.Session, base_url: str, path: str) -> dict:
     html_bytes, response = _wire_bytes(session, base_url + path)
     html = session.get(base_url + path).text
     parser = _Assets()
     parser.feed(html)
     first = cached = html_bytes
-    wasm = 0
     for asset in dict.fromkeys(parser.urls):
         url = urljoin(base_url + path, asset)
         size, asset_response = _wire_bytes(session, url)
@@ -61,25 +60,22 @@ def _page(session: requests.Session, base_url: str, path: str, skip_wasm: bool) 
         conditional = {"If-None-Match": etag} if etag else ({"If-Modified-Since": modified} if modified else {})
         again, again_response = _wire_bytes(session, url, conditional)
         cached += again if again_response.status_code != 304 else 0
-    if not skip_wasm:
-        for wasm_url in re.findall(r'["\'](/static/vendor/[^"\']+\\.wasm)["\']', html):
-            wasm += _wire_bytes(session, base_url + wasm_url)[0]
-    return {"path": path, "status": response.status_code, "first": first, "cached": cached, "wasm": wasm}
+    return {"path": path, "status": response.status_code, "first": first, "cached": cached}
 
 
 def measure(base_url: str, _database_url: str) -> list[dict]:
     rows = []
     worker = _log_in(base_url, *WORKER)
     for path in WORKER_PAGES:
-        result = _page(worker, base_url, path, skip_wasm=True)
+        result = _page(worker, base_url, path)
         rows.append({"figure": f"worker page {path}: first load (gzip)", "value": round(result["first"] / 1024, 1),
                      "unit": "KB", "note": f"HTTP {result['status']}, target ≤ 50 KB"})
         rows.append({"figure": f"worker page {path}: cached load", "value": round(result["cached"] / 1024, 1),
                      "unit": "KB"})
     staff = _log_in(base_url, *GATEKEEPER)
     for path in STAFF_PAGES:
-        result = _page(staff, base_url, path, skip_wasm=True)
-        rows.append({"figure": f"scanner page {path}: first load excl. wasm (gzip)",
+        result = _page(staff, base_url, path)
+        rows.append({"figure": f"scanner page {path}: first load excl. the decoder (gzip)",
                      "value": round(result["first"] / 1024, 1), "unit": "KB", "note": f"HTTP {result['status']}"})
         rows.append({"figure": f"scanner page {path}: cached load", "value": round(result["cached"] / 1024, 1),
                      "unit": "KB"})

@@ -1,15 +1,19 @@
 """A small, cached scanner (issue 17.3): the gatekeeper's scanner page on Slow 3G (400 ms,
 400 kbit/s each way, Chrome DevTools' profile through CDP Network.emulateNetworkConditions) in
-Debian's headless Chromium with a fake camera, from an empty cache to the camera reading (the
-QR decoder's WebAssembly compiled, ``body[data-camera=live]``); then a second visit with the
-cache (and the scanner's service worker) warm.
+Debian's headless Chromium whose fake camera shows a pass's QR code, from an empty cache to the
+first successful camera read (the decoder loaded and the pass decoded from a camera frame: at a
+gate the page then asks for the temperature, ``body.awaiting-temperature``); then a second visit
+with the cache warm.
+
+Until 3 Dec 2026 the figure stopped at ``body[data-camera=live]`` (the decoder loaded, the camera
+started), not at a decoded frame: Chromium's default fake camera shows no QR code at all.
 
 Bytes are the response bodies as sent (Brotli/gzip), counted from gunicorn's access log, so the
 server sees every request; headers are not counted (the number of requests is given).
 
 Two set-ups, both on a real gunicorn with SQLite: ``unbuilt`` (no `wzcheckin assets build`: hashed
 names, nothing precompressed) and ``built`` (after the build: Brotli and gzip siblings).
-Targets: first camera-ready ≤ 6 s; second visit ≤ 15 KB.
+Targets: first camera scan ≤ 6 s; second visit ≤ 15 KB.
 
     python -m bench.static_scanner [--runs 5]
 """
@@ -24,12 +28,16 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.builders import make_credit_code  # noqa: E402
+from tests.scanning.test_scanner_browser import write_y4m  # noqa: E402
 from tests.support.browser import CHROMIUM  # noqa: E402
 from tests.support.cli import run_cli  # noqa: E402
 from tests.support.servers import GunicornServer  # noqa: E402
@@ -43,6 +51,20 @@ GATEKEEPER = ("13957720991", "slow-3g-bench-2021")
 ACCESS = re.compile(r"^ACCESS (\S+) (\S+) (\d{3}) (\d+|-)$")
 DEBUG = False
 TARGET_SECONDS, TARGET_SECOND_VISIT_BYTES = 6.0, 15 * 1024
+
+
+def _camera_clip(tmp: Path) -> Path:
+    """The fake camera's clip: a pass's QR code (a real token's length and alphabet, signed by a
+    throw-away key: the page reads it from the frame and asks for the temperature; it is never
+    sent)."""
+    from wzcheckin.codes import tokens
+
+    now = datetime.now(UTC)
+    token = tokens.sign(Ed25519PrivateKey.generate(), 1, tokens.TokenKind.PASS, "0123456789abcdef",
+                        now + timedelta(minutes=5), issued_at=now)
+    clip = tmp / "pass.y4m"
+    write_y4m(clip, token)
+    return clip
 
 
 def _database(tmp: Path) -> str:
@@ -97,7 +119,8 @@ def _visit(context, server, log: Path) -> tuple[float, int, int, list[str]]:
     cdp.on("Network.loadingFinished", lambda event: finished.setdefault("done", []).append(
         (round(time.monotonic() - started, 2), finished.get("urls", {}).get(event["requestId"]), event["encodedDataLength"])))
     page.goto(server.base_url + "/scan", wait_until="commit")
-    page.locator("body[data-camera='live']").wait_for(timeout=120_000)
+    # The first pass read from a camera frame: a gate then asks for the temperature.
+    page.locator("body.awaiting-temperature").wait_for(timeout=120_000)
     elapsed = time.monotonic() - started
     if DEBUG:
         print(elapsed, finished.get("done"), file=sys.stderr)
@@ -123,7 +146,9 @@ def run(runs: int, built: bool) -> dict:
         firsts, first_bytes, seconds, second_bytes, detail = [], [], [], [], {}
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, headless=True,
+                    args=[*ARGS, f"--use-file-for-fake-video-capture={_camera_clip(tmp)}"])
                 for _ in range(runs):
                     # An empty cache each run. Service workers blocked: CDP's throttling applies to the
                     # page's target only, so a service worker's precache would fetch the decoder
@@ -149,10 +174,10 @@ def run(runs: int, built: bool) -> dict:
     return {
         "setup": "built" if built else "unbuilt",
         "runs": runs,
-        "first_camera_ready_s": {"median": round(statistics.median(firsts), 2), "all": [round(v, 2) for v in firsts],
-                                 "target": TARGET_SECONDS},
+        "first_camera_scan_s": {"median": round(statistics.median(firsts), 2), "all": [round(v, 2) for v in firsts],
+                                "target": TARGET_SECONDS},
         "first_visit_bytes": {"median": int(statistics.median(first_bytes))},
-        "second_camera_ready_s": {"median": round(statistics.median(seconds), 2)},
+        "second_camera_scan_s": {"median": round(statistics.median(seconds), 2)},
         "second_visit_bytes": {"median": int(statistics.median(second_bytes)), "target": TARGET_SECOND_VISIT_BYTES},
         "last_run": detail,
     }
@@ -169,10 +194,10 @@ def main() -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     for result in results:
-        print(f"{result['setup']:>8}: first camera-ready {result['first_camera_ready_s']['median']} s "
+        print(f"{result['setup']:>8}: first camera scan {result['first_camera_scan_s']['median']} s "
               f"(target ≤ {TARGET_SECONDS} s), first visit {result['first_visit_bytes']['median'] / 1024:.1f} KB; "
               f"second visit {result['second_visit_bytes']['median'] / 1024:.1f} KB "
-              f"(target ≤ {TARGET_SECOND_VISIT_BYTES // 1024} KB), camera-ready {result['second_camera_ready_s']['median']} s")
+              f"(target ≤ {TARGET_SECOND_VISIT_BYTES // 1024} KB), camera scan {result['second_camera_scan_s']['median']} s")
 
 
 if __name__ == "__main__":

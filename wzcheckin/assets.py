@@ -1,7 +1,7 @@
 """Static files, small and cached: content-hashed names, precompressed ``.br``/``.gz``, served by
 WhiteNoise before Flask sees the request; and pages with ETags, so a revisit can be a 304.
 
-Names. At start-up the app hashes every file of ``static/`` (about 1.4 MB: milliseconds) and
+Names. At start-up the app hashes every file of ``static/`` (about 1.1 MB: milliseconds) and
 ``url_for('static', filename='css/app.css')`` answers ``/static/css/app.<sha256[:12]>.css``. A
 hashed name is sent ``Cache-Control: public, max-age=31536000, immutable`` — its content can never
 change under that name. The plain name keeps working for anything that still asks for it, sent
@@ -11,7 +11,7 @@ Compression is done once, at install time, by ``wzcheckin assets build`` (script
 scripts/test and the README's deployment run it): the hashed copies with their ``.br`` and ``.gz``
 siblings go to ``WZCHECKIN_STATIC_BUILD_DIR`` (default ``<instance>/static``), then a
 ``manifest.json``. WhiteNoise chooses the sibling by ``Accept-Encoding``. Why a build step rather
-than compressing at start-up: Brotli at its best level takes seconds on the decoder's WebAssembly,
+than compressing at start-up: Brotli at its best level takes seconds on the larger scripts,
 and every gunicorn worker (and every test app) would pay it, or race for it; an install step pays
 once and may run where the app's own folder is read-only. The build is content-addressed: files
 of earlier builds stay, so a page cached before a deploy still finds its scripts, and building

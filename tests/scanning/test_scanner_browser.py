@@ -1,7 +1,7 @@
 """The scanner page in real headless Chromium against a real gunicorn server:
 
-* a pass shown to the (fake) camera is read by the vendored ZXing WebAssembly decoder and the
-  pickup staff see the green card;
+* a pass shown to the (fake) camera is read by the vendored jsQR decoder (in its Web Worker) and
+  the pickup staff see the green card;
 * at a gate, with the network cut, a scan is verified on the device (WebCrypto Ed25519), queued
   in IndexedDB and answered provisionally; back online it is uploaded and lands exactly once.
 """
@@ -81,7 +81,7 @@ def test_a_pass_shown_to_the_camera_gets_the_green_card(gunicorn_server, seeded,
         context = camera.new_context(**PHONE)
         context.grant_permissions(["camera"], origin=server.base_url)
         # Phones without a native BarcodeDetector (most, and Chromium on Linux) use the vendored
-        # ZXing WebAssembly decoder: make sure that is the path under test.
+        # jsQR in a worker: make sure that is the path under test.
         context.add_init_script("delete window.BarcodeDetector;")
         page = context.new_page()
         errors = []
@@ -92,7 +92,7 @@ def test_a_pass_shown_to_the_camera_gets_the_green_card(gunicorn_server, seeded,
         assert page.locator("#answer-message").inner_text() == "请发放一份礼包。"
         assert "陈*强" in page.locator("#answer-subject").inner_text()
         assert page.locator("#answer-confirm").is_visible()
-        assert page.evaluate("document.body.dataset.decoder") == "zxing-wasm"
+        assert page.evaluate("document.body.dataset.decoder") == "jsqr"
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "scanner-green-360.png"))
         # Staff confirm the hand-over on screen.

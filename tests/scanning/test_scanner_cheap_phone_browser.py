@@ -2,9 +2,11 @@
 gunicorn server:
 
 * issue 18 item 6: a browser without native Ed25519 in WebCrypto (before Chrome 137) and without
-  WebAssembly under the page's policy (no 'wasm-unsafe-eval' before Chromium 97 / Safari 16) still
-  checks a code's signature offline with the vendored @noble/ed25519, and offers the scanner gun
-  and typed entry instead of "camera failed";
+  WebAssembly (none under a policy without 'wasm-unsafe-eval' before Chromium 97 / Safari 16) still
+  checks a code's signature offline with the vendored @noble/ed25519, and still reads codes with
+  its camera (jsQR is plain JavaScript, in a worker), online and offline; a browser that cannot
+  run the reader at all (no Web Workers) is offered the scanner gun and typed entry instead of
+  "camera failed";
 * issue 16 items 1-2: with the server living on 8 Feb 2021 (the demo's simulated clock) and the
   phone on today's date, scans are stamped on the server's timeline: a pass is accepted, a garbage
   code is "invalid code" (never a clock message), staff are warned that the phone's clock is off;
@@ -19,8 +21,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.builders import gate_of, make_enterprise, make_phone, make_user, make_worker
-from tests.scanning.test_scanner_browser import PHONE, log_in
+from tests.scanning.test_scanner_browser import PHONE, log_in, write_y4m
 from tests.scanning.test_scanner_shared_phone_browser import ready, scan_at_gate
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.browser import log_in as log_in_anywhere
 from tests.support.clock import at
 from tests.venues.builders import make_venue, make_venue_staff
@@ -69,7 +72,8 @@ CORPUS_CHECK = """async (tokens) => {
 }"""
 
 
-def test_a_phone_without_native_ed25519_or_webassembly_still_checks_codes_offline(gunicorn_server, seeded, browser):
+def test_a_phone_without_native_ed25519_or_webassembly_still_checks_codes_offline(gunicorn_server, seeded, browser,
+                                                                                   tmp_path):
     session = seeded.session
     enterprise = make_enterprise(session, seeded.vault)
     phone = make_phone("137")
@@ -86,8 +90,16 @@ def test_a_phone_without_native_ed25519_or_webassembly_still_checks_codes_offlin
     }
     session.commit()
     server = gunicorn_server(workers=2)
+    clip = tmp_path / "pass.y4m"
+    write_y4m(clip, token)
 
-    context = browser.new_context(**PHONE)
+    # The pass in front of the (fake) camera.
+    camera = browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              f"--use-file-for-fake-video-capture={clip}"])
+    context = camera.new_context(**PHONE)
+    context.grant_permissions(["camera"], origin=server.base_url)
     context.add_init_script(NO_NATIVE_ED25519)
     context.add_init_script(NO_WASM)
     try:
@@ -101,20 +113,21 @@ def test_a_phone_without_native_ed25519_or_webassembly_still_checks_codes_offlin
         assert page.evaluate("""() => crypto.subtle.importKey("raw", new Uint8Array(32), {name: "Ed25519"}, false, ["verify"])
             .then(() => "native", () => "refused")""") == "refused"
         assert page.evaluate("document.body.dataset.ed25519") == "fallback"
-        # No WebAssembly: no camera reader; the gun and typed entry are offered instead.
-        page.locator("body[data-camera='unsupported']").wait_for(timeout=10_000)
-        status = page.locator("#camera-status").inner_text()
-        assert "扫码枪" in status and "手动输入" in status and "摄像头不可用" not in status
-        assert page.locator("#camera-toggle").is_hidden()
+        # No WebAssembly: the camera reads the pass all the same (jsQR in a worker); a gate then
+        # asks for the temperature. The camera is turned off for the typed scans below.
+        read_by_camera_then_turned_off(page)
         assert page.evaluate(CORPUS_CHECK, corpus) == {
             "engine": "fallback", "valid": ["valid", None], "expired": ["invalid", "expired"],
             "altered": ["invalid", "invalid_token"], "forged signature": ["invalid", "invalid_token"],
         }
 
+        # The service worker keeps the decoder and its worker for offline use.
+        assert page.evaluate(DECODER_CACHED) == [True, True]
         context.set_offline(True)
         page.reload()
         ready(page)
         assert page.evaluate("document.body.dataset.ed25519") == "fallback"
+        read_by_camera_then_turned_off(page)  # the decoder and its worker from the cache
         scan_at_gate(page, token, "36.6")
         page.locator("#answer[data-state=ok]").wait_for(state="visible", timeout=15_000)
         assert "签名有效" in page.locator("#answer-message").inner_text()
@@ -124,8 +137,35 @@ def test_a_phone_without_native_ed25519_or_webassembly_still_checks_codes_offlin
         assert page.locator("#answer-message").inner_text().startswith("无效码")
         assert page.locator("#queue-count").inner_text() == "2"
         assert errors == []
+
+        # A browser with no Web Workers cannot run the reader: the gun and typed entry instead.
+        context.set_offline(False)
+        old = context.new_page()
+        old.add_init_script("delete window.Worker; delete window.BarcodeDetector;")
+        old.on("pageerror", lambda error: errors.append(str(error)))
+        old.goto(server.base_url + "/scan")
+        old.locator("body[data-camera='unsupported']").wait_for(timeout=30_000)
+        status = old.locator("#camera-status").inner_text()
+        assert "扫码枪" in status and "手动输入" in status and "摄像头不可用" not in status
+        assert old.locator("#camera-toggle").is_hidden() and old.evaluate("document.body.dataset.decoder") == "none"
+        assert errors == []
     finally:
         context.close()
+        camera.close()
+
+
+DECODER_CACHED = """async () => {
+    const urls = JSON.parse(document.getElementById("scanner-config").textContent).urls;
+    return [Boolean(await caches.match(urls.decoder)), Boolean(await caches.match(urls.decoder_worker))];
+}"""
+
+
+def read_by_camera_then_turned_off(page) -> None:
+    page.locator("body.awaiting-temperature").wait_for(timeout=30_000)
+    assert page.evaluate("document.body.dataset.decoder") == "jsqr"
+    assert page.locator("#camera-status").inner_text() == "已读取通行码：请输入体温后按“确定”。"
+    page.locator("#camera-toggle").click()
+    page.locator("#camera.camera-live").wait_for(state="detached", timeout=10_000)
 
 
 def test_the_demo_server_on_8_february_2021_takes_scans_from_a_phone_on_todays_date(gunicorn_server, seeded, browser,

@@ -27,16 +27,8 @@ BASE_CSP = {
 }
 
 
-def allow_wasm() -> None:
-    """The scanner page compiles the QR decoder's WebAssembly; only it may."""
-    g.csp_allow_wasm = True
-
-
 def content_security_policy() -> str:
-    directives = dict(BASE_CSP)
-    if g.get("csp_allow_wasm"):
-        directives["script-src"] += " 'wasm-unsafe-eval'"
-    return "; ".join(f"{name} {value}" for name, value in directives.items())
+    return "; ".join(f"{name} {value}" for name, value in BASE_CSP.items())
 
 
 def init_security_headers(app: Flask) -> None:

@@ -2,8 +2,8 @@
 through a signal drop) and its service worker, served from the site root so it may control the
 scanner page and the start URL.
 
-Offline design: the service worker caches the page, its scripts, the QR decoder and its
-WebAssembly, and ``/api/v1/keys``. The page verifies a code's Ed25519 signature itself
+Offline design: the service worker caches the page, its scripts, the QR decoder (jsQR) and the
+worker that runs it, and ``/api/v1/keys``. The page verifies a code's Ed25519 signature itself
 (WebCrypto), shows a provisional answer, and keeps every scan in an IndexedDB outbox under its
 ``scan_id`` until the server has answered — so an upload retried any number of times records
 once (``record_scan`` is idempotent by ``scan_id``). Where the browser has no native Ed25519
@@ -44,7 +44,6 @@ from wzcheckin.core.navigation import NavItem
 from wzcheckin.core.readings import TEMPERATURE_RANGE
 from wzcheckin.core.roles import SCANNING_ROLES
 from wzcheckin.core.room import app_rooms
-from wzcheckin.core.security import allow_wasm
 from wzcheckin.directory.models import CheckpointKind
 from wzcheckin.extensions import db
 from wzcheckin.scanning.messages import REASON_MESSAGES, reason_message
@@ -70,9 +69,9 @@ OFFLINE_ASSETS = (
     "js/scanner/codes.js",
     "js/scanner/outbox.js",
     "js/scanner/scanner.js",
+    "js/scanner/qr-worker.js",
     "vendor/noble-ed25519/ed25519.js",
-    "vendor/barcode-detector/ponyfill.js",
-    "vendor/zxing-wasm/zxing_reader.wasm",
+    "vendor/jsqr/jsQR.js",
     "icons/icon-192.png",
     "icons/icon-512.png",
 )
@@ -133,8 +132,8 @@ def _scanner_text() -> dict:
                             "Scans are stamped with the server's time; please correct the phone's date and time.")),
         "clock_note": str(_l("Queued: it is sent again when the server's clock allows.")),
         "confirm_failed": str(_l("The hand-over was not confirmed: %(message)s")),
-        "camera_unsupported": str(_l("This phone's browser cannot run the camera code reader (it needs "
-                                     "Chrome 97 or Safari 16 or newer). Use a scanner gun or type the code below.")),
+        "camera_unsupported": str(_l("This phone's browser cannot run the camera code reader. "
+                                     "Use a scanner gun or type the code below.")),
         "offline_checks_unavailable": str(_l("This browser cannot check signatures offline: offline "
                                              "scans are queued for the server to judge.")),
     }
@@ -168,7 +167,6 @@ def _json_when_logged_out(view):
 def scanner():
     checkpoint = current_checkpoint()
     programme = context.programme()
-    allow_wasm()  # the QR decoder compiles WebAssembly; only this page's CSP allows it
     # What the rooms add about their own checkpoints (the packs left at a pickup point).
     extras = {key: value for room in app_rooms() if room.scanner_context is not None
               for key, value in room.scanner_context(db.session, checkpoint).items()}
@@ -193,8 +191,9 @@ def scanner():
             "logout": url_for("accounts.logout"),
             "confirm": url_for("api.confirm_pickup", scan_id="SCAN_ID").replace("SCAN_ID", "{scan_id}"),
             "service_worker": url_for("scanning.service_worker"),
-            "decoder": url_for("static", filename="vendor/barcode-detector/ponyfill.js"),
-            "wasm": url_for("static", filename="vendor/zxing-wasm/zxing_reader.wasm"),
+            # Where the browser has no native BarcodeDetector: jsQR, in a worker of ours.
+            "decoder": url_for("static", filename="vendor/jsqr/jsQR.js"),
+            "decoder_worker": url_for("static", filename="js/scanner/qr-worker.js"),
             "login": url_for("accounts.login"),
         },
         "text": _scanner_text(),

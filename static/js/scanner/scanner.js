@@ -1,4 +1,4 @@
-// The staff scanner: camera (native BarcodeDetector, else the vendored ZXing polyfill), a
+// The staff scanner: camera (native BarcodeDetector, else the vendored jsQR in a worker), a
 // keyboard-wedge scanner gun or typed entry → POST /api/v1/scans → a full-screen green or red
 // answer with a sound and a vibration. Every scan goes through the IndexedDB outbox first
 // (outbox.js), so a dropped signal only delays the upload; offline, the signature is checked
@@ -577,27 +577,6 @@
 
   function setCameraStatus(text) { $("camera-status").textContent = text; }
 
-  function loadScript(src) {
-    return new Promise(function (resolve, reject) {
-      var script = document.createElement("script");
-      script.src = src;
-      script.onload = resolve;
-      script.onerror = reject;
-      document.head.appendChild(script);
-    });
-  }
-
-  // Can this browser compile WebAssembly under the page's CSP? 'wasm-unsafe-eval' is understood
-  // from Chromium 97 and Safari 16; before that the policy blocks every compilation.
-  function wasmAllowed() {
-    if (typeof WebAssembly !== "object" || !WebAssembly.Module) return false;
-    try {
-      // The smallest valid module: the magic number and version 1.
-      new WebAssembly.Module(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
-      return true;
-    } catch (e) { return false; }
-  }
-
   function nativeDetector() {
     var Native = window.BarcodeDetector;
     return Native && Native.getSupportedFormats
@@ -618,22 +597,72 @@
     $("code-input").focus();
   }
 
+  // Without a native BarcodeDetector: the vendored jsQR (≈ 33 KB in Brotli) in a Web Worker
+  // (qr-worker.js), fed one frame at a time, scaled down to at most FRAME_MAX pixels on its
+  // longer side (a pass held up to the camera fills much of the picture; smaller frames decode
+  // faster). The same detect(video) → [{rawValue}] as the native detector.
+  var FRAME_MAX = 800;
+  function workerDetector() {
+    return new Promise(function (resolve, reject) {
+      var worker = new Worker(config.urls.decoder_worker);
+      var canvas = document.createElement("canvas");
+      var context = canvas.getContext("2d", { willReadFrequently: true });
+      var loaded = false, waiting = null;
+      function fail(error) {
+        if (waiting) { waiting.reject(error); waiting = null; }
+        if (!loaded) { worker.terminate(); reject(error); }
+      }
+      worker.onerror = function (event) { if (event.preventDefault) event.preventDefault(); fail(new Error("decoder")); };
+      worker.onmessage = function (event) {
+        var message = event.data || {};
+        if (message.type === "loaded") {
+          if (!message.ok) { fail(new Error("decoder")); return; }
+          loaded = true;
+          resolve({ detect: detect });
+        } else if (message.type === "frame" && waiting) {
+          var done = waiting.resolve;
+          waiting = null;
+          done(message.text ? [{ rawValue: message.text }] : []);
+        }
+      };
+      worker.postMessage({ type: "load", url: config.urls.decoder });
+
+      function detect(source) {
+        return new Promise(function (done, failed) {
+          var scale = Math.min(1, FRAME_MAX / Math.max(source.videoWidth, source.videoHeight));
+          var width = Math.round(source.videoWidth * scale), height = Math.round(source.videoHeight * scale);
+          if (!width || !height || !context) { done([]); return; }
+          if (canvas.width !== width) canvas.width = width;
+          if (canvas.height !== height) canvas.height = height;
+          context.drawImage(source, 0, 0, width, height);
+          var pixels = context.getImageData(0, 0, width, height).data.buffer;
+          waiting = { resolve: done, reject: failed };
+          worker.postMessage({ type: "frame", width: width, height: height, data: pixels }, [pixels]);
+        });
+      }
+    });
+  }
+
   function makeDetector() {
     return nativeDetector().then(function (found) {
       if (found) { document.body.dataset.decoder = "native"; return found; }
-      document.body.dataset.decoder = "zxing-wasm";
+      document.body.dataset.decoder = "jsqr";
       setCameraStatus(T.decoder_loading);
-      return (window.BarcodeDetectionAPI ? Promise.resolve() : loadScript(config.urls.decoder)).then(function () {
-        var api = window.BarcodeDetectionAPI;
-        var ready = api.prepareZXingModule({
-          overrides: {
-            locateFile: function (path, prefix) { return path.slice(-5) === ".wasm" ? config.urls.wasm : prefix + path; }
-          },
-          fireImmediately: true
-        });
-        return Promise.resolve(ready).then(function () { return new api.BarcodeDetector({ formats: ["qr_code"] }); });
-      });
+      return workerDetector();
     });
+  }
+
+  // One decoder for the page, loaded once (again after a failure, such as offline with nothing cached).
+  var detectorLoading = null;
+  function loadDetector() {
+    if (detector) return Promise.resolve(detector);
+    if (!detectorLoading) {
+      detectorLoading = makeDetector().then(function (made) { detector = made; return made; }, function (error) {
+        detectorLoading = null;
+        throw error;
+      });
+    }
+    return detectorLoading;
   }
 
   function tick() {
@@ -641,7 +670,8 @@
     if (!detecting && detector && video.readyState >= 2) {
       detecting = true;
       detector.detect(video).then(function (codes) {
-        if (codes && codes.length) handleCode(codes[0].rawValue, "camera");
+        // A frame read after the camera was turned off is not a scan.
+        if (stream && codes && codes.length) handleCode(codes[0].rawValue, "camera");
       }).catch(noop).then(function () { detecting = false; });
     }
     setTimeout(tick, 120);
@@ -653,7 +683,7 @@
     if (!detector) {
       // Ask for the camera only when something can read its pictures.
       nativeDetector().then(function (found) {
-        if (found || wasmAllowed()) { detectorChecked(); return; }
+        if (found || window.Worker) { detectorChecked(); return; }
         document.body.dataset.decoder = "none";
         cameraUnsupported();
       });
@@ -664,6 +694,9 @@
 
   function detectorChecked() {
     if (stream) return;
+    // The decoder loads while the camera starts (on a slow network its download is the wait).
+    var reader = loadDetector();
+    reader.catch(noop);
     navigator.mediaDevices.getUserMedia({
       audio: false, video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 }, height: { ideal: 720 } }
     }).then(function (media) {
@@ -671,7 +704,7 @@
       video.srcObject = media;
       return video.play();
     }).then(function () {
-      return detector || makeDetector().then(function (made) { detector = made; });
+      return reader;
     }).then(function () {
       $("camera").classList.add("camera-live");
       document.body.dataset.camera = "live";
