@@ -228,13 +228,20 @@ def test_retention_purges_raw_records_after_the_appeal_window_and_keeps_every_de
     from datetime import date, timedelta
 
     from tests.benefits.builders import PNG_BYTES, make_activity
-    from tests.builders import make_worker
+    from tests.builders import make_user, make_worker
     from tests.residence.builders import bulk_workers, make_site
     from tests.support.clock import at
+    from wzcheckin.accounts.codes import issue_code
+    from wzcheckin.accounts.errors import LoginRefused
+    from wzcheckin.accounts.models import CodePurpose, LoginBackoff, OneTimeCode
+    from wzcheckin.accounts.sessions import authenticate
+    from wzcheckin.admin.hotline import CallDetails, record_case
+    from wzcheckin.admin.models import HotlineCase
     from wzcheckin.benefits import activities as acts
     from wzcheckin.benefits.models import ActivityCheckin, ActivityPhoto
     from wzcheckin.clock import SimulatedClock
     from wzcheckin.core.models import AuditEntry
+    from wzcheckin.core.roles import Role
     from wzcheckin.enterprises.gates import VisitorDetails, register_visitor
     from wzcheckin.enterprises.models import HealthAlert, VisitorRegistration
     from wzcheckin.residence.models import EnterpriseHeadcount, WorkerStatus
@@ -249,6 +256,15 @@ def test_retention_purges_raw_records_after_the_appeal_window_and_keeps_every_de
     worker = make_worker(db, vault, programme, enterprise=site.enterprise)
     activity = make_activity(db, programme, kind="photo", starts_on=date(2021, 2, 10), ends_on=date(2021, 2, 12))
     acts.photo_checkin(db, programme, activity, worker, PNG_BYTES, at("2021-02-11 20:00"))
+    # A hotline call, an SMS code and a failed log-in: raw records of the accounts and admin rooms.
+    officer = make_user(db, vault, Role.ECONOMY_OFFICIAL)
+    record_case(db, vault, CallDetails(topic="wages", outcome="answered", note="反映欠薪", caller_phone=make_phone()),
+                actor=officer, now=at("2021-02-15 10:00"))
+    issue_code(db, vault, programme, purpose=CodePurpose.REGISTER, phone=make_phone("139"), user=None,
+               address="10.0.0.8", now=at("2021-02-15 10:00"))
+    with pytest.raises(LoginRefused):
+        authenticate(db, vault, make_phone("136"), "not-the-password", at("2021-02-15 10:01"), address="10.0.0.8",
+                     programme=programme)
     db.commit()
     clock_file = tmp_path / "clock"
     clock = SimulatedClock(clock_file)
@@ -279,13 +295,15 @@ def test_retention_purges_raw_records_after_the_appeal_window_and_keeps_every_de
     statuses_before = db.scalar(sa.select(sa.func.count()).select_from(WorkerStatus))
     dry = json.loads(cli("retention", "purge", "--dry-run").stdout.splitlines()[-1])
     assert dry["would_delete"] == {"scans": 55 * 3 + 10 * 2, "scan_claims": 55 * 3 + 10 * 2, "health_alerts": 1,
-                                   "visitor_registrations": 1, "activity_photos": 1}
+                                   "visitor_registrations": 1, "activity_photos": 1, "one_time_codes": 1,
+                                   "login_backoffs": 3, "hotline_cases": 1}
     db.rollback()
     assert db.scalar(sa.select(sa.func.count()).select_from(Scan)) == 55 * 3 + 10 * 2  # a dry run deletes nothing
     purged = json.loads(cli("retention", "purge", "--batch-size", "40").stdout.splitlines()[-1])
     assert purged["deleted"] == dry["would_delete"]
     db.rollback()
-    for model in (Scan, ScanClaim, HealthAlert, VisitorRegistration, ActivityPhoto):
+    for model in (Scan, ScanClaim, HealthAlert, VisitorRegistration, ActivityPhoto, OneTimeCode, LoginBackoff,
+                  HotlineCase):
         assert db.scalar(sa.select(sa.func.count()).select_from(model)) == 0, model.__name__
     assert db.scalar(sa.select(ActivityCheckin.photo_id)) is None  # the check-in stays, without its photo
     assert db.scalar(sa.select(sa.func.count()).select_from(WorkerStatus)) == statuses_before

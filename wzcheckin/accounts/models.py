@@ -11,6 +11,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wzcheckin.core.facts import EffectiveDated
+from wzcheckin.core.retention import RawRecords
 from wzcheckin.core.roles import Role
 from wzcheckin.db import Base, BigIntPK, UTCDateTime, enum_column
 from wzcheckin.programme import HukouStatus
@@ -255,3 +256,12 @@ class Departure(Base):
     recorded_by_role: Mapped[str] = mapped_column(sa.String(24))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+# What the retention purge deletes after the appeal window (core.retention): one-time codes (a
+# keyed hash of the phone, of the address and of the code) and log-in back-off counters (hashes
+# of phones and addresses) — security telemetry, needed for minutes, not for the audit.
+RAW_RECORDS = (
+    RawRecords("one_time_codes", OneTimeCode, OneTimeCode.created_at),
+    RawRecords("login_backoffs", LoginBackoff, LoginBackoff.last_failure_at),
+)

@@ -8,6 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from wzcheckin.core.retention import RawRecords
 from wzcheckin.db import Base, UTCDateTime, enum_column
 
 
@@ -51,3 +52,8 @@ class HotlineCase(Base):
     worker = relationship("Worker", lazy="joined")
     enterprise = relationship("Enterprise", lazy="joined")
     recorded_by = relationship("User", lazy="joined")
+
+
+# The hotline's notes may say anything a caller told the officer: purged with the other raw
+# records after the appeal window (core.retention).
+RAW_RECORDS = (RawRecords("hotline_cases", HotlineCase, HotlineCase.recorded_at),)

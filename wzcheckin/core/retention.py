@@ -9,6 +9,9 @@ What is raw and goes — each record made before the horizon (cutoff + appeal wi
 ``health_alerts``           fever and symptom refusals (health data)
 ``visitor_registrations``   visitors' names, ID and phone numbers (ciphertext), temperatures
 ``activity_photos``         check-in photos (the check-in itself stays, without its photo)
+``one_time_codes``          SMS codes (hashes of the phone, the address and the code)
+``login_backoffs``          failed log-in counters (hashes of phones and addresses)
+``hotline_cases``           hotline calls: the officer's note, the caller's masked and hashed number
 ==========================  ====================================================================
 
 What stays: the snapshot (every worker's status and reason, every enterprise's headcount, tier
