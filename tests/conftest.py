@@ -43,6 +43,16 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("backend", backends, scope="session")
 
 
+def pytest_collection_modifyitems(config, items):
+    """The long tests first (browser, gunicorn, slow): with one worker per core, work-stealing then
+    ends the run on short tests instead of one worker finishing a 40-s crawl alone. A stable sort,
+    so each worker collects the same order, as pytest-xdist requires."""
+    def long_first(item) -> int:
+        return 0 if any(item.get_closest_marker(name) for name in ("browser", "server", "slow")) else 1
+
+    items.sort(key=long_first)
+
+
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
