@@ -147,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
             print(profiler.output_text(unicode=True, color=False, show_all=False))
     cpu = [c * 1000 for c, _w in figures]
     wall = [w * 1000 for _c, w in figures]
-    log(f"{'floor reference' if args.floor else args.kind} on {args.backend}{' (limiter on)' if args.limiter else ''}: {args.n} scans × {args.runs} runs; "
+    subject = "floor reference" if args.floor else args.kind
+    limiter = " (limiter on)" if args.limiter else ""
+    log(f"{subject} on {args.backend}{limiter}: {args.n} scans × {args.runs} runs; "
         f"CPU per scan median {statistics.median(cpu):.3f} ms (runs: {', '.join(f'{c:.3f}' for c in cpu)}); "
         f"wall median {statistics.median(wall):.3f} ms; load {os.getloadavg()[0]:.1f}")
     return 0
