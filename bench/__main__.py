@@ -13,6 +13,7 @@ import itertools
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -30,6 +31,10 @@ from tests.support.servers import TEST_ENV, GunicornServer, run_cli  # noqa: E40
 WORK = ROOT / "bench" / ".work"
 RESULTS = ROOT / "bench" / "results"
 LUA = ROOT / "bench" / "scans.lua"
+# The app servers' gunicorn set-up (``--workers``, ``--threads``): the floor reference always runs
+# with the same one, so a ratio compares the apps, not the servers.
+SERVER = {"workers": 2, "threads": 1}
+ACCESS_LOG_FORMAT = "%(m)s %(U)s %(s)s %(D)s"  # method, path, status, microseconds in the app
 
 
 @dataclass
@@ -40,6 +45,50 @@ class Row:
     unit: str
     ratio: float | None = None
     note: str = ""
+    target: str = ""
+    met: bool | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Issue 17's targets: which figures they apply to (a pattern), and the test."""
+
+    pattern: str
+    text: str
+    test: object  # (row) -> bool
+    label: str  # for "not measured in this run"
+
+
+TARGETS = (
+    Target(r"^gate scan \(distinct workers\), (16|64) conns: throughput$", "≥ 0.6× floor",
+           lambda row: row.ratio is not None and row.ratio >= 0.6, "gate scans 16/64 conns: ratio to the floor"),
+    Target(r"^gate scan \(distinct workers\), (16|64) conns: p99$", "≤ 100 ms", lambda row: row.value <= 100,
+           "gate scans 16/64 conns: p99"),
+    Target(r"^1000 simultaneous bookings for 100 places: time to settle$", "≤ 2 s", lambda row: row.value <= 2,
+           "1,000-for-100 bookings: time to settle"),
+    Target(r"^\d+ simultaneous bookings for 100 places: booked$", "= 100", lambda row: row.value == 100,
+           "bookings: exactly 100 booked"),
+    Target(r"^\d+ simultaneous bookings for 100 places: 5xx or dropped$", "= 0", lambda row: row.value == 0,
+           "bookings: 0 errors"),
+    Target(r"^scanner, Slow 3G, empty cache: first pass read from the camera$", "≤ 6 s", lambda row: row.value <= 6,
+           "static: first camera scan on Slow 3G"),
+    Target(r"^scanner, second visit: bytes transferred$", "≤ 15 KB", lambda row: row.value <= 15,
+           "static: second visit bytes"),
+    Target(r"^cutoff, 100,000 workers / [\d,]+ scans: wall time$", "≤ 30 s", lambda row: row.value <= 30,
+           "cutoff 100k workers: wall time"),
+    Target(r"^cutoff, 1,000,000 workers / [\d,]+ scans: wall time$", "≤ 120 s", lambda row: row.value <= 120,
+           "cutoff 1M workers / ~30M scans (PostgreSQL, partitioned): wall time"),
+    Target(r"^cutoff, [\d,]+ workers / [\d,]+ scans: peak RSS$", "≤ 300 MB", lambda row: row.value <= 300,
+           "cutoff: peak RSS"),
+)
+
+
+def judge(row: Row) -> Row:
+    for target in TARGETS:
+        if re.match(target.pattern, row.figure):
+            row.target, row.met = target.text, bool(target.test(row))
+            break
+    return row
 
 
 @dataclass
@@ -48,18 +97,28 @@ class Results:
     rows: list[Row] = field(default_factory=list)
 
     def add(self, figure, backend, value, unit, ratio=None, note=""):
-        row = Row(figure, backend, round(value, 2) if isinstance(value, float) else value, unit,
-                  None if ratio is None else round(ratio, 2), note)
+        row = judge(Row(figure, backend, round(value, 2) if isinstance(value, float) else value, unit,
+                        None if ratio is None else round(ratio, 2), note))
         self.rows.append(row)
         print(f"  {figure:<52} {backend:<10} {row.value:>10} {unit:<8}"
-              + (f" ×{row.ratio} of floor" if row.ratio is not None else "") + (f"  {note}" if note else ""),
-              file=sys.stderr, flush=True)
+              + (f" ×{row.ratio} of floor" if row.ratio is not None else "")
+              + (f"  target {row.target}: {'met' if row.met else 'MISSED'}" if row.target else "")
+              + (f"  {note}" if note else ""), file=sys.stderr, flush=True)
 
     def table(self) -> str:
-        lines = [f"{'figure':<52} {'db':<10} {'value':>10} {'unit':<8} {'vs floor':>8}  note", "-" * 100]
+        """Every figure, with issue 17's target beside it where one applies, then the targets this
+        run did not measure (a ``--quick`` run has no 1M-worker cutoff; ``static`` runs only when asked)."""
+        lines = [f"{'figure':<60} {'db':<10} {'value':>10} {'unit':<8} {'vs floor':>8} {'target':<14} {'met':<6} note",
+                 "-" * 130]
         for row in self.rows:
             ratio = f"{row.ratio:.2f}" if row.ratio is not None else ""
-            lines.append(f"{row.figure:<52} {row.backend:<10} {row.value:>10} {row.unit:<8} {ratio:>8}  {row.note}")
+            met = "" if row.met is None else ("yes" if row.met else "MISSED")
+            lines.append(f"{row.figure:<60} {row.backend:<10} {row.value:>10} {row.unit:<8} {ratio:>8} "
+                         f"{row.target:<14} {met:<6} {row.note}")
+        unmeasured = [t for t in TARGETS if not any(re.match(t.pattern, row.figure) for row in self.rows)]
+        if unmeasured:
+            lines.append("")
+            lines.append("targets not measured in this run: " + "; ".join(f"{t.label} ({t.text})" for t in unmeasured))
         return "\n".join(lines)
 
     def write(self) -> Path:
@@ -259,8 +318,8 @@ def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) ->
     parts = {16: slice(None, half), 64: slice(half, None)}  # each single-use code is used once
 
     gate_extra = ',"mask":true,"temperature":36.5'
-    app_server = GunicornServer(url, workers=2, log_path=WORK / f"gunicorn-{backend}.log")
-    floor_server = GunicornServer(url, workers=2, log_path=WORK / f"floor-{backend}.log",
+    app_server = GunicornServer(url, **SERVER, log_path=WORK / f"gunicorn-{backend}.log")
+    floor_server = GunicornServer(url, **SERVER, log_path=WORK / f"floor-{backend}.log",
                                   app_spec="bench.floor_app:app", env={"BENCH_DATABASE_URL": url})
     for connections in (16, 64):
         floor_server.start()
@@ -318,14 +377,21 @@ def booking_figures(results: Results, backend: str, dbs: Databases, quick: bool)
         session.commit()
         worker_ids, _public = world.add_workers(session, vault, sum(sizes), [enterprise.id], now)
         tokens = world.bulk_api_tokens(session, worker_ids, now)
-    server = GunicornServer(url, workers=2, log_path=WORK / f"booking-{backend}.log").start()
+    access_log = WORK / f"booking-access-{backend}.log"
+    access_log.unlink(missing_ok=True)
+    server = GunicornServer(url, **SERVER, log_path=WORK / f"booking-{backend}.log",
+                            extra_args=["--access-logfile", str(access_log),
+                                        "--access-logformat", ACCESS_LOG_FORMAT]).start()
     try:
         offset = 0
         for size, slot in zip(sizes, slots, strict=True):
             batch = tokens[offset:offset + size]
             offset += size
+            logged = access_log.stat().st_size if access_log.exists() else 0
             outcome = burst(server.base_url, "POST", "/api/v1/reservations",
                             [({"Authorization": f"Bearer {t}"}, {"slot_id": slot["id"]}) for t in batch])
+            time.sleep(0.5)  # gunicorn writes its access log after the answer
+            in_app = _app_times(access_log, logged, "/api/v1/reservations")
             engine = sa.create_engine(url)
             with engine.connect() as connection:
                 stored = connection.execute(sa.text(
@@ -336,10 +402,34 @@ def booking_figures(results: Results, backend: str, dbs: Databases, quick: bool)
             note = f"201={outcome.count(201)}, 409={outcome.count(409)}, stored={stored}"
             results.add(f"{label}: time to settle", backend, outcome.wall_seconds, "s", note=note)
             results.add(f"{label}: p95 latency", backend, outcome.percentile(95), "ms")
+            if in_app:
+                # Where a request's time goes: in the app (gunicorn's own measure, from the parsed
+                # request to the answer), or waiting — in the listen backlog or for a worker.
+                ordered = sorted(in_app)
+                busy = sum(in_app) / 1000 / (SERVER["workers"] * SERVER["threads"])
+                results.add(f"{label}: time in the app, median / p95", backend, ordered[len(ordered) // 2], "ms",
+                            note=f"p95 {ordered[int(len(ordered) * 0.95)]:.1f} ms, {len(in_app)} logged")
+                results.add(f"{label}: app busy (sum of app time / worker slots)", backend, busy, "s",
+                            note=f"of {outcome.wall_seconds:.2f} s to settle; the rest is the client and the backlog")
             results.add(f"{label}: booked", backend, outcome.count(201), "places", note="must be 100")
             results.add(f"{label}: 5xx or dropped", backend, outcome.server_errors, "requests", note="must be 0")
     finally:
         server.stop()
+
+
+def _app_times(access_log: Path, offset: int, path: str) -> list[float]:
+    """Milliseconds in the app of each request to ``path`` logged after ``offset``."""
+    if not access_log.exists():
+        return []
+    with access_log.open("rb") as log_file:
+        log_file.seek(offset)
+        lines = log_file.read().decode(errors="replace").splitlines()
+    times = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 4 and parts[1] == path and parts[3].isdigit():
+            times.append(int(parts[3]) / 1000)
+    return times
 
 
 def run_measured(database_url: str, *args: str) -> tuple[float, float, str]:
@@ -406,15 +496,37 @@ def page_weight_figures(results: Results, backend: str, dbs: Databases, quick: b
     results.add("pass page render (in-process, median of 200)", "sqlite", pages.pass_render_ms(url), "ms")
 
 
-SCENARIOS = {"scans": scan_figures, "booking": booking_figures, "cutoff": cutoff_figures, "pages": page_weight_figures}
+def static_figures(results: Results, backend: str, dbs: Databases, quick: bool) -> None:
+    """The scanner on Slow 3G from an empty cache, and a second visit (bench/static_scanner.py,
+    built static files, Chromium); SQLite only: the database plays no part."""
+    from bench import static_scanner
+
+    if backend != "sqlite":
+        return
+    measured = static_scanner.run(1 if quick else 3, built=True)
+    runs = f"median of {measured['runs']}"
+    results.add("scanner, Slow 3G, empty cache: first pass read from the camera", "any", measured["first_camera_scan_s"]["median"], "s",
+                note=f"{runs}; first visit {measured['first_visit_bytes']['median'] / 1024:.1f} KB")
+    results.add("scanner, second visit: bytes transferred", "any",
+                round(measured["second_visit_bytes"]["median"] / 1024, 1), "KB", note=runs)
+
+
+SCENARIOS = {"scans": scan_figures, "booking": booking_figures, "cutoff": cutoff_figures, "pages": page_weight_figures,
+             "static": static_figures}
+DEFAULT_SCENARIOS = tuple(SCENARIOS)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="CI-sized: under 3 minutes")
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated: " + ", ".join(SCENARIOS))
+    parser.add_argument("--only", default=",".join(DEFAULT_SCENARIOS),
+                        help="comma-separated: " + ", ".join(SCENARIOS) + " (default: all)")
+    parser.add_argument("--workers", type=int, default=SERVER["workers"], help="gunicorn workers per app server")
+    parser.add_argument("--threads", type=int, default=SERVER["threads"],
+                        help="threads per worker (more than 1: gunicorn's gthread worker)")
     args = parser.parse_args(argv)
+    SERVER.update(workers=args.workers, threads=args.threads)
     os.environ.update(TEST_ENV)
     results = Results("quick" if args.quick else "full")
     started = time.monotonic()

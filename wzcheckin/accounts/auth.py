@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 
 from wzcheckin import clock
@@ -79,10 +80,23 @@ def _unauthorised():
 BEARER_STATEMENT = "wzcheckin.bearer_statement"
 
 
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, minus its fixed cost on the requests that carry no session
+    cookie (every scanner device and integration authenticating with a bearer token): Flask
+    builds its signing serializer before it looks for the cookie; here the serializer is built only
+    to read a cookie that is there (an empty session for the rest, writable as before)."""
+
+    def open_session(self, app, request):
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_login(app, login_manager: LoginManager, *, bearer_extra_columns: tuple = ()) -> None:
     """Hand Flask-Login this room's loaders (create_app). ``bearer_extra_columns``: scalar columns
     to read with each bearer token (their values in ``g.bearer_extra_values``)."""
     app.extensions[BEARER_STATEMENT] = token_statement(bearer_extra_columns)
+    app.session_interface = CookieSessionInterface()
     login_manager.user_loader(_load_user_from_session)
     login_manager.request_loader(_load_user_from_bearer)
     login_manager.unauthorized_handler(_unauthorised)

@@ -4,10 +4,14 @@ never loads the account for its language (see ``core.errors.stop_using_database`
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from babel import Locale
 from flask import current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
 LANGUAGE_COOKIE = "wzc_lang"
@@ -51,7 +55,14 @@ def selected_language() -> str:
             saved = normalise_locale(getattr(user, "language", None))
             if saved:
                 return saved
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"], default="zh-CN")
+    return language_for_header(request.headers.get("Accept-Language", ""))
+
+
+@lru_cache(maxsize=256)
+def language_for_header(accept_language: str) -> str:
+    """The language an ``Accept-Language`` header asks for. Parsed once per distinct header in a
+    process: a city's phones send a handful of them, and parsing cost every API answer its share."""
+    best = parse_accept_header(accept_language, LanguageAccept).best_match(["zh-CN", "zh", "en"], default="zh-CN")
     return normalise_locale(best) or "zh_CN"
 
 

@@ -27,22 +27,40 @@ BASE_CSP = {
 }
 
 
+def _policy(directives: dict) -> str:
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+# Built once: the policy and the fixed headers are the same for every answer.
+CSP = _policy(BASE_CSP)
+STATIC_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=()"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def content_security_policy() -> str:
-    return "; ".join(f"{name} {value}" for name, value in BASE_CSP.items())
+    return CSP
 
 
 def init_security_headers(app: Flask) -> None:
     @app.after_request
     def _security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", content_security_policy())
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=()")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # One look at the headers already set, then appends: Headers.setdefault scans (and
+        # lower-cases) every header for each name, seven times over on every answer.
+        present = {name.lower() for name, _value in headers.items()}
+        if "content-security-policy" not in present:
+            headers.add("Content-Security-Policy", content_security_policy())
+        for name, value in STATIC_HEADERS:
+            if name.lower() not in present:
+                headers.add(name, value)
+        if request.is_secure and "strict-transport-security" not in present:
+            headers.add(*HSTS)
         # A static file is the same for every caller and never private: decide that from the
         # path alone, before anything loads the user (a session query for every script and icon).
         if request.path.startswith(STATIC_PREFIX):

@@ -50,6 +50,7 @@ from wzcheckin.venues.models import (
     ReservationStatus,
     Slot,
     Venue,
+    VenueKind,
     VenueNotice,
     WaitlistEntry,
     WaitlistStatus,
@@ -206,23 +207,31 @@ def _why_no_place(slot: Slot, now: datetime) -> BookingRefused:
 
 # --- booking ----------------------------------------------------------------------------------
 
+# The look at a full slot, built once: the slot (full, open, not started), its venue's kind and
+# whether the worker already holds a place in it, in one round trip and without a lock.
+_FULL_SLOT = (
+    sa.select(Venue.kind, sa.exists().where(Reservation.worker_id == sa.bindparam("worker_id"),
+                                            Reservation.slot_id == Slot.id,
+                                            Reservation.status.in_(ACTIVE_STATUSES)).label("own"))
+    .select_from(Slot).join(Venue, Venue.id == Slot.venue_id)
+    .where(Slot.id == sa.bindparam("slot_id"), Slot.taken >= Slot.capacity, Slot.closed_at.is_(None),
+           Slot.starts_at > sa.bindparam("now"))
+)
+
+
 def refuse_if_full(session: Session, worker: Worker, slot_id: int, now: datetime) -> None:
     """Before the unit of work: a lock-free look at the slot, so the crowd behind the last place
     is answered ``slot_full`` (or ``already_booked``, for their own booking) without queueing for
     the slot's lock. Only ever refuses, and only where :func:`book` would give the same answer
     (an eligible worker, an open slot that has not started); ``book`` re-checks everything under
-    the lock. A place a cancellation frees a moment later goes to the waiting list first anyway."""
+    the lock. A place a cancellation frees a moment later goes to the waiting list first anyway.
+    One statement (a burst's 900 refusals cost one query each, not three)."""
     if ineligibility(worker) is not None:
         return
-    slot = session.execute(
-        sa.select(Slot.venue_id).where(Slot.id == slot_id, Slot.taken >= Slot.capacity,
-                                       Slot.closed_at.is_(None), Slot.starts_at > now)
-    ).first()
-    if slot is None or not session.get(Venue, slot.venue_id).bookable:
+    found = session.execute(_FULL_SLOT, {"worker_id": worker.id, "slot_id": slot_id, "now": now}).first()
+    if found is None or not VenueKind(found.kind).bookable:
         return
-    if _active_reservation(session, worker.id, slot_id) is not None:
-        raise BookingRefused("already_booked")
-    raise BookingRefused("slot_full")
+    raise BookingRefused("already_booked" if found.own else "slot_full")
 
 
 def book(session: Session, programme: Programme, worker: Worker, slot_id: int, now: datetime) -> Reservation:
