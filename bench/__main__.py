@@ -505,7 +505,8 @@ def static_figures(results: Results, backend: str, dbs: Databases, quick: bool) 
         return
     measured = static_scanner.run(1 if quick else 3, built=True)
     runs = f"median of {measured['runs']}"
-    results.add("scanner, Slow 3G, empty cache: first pass read from the camera", "any", measured["first_camera_scan_s"]["median"], "s",
+    results.add("scanner, Slow 3G, empty cache: first pass read from the camera", "any",
+                measured["first_camera_scan_s"]["median"], "s",
                 note=f"{runs}; first visit {measured['first_visit_bytes']['median'] / 1024:.1f} KB")
     results.add("scanner, second visit: bytes transferred", "any",
                 round(measured["second_visit_bytes"]["median"] / 1024, 1), "KB", note=runs)
