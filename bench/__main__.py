@@ -447,18 +447,24 @@ def run_measured(database_url: str, *args: str) -> tuple[float, float, str]:
     return wall, usage.ru_maxrss / 1024, output.strip().splitlines()[-1]
 
 
-def cutoff_figures(results: Results, backend: str, dbs: Databases, quick: bool) -> None:
-    """The cutoff job at city scale: wall time and peak memory, and how they grow with the city."""
+def cutoff_figures(results: Results, backend: str, dbs: Databases, quick: bool,
+                   sizes: list[int] | None = None) -> None:
+    """The cutoff job at city scale: wall time and peak memory, and how they grow with the city.
+    ``sizes``: the cities' sizes in workers (``--cutoff-workers``), instead of the mode's."""
     from bench import city
 
-    sizes = [10_000] if quick else [10_000, 100_000] + ([1_000_000] if backend == "postgresql" else [])
+    if not sizes:
+        sizes = [10_000] if quick else [10_000, 100_000] + ([1_000_000] if backend == "postgresql" else [])
     timings: dict[int, float] = {}
     for workers in sizes:
         url = dbs.new(backend)
         run_cli(url, "init")
         log(f"[{backend}] generating a city of {workers} workers…")
+        generating = time.monotonic()
         with app_on(url) as (_app, session, vault, _programme):
             info = city.build_city(session, vault, workers, progress=log)
+        results.add(f"city generation, {workers:,} workers / {info['scans']:,} scans", backend,
+                    time.monotonic() - generating, "s", note="inside the database (bench/city.py)")
         wall, rss, summary = run_measured(url, "cutoff", "run")
         confirmed = json.loads(summary)["workers"]["confirmed"]
         if not 0.5 * workers < confirmed < workers:
@@ -512,8 +518,41 @@ def static_figures(results: Results, backend: str, dbs: Databases, quick: bool) 
                 round(measured["second_visit_bytes"]["median"] / 1024, 1), "KB", note=runs)
 
 
+def two_host_figures(results: Results, backend: str, dbs: Databases, quick: bool) -> None:
+    """Two app hosts behind nginx sharing PostgreSQL and Redis, a key rotation on one of them
+    halfway through (bench/two_hosts.py): scans/s, statuses and accept rates by host and key.
+    The whole record goes to ``bench/results/two-hosts-<UTC time>.json``."""
+    from bench import two_hosts
+
+    if backend != "postgresql":
+        log("  two_hosts: PostgreSQL only (app hosts share one database server)")
+        return
+    if missing := two_hosts.missing_tools():
+        log(f"  two_hosts skipped: no {', '.join(missing)}")
+        return
+    url = dbs.new(backend)
+    run_cli(url, "init")
+    seen = two_hosts.run(url, WORK / "two-hosts", quick, log=log)
+    note = f"{seen['requests']} req, socket errors={seen['socket_errors']}, p99={seen['p99_ms']:.0f} ms"
+    results.add("two hosts behind nginx: gate scans", backend, seen["scans/s"], "req/s", note=note)
+    for cell in seen["by_host_and_key"]:
+        statuses = ", ".join(f"{k.split()[1]}={v}" for k, v in cell.items() if k.startswith("status "))
+        refused = ", ".join(f"{k.split(': ')[1]}={v}" for k, v in cell.items() if k.startswith("refused: "))
+        results.add(f"host {cell['host']}, {cell['passes']}: accepted", backend, 100 * (cell["accept rate"] or 0), "%",
+                    note=f"{cell['answers']} answers, {cell['answers/s']}/s; {statuses}" + (f"; {refused}" if refused else ""))
+    limited = [f"{a['host']}:{a['status']}" for a in seen["failed_log_ins"]]
+    results.add("failed log-ins through nginx before the first 429", backend,
+                next((n for n, a in enumerate(seen["failed_log_ins"]) if a["status"] == 429), len(limited)), "requests",
+                note="limit 10 a minute, shared in Redis: " + " ".join(limited))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"two-hosts-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
+    path.write_text(json.dumps({"mode": results.mode, "load_average_after": load, **seen}, ensure_ascii=False, indent=1))
+    log(f"  written to {path.relative_to(ROOT)}")
+
+
 SCENARIOS = {"scans": scan_figures, "booking": booking_figures, "cutoff": cutoff_figures, "pages": page_weight_figures,
-             "static": static_figures}
+             "static": static_figures, "two_hosts": two_host_figures}
 DEFAULT_SCENARIOS = tuple(SCENARIOS)
 
 
@@ -526,8 +565,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=SERVER["workers"], help="gunicorn workers per app server")
     parser.add_argument("--threads", type=int, default=SERVER["threads"],
                         help="threads per worker (more than 1: gunicorn's gthread worker)")
+    parser.add_argument("--cutoff-workers", default="",
+                        help="cutoff only: comma-separated city sizes, e.g. 1000000 (default: the mode's)")
     args = parser.parse_args(argv)
     SERVER.update(workers=args.workers, threads=args.threads)
+    cutoff_sizes = [int(size) for size in args.cutoff_workers.split(",") if size.strip()]
     os.environ.update(TEST_ENV)
     results = Results("quick" if args.quick else "full")
     started = time.monotonic()
@@ -536,7 +578,8 @@ def main(argv: list[str] | None = None) -> int:
         for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
             for name in [n.strip() for n in args.only.split(",") if n.strip()]:
                 log(f"== {name} on {backend}")
-                SCENARIOS[name](results, backend, dbs, args.quick)
+                options = {"sizes": cutoff_sizes} if name == "cutoff" and cutoff_sizes else {}
+                SCENARIOS[name](results, backend, dbs, args.quick, **options)
     path = results.write()
     print(results.table())
     print(f"\n{len(results.rows)} figures in {time.monotonic() - started:.0f} s; written to {path.relative_to(ROOT)}")

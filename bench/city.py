@@ -65,7 +65,7 @@ def build_city(session, vault, workers: int, scans_per_worker: int = 30, enterpr
     record_worker_facts_bulk(session, sa.select(Worker.id), now=now, source="bench")
     session.commit()
     if dialect == "postgresql":
-        # The scans table is partitioned by month (migration 0010): make January–March 2021 as
+        # The scans table is partitioned by month (migration 0011): make January–March 2021 as
         # the scheduler's job would have, so the scans land in their months, not the default.
         from wzcheckin.scanning.partitions import ensure_scan_partitions
 

@@ -140,11 +140,14 @@ class RedisServer:
 
 
 class NginxProxy:
-    """Debian's nginx on loopback in front of one upstream port, with the deployment's own
-    proxy settings (deploy/nginx/proxy.conf, included unchanged)."""
+    """Debian's nginx on loopback in front of one upstream port (or several, balanced round-robin
+    as nginx does by default), with the deployment's own proxy settings (deploy/nginx/proxy.conf,
+    included unchanged); ``location_extra``: more directives for ``location /``."""
 
-    def __init__(self, binary: str, directory: Path, upstream_port: int):
-        self.binary, self.directory, self.upstream_port = binary, directory, upstream_port
+    def __init__(self, binary: str, directory: Path, upstream_port: int | list[int], *, location_extra: str = ""):
+        self.binary, self.directory = binary, directory
+        self.upstream_ports = [upstream_port] if isinstance(upstream_port, int) else list(upstream_port)
+        self.location_extra = location_extra
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -164,11 +167,11 @@ http {{
     access_log off;
     client_body_temp_path {directory}/client_body;
     proxy_temp_path {directory}/proxy;
-    upstream wzcheckin {{ server 127.0.0.1:{self.upstream_port}; keepalive 8; }}
+    upstream wzcheckin {{ {" ".join(f"server 127.0.0.1:{port};" for port in self.upstream_ports)} keepalive 8; }}
     server {{
         listen 127.0.0.1:{self.port};
         include {ROOT / "deploy" / "nginx" / "proxy.conf"};
-        location / {{ proxy_pass http://wzcheckin; }}
+        location / {{ proxy_pass http://wzcheckin; {self.location_extra} }}
     }}
 }}
 """, encoding="utf-8")
