@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.builders import PASSWORD, gate_of, make_enterprise, make_phone, make_user, make_worker
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import launch_with_camera
 from tests.support.config import ARTIFACTS
 from tests.welfare.builders import make_pickup_point
 from wzcheckin import clock
@@ -73,10 +73,7 @@ def test_a_pass_shown_to_the_camera_gets_the_green_card(gunicorn_server, seeded,
     clip = tmp_path / "pass.y4m"
     write_y4m(clip, token)
 
-    camera = browser.browser_type.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              f"--use-file-for-fake-video-capture={clip}"])
+    camera = launch_with_camera(browser, clip)
     try:
         context = camera.new_context(**PHONE)
         context.grant_permissions(["camera"], origin=server.base_url)

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from tests.builders import gate_of, make_enterprise, make_phone, make_user, make_worker
 from tests.scanning.test_scanner_browser import PHONE, log_in, write_y4m
 from tests.scanning.test_scanner_shared_phone_browser import ready, scan_at_gate
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.browser import launch_with_camera
 from tests.support.browser import log_in as log_in_anywhere
 from tests.support.clock import at
 from tests.venues.builders import make_venue, make_venue_staff
@@ -94,10 +94,7 @@ def test_a_phone_without_native_ed25519_or_webassembly_still_checks_codes_offlin
     write_y4m(clip, token)
 
     # The pass in front of the (fake) camera.
-    camera = browser.browser_type.launch(
-        executable_path=CHROMIUM, headless=True,
-        args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              f"--use-file-for-fake-video-capture={clip}"])
+    camera = launch_with_camera(browser, clip)
     context = camera.new_context(**PHONE)
     context.grant_permissions(["camera"], origin=server.base_url)
     context.add_init_script(NO_NATIVE_ED25519)

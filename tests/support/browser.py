@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.builders import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -17,3 +19,12 @@ def log_in(page, server, phone: str) -> None:
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def launch_with_camera(browser, clip: Path):
+    """A Chromium of its own whose fake camera plays ``clip`` (a Y4M file) in a loop: the camera's
+    flags are the process's, so a test that shows a code to the camera cannot use the shared one."""
+    return browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=[*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              f"--use-file-for-fake-video-capture={clip}"])
