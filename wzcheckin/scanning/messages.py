@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+
+from wzcheckin.core.dates import shown
 
 REASON_MESSAGES = {
     # accepted
@@ -62,7 +64,7 @@ def _format_details(details: dict | None) -> dict:
             from datetime import datetime
 
             with contextlib.suppress(ValueError):
-                values[key.removesuffix("_at")] = format_datetime(datetime.fromisoformat(value), "short")
+                values[key.removesuffix("_at")] = shown(datetime.fromisoformat(value))
     return values
 
 
