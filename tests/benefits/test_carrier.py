@@ -116,7 +116,7 @@ def test_a_bad_results_file_changes_nothing_and_names_every_bad_line(client, db,
     assert "未做任何修改" in response.text
     # Said in Chinese on a Chinese page (the stable codes stay in the API's English lines).
     for words in (f"{unicom.id} 不是本运营商的申领", "999999 不是本运营商的申领", "与第 2 行重复",
-                  "只能填 fulfilled（已到账）或 failed（未到账）", f"申领 {done.id} 已到账", "不是申领编号"):
+                  "只能填 fulfilled（已发放）或 failed（失败）", f"申领 {done.id} 已发放", "不是申领编号"):
         assert words in response.text, words
     assert "is not a claim of" not in response.text and "repeats line" not in response.text
     assert statuses(db) == before
