@@ -42,7 +42,9 @@ def test_home_page_and_me_api(client, db, vault, programme, login_as):
     login_as(worker.user)
     page = client.get("/me")
     assert page.status_code == 200
-    assert "留温证明" in page.text and "新居民积分" in page.text and "节前" in page.text
+    assert "留温证明" in page.text and "节前" in page.text
+    assert '<span class="glance-label">积分</span>' in page.text  # the points, in the at-a-glance strip
+    assert '<span class="glance-value big-number">5</span>' in page.text
     body = client.get("/api/v1/me").get_json()
     assert body["points"] == 5
     assert [w["name"] for w in body["evidence_windows"]] == ["节前", "春节假期", "节后"]

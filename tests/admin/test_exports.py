@@ -246,3 +246,26 @@ def test_the_command_line_exports_the_same_lists_and_audits_them(app, db, vault,
     assert [(e.action, e.actor_role, e.details["rows"], e.details["masked"]) for e in entries] == [
         ("admin.export", "cli", 5, True), ("admin.export.unmasked", "cli", 5, False)]
     assert entries[1].details["reason"] == "公安新居民积分核查"
+
+
+def test_the_exports_page_says_each_column_in_chinese_and_the_files_keep_the_documented_headers(
+        db, vault, programme, as_official, world):
+    """Issue 16 item 4: the desk's column lists in words on a Chinese page, each beside the
+    snake_case header the file keeps (docs/admin.md: stable for scripts); times in the files in
+    Wenzhou time with +08:00."""
+    page = as_official.get("/admin/exports").text
+    card = page[page.index('id="export-worker-statuses"'):]
+    card = card[:card.index("</section>")]
+    for code, words in (("credit_code", "统一社会信用代码"), ("periods_missed", "缺扫码的时段"), ("id_number", "身份证号"),
+                        ("departed_on", "离温日期")):
+        assert f"<dt><code>{code}</code></dt><dd>{words}</dd>" in card, code
+    headcounts = page[page.index('id="export-enterprise-headcounts"'):]
+    assert "<dt><code>name</code></dt><dd>企业</dd>" in headcounts[:headcounts.index("</section>")]
+    full = as_official.get("/admin/exports/worker-statuses/full").text
+    assert "姓名、身份证号、手机号" in full and "name, id_number" not in full
+
+    rows = read_csv(post_export(as_official, "welfare-handouts"))
+    assert rows[0] == list(DATASETS["welfare-handouts"].header)  # the documented headers, unchanged
+    assert rows[1][1] == "2021-02-09T10:00:00+08:00"
+    claims = read_csv(post_export(as_official, "data-bonus-claims"))
+    assert claims[0][:3] == ["claim_id", "claimed_at", "carrier"] and claims[1][1].endswith("+08:00")

@@ -33,8 +33,8 @@ def statuses(db):
 
 def upload(client, page_url, text):
     token = csrf_token_from(client.get(page_url).text)
-    return client.post("/carrier/claims/results", data={"csrf_token": token,
-                                                         "file": (io.BytesIO(text.encode("utf-8")), "results.csv")},
+    body = text if isinstance(text, bytes) else text.encode("utf-8")
+    return client.post("/carrier/claims/results", data={"csrf_token": token, "file": (io.BytesIO(body), "results.csv")},
                        content_type="multipart/form-data")
 
 
@@ -111,16 +111,22 @@ def test_a_bad_results_file_changes_nothing_and_names_every_bad_line(client, db,
     response = upload(client, "/carrier/claims", text)
     assert response.status_code == 400
     for line in (3, 4, 5, 6, 7, 8):
-        assert f"line {line}: " in response.text
-    assert "line 2:" not in response.text
+        assert f"第 {line} 行：" in response.text
+    assert "第 2 行：" not in response.text
     assert "未做任何修改" in response.text
+    # Said in Chinese on a Chinese page (the stable codes stay in the API's English lines).
+    for words in (f"{unicom.id} 不是本运营商的申领", "999999 不是本运营商的申领", "与第 2 行重复",
+                  "只能填 fulfilled（已发放）或 failed（失败）", f"申领 {done.id} 已发放", "不是申领编号"):
+        assert words in response.text, words
+    assert "is not a claim of" not in response.text and "repeats line" not in response.text
     assert statuses(db) == before
     assert audit_entries("data_bonus.results") == []
     assert audit_entries("data_bonus.results_rejected")[0].details == {"bad_lines": 6}
     # A failed result needs a reason; a wrong header is refused as a whole.
-    assert "reason" in upload(client, "/carrier/claims", f"claim_id,result,reason\n{good.id},failed,\n").text
+    assert "必须填写原因" in upload(client, "/carrier/claims", f"claim_id,result,reason\n{good.id},failed,\n").text
     wrong = upload(client, "/carrier/claims", "id,result\n1,fulfilled\n")
-    assert wrong.status_code == 400 and "missing column(s): claim_id" in wrong.text
+    assert wrong.status_code == 400 and "缺少列 claim_id" in wrong.text and "missing column" not in wrong.text
+    assert "不是 UTF-8 编码" in upload(client, "/carrier/claims", "claim_id,result,reason\n1,失败,\n".encode("gbk")).text
     assert statuses(db) == before
 
 

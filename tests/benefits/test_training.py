@@ -474,7 +474,7 @@ def test_completion_upload_is_all_or_nothing(client, db, vault, programme, login
         f"{ids[employee.id]},2021-02-20", f"{ids[outsider.id]},2021-02-20", "110105194912310021,2021-02-20",
         f"{ids[employee.id]},2021-13-01"]) + "\n")
     assert bad.status_code == 400
-    assert all(f"line {n}: " in bad.text for n in (3, 4, 5)) and "line 2:" not in bad.text
+    assert all(f"第 {n} 行：" in bad.text for n in (3, 4, 5)) and "第 2 行：" not in bad.text  # the line, in Chinese
     db.rollback()
     assert db.scalar(sa.select(sa.func.count()).select_from(Enrolment)) == 0
     good = upload(f"id_number,completed_on\n{ids[employee.id]},2021-02-28\n")

@@ -24,6 +24,7 @@ from wzcheckin.clock import SimulatedClock
 from wzcheckin.codes import tokens
 from wzcheckin.codes.models import PaperPass
 from wzcheckin.codes.passes import passes_ahead
+from wzcheckin.codes.qr import qr_matrix, svg_path
 from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core.models import AuditEntry
 from wzcheckin.core.roles import Role
@@ -161,7 +162,10 @@ def test_an_enterprise_admin_prints_a_paper_pass_for_their_own_worker_only(clien
     roster = client.get("/enterprise").text
     assert f'action="/enterprise/roster/{worker.id}/paper-pass"' in roster
     token = csrf_token_from(roster)
-    printed = client.post(f"/enterprise/roster/{worker.id}/paper-pass", data={"csrf_token": token})
+    issued = client.post(f"/enterprise/roster/{worker.id}/paper-pass", data={"csrf_token": token})
+    # Post/redirect/get: the post issues and sends the browser to the pass's own page.
+    assert issued.status_code == 303
+    printed = client.get(issued.headers["Location"])
     assert printed.status_code == 200 and printed.headers["Cache-Control"] == "no-store"
     html = printed.text
     assert "王*明" in html and "王小明" not in html and worker.id_number_tail in html
@@ -187,9 +191,57 @@ def test_an_official_prints_a_paper_pass_by_id_number_and_the_earlier_one_stops_
     wrong = client.post("/official/paper-pass", data={"csrf_token": token, "id_number": id_number[:-1] + "0"
                                                        if id_number[-1] != "0" else id_number[:-1] + "1"})
     assert wrong.status_code == 200 and 'id="id_number-error"' in wrong.text and 'id="paper-pass"' not in wrong.text
-    first = client.post("/official/paper-pass", data={"csrf_token": token, "id_number": id_number})
-    second = client.post("/official/paper-pass", data={"csrf_token": token, "id_number": id_number})
+    first = client.post("/official/paper-pass", data={"csrf_token": token, "id_number": id_number},
+                        follow_redirects=True)
+    second = client.post("/official/paper-pass", data={"csrf_token": token, "id_number": id_number},
+                         follow_redirects=True)
     assert 'id="paper-pass"' in first.text and id_number not in first.text and id_number not in second.text
+    assert id_number not in first.request.url and id_number not in second.request.url
     assert [e.details["via"] for e in _audit(db)] == ["official", "official"]
     papers = db.scalars(sa.select(PaperPass).where(PaperPass.worker_id == worker.id).order_by(PaperPass.id)).all()
     assert len(papers) == 2 and papers[0].revoked_at is not None and papers[1].revoked_at is None
+
+
+def test_reloading_a_printed_paper_pass_shows_the_same_pass_and_issues_nothing(client, db, vault, programme, keyring,
+                                                                               login_as):
+    """Post/redirect/get: printing posts once; the page it lands on can be reloaded (or printed again)
+    without a new pass, a new audit entry or the earlier pass being cancelled. Once a newer pass is
+    printed the old page says it was cancelled and shows no code."""
+    enterprise, other = make_enterprise(db, vault), make_enterprise(db, vault)
+    worker = make_worker(db, vault, programme, enterprise=enterprise)
+    admin = make_user(db, vault, Role.ENTERPRISE_ADMIN, checkpoint=gate_of(db, enterprise))
+    other_admin = make_user(db, vault, Role.ENTERPRISE_ADMIN, checkpoint=gate_of(db, other))
+    official = make_user(db, vault, Role.OFFICIAL)
+    db.commit()
+    login_as(admin)
+    token = csrf_token_from(client.get("/enterprise").text)
+    issued = client.post(f"/enterprise/roster/{worker.id}/paper-pass", data={"csrf_token": token})
+    assert issued.status_code == 303
+    page_url = issued.headers["Location"]
+    first, reload = client.get(page_url), client.get(page_url)
+    assert first.status_code == reload.status_code == 200
+    code = re.search(r'<svg class="qr".*?</svg>', first.text, re.S).group(0)
+    assert code == re.search(r'<svg class="qr".*?</svg>', reload.text, re.S).group(0)  # the same pass, drawn again
+    db.rollback()
+    papers = db.scalars(sa.select(PaperPass).where(PaperPass.worker_id == worker.id)).all()
+    assert len(papers) == 1 and papers[0].revoked_at is None
+    assert len(_audit(db)) == 1
+    # The code on the page is that paper pass: its modules are the pass's token, which verifies as it.
+    paper_token = keyring.sign(TokenKind.PAPER_PASS, papers[0].public_id, papers[0].expires_at,
+                               issued_at=papers[0].issued_at)
+    assert f'd="{svg_path(qr_matrix(paper_token))}"' in code
+    assert keyring.verify(paper_token, papers[0].issued_at).subject == papers[0].public_id
+
+    # Another enterprise's admin cannot open it; an official can.
+    login_as(other_admin)
+    assert client.get(page_url).status_code == 404
+    login_as(official)
+    assert client.get(page_url).status_code == 200
+
+    # A newer pass cancels this one: its page says so and shows no code.
+    login_as(admin)
+    client.post(f"/enterprise/roster/{worker.id}/paper-pass", data={"csrf_token": token})
+    cancelled = client.get(page_url)
+    assert cancelled.status_code == 200 and 'id="paper-pass-cancelled"' in cancelled.text
+    assert '<svg class="qr"' not in cancelled.text
+    assert len(_audit(db)) == 2

@@ -232,7 +232,7 @@ def test_every_reason_has_a_chinese_and_an_english_message(app):
                 if language == "zh-CN":
                     assert any("\u4e00" <= char <= "\u9fff" for char in message), reason
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
-        expected = "已于 2021/2/5 09:00 在五马街道领取过，每人限领一份。"
+        expected = "已于 2021-02-05 09:00 在五马街道领取过，每人限领一份。"  # the one date style of every page
         assert reason_message("already_collected", placeholders) == expected
 
 

@@ -159,6 +159,7 @@ ACCESS: dict[str, Access] = {
     "POST /enterprise/roster/<rowid:worker_id>/confirm": own(EA, "roster_pending"),
     "POST /enterprise/roster/<rowid:worker_id>/remove": own(EA, "roster_leaving"),
     "POST /enterprise/roster/<rowid:worker_id>/paper-pass": own(EA, "roster_worker"),
+    "GET /paper-passes/<rowid:pass_id>": Access(EA + OFFICIAL, "paper_pass", owned_by=EA),
     "GET /enterprise/workers/<rowid:worker_id>/departure": own(EA, "roster_worker"),
     "POST /enterprise/workers/<rowid:worker_id>/departure": own(EA, "roster_worker"),
     "GET /enterprise/complaints": Access(EA),

@@ -30,7 +30,7 @@ from wzcheckin.benefits import rights
 from wzcheckin.benefits.data_bonus import claim_data_bonus
 from wzcheckin.benefits.models import ServiceKind, ServiceListing
 from wzcheckin.benefits.training_subsidy import submit_subsidy_claim
-from wzcheckin.codes.passes import current_pass
+from wzcheckin.codes.passes import current_pass, issue_paper_pass
 from wzcheckin.core.roles import Role
 from wzcheckin.enterprises.gates import VisitorDetails, register_visitor
 from wzcheckin.enterprises.models import HealthAlert
@@ -165,6 +165,7 @@ def _build_side(session, vault, programme, keyring, name: str, now: datetime) ->
                         temperature=38, symptoms=False, person_masked=words["worker"][0] + "*",
                         raised_by_user_id=gatekeeper.id, raised_at=now)
     session.add(alert)
+    paper, _issued = issue_paper_pass(session, worker, keyring, programme, now, issued_by=admin)
     visitor = register_visitor(session, vault, programme, checkpoint=gate, staff=gatekeeper, now=now,
                                details=VisitorDetails(name=words["visitor"], id_number=make_unique_id_number(),
                                                       phone=make_phone("135"), reason="送货", mask=True,
@@ -184,6 +185,7 @@ def _build_side(session, vault, programme, keyring, name: str, now: datetime) ->
         "enterprise_course": {"code": course.code},
         "invoice": {"invoice_id": invoice.id},
         "pickup_scan": {"scan_id": pickup.scan.scan_id},
+        "paper_pass": {"pass_id": paper.id},
     }
     phone = vault.decrypt(worker.user.phone_encrypted)
     side.secrets = [vault.decrypt(value) for value in (worker.user.phone_encrypted, worker.id_number_encrypted,

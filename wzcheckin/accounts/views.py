@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, session, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -37,6 +36,7 @@ from wzcheckin.accounts.workers import (
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_worker, public, roles_required
+from wzcheckin.core.dates import shown
 from wzcheckin.core.forms import show_expired, show_refusal
 from wzcheckin.core.home import home_panels
 from wzcheckin.core.models import SmsMessage
@@ -59,7 +59,7 @@ def _error_params() -> dict:
     """What the messages may name: the programme's working-age bounds (``age_out_of_range``)."""
     section = context.programme().programme
     return {"min_age": section.min_working_age, "max_age": section.max_working_age,
-            "starts": format_date(section.starts, "long")}
+            "starts": shown(section.starts)}
 
 
 def _show(form, refusal: Refusal) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from wzcheckin.admin import charts, stats
 from wzcheckin.admin.charts import Series, thousands
 from wzcheckin.admin.labels import CHANNEL_LABELS, CLAIM_STATUS_LABELS, SCAN_KIND_LABELS, carrier_label, label
+from wzcheckin.core.dates import shown
 from wzcheckin.programme import Programme
 
 TOP_PICKUP_POINTS = 12
@@ -65,7 +65,7 @@ def _busiest(table: stats.DailyTable):
 
 
 def _period_text(day_range: stats.DayRange) -> tuple[str, str]:
-    return format_date(day_range.first, "medium"), format_date(day_range.last, "medium")
+    return shown(day_range.first), shown(day_range.last)
 
 
 def _day_tip(day, series: Series, count: int) -> str:
@@ -88,7 +88,7 @@ def build(session: Session, programme: Programme, now: datetime, day_range: stat
         "chart-registrations", _("Registrations per day"),
         _("Workers registered per day from %(first)s to %(last)s (Wenzhou time): %(total)s in all; the busiest "
           "day was %(day)s with %(count)s.", first=first, last=last, total=thousands(registrations.total),
-          day=format_date(day, "medium"), count=thousands(count)),
+          day=shown(day), count=thousands(count)),
         registrations, registration_series)
 
     scan_series = [Series(key, label(SCAN_KIND_LABELS, key), f"s-{key}") for key in stats.SCAN_KINDS]
@@ -98,7 +98,7 @@ def build(session: Session, programme: Programme, now: datetime, day_range: stat
         "chart-scans", _("Accepted scans per day"),
         _("Accepted staff scans per day from %(first)s to %(last)s (Wenzhou time), by kind of checkpoint: "
           "%(total)s in all; the busiest day was %(day)s with %(count)s.", first=first, last=last,
-          total=thousands(scans.total), day=format_date(day, "medium"), count=thousands(count)),
+          total=thousands(scans.total), day=shown(day), count=thousands(count)),
         scans, scan_series)
 
     districts = stats.district_confirmation(session, choice)
@@ -143,11 +143,11 @@ def build(session: Session, programme: Programme, now: datetime, day_range: stat
     welfare = stats.welfare_by_point(session)
     handed_series, left_series = Series("handed_out", _("Handed out"), "s-handed"), Series(
         "stock", _("Left"), "s-left")
-    shown, rest = welfare.rows[:TOP_PICKUP_POINTS], welfare.rows[TOP_PICKUP_POINTS:]
+    top, rest = welfare.rows[:TOP_PICKUP_POINTS], welfare.rows[TOP_PICKUP_POINTS:]
     point_rows = [(point.name, f"{thousands(point.handed_out)} / {thousands(point.delivered)}",
                    [(handed_series, point.handed_out, f"{point.name} · {handed_series.label}: {point.handed_out}"),
                     (left_series, point.stock, f"{point.name} · {left_series.label}: {point.stock}")])
-                  for point in shown]
+                  for point in top]
     if rest:
         handed, left = sum(p.handed_out for p in rest), sum(p.stock for p in rest)
         others = _("%(n)s other points", n=len(rest))
@@ -177,7 +177,7 @@ def build(session: Session, programme: Programme, now: datetime, day_range: stat
 
     return Dashboard(
         day_range=day_range, range_ok=range_ok, choice=choice,
-        cutoff_text=format_datetime(programme.cutoff, "medium"), after_cutoff=now >= programme.cutoff,
+        cutoff_text=shown(programme.cutoff), after_cutoff=now >= programme.cutoff,
         headline=stats.headline(session, programme, now),
         registrations=registrations, registrations_chart=registrations_chart,
         scans=scans, scans_chart=scans_chart,

@@ -98,10 +98,47 @@ class Dataset:
     reveals: tuple[str, ...] = ()
     chart: bool = False
     needs_snapshot: bool = False
+    labels: dict = field(default_factory=dict)  # this list's own words for a column (``name``: whose)
 
     @property
     def personal(self) -> bool:
         return bool(self.reveals)
+
+    def column_label(self, column: str) -> str:
+        return str(self.labels.get(column) or COLUMN_LABELS.get(column) or column)
+
+    def revealed_labels(self) -> list[str]:
+        return [self.column_label(column) for column in self.reveals]
+
+    def columns(self) -> list[tuple[str, str]]:
+        """The header legend: each column's name in the file (snake_case, stable for scripts — see
+        docs/admin.md) with what it means in the reader's language."""
+        return [(column, self.column_label(column)) for column in self.header]
+
+
+# What each file column holds, in words. The headers themselves stay the snake_case names (a
+# contract for scripts); pages show these words beside them.
+COLUMN_LABELS = {
+    "date": _l("Date"), "self": _l("Registered themselves"), "roster": _l("On an enterprise roster"),
+    "total": _l("Total"), "gate": _l("Factory gates"), "venue": _l("Venues"), "pickup": _l("Pickup points"),
+    "training": _l("Training"), "district": _l("District"), "pledged": _l("Pledged to stay"),
+    "confirmed": _l("Confirmed retained"), "tier_min_retained": _l("Tier (minimum retained workers)"),
+    "enterprises": _l("Enterprises"), "retained": _l("Retained workers"), "amount_yuan": _l("Amount (yuan)"),
+    "pickup_code": _l("Pickup point code"), "name": _l("Name"), "handed_out": _l("Packs handed out"),
+    "stock_left": _l("Packs left"), "delivered": _l("Packs delivered"), "carrier": _l("Carrier"),
+    "pending": _l("Pending"), "fulfilled": _l("Fulfilled"), "failed": _l("Failed"),
+    "credit_code": _l("Unified social credit code"), "ownership": _l("Ownership"), "industrial": _l("Industrial"),
+    "tier": _l("Subsidy tier"), "admin_phone": _l("Admin's phone"), "worker_id": _l("Worker number"),
+    "id_number": _l("ID number"), "phone": _l("Phone"), "enterprise": _l("Enterprise"),
+    "on_roster": _l("On the roster"), "reason": _l("Reason code"), "reason_text": _l("Reason"),
+    "periods_with_scan": _l("Periods with a scan"), "periods_missed": _l("Periods without a scan"),
+    "permit_valid": _l("Residence permit valid"), "departed_on": _l("Left Wenzhou on"),
+    "handout_id": _l("Hand-out number"), "handed_out_at": _l("Handed out at"), "confirmed_at": _l("Confirmed at"),
+    "pickup_point": _l("Pickup point"), "claim_id": _l("Claim number"), "claimed_at": _l("Claimed at"),
+    "carrier_derived": _l("Carrier from the number"), "gigabytes": _l("Gigabytes"), "status": _l("Status"),
+    "resolved_at": _l("Resolved at"), "registered": _l("Workers registered"),
+    "self_registered": _l("Registered themselves"), "employment_confirmed": _l("Employment confirmed"),
+}
 
 
 def local_text(programme: Programme, instant: datetime | None) -> str:
@@ -349,14 +386,16 @@ DATASETS: dict[str, Dataset] = {dataset.name: dataset for dataset in (
             needs_snapshot=True),
     Dataset("welfare-points", _l("Welfare packs by pickup point"),
             _l("Packs handed out and left at each pickup point."),
-            ("pickup_code", "name", "district", "handed_out", "stock_left", "delivered"), _plan_welfare, chart=True),
+            ("pickup_code", "name", "district", "handed_out", "stock_left", "delivered"), _plan_welfare, chart=True,
+            labels={"name": _l("Pickup point")}),
     Dataset("data-bonus-by-carrier", _l("Data bonuses by carrier"),
             _l("Data-bonus claims per carrier and status."),
             ("carrier", "pending", "fulfilled", "failed", "total"), _plan_data_bonus, chart=True),
     Dataset("enterprise-headcounts", _l("Enterprise headcounts"),
             _l("Every enterprise in the snapshot: roster, retained workers, tier and amount; the admin's phone."),
             ("credit_code", "name", "district", "ownership", "industrial", "roster", "retained", "tier",
-             "amount_yuan", "admin_phone"), _plan_headcounts, reveals=("admin_phone",), needs_snapshot=True),
+             "amount_yuan", "admin_phone"), _plan_headcounts, reveals=("admin_phone",), needs_snapshot=True,
+            labels={"name": _l("Enterprise"), "roster": _l("Workers on the roster")}),
     Dataset("worker-statuses", _l("Worker statuses"),
             _l("Every worker in the snapshot: employer, status and reason, periods with and without a scan."),
             ("worker_id", *PERSON_COLUMNS, "credit_code", "enterprise", "district", "on_roster", "confirmed",
@@ -373,7 +412,8 @@ DATASETS: dict[str, Dataset] = {dataset.name: dataset for dataset in (
     Dataset("registrations-by-enterprise", _l("Registrations by enterprise"),
             _l("Per enterprise: workers registered (themselves or on the roster), employment confirmed, pledged."),
             ("credit_code", "name", "district", "ownership", "registered", "self_registered", "roster",
-             "employment_confirmed", "pledged"), _plan_registrations_by_enterprise),
+             "employment_confirmed", "pledged"), _plan_registrations_by_enterprise,
+            labels={"name": _l("Enterprise"), "roster": _l("On an enterprise roster")}),
 )}
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import render_template, request
-from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,6 +19,7 @@ from wzcheckin.admin.charts import Series, thousands
 from wzcheckin.admin.views import bp
 from wzcheckin.core import context
 from wzcheckin.core.auth import roles_required
+from wzcheckin.core.dates import shown
 from wzcheckin.reporting import reporting_session
 
 TOP_ENTERPRISES_CHART = 12
@@ -79,8 +79,8 @@ def _staying_chart(table: figures.StayingTable) -> tuple[charts.DailyChart, list
         "chart-staying", _("Workers staying per day"),
         _("Workers with an accepted staff scan per Wenzhou day from %(first)s to %(last)s, as known at %(at)s; "
           "the most on %(day)s: %(count)s, of whom %(non_local)s with a non-local hukou.",
-          first=format_date(table.days[0], "medium"), last=format_date(table.days[-1], "medium"),
-          at=format_datetime(table.as_of, "short"), day=format_date(busiest, "medium"),
+          first=shown(table.days[0]), last=shown(table.days[-1]),
+          at=shown(table.as_of), day=shown(busiest),
           count=thousands(table.day_total(busiest)), non_local=thousands(table.value(busiest, "non_local"))),
         table.days, series, table.value, _day_tip)
     return chart, series
@@ -125,7 +125,7 @@ def _health_charts(table: figures.HealthTable) -> tuple[charts.DailyChart, chart
     by_day = charts.daily_chart(
         "chart-health-days", _("Health alerts per day"),
         _("Fever and symptom alerts raised at enterprise gates per Wenzhou day from %(first)s to %(last)s: "
-          "%(total)s in all.", first=format_date(table.days[0], "medium"), last=format_date(table.days[-1], "medium"),
+          "%(total)s in all.", first=shown(table.days[0]), last=shown(table.days[-1]),
           total=thousands(table.total)),
         table.days, series, table.day_value, _day_tip)
     rows = []

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 
+from wzcheckin.core.dates import shown
 from wzcheckin.programme import Programme
 
 MAX_FILE_BYTES = 256 * 1024
@@ -43,9 +43,9 @@ def _text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
-        return f"{value.isoformat()} ({format_datetime(value, 'medium')})"
+        return f"{value.isoformat()} ({shown(value)})"
     if isinstance(value, date):
-        return f"{value.isoformat()} ({format_date(value, 'medium')})"
+        return value.isoformat()
     if isinstance(value, list | tuple):
         return ", ".join(_text(item) for item in value) if value else "—"
     if value is None or value == "":

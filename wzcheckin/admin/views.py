@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
-from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -38,6 +37,7 @@ from wzcheckin.admin.labels import ACTION_LABELS, ROLE_LABELS, label
 from wzcheckin.admin.spreadsheets import csv_chunks, file_chunks, write_xlsx
 from wzcheckin.core import context
 from wzcheckin.core.auth import roles_required
+from wzcheckin.core.dates import shown
 from wzcheckin.core.i18n import selected_language
 from wzcheckin.core.navigation import OVERVIEW, SYSTEM, NavItem
 from wzcheckin.core.roles import OFFICIAL_ROLES, Role
@@ -152,7 +152,7 @@ def exports():
     day_range, _ok = stats.parse_range(programme, now, request.args.get("from"), request.args.get("to"))
     choice = stats.dashboard_snapshot(reporting_session(), programme)
     return render_template("admin/exports.html", datasets=list(DATASETS.values()),
-                           day_range=day_range, choice=choice, cutoff_text=format_datetime(programme.cutoff, "medium"),
+                           day_range=day_range, choice=choice, cutoff_text=shown(programme.cutoff),
                            after_cutoff=now >= programme.cutoff)
 
 
@@ -318,11 +318,6 @@ def _tier_label(tier: int) -> str:
 @bp.app_template_global("admin_district_label")
 def _district_label(district: str) -> str:
     return dashboard.district_label(district)
-
-
-@bp.app_template_filter("admin_local_date")
-def _local_date(day: date) -> str:
-    return format_date(day, "medium")
 
 
 from wzcheckin.admin import figures_pages, hotline_pages  # noqa: E402, F401 - their routes, on this blueprint

@@ -458,7 +458,7 @@ def carrier_results_api():
     try:
         text = read_text(request.get_data(cache=False))
     except CsvFormatError as exc:
-        raise ApiError(422, "bad_file", _("The file cannot be read: %(problem)s", problem=str(exc))) from None
+        raise ApiError(422, "bad_file", _("The file cannot be read: %(problem)s", problem=exc.localised())) from None
     now = clock.now()
     actor = current_user._get_current_object()
 
@@ -477,5 +477,5 @@ def carrier_results_api():
         raise ApiError(422, "bad_lines", _("Nothing was changed: the file has bad lines."),
                        lines=[str(error) for error in report.errors]) from None
     except CsvFormatError as exc:
-        raise ApiError(422, "bad_file", _("The file cannot be read: %(problem)s", problem=str(exc))) from None
+        raise ApiError(422, "bad_file", _("The file cannot be read: %(problem)s", problem=exc.localised())) from None
     return jsonify(report.as_dict())

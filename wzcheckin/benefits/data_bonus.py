@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.facts import active_departure
@@ -37,6 +38,20 @@ CARRIERS = ("china_mobile", "china_unicom", "china_telecom")
 EXPORT_HEADER = ("claim_id", "name", "phone", "gigabytes", "carrier", "claimed_at")
 RESULTS_HEADER = ("claim_id", "result", "reason")
 MAX_REASON_LENGTH = 200
+# A results file's bad lines, by stable code: English for the CLI and the API, translated on the page.
+RESULT_PROBLEMS = {
+    "bad_claim_id": _l("claim_id: not a claim number (%(value)s)"),
+    "bad_result": _l("result: must be fulfilled or failed (got %(value)s)"),
+    "reason_required": _l("reason: required when the result is failed"),
+    "reason_too_long": _l("reason: longer than %(limit)s characters"),
+    "repeated_claim": _l("claim_id: %(claim)s repeats line %(first_line)s"),
+    "not_your_claim": _l("claim_id: %(claim)s is not a claim of %(carrier)s"),
+    "claim_final": _l("claim %(claim)s is already %(status)s; it cannot become %(result)s"),
+}
+
+
+def _problem(line: int, code: str, **params) -> RowError:
+    return RowError.of(line, code, RESULT_PROBLEMS[code], **params)
 
 
 def find_claim(session: Session, worker_id: int) -> DataBonusClaim | None:
@@ -244,12 +259,12 @@ def apply_results(session: Session, carrier: str, text: str, now: datetime, acto
     seen: dict[int, int] = {}
     for line, row in iter_rows(text, RESULTS_HEADER):
         if "__error__" in row:
-            report.errors.append(RowError(line, row["__error__"]))
+            report.errors.append(row["__error__"].row_error(line))
             continue
         raw_id = row["claim_id"]
         # ASCII digits only ("²".isdigit() is true but int() refuses it), and within the id column.
         if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 12 or int(raw_id) > MAX_ROW_ID:
-            report.errors.append(RowError(line, f"claim_id: not a claim number ({raw_id!r})"))
+            report.errors.append(_problem(line, "bad_claim_id", value=repr(raw_id)))
             continue
         claim_id = int(raw_id)
         try:
@@ -257,17 +272,17 @@ def apply_results(session: Session, carrier: str, text: str, now: datetime, acto
             if result is ClaimStatus.PENDING:
                 raise ValueError
         except ValueError:
-            report.errors.append(RowError(line, f"result: must be fulfilled or failed (got {row['result']!r})"))
+            report.errors.append(_problem(line, "bad_result", value=repr(row["result"])))
             continue
         reason = row["reason"]
         if result is ClaimStatus.FAILED and not reason:
-            report.errors.append(RowError(line, "reason: required when the result is failed"))
+            report.errors.append(_problem(line, "reason_required"))
             continue
         if len(reason) > MAX_REASON_LENGTH:
-            report.errors.append(RowError(line, f"reason: longer than {MAX_REASON_LENGTH} characters"))
+            report.errors.append(_problem(line, "reason_too_long", limit=MAX_REASON_LENGTH))
             continue
         if claim_id in seen:
-            report.errors.append(RowError(line, f"claim_id: {claim_id} repeats line {seen[claim_id]}"))
+            report.errors.append(_problem(line, "repeated_claim", claim=claim_id, first_line=seen[claim_id]))
             continue
         seen[claim_id] = line
         parsed.append((line, claim_id, result, reason))
@@ -288,14 +303,13 @@ def apply_results(session: Session, carrier: str, text: str, now: datetime, acto
         claim = claims.get(claim_id)
         if claim is None or claim.carrier != carrier:
             # Another carrier's claim reads the same as a missing one: nothing is revealed.
-            report.errors.append(RowError(line, f"claim_id: {claim_id} is not a claim of {carrier}"))
+            report.errors.append(_problem(line, "not_your_claim", claim=claim_id, carrier=carrier))
             continue
         if claim.status is result and (result is ClaimStatus.FULFILLED or claim.reason == reason):
             report.unchanged += 1
             continue
         if claim.status not in _ALLOWED_FROM[result]:
-            report.errors.append(RowError(line, f"claim {claim_id} is already {claim.status}; it cannot become "
-                                                f"{result}"))
+            report.errors.append(_problem(line, "claim_final", claim=claim_id, status=claim.status, result=result))
             continue
         changes.append((claim, result, reason))
     if report.errors:

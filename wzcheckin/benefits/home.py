@@ -7,6 +7,7 @@ from __future__ import annotations
 from wzcheckin.benefits.courses import worker_enrolments
 from wzcheckin.benefits.data_bonus import claim_blocker, claim_json, find_claim
 from wzcheckin.benefits.points import points_balance
+from wzcheckin.core.dates import shown
 from wzcheckin.core.home import HomePanel, worker_standing
 
 
@@ -51,15 +52,13 @@ def _links() -> dict:
 
 
 def _cutoff_text(programme) -> str:
-    """"2021年2月28日 24:00": a cutoff at local midnight reads as the end of the day before."""
+    """"2021-02-28 24:00": a cutoff at local midnight reads as the end of the day before."""
     from datetime import timedelta
-
-    from flask_babel import format_date, format_datetime
 
     local = programme.cutoff.astimezone(programme.tz)
     if (local.hour, local.minute, local.second) == (0, 0, 0):
-        return f"{format_date((local - timedelta(days=1)).date(), 'long')} 24:00"
-    return format_datetime(programme.cutoff, "long")
+        return f"{shown((local - timedelta(days=1)).date())} 24:00"
+    return shown(programme.cutoff)
 
 
 def panel(session, worker, programme, now):

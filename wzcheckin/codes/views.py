@@ -20,7 +20,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,8 +31,10 @@ from wzcheckin import clock
 from wzcheckin.accounts.lookups import find_worker_by_id_number
 from wzcheckin.accounts.models import Worker
 from wzcheckin.codes.context import current_keyring
+from wzcheckin.codes.models import PaperPass
 from wzcheckin.codes.passes import IssuedPass, current_pass, issue_paper_pass, passes_ahead
 from wzcheckin.codes.qr import qr_bits, qr_svg
+from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_enterprise, current_worker, public, roles_required
@@ -150,20 +152,43 @@ class PaperPassForm(FlaskForm):
     id_number = StringField(_l("ID number (18 characters)"), render_kw={"autocomplete": "off", "maxlength": 18})
 
 
-def _print_paper_pass(worker: Worker, via: str) -> str:
-    """Issue the worker's paper pass (earlier ones are revoked: one in use), audited, and show it
-    ready to print."""
+def _print_paper_pass(worker: Worker, via: str) -> Response:
+    """Issue the worker's paper pass (earlier ones are revoked: one in use), audited, then send the
+    browser to the page that shows it (post/redirect/get): reloading that page shows the same pass
+    again and issues nothing."""
     now = clock.now()
     programme = context.programme()
     with unit_of_work(db.session):
-        paper, issued = issue_paper_pass(db.session, worker, current_keyring(), programme, now,
-                                         issued_by=current_user)
+        paper, _issued = issue_paper_pass(db.session, worker, current_keyring(), programme, now,
+                                          issued_by=current_user)
         record_audit(db.session, at=now, actor=current_user._get_current_object(), action="pass.issue",
                      target_type="worker", target_id=worker.id, ip=request.remote_addr,
                      details={"paper_pass": paper.public_id, "via": via})
-    expires_local = issued.expires_at.astimezone(programme.tz)
-    return render_template("codes/paper_pass.html", worker=worker, expires_local=expires_local,
-                           svg=qr_svg(issued.token, title=str(_l("Paper pass: a QR code"))))
+    return redirect(url_for("codes.paper_pass", pass_id=paper.id), code=303)
+
+
+@bp.get("/paper-passes/<rowid:pass_id>")
+@roles_required(Role.ENTERPRISE_ADMIN, Role.OFFICIAL)
+def paper_pass(pass_id: int):
+    """A paper pass already issued, ready to print (again): the same code, signed again from the
+    pass's own issue and expiry times; nothing is written. An enterprise admin sees only the passes
+    of their own workers; a pass since cancelled says so."""
+    paper = db.session.get(PaperPass, pass_id)
+    if paper is None:
+        abort(404)
+    worker = paper.worker
+    if current_user.role == Role.ENTERPRISE_ADMIN and worker.enterprise_id != current_enterprise().id:
+        abort(404)  # never trust the id alone: only the admin's own workers
+    programme = context.programme()
+    svg = None
+    if paper.revoked_at is None:
+        token = current_keyring().sign(TokenKind.PAPER_PASS, paper.public_id, paper.expires_at,
+                                       issued_at=paper.issued_at)
+        svg = qr_svg(token, title=str(_l("Paper pass: a QR code")))
+    return render_template("codes/paper_pass.html", worker=worker, paper=paper, svg=svg,
+                           expires_local=paper.expires_at.astimezone(programme.tz),
+                           again_url=url_for("codes.official_paper_pass") if current_user.role == Role.OFFICIAL
+                           else url_for("enterprises.dashboard"))
 
 
 @bp.post("/enterprise/roster/<rowid:worker_id>/paper-pass")

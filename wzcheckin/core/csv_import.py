@@ -10,18 +10,49 @@ import io
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 MAX_FIELD_LENGTH = 1000
 
 
+def source_text(template: Any) -> str:
+    """The English source of a ``lazy_gettext`` template (what the CLI and the API say, whatever the
+    reader's language); a plain string is its own source."""
+    args = getattr(template, "_args", None)
+    return args[0] if args else str(template)
+
+
+def _fill(text: str, params: dict) -> str:
+    try:
+        return text % params if params else text
+    except (KeyError, ValueError, TypeError):
+        return text
+
+
 @dataclass
 class RowError:
+    """A bad line: ``message`` in English (the CLI, the API's ``lines``); with a stable ``code``, its
+    translatable ``template`` and ``params``, a page says it in the reader's language (:meth:`localised`)."""
+
     line: int
     message: str
+    code: str = ""
+    params: dict = field(default_factory=dict)
+    template: Any = None
+
+    @classmethod
+    def of(cls, line: int, code: str, template: Any, **params) -> RowError:
+        return cls(line, _fill(source_text(template), params), code, params, template)
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
+
+    def localised(self) -> str:
+        text = _fill(str(self.template), self.params) if self.template is not None else self.message
+        return _("line %(line)s: %(message)s", line=self.line, message=text)
 
 
 @dataclass
@@ -38,8 +69,47 @@ class ImportReport:
         return {"created": self.created, "updated": self.updated, "errors": [str(e) for e in self.errors]}
 
 
+FILE_PROBLEMS = {
+    "not_utf8": _l("the file is not UTF-8 (byte %(byte)s); in Excel use 'Save As → CSV UTF-8'"),
+    "nul_in_file": _l("the file contains NUL characters (byte %(byte)s); in Excel use 'Save As → CSV UTF-8'"),
+    "empty_file": _l("the file is empty; the first line must be: %(expected)s"),
+    "missing_columns": _l("line 1: missing column(s): %(missing)s. Expected: %(expected)s"),
+    "unknown_columns": _l("line 1: unknown column(s): %(unknown)s. Expected: %(expected)s"),
+    "bad_columns": _l("line 1: missing column(s): %(missing)s; unknown column(s): %(unknown)s. Expected: %(expected)s"),
+    "no_file": _l("no file was chosen"),
+    "field_count": _l("expected %(expected)s fields, found %(found)s"),
+    "field_too_long": _l("a field is longer than %(limit)s characters"),
+    "nul_in_field": _l("a field contains a NUL character"),
+}
+
+
 class CsvFormatError(ValueError):
-    """The file as a whole cannot be read (encoding, header)."""
+    """The file as a whole cannot be read (encoding, header): ``str()`` in English, :meth:`localised`
+    in the reader's language, ``code`` stable."""
+
+    def __init__(self, code: str, **params):
+        self.code = code
+        self.params = params
+        super().__init__(_fill(source_text(FILE_PROBLEMS[code]), params))
+
+    def localised(self) -> str:
+        return _fill(str(FILE_PROBLEMS[self.code]), self.params)
+
+
+class LineProblem(str):
+    """A line's reason as :func:`iter_rows` yields it (``row["__error__"]``): English text that also
+    carries its code and parameters, so ``RowError.of`` can translate it later."""
+
+    code: str
+    params: dict
+
+    def __new__(cls, code: str, **params) -> LineProblem:
+        text = super().__new__(cls, _fill(source_text(FILE_PROBLEMS[code]), params))
+        text.code, text.params = code, params
+        return text
+
+    def row_error(self, line: int) -> RowError:
+        return RowError.of(line, self.code, FILE_PROBLEMS[self.code], **self.params)
 
 
 def read_text(path_or_bytes: Path | str | bytes) -> str:
@@ -47,12 +117,9 @@ def read_text(path_or_bytes: Path | str | bytes) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CsvFormatError(
-            f"the file is not UTF-8 (byte {exc.start}); in Excel use 'Save As → CSV UTF-8'"
-        ) from None
+        raise CsvFormatError("not_utf8", byte=exc.start) from None
     if "\x00" in text:  # a binary file, or UTF-16 saved by mistake; PostgreSQL cannot store NUL
-        raise CsvFormatError(
-            f"the file contains NUL characters (byte {raw.index(0)}); in Excel use 'Save As → CSV UTF-8'")
+        raise CsvFormatError("nul_in_file", byte=raw.index(0))
     return text
 
 
@@ -63,29 +130,25 @@ def iter_rows(text: str, expected_header: Iterable[str]) -> Iterator[tuple[int, 
     try:
         header = next(reader)
     except StopIteration:
-        raise CsvFormatError("the file is empty; the first line must be: " + ",".join(expected)) from None
+        raise CsvFormatError("empty_file", expected=",".join(expected)) from None
     header = [column.strip().lower() for column in header]
     missing = [column for column in expected if column not in header]
     unknown = [column for column in header if column not in expected]
     if missing or unknown:
-        parts = []
-        if missing:
-            parts.append("missing column(s): " + ", ".join(missing))
-        if unknown:
-            parts.append("unknown column(s): " + ", ".join(unknown))
-        raise CsvFormatError("line 1: " + "; ".join(parts) + ". Expected: " + ",".join(expected))
+        code = "bad_columns" if missing and unknown else "missing_columns" if missing else "unknown_columns"
+        raise CsvFormatError(code, missing=", ".join(missing), unknown=", ".join(unknown), expected=",".join(expected))
     for values in reader:
         line = reader.line_num
         if not any(value.strip() for value in values):
             continue  # blank lines, as spreadsheets leave at the end
         if len(values) != len(header):
-            yield line, {"__error__": f"expected {len(header)} fields, found {len(values)}"}
+            yield line, {"__error__": LineProblem("field_count", expected=len(header), found=len(values))}
             continue
         if any(len(value) > MAX_FIELD_LENGTH for value in values):
-            yield line, {"__error__": f"a field is longer than {MAX_FIELD_LENGTH} characters"}
+            yield line, {"__error__": LineProblem("field_too_long", limit=MAX_FIELD_LENGTH)}
             continue
         if any("\x00" in value for value in values):  # PostgreSQL cannot store it in a text column
-            yield line, {"__error__": "a field contains a NUL character"}
+            yield line, {"__error__": LineProblem("nul_in_field")}
             continue
         yield line, {column: value.strip() for column, value in zip(header, values, strict=True)}
 
@@ -141,7 +204,7 @@ def import_rows(text: str, columns: Iterable[str], parse: Callable[[dict[str, st
     seen: list[dict[Hashable, int]] = [{} for _ in unique]
     for line, raw in iter_rows(text, columns):
         if "__error__" in raw:
-            report.errors.append(RowError(line, raw["__error__"]))
+            report.errors.append(raw["__error__"].row_error(line))
             continue
         try:
             row = parse(raw)

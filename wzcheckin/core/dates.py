@@ -1,8 +1,13 @@
-"""Calendar days typed by people (query strings, forms, CSV, API bodies)."""
+"""Calendar days typed by people (query strings, forms, CSV, API bodies), and the one style pages
+write times in."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, tzinfo
+
+from flask import has_app_context
+
+from wzcheckin.core import context
 
 
 def parse_iso_day(text: str | None) -> date | None:
@@ -14,3 +19,30 @@ def parse_iso_day(text: str | None) -> date | None:
     except ValueError:
         return None
     return day if date.min < day < date.max else None
+
+
+def shown(value: date | datetime | None, part: str = "") -> str:
+    """The one way pages (and the words they print) write a time: ``2021-02-08 14:05`` in the
+    programme's time zone (Wenzhou), a day ``2021-02-08``; ``part`` "date" or "time" (``14:05``)
+    for one half of an instant. Templates use it as the ``when`` filter."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        # Stored instants are UTC; a naive one is UTC too (as Babel read it before).
+        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(_zone())
+        if part == "date":
+            return f"{value:%Y-%m-%d}"
+        if part == "time":
+            return f"{value:%H:%M}"
+        return f"{value:%Y-%m-%d %H:%M}"
+    if isinstance(value, date):
+        return f"{value:%Y-%m-%d}"
+    if isinstance(value, time):
+        return f"{value:%H:%M}"
+    return str(value)
+
+
+def _zone() -> tzinfo:
+    if has_app_context():
+        return context.programme().tz
+    return UTC

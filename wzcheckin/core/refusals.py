@@ -21,9 +21,10 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from flask_babel import force_locale, format_date, format_datetime
+from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
+from wzcheckin.core.dates import shown
 from wzcheckin.core.i18n import FIELD_ERRORS
 from wzcheckin.db import is_unique_violation
 
@@ -99,11 +100,7 @@ class Refusal(Exception):
 
 
 def _display(value):
-    if isinstance(value, datetime):
-        return format_datetime(value, "short")
-    if isinstance(value, date):
-        return format_date(value, "medium")
-    return value
+    return shown(value) if isinstance(value, date | datetime) else value
 
 
 def insert_unique(session: Session, *rows, flush: bool = False) -> bool:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask, request
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from flask_login import current_user
 
 from wzcheckin.core import context
+from wzcheckin.core.dates import shown
 from wzcheckin.core.identity import mask_id_tail, mask_name
 from wzcheckin.core.navigation import nav_entries, nav_for
 
@@ -29,5 +30,9 @@ def init_templating(app: Flask) -> None:
 
     app.jinja_env.filters["mask_id"] = mask_id_tail
     app.jinja_env.filters["mask_name"] = mask_name
-    app.jinja_env.filters["local_datetime"] = lambda value, fmt="short": format_datetime(value, fmt) if value else ""
-    app.jinja_env.filters["local_date"] = lambda value, fmt="medium": format_date(value, fmt) if value else ""
+    # One date style on every page: ``2021-02-08 14:05`` in Wenzhou time (``| when``), a day
+    # ``2021-02-08``, a time of day ``| when("time")``. The old names answer the same, for
+    # templates written before.
+    app.jinja_env.filters["when"] = shown
+    app.jinja_env.filters["local_datetime"] = lambda value, _style=None: shown(value)
+    app.jinja_env.filters["local_date"] = lambda value, _style=None: shown(value, "date")

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from wzcheckin.core.dates import shown
 from wzcheckin.programme import Programme
 
 CONFIRMED = "confirmed"
@@ -69,7 +69,7 @@ def reason_text(programme: Programme, code: str, *, windows_missed: int = 0, dep
         return _("Not counted yet: the declared household registration and the ID number disagree; an "
                  "official will review it.")
     if code == DEPARTED:
-        when = format_date(departed_on, "medium") if departed_on else "?"
+        when = shown(departed_on) if departed_on else "?"
         return _("Not confirmed: recorded as having left Wenzhou on %(date)s.", date=when)
     if code == APPEAL_ACCEPTED:
         return _("Confirmed on appeal: an official accepted the appeal and a correction counts you as "

@@ -16,6 +16,7 @@ from wzcheckin.accounts.models import Worker
 from wzcheckin.core import context
 from wzcheckin.core.audit import record_audit
 from wzcheckin.core.auth import current_enterprise, current_worker, roles_required
+from wzcheckin.core.dates import shown
 from wzcheckin.core.forms import run_form, show_refusal
 from wzcheckin.core.i18n import selected_language
 from wzcheckin.core.job_specs import recent_runs
@@ -88,9 +89,7 @@ _attach = show_refusal
 
 
 def _local_cutoff(programme) -> str:
-    from flask_babel import format_datetime
-
-    return format_datetime(programme.cutoff, "medium")
+    return shown(programme.cutoff)
 
 
 # --- the worker -------------------------------------------------------------------------------
@@ -281,10 +280,10 @@ def official_snapshot():
     programme = context.programme()
     snapshot = queries.latest_snapshot(db.session, programme)
     preview = queries.latest_preview(db.session) if snapshot is None else None
-    shown = snapshot or preview
+    basis = snapshot or preview
     return render_template(
         "residence/official_snapshot.html", snapshot=snapshot, preview=preview,
-        districts=queries.district_totals(db.session, shown.id) if shown else [],
+        districts=queries.district_totals(db.session, basis.id) if basis else [],
         in_progress=queries.snapshot_in_progress(db.session, programme),
         runs=recent_runs(db.session), cutoff_text=_local_cutoff(programme))
 

@@ -171,7 +171,9 @@ def payment_lines(session: Session, programme: Programme) -> list[PaymentLine]:
     def line(policy: Policy, row, amount_fen: int, approved_at) -> PaymentLine:
         enterprise = row.enterprise
         return PaymentLine(policy.value, row.id, enterprise.credit_code, enterprise.name, enterprise.district,
-                           amount_fen, approved_at.isoformat() if approved_at else "",
+                           amount_fen,
+                           # Wenzhou time (+08:00), like every export
+                           approved_at.astimezone(programme.tz).isoformat(timespec="seconds") if approved_at else "",
                            enterprise.admin_phone_masked or "")
 
     claim = TrainingSubsidyClaim

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import contextlib
 
-from flask_babel import format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from wzcheckin.codes.errors import MESSAGES as CODES_MESSAGES
+from wzcheckin.core.dates import shown
 
 # A scan request that is itself malformed (not a refusal of the code it carries).
 INPUT_MESSAGES = {
@@ -69,7 +70,7 @@ def _format_details(details: dict | None) -> dict:
             from datetime import datetime
 
             with contextlib.suppress(ValueError):
-                values[key.removesuffix("_at")] = format_datetime(datetime.fromisoformat(value), "short")
+                values[key.removesuffix("_at")] = shown(datetime.fromisoformat(value))
     return values
 
 

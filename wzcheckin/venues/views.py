@@ -5,14 +5,10 @@ manage venues, opening hours and slots)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
-from babel.dates import format_skeleton
 from flask import Blueprint
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from wzcheckin.core import context
+from wzcheckin.core.dates import shown
 from wzcheckin.core.navigation import BENEFITS, NavItem
 from wzcheckin.core.roles import Role
 from wzcheckin.venues.errors import error_message
@@ -54,20 +50,6 @@ STATUS_LABELS = {
 
 # --- display helpers (template filters) ------------------------------------------------------------
 
-@bp.app_template_filter("venue_hm")
-def _hm(instant: datetime | None) -> str:
-    return instant.astimezone(context.programme().tz).strftime("%H:%M") if instant else ""
-
-
-@bp.app_template_filter("venue_day")
-def _day(value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = context.programme().local_date(value)
-    return format_skeleton("MMMEd", value, locale=get_locale())
-
-
 @bp.app_template_filter("venue_kind")
 def _kind(kind) -> str:
     return str(KIND_LABELS.get(VenueKind(kind), kind))
@@ -80,7 +62,7 @@ def _status(status) -> str:
 
 def notice_text(notice) -> str:
     slot = notice.slot
-    params = {"venue": slot.venue.name, "slot": f"{_day(slot.starts_at)} {_hm(slot.starts_at)}–{_hm(slot.ends_at)}",
+    params = {"venue": slot.venue.name, "slot": f"{shown(slot.starts_at)}–{shown(slot.ends_at, 'time')}",
               "why": str(SKIP_REASONS.get(notice.reason or "", "")) or error_message(notice.reason or "")}
     return str(NOTICE_TEXTS.get(notice.kind, notice.kind)) % params
 

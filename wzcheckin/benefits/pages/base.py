@@ -58,7 +58,7 @@ def uploaded_text(form_field) -> str:
     """The uploaded CSV as text (raises CsvFormatError for a file that is not UTF-8)."""
     storage = form_field.data
     if storage is None or not getattr(storage, "filename", ""):
-        raise CsvFormatError("no file was chosen")
+        raise CsvFormatError("no_file")
     return read_text(storage.read())
 
 

@@ -170,7 +170,7 @@ def carrier_results():
     try:
         text = uploaded_text(form.file)
     except CsvFormatError as exc:
-        form.file.errors = [str(exc)]
+        form.file.errors = [exc.localised()]
         return _carrier_page(form, status=400)
     now = clock.now()
 
@@ -190,7 +190,7 @@ def carrier_results():
                   details={"bad_lines": len(report.errors)})
         return _carrier_page(form, report, status=400)
     except CsvFormatError as exc:
-        form.file.errors = [str(exc)]
+        form.file.errors = [exc.localised()]
         return _carrier_page(form, status=400)
     flash(_("Results recorded: %(fulfilled)s fulfilled, %(failed)s failed, %(unchanged)s unchanged.",
             fulfilled=report.fulfilled, failed=report.failed, unchanged=report.unchanged), "success")

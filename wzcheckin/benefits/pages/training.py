@@ -411,7 +411,7 @@ def enterprise_completions(code: str):
     try:
         text = uploaded_text(form.file)
     except CsvFormatError as exc:
-        form.file.errors = [str(exc)]
+        form.file.errors = [exc.localised()]
         return enterprise_course(code, form, status=400)
     now = clock.now()
 
@@ -431,7 +431,7 @@ def enterprise_completions(code: str):
         form.file.errors = [refusal_text(refusal)]
         return enterprise_course(code, form, status=409)
     except CsvFormatError as exc:
-        form.file.errors = [str(exc)]
+        form.file.errors = [exc.localised()]
         return enterprise_course(code, form, status=400)
     flash(_("Completions recorded: %(count)s.", count=report.created + report.updated), "success")
     return redirect(url_for("benefits.enterprise_course", code=course.code))
