@@ -1,7 +1,8 @@
 """Every page of every role, in real headless Chromium on a 360×740 phone, in Chinese and in
 English, checked with axe-core (vendored from npm: static/vendor/axe-core) — issue 16 item 7:
 
-* no critical and no serious axe violation on any page (the scanner's answer overlay included);
+* no critical and no serious axe violation on any page (the scanner's answer overlay included;
+  colour contrast on the Chinese pages, since the colours do not change with the language);
 * every tap target at least 44 × 44 px (a checkbox with its label; a link inside a sentence is
   exempt, as WCAG 2.5.8 exempts it);
 * no page wider than the phone.
@@ -38,8 +39,12 @@ NOT_PAGES = re.compile(r"^/(api/|static/|lang/|sw\.js|manifest\.webmanifest|heal
                        r"|me/photos/|dev/)|/photo$|/poster$")
 PAGES_PER_ROLE = 80  # a guard against a crawl that never ends
 
-SERIOUS = """async () => {
-  const result = await axe.run(document, {resultTypes: ['violations']});
+# Colour contrast, axe's costliest rule by far, is checked on the Chinese pages only: the colours are
+# the same in both languages. Every other rule, and the tap targets and width (which depend on the
+# words), run in both.
+SERIOUS = """async (sameColoursChecked) => {
+  const rules = sameColoursChecked ? {'color-contrast': {enabled: false}} : {};
+  const result = await axe.run(document, {resultTypes: ['violations'], rules});
   return result.violations.filter(v => v.impact === 'critical' || v.impact === 'serious')
     .map(v => ({rule: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}));
 }"""
@@ -94,9 +99,9 @@ def page_routes(role: str) -> list[str]:
     return routes
 
 
-def check_page(page, problems: list[str], where: str) -> None:
+def check_page(page, problems: list[str], where: str, *, colours_checked: bool = False) -> None:
     page.evaluate(AXE)
-    for violation in page.evaluate(SERIOUS):
+    for violation in page.evaluate(SERIOUS, colours_checked):
         problems.append(f"{where}: axe {violation['impact']} {violation['rule']} {violation['nodes']}")
     for target in page.evaluate(SMALL_TARGETS):
         problems.append(f"{where}: tap target {target}")
@@ -163,7 +168,7 @@ def test_every_page_of_every_role_passes_axe_at_360_px_in_both_languages(group, 
         page.goto(server.base_url + "/lang/en?next=/")
         for path in pages:
             page.goto(server.base_url + path)
-            check_page(page, problems, f"{role} en {path}")
+            check_page(page, problems, f"{role} en {path}", colours_checked=True)
         checked[role] = len(pages)
         context.close()
 
