@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from tests.builders import make_user, make_worker
+from tests.builders import make_enterprise, make_user, make_worker
 from tests.support.clock import at
 from wzcheckin.clock import SimulatedClock
 from wzcheckin.codes import tokens
@@ -152,3 +152,42 @@ def test_a_key_rotated_by_another_process_verifies_at_once(db, vault, programme)
         stale_too.verify(new_token, now)
     # Taking the keyring again (the next request) reads the table's fingerprint: the new key is there.
     assert cautious_process.get(db, vault).signing_key_id != stale_too.signing_key_id
+
+
+def test_the_pass_holder_row_resolves_and_refuses_as_resolve_pass_does(db, vault, programme):
+    """resolve_pass_holder (one Core row, the gate's hot path) against resolve_pass (the ORM
+    worker): the same worker's values, the same refusals."""
+    from wzcheckin.accounts.sessions import disable_user
+    from wzcheckin.codes.passes import PassHolder, resolve_pass_holder
+    from wzcheckin.codes.tokens import Claims
+
+    enterprise = make_enterprise(db, vault)
+    employed, loose = make_worker(db, vault, programme, enterprise=enterprise), make_worker(db, vault, programme)
+    keyring = load_keyring(db, vault)
+    now = at("2021-02-01 10:00")
+    for worker in (employed, loose):
+        claims = keyring.verify(current_pass(worker, keyring, programme, now).token, now)
+        orm = resolve_pass(db, claims)
+        assert resolve_pass_holder(db, claims) == PassHolder(
+            orm.id, orm.name, orm.enterprise_id, orm.enterprise.name if orm.enterprise else None, orm.created_at)
+    assert resolve_pass_holder(db, claims).enterprise_name is None
+    assert resolve_pass_holder(db, keyring.verify(current_pass(employed, keyring, programme, now).token, now)
+                               ).enterprise_name == enterprise.name
+
+    _paper, old = issue_paper_pass(db, employed, keyring, programme, now)
+    _paper, new = issue_paper_pass(db, employed, keyring, programme, now + timedelta(minutes=1))
+    later = now + timedelta(minutes=2)
+    assert resolve_pass_holder(db, keyring.verify(new.token, later)).id == employed.id
+    unknown = Claims(kind=TokenKind.PASS, key_id=0, subject="nobody-at-all", issued_at=now, expires_at=later)
+    wrong = Claims(kind=TokenKind.RESERVATION, key_id=0, subject=employed.public_id, issued_at=now, expires_at=later)
+    paper_unknown = Claims(kind=TokenKind.PAPER_PASS, key_id=0, subject="nobody-at-all", issued_at=now, expires_at=later)
+    cases = [(keyring.verify(old.token, later), "revoked"), (unknown, "invalid_token"), (wrong, "wrong_kind"),
+             (paper_unknown, "invalid_token")]
+    disable_user(db, employed.user, later)
+    cases.append((keyring.verify(new.token, later), "revoked"))
+    cases.append((keyring.verify(current_pass(employed, keyring, programme, later).token, later), "revoked"))
+    for claims, code in cases:
+        for resolve in (resolve_pass, resolve_pass_holder):
+            with pytest.raises(PassRefused) as refused:
+                resolve(db, claims)
+            assert refused.value.code == code, (resolve.__name__, claims.kind, code)

@@ -246,3 +246,52 @@ def test_public_keys_verify_a_pass_as_the_scanner_does(client, db, vault, progra
     public = {k["kid"]: Ed25519PublicKey.from_public_bytes(base64.urlsafe_b64decode(k["public_key"] + "=="))
               for k in keys}
     assert tokens.verify(token, public, clock.now()).subject == worker.public_id
+
+
+def test_a_bearer_scan_reads_its_caller_as_one_row_and_a_disabled_gatekeeper_fails_at_the_next_scan(
+        app, client, db, vault, gate):
+    """POST /scans asks for the light principal (api_route bearer_principal): its current_user is
+    an ApiPrincipal with the gatekeeper's id, role, language and checkpoint; other API routes still
+    get the ORM user; a disabled account or a revoked token is refused at the next scan."""
+    from flask_login import user_loaded_from_request
+
+    from wzcheckin.accounts.api_tokens import ApiPrincipal, CheckpointRow
+    from wzcheckin.accounts.models import User
+
+    headers, _worker, token, gatekeeper = gate
+    gatekeeper.language = "en"
+    db.commit()
+    seen = []
+    with user_loaded_from_request.connected_to(lambda _app, user: seen.append(user), app):
+        body = post_scan(client, headers, token, **CHECKS).get_json()
+        assert client.get("/api/v1/whoami", headers=headers).status_code == 200
+    assert (body["result"], body["reason"]) == ("accepted", "entry_allowed")
+    messages = {}
+    for language in ("en", "zh-CN"):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            messages[language] = reason_message("entry_allowed")
+    assert body["message"] == messages["en"] != messages["zh-CN"]  # the caller's saved language
+    principal, whoami_user = seen
+    assert isinstance(principal, ApiPrincipal) and isinstance(whoami_user, User)
+    gate_checkpoint = gatekeeper.checkpoint
+    assert (principal.id, principal.role, principal.language) == (gatekeeper.id, Role.GATEKEEPER, "en")
+    assert principal.checkpoint == CheckpointRow(
+        gate_checkpoint.id, gate_checkpoint.ref, CheckpointKind.GATE, gate_checkpoint.code, gate_checkpoint.name,
+        gate_checkpoint.district, gate_checkpoint.enterprise_id)
+    db.rollback()
+    assert db.scalar(sa.select(Scan.staff_user_id).where(Scan.scan_id == body["scan_id"])) == gatekeeper.id
+
+    disable_user(db, db.get(User, gatekeeper.id), clock.now())
+    db.commit()
+    refused = post_scan(client, headers, token, **CHECKS)
+    assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "unauthorised"
+    assert count_scans(db) == 1
+
+
+def test_a_worker_token_on_the_scan_route_is_forbidden_as_before(client, db, vault, programme, keyring, gate):
+    _headers, worker, token, _ = gate
+    headers = bearer(db, worker.user, clock.now())
+    db.commit()
+    response = post_scan(client, headers, token, **CHECKS)
+    assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
+    assert count_scans(db) == 0

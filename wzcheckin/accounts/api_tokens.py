@@ -4,6 +4,7 @@ stored as a hash. Plain Python; none commits."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -14,7 +15,8 @@ from wzcheckin.accounts.lookups import (
     _secret_hash,
 )
 from wzcheckin.accounts.models import ApiToken, User
-from wzcheckin.directory.models import Checkpoint
+from wzcheckin.core.roles import Role
+from wzcheckin.directory.models import Checkpoint, CheckpointKind
 from wzcheckin.programme import AccountsSection, Programme
 
 TOKEN_PREFIX = "wzt_"  # noqa: S105 - a public prefix, not a secret
@@ -65,6 +67,82 @@ def authenticate_api_token(session: Session, plaintext: str, now: datetime, *,
     if row is None:
         return None
     return row[0], row[1], tuple(row[2:])
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRow:
+    """A staff account's checkpoint as read with its bearer token: the columns, no relationships."""
+
+    id: int
+    ref: str
+    kind: CheckpointKind
+    code: str
+    name: str
+    district: str
+    enterprise_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiPrincipal:
+    """``current_user`` of a bearer request to a view that asked for it (``api_route(...,
+    bearer_principal=True)``): the account's columns such a view reads, from the token's one Core
+    row, instead of the ORM ``User`` (with its checkpoint, the costliest load on the scan path).
+    It carries what Flask-Login and the request's hooks ask of a user (``is_authenticated``,
+    ``is_active``, ``is_anonymous``, ``get_id``; the role for ``api_route``, the language for the
+    answer's translations, the checkpoint for ``current_checkpoint``) and nothing else: a view
+    that reads more (the worker, the phone, an audit actor) must not ask for it. Read afresh on
+    every request, like the user: a revoked token or a disabled account fails at the next one."""
+
+    id: int
+    role: Role
+    language: str | None
+    checkpoint_id: int | None
+    checkpoint: CheckpointRow | None
+
+    is_authenticated = True
+    is_active = True  # the token's query admits enabled accounts only
+    is_anonymous = False
+    disabled_at = None
+
+    def get_id(self) -> str | None:
+        return None  # as a ``User`` on a bearer request: no server-side page session
+
+    def __repr__(self) -> str:
+        return f"<ApiPrincipal {self.id} {self.role}>"
+
+
+_USERS, _TOKENS, _CHECKPOINTS = User.__table__, ApiToken.__table__, Checkpoint.__table__
+_CHECKPOINT_COLUMNS = (_CHECKPOINTS.c.id, _CHECKPOINTS.c.ref, _CHECKPOINTS.c.kind, _CHECKPOINTS.c.code,
+                       _CHECKPOINTS.c.name, _CHECKPOINTS.c.district, _CHECKPOINTS.c.enterprise_id)
+# The same conditions as _TOKEN_USER, on the tables: one Core row, no ORM entity.
+_TOKEN_PRINCIPAL = (
+    sa.select(_USERS.c.id, _USERS.c.role, _USERS.c.language, _USERS.c.checkpoint_id, *_CHECKPOINT_COLUMNS,
+              _TOKENS.c.id)
+    .select_from(_USERS.join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
+                 .outerjoin(_CHECKPOINTS, _CHECKPOINTS.c.id == _USERS.c.checkpoint_id))
+    .where(_TOKENS.c.token_hash == sa.bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None),
+           _TOKENS.c.expires_at > sa.bindparam("now"), _USERS.c.disabled_at.is_(None))
+)
+_PRINCIPAL_WIDTH = 4 + len(_CHECKPOINT_COLUMNS) + 1  # the user's, the checkpoint's, the token's id
+
+
+def principal_statement(with_columns: tuple = ()) -> sa.Select:
+    """:func:`token_statement` for :func:`authenticate_api_principal`."""
+    return _TOKEN_PRINCIPAL.add_columns(*with_columns) if with_columns else _TOKEN_PRINCIPAL
+
+
+def authenticate_api_principal(session: Session, plaintext: str, now: datetime, *,
+                               statement: sa.Select = _TOKEN_PRINCIPAL) -> tuple[ApiPrincipal, int, tuple] | None:
+    """:func:`authenticate_api_token`, the account as an :class:`ApiPrincipal`: the same
+    conditions (unknown, revoked or expired token, disabled account: None), one Core query."""
+    if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 128:
+        return None
+    row = session.connection().execute(statement, {"token_hash": _secret_hash(plaintext), "now": now}).first()
+    if row is None:
+        return None
+    checkpoint = CheckpointRow(*row[4:4 + len(_CHECKPOINT_COLUMNS)]) if row[4] is not None else None
+    principal = ApiPrincipal(row[0], row[1], row[2], row[3], checkpoint)
+    return principal, row[_PRINCIPAL_WIDTH - 1], tuple(row[_PRINCIPAL_WIDTH:])
 
 
 def list_api_tokens(session: Session, user: User) -> list[ApiToken]:

@@ -13,7 +13,13 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 
 from wzcheckin import clock
-from wzcheckin.accounts.api_tokens import authenticate_api_token, token_statement
+from wzcheckin.accounts.api_tokens import (
+    ApiPrincipal,
+    authenticate_api_principal,
+    authenticate_api_token,
+    principal_statement,
+    token_statement,
+)
 from wzcheckin.accounts.models import User, UserSession
 from wzcheckin.accounts.sessions import SESSION_TOUCH_INTERVAL, SessionPolicy, load_session
 from wzcheckin.core.api_errors import ApiError
@@ -52,15 +58,22 @@ def _load_user_from_session(secret: str) -> User | None:
     return user
 
 
-def _load_user_from_bearer(req) -> User | None:
+def _load_user_from_bearer(req) -> User | ApiPrincipal | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
     # The statement was built once by init_login, with the columns another room wants read in the
     # same round trip (the signing keys' fingerprint: the keyring's per-request revocation check
-    # then costs a bearer request no query of its own).
-    found = authenticate_api_token(db.session, header[len("Bearer "):].strip(), clock.now(),
-                                   statement=current_app.extensions[BEARER_STATEMENT])
+    # then costs a bearer request no query of its own). A view that reads no more of its caller
+    # than an ApiPrincipal holds (api_route(..., bearer_principal=True)) gets that, from one Core
+    # row, instead of the ORM user.
+    view = current_app.view_functions.get(req.endpoint) if req.endpoint else None
+    if getattr(view, "wz_bearer_principal", False):
+        found = authenticate_api_principal(db.session, header[len("Bearer "):].strip(), clock.now(),
+                                           statement=current_app.extensions[PRINCIPAL_STATEMENT])
+    else:
+        found = authenticate_api_token(db.session, header[len("Bearer "):].strip(), clock.now(),
+                                       statement=current_app.extensions[BEARER_STATEMENT])
     if found is None:
         return None
     user, token_id, values = found
@@ -78,6 +91,7 @@ def _unauthorised():
 
 
 BEARER_STATEMENT = "wzcheckin.bearer_statement"
+PRINCIPAL_STATEMENT = "wzcheckin.bearer_principal_statement"
 
 
 class CookieSessionInterface(SecureCookieSessionInterface):
@@ -96,6 +110,7 @@ def init_login(app, login_manager: LoginManager, *, bearer_extra_columns: tuple 
     """Hand Flask-Login this room's loaders (create_app). ``bearer_extra_columns``: scalar columns
     to read with each bearer token (their values in ``g.bearer_extra_values``)."""
     app.extensions[BEARER_STATEMENT] = token_statement(bearer_extra_columns)
+    app.extensions[PRINCIPAL_STATEMENT] = principal_statement(bearer_extra_columns)
     app.session_interface = CookieSessionInterface()
     login_manager.user_loader(_load_user_from_session)
     login_manager.request_loader(_load_user_from_bearer)

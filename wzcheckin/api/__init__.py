@@ -88,7 +88,8 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
               body: type[BaseModel] | None = None, body_required: bool = True,
               query: type[QueryModel] | None = None, responses: dict[int, type[BaseModel] | None] | None = None,
               tag: str = "", max_body_bytes: int = MAX_JSON_BYTES,
-              request_media_type: str = "application/json", response_media_type: str = "application/json") -> Callable:
+              request_media_type: str = "application/json", response_media_type: str = "application/json",
+              bearer_principal: bool = False) -> Callable:
     """Register an API route. ``roles=None`` makes it public; otherwise the caller must be
     authenticated (bearer token, or session cookie plus CSRF header for writes) in one role.
     A body larger than ``max_body_bytes`` is refused (413) before anything else is done, whether
@@ -99,7 +100,10 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
     ``body`` argument (``None`` for an empty body when ``body_required`` is false); another media
     type is only documented by it and read by the view. ``query``: the query parameters' model,
     validated alike and handed to the view as ``query``. ``responses``: status → the answer's
-    model (``None``: no body); under test every answer is held to its model."""
+    model (``None``: no body); under test every answer is held to its model.
+    ``bearer_principal``: on a bearer request ``current_user`` is the accounts room's read-only
+    ``ApiPrincipal`` (id, role, language, checkpoint's columns), not the ORM user — only for views
+    that read nothing else of their caller (the scan hot path)."""
     reads_json = body is not None and request_media_type == "application/json"
     if reads_json and not issubclass(body, RequestModel):
         raise TypeError(f"{rule}: a JSON request body is described by a RequestModel")
@@ -134,6 +138,7 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
 
         wrapped.wz_roles = ("anonymous",) if roles is None else tuple(roles)
         wrapped.wz_max_body_bytes = max_body_bytes
+        wrapped.wz_bearer_principal = bearer_principal
         api_bp.add_url_rule(rule, view_func=wrapped, methods=methods)
         for method in methods:
             OPERATIONS.append(Operation(

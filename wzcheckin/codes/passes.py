@@ -15,6 +15,7 @@ from wzcheckin.codes.keys import Keyring
 from wzcheckin.codes.models import PaperPass
 from wzcheckin.codes.tokens import Claims, TokenKind
 from wzcheckin.core.public_ids import new_public_id
+from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 
 PASS_KINDS = (TokenKind.PASS, TokenKind.PAPER_PASS)
@@ -112,3 +113,55 @@ def resolve_pass(session: Session, claims: Claims) -> Worker:
     if worker.user.disabled_at is not None:
         raise PassRefused("revoked")
     return worker
+
+
+@dataclass(frozen=True, slots=True)
+class PassHolder:
+    """The worker behind a scanned pass as a scan handler that only reads them sees them: one Core
+    row, no ORM entity (loading the ``Worker`` with its account and employer was ~12 % of a gate
+    scan's CPU). Frozen: nothing written through it."""
+
+    id: int
+    name: str
+    enterprise_id: int | None
+    enterprise_name: str | None
+    created_at: datetime
+
+
+def _holder_statement(by_paper: bool) -> sa.Select:
+    workers, users = Worker.__table__, User.__table__
+    enterprises = Enterprise.__table__
+    papers = PaperPass.__table__
+    columns = [workers.c.id, workers.c.name, workers.c.enterprise_id, enterprises.c.name.label("enterprise_name"),
+               workers.c.created_at, users.c.disabled_at]
+    joined = workers.join(users, users.c.id == workers.c.user_id).outerjoin(
+        enterprises, enterprises.c.id == workers.c.enterprise_id)
+    if by_paper:
+        return (sa.select(*columns, papers.c.revoked_at.label("paper_revoked_at"))
+                .select_from(joined.join(papers, papers.c.worker_id == workers.c.id))
+                .where(papers.c.public_id == sa.bindparam("public_id")))
+    return sa.select(*columns).select_from(joined).where(workers.c.public_id == sa.bindparam("public_id"))
+
+
+# Built once, on the tables (a Core statement skips the ORM's statement machinery).
+_HOLDER_BY_PASS = _holder_statement(by_paper=False)
+_HOLDER_BY_PAPER = _holder_statement(by_paper=True)
+
+
+def resolve_pass_holder(session: Session, claims: Claims) -> PassHolder:
+    """:func:`resolve_pass` as one Core row: the same refusals, in the same order, for handlers
+    that only read the worker (id, name, employer, registration time)."""
+    connection = session.connection()
+    if claims.kind == TokenKind.PASS:
+        row = connection.execute(_HOLDER_BY_PASS, {"public_id": claims.subject}).first()
+    elif claims.kind == TokenKind.PAPER_PASS:
+        row = connection.execute(_HOLDER_BY_PAPER, {"public_id": claims.subject}).first()
+        if row is not None and row.paper_revoked_at is not None:
+            raise PassRefused("revoked")
+    else:
+        raise PassRefused("wrong_kind")
+    if row is None:
+        raise PassRefused("invalid_token")
+    if row.disabled_at is not None:
+        raise PassRefused("revoked")
+    return PassHolder(row.id, row.name, row.enterprise_id, row.enterprise_name, row.created_at)

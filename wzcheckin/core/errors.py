@@ -68,7 +68,7 @@ def stop_using_database() -> None:
     g.database_off = True
     user = g.get("_login_user")
     state = sa.inspect(user, raiseerr=False) if user is not None else None
-    g.saved_language = state.dict.get("language") if state is not None else None
+    g.saved_language = state.dict.get("language") if state is not None else getattr(user, "language", None)
     g._login_user = current_app.login_manager.anonymous_user()
 
 

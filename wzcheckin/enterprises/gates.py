@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User, Worker
+from wzcheckin.codes.passes import PassHolder
 from wzcheckin.core.identity import InvalidIdentifier, mask_name, mask_phone, parse_id_number, parse_phone
 from wzcheckin.core.personal_data import PersonalDataVault
 from wzcheckin.core.readings import parse_temperature
@@ -50,7 +51,7 @@ def entry_refusal(programme: Programme, *, mask: bool | None, temperature: Decim
 
 def raise_health_alert(session: Session, *, checkpoint: Checkpoint, reason: str, person_masked: str,
                        staff: User, now: datetime, temperature: Decimal | None, symptoms: bool,
-                       worker: Worker | None = None, visitor: VisitorRegistration | None = None,
+                       worker: Worker | PassHolder | None = None, visitor: VisitorRegistration | None = None,
                        scan_id: str | None = None) -> HealthAlert:
     """Report a fever or symptom refusal to the enterprise admin and the health officials."""
     alert = HealthAlert(

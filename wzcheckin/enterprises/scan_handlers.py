@@ -16,13 +16,14 @@ from wzcheckin.scanning.services import (
     Outcome,
     ScanContext,
     ScanRefused,
-    resolve_worker_pass,
+    resolve_pass_holder_of,
     worker_subject,
 )
 
 
 def gate_entry(ctx: ScanContext) -> Outcome:
-    worker = resolve_worker_pass(ctx)
+    # Read only (id, name, employer): one Core row, not the ORM worker.
+    worker = resolve_pass_holder_of(ctx)
     checkpoint = ctx.checkpoint
     employee = checkpoint.enterprise_id is not None and worker.enterprise_id == checkpoint.enterprise_id
     # Another employer's worker: say nothing about where they work.

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, lazyload, make_transient_to_detached
 
 from wzcheckin.accounts.models import User, Worker
 from wzcheckin.codes.keys import Keyring
-from wzcheckin.codes.passes import PASS_KINDS, PassRefused, resolve_pass
+from wzcheckin.codes.passes import PASS_KINDS, PassHolder, PassRefused, resolve_pass, resolve_pass_holder
 from wzcheckin.codes.tokens import Claims, TokenError, TokenKind
 from wzcheckin.core.identity import mask_name
 from wzcheckin.core.refusals import Refusal
@@ -73,7 +73,7 @@ class ScanRefused(Refusal):
     messages = REASON_MESSAGES
     status = 200
 
-    def __init__(self, reason: str, *, worker: Worker | None = None, subject: dict | None = None,
+    def __init__(self, reason: str, *, worker: Worker | PassHolder | None = None, subject: dict | None = None,
                  details: dict | None = None):
         super().__init__(reason, **(details or {}))
         self.worker = worker
@@ -119,7 +119,7 @@ class ScanContext:
 @dataclass
 class Outcome:
     reason: str
-    worker: Worker | None = None
+    worker: Worker | PassHolder | None = None
     subject: dict | None = None
     details: dict | None = None
     # Accepted staff scans prove presence unless a handler says otherwise.
@@ -139,16 +139,19 @@ def install_scan_handlers(rooms: Sequence[Room]) -> None:
                 raise RuntimeError(f"room {room.name}: checkpoint kind {kind} has a scan handler already")
 
 
-def worker_subject(worker: Worker) -> dict:
+_Subject = TypeVar("_Subject", Worker, PassHolder)
+
+
+def worker_subject(worker: Worker | PassHolder) -> dict:
     """What a scanner may show about a worker: the masked name and employer, nothing more."""
-    return {
-        "type": "worker",
-        "name": mask_name(worker.name),
-        "enterprise": worker.enterprise.name if worker.enterprise else None,
-    }
+    if isinstance(worker, PassHolder):
+        enterprise = worker.enterprise_name
+    else:
+        enterprise = worker.enterprise.name if worker.enterprise else None
+    return {"type": "worker", "name": mask_name(worker.name), "enterprise": enterprise}
 
 
-def admit_subject(ctx: ScanContext, worker: Worker, subject: dict | None = None) -> Worker:
+def admit_subject(ctx: ScanContext, worker: _Subject, subject: dict | None = None) -> _Subject:
     """A scan dated before the worker was registered (or entered on a roster) proves nothing:
     every handler calls this as soon as it knows whose code it is, before changing anything."""
     if ctx.scanned_at < worker.created_at:
@@ -165,6 +168,18 @@ def resolve_worker_pass(ctx: ScanContext) -> Worker:
     except PassRefused as exc:
         raise ScanRefused(exc.code) from None
     return admit_subject(ctx, worker)
+
+
+def resolve_pass_holder_of(ctx: ScanContext) -> PassHolder:
+    """:func:`resolve_worker_pass` for handlers that only read the worker: the same checks and
+    refusals, the worker as one Core row (:class:`~wzcheckin.codes.passes.PassHolder`)."""
+    if ctx.claims.kind not in PASS_KINDS:
+        raise ScanRefused("wrong_kind", details={"kind": ctx.claims.kind.label})
+    try:
+        holder = resolve_pass_holder(ctx.session, ctx.claims)
+    except PassRefused as exc:
+        raise ScanRefused(exc.code) from None
+    return admit_subject(ctx, holder)
 
 
 def code_valid_from(claims: Claims, programme: Programme) -> datetime:
@@ -263,7 +278,7 @@ def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: 
         if scanned_at <= newest:  # claimed, but its scan is gone (purged after the appeal window)
             raise ScanIdConflict(scan_id)
 
-    worker: Worker | None = None
+    worker: Worker | PassHolder | None = None
     subject = details = None
     token_kind = None
     is_evidence = False
