@@ -159,27 +159,27 @@ def admit_subject(ctx: ScanContext, worker: _Subject, subject: dict | None = Non
     return worker
 
 
-def resolve_worker_pass(ctx: ScanContext) -> Worker:
-    """For handlers that take a worker's pass (phone or paper): the worker, or a refusal."""
+def _admitted_pass(ctx: ScanContext, resolve):
+    """The checks every pass scan makes, in order: a pass kind, a pass on file (``resolve``'s
+    refusals as scan refusals), a scan not before the worker's registration."""
     if ctx.claims.kind not in PASS_KINDS:
         raise ScanRefused("wrong_kind", details={"kind": ctx.claims.kind.label})
     try:
-        worker = resolve_pass(ctx.session, ctx.claims)
+        worker = resolve(ctx.session, ctx.claims)
     except PassRefused as exc:
         raise ScanRefused(exc.code) from None
     return admit_subject(ctx, worker)
 
 
+def resolve_worker_pass(ctx: ScanContext) -> Worker:
+    """For handlers that take a worker's pass (phone or paper): the worker, or a refusal."""
+    return _admitted_pass(ctx, resolve_pass)
+
+
 def resolve_pass_holder_of(ctx: ScanContext) -> PassHolder:
     """:func:`resolve_worker_pass` for handlers that only read the worker: the same checks and
     refusals, the worker as one Core row (:class:`~wzcheckin.codes.passes.PassHolder`)."""
-    if ctx.claims.kind not in PASS_KINDS:
-        raise ScanRefused("wrong_kind", details={"kind": ctx.claims.kind.label})
-    try:
-        holder = resolve_pass_holder(ctx.session, ctx.claims)
-    except PassRefused as exc:
-        raise ScanRefused(exc.code) from None
-    return admit_subject(ctx, holder)
+    return _admitted_pass(ctx, resolve_pass_holder)
 
 
 def code_valid_from(claims: Claims, programme: Programme) -> datetime:
