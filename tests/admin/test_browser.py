@@ -30,6 +30,19 @@ def charts_on(page) -> list[str]:
     return page.eval_on_selector_all("svg.chart-svg[role=img]", "nodes => nodes.map(n => n.dataset.chart)")
 
 
+def official_logged_in_after_the_cutoff(session, vault, programme, gunicorn_server, page):
+    """The data seeded so far, the official snapshot taken at the cutoff, a server, and an official
+    logged in on ``page``: what both tests look at. Returns the server and the official's phone."""
+    official = make_user(session, vault, Role.OFFICIAL)
+    phone = vault.decrypt(official.phone_encrypted)
+    session.commit()
+    run_snapshot(session, programme, as_of=programme.cutoff, now=at("2021-03-01 00:05"))
+    server = gunicorn_server()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_in(page, server, phone)
+    return server, phone
+
+
 def test_the_dashboard_on_a_phone_and_a_laptop(fresh_database, gunicorn_server, server_app, phone_page, browser):
     vault, programme = context.vault(), context.programme()
     for district, count in (("瓯海区", 100), ("鹿城区", 60), ("乐清市", 12)):
@@ -40,15 +53,8 @@ def test_the_dashboard_on_a_phone_and_a_laptop(fresh_database, gunicorn_server, 
     make_point(db.session, name="娄桥街道新居民服务站", district="瓯海区", handed_out=35, stock=165)
     for status in (ClaimStatus.FULFILLED, ClaimStatus.PENDING, ClaimStatus.FAILED):
         make_claim(db.session, vault, make_worker(db.session, vault, programme), status=status)
-    official = make_user(db.session, vault, Role.OFFICIAL)
-    phone = vault.decrypt(official.phone_encrypted)
-    db.session.commit()
-    run_snapshot(db.session, programme, as_of=programme.cutoff, now=at("2021-03-01 00:05"))
-    server = gunicorn_server()
-    ARTIFACTS.mkdir(exist_ok=True)
-
+    server, phone = official_logged_in_after_the_cutoff(db.session, vault, programme, gunicorn_server, phone_page)
     page = phone_page
-    log_in(page, server, phone)
     assert page.url.endswith("/admin")
     assert charts_on(page) == CHARTS
     assert page.locator("svg.chart-svg title").first.text_content() == "每日登记"
@@ -104,15 +110,8 @@ def test_the_figures_on_a_phone(fresh_database, gunicorn_server, server_app, pho
         file_complaint(db.session, worker, ComplaintInput(credit_code=sites[0].enterprise.credit_code, months="2",
                                                           amount_yuan=amount, description="欠发工资"),
                        at("2021-02-08 09:00"))
-    official = make_user(db.session, vault, Role.OFFICIAL)
-    phone = vault.decrypt(official.phone_encrypted)
-    db.session.commit()
-    run_snapshot(db.session, programme, as_of=programme.cutoff, now=at("2021-03-01 00:05"))
-    server = gunicorn_server()
-    ARTIFACTS.mkdir(exist_ok=True)
-
+    server, _phone = official_logged_in_after_the_cutoff(db.session, vault, programme, gunicorn_server, phone_page)
     page = phone_page
-    log_in(page, server, phone)
     page.goto(server.base_url + "/admin/figures")
     assert charts_on(page) == FIGURE_CHARTS
     assert page.locator("h1").text_content() == "统计数据"
