@@ -40,7 +40,20 @@ def _required(name: str) -> bool:
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         backends = [b.strip() for b in metafunc.config.getoption("--backends").split(",") if b.strip()]
+        if metafunc.definition.get_closest_marker("browser"):
+            backends = _browser_backend(metafunc.definition, backends)
         metafunc.parametrize("backend", backends, scope="session")
+
+
+def _browser_backend(definition, backends: list[str]) -> list[str]:
+    """A browser test runs on one database: it checks what a phone shows and does, while what the
+    database does behind those pages (constraints, locks, races, outages) is tested on every
+    backend by the domain, HTTP and gunicorn tests. PostgreSQL, as deployed, unless the test is
+    marked ``on_backend("sqlite")`` (the demo's database); the first of ``--backends`` when the
+    preferred one is not among them."""
+    marker = definition.get_closest_marker("on_backend")
+    preferred = marker.args[0] if marker else "postgresql"
+    return [preferred] if preferred in backends else backends[:1]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -30,7 +30,7 @@ from wzcheckin.core.templating import init_templating
 from wzcheckin.db import configure_engine, engine_options, render_migration_item
 from wzcheckin.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 from wzcheckin.programme import load_programme
-from wzcheckin.reporting import init_reporting
+from wzcheckin.reporting import REPORTING, init_reporting
 from wzcheckin.rooms import ROOMS
 from wzcheckin.scanning.partitions import include_in_autogenerate
 from wzcheckin.scanning.services import install_scan_handlers
@@ -59,6 +59,19 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["DEV_MODE"]:
         log.warning("WZCHECKIN_DEV=1: running with the public DEVELOPMENT keys; never do this in production")
     return app
+
+
+def forget_inherited_connections(app: Flask) -> None:
+    """In a process forked from one that built ``app`` (gunicorn's workers with ``preload_app``):
+    empty every connection pool without closing what it holds, so no database connection is ever
+    shared by two processes (SQLAlchemy, "Using Connection Pools with Multiprocessing or
+    os.fork()"). ``create_app`` opens none, so this guards against a future change that does."""
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+    reporting = app.extensions.get(REPORTING)
+    if reporting is not None:
+        reporting.kw["bind"].dispose(close=False)
 
 
 def _configure_logging(app: Flask) -> None:

@@ -165,6 +165,7 @@ def read_by_camera_then_turned_off(page) -> None:
     page.locator("#camera.camera-live").wait_for(state="detached", timeout=10_000)
 
 
+@pytest.mark.on_backend("sqlite")  # the demo's database
 def test_the_demo_server_on_8_february_2021_takes_scans_from_a_phone_on_todays_date(gunicorn_server, seeded, browser,
                                                                                        tmp_path):
     session = seeded.session

@@ -13,6 +13,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"  # the deployment's settings (preloaded app)
 
 TEST_ENV = {
     "WZCHECKIN_SECRET_KEY": "test-secret-key-for-the-test-suite-only-000000",
@@ -56,7 +57,8 @@ class GunicornServer:
         self._log = None
 
     def start(self) -> GunicornServer:
-        command = [sys.executable, "-m", "gunicorn", self.app_spec, "--bind", f"127.0.0.1:{self.port}",
+        command = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG), self.app_spec,
+                   "--bind", f"127.0.0.1:{self.port}",
                    "--workers", str(self.workers), "--threads", str(self.threads),
                    "--timeout", "60", "--graceful-timeout", "5", "--backlog", "2048", *self.extra_args]
         if self._log is not None:  # a restart after kill(): the log goes on in the same file
