@@ -44,6 +44,8 @@ def print_by_package(profiler) -> None:
     from collections import Counter
 
     stats = pstats.Stats(profiler)
+    if os.environ.get("BENCH_PSTATS"):
+        stats.dump_stats(os.environ["BENCH_PSTATS"])  # for pstats or snakeviz
     by_package: Counter = Counter()
     for (filename, _line, name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():
         if "site-packages/" in filename:
@@ -68,6 +70,56 @@ def print_by_package(profiler) -> None:
             stats.print_callers(name)
 
 
+def print_statements(app, backend: str, post_scans) -> None:
+    """Every statement the app sends while ``post_scans`` runs, and on PostgreSQL the round trips
+    (libpq's trace: each simple ``Query`` and each extended-protocol ``Sync`` waits for the server).
+    The pool is emptied first, so every connection the scans use is a traced one."""
+    import tempfile
+
+    from sqlalchemy import event
+
+    from wzcheckin.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    engine.dispose()
+    lines: list[str] = []
+    trace = tempfile.NamedTemporaryFile("w+", suffix=".trace")  # noqa: SIM115 - read back below
+
+    def on_connect(dbapi_connection, _record):
+        if backend == "sqlite":
+            dbapi_connection.set_trace_callback(lines.append)
+        else:
+            dbapi_connection.pgconn.trace(trace.fileno())
+            dbapi_connection.pgconn.set_trace_flags(psycopg_trace_flags())
+
+    event.listen(engine, "connect", on_connect)
+    try:
+        post_scans()
+    finally:
+        event.remove(engine, "connect", on_connect)
+        engine.dispose()
+    if backend == "sqlite":
+        for line in lines:
+            print(f"  {' '.join(line.split())[:160]}")
+        return
+    trace.seek(0)
+    round_trips = 0
+    for line in trace.read().splitlines():
+        fields = line.split("\t")
+        if len(fields) > 2 and fields[0] == "F" and fields[2] in ("Query", "Sync", "Parse"):
+            if fields[2] in ("Query", "Sync"):
+                round_trips += 1
+            print(f"  {fields[2]:6} {' '.join(fields[3:])[:150]}")
+    print(f"  round trips: {round_trips}")
+
+
+def psycopg_trace_flags():
+    from psycopg import pq
+
+    return pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("kind", choices=list(KINDS), nargs="?", default="gate")
@@ -79,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cprofile", action="store_true",
                         help="one more run under cProfile on CPU time: own time per package and the costliest functions")
     parser.add_argument("--pyinstrument", action="store_true", help="print pyinstrument's tree of one more run")
+    parser.add_argument("--blocks", action="store_true",
+                        help="after the warm-up, serve bench.ab_scans: for each line N on stdin, post N scans "
+                             "and print their CPU per scan (seconds) on stdout; an empty line ends")
+    parser.add_argument("--statements", type=int, default=0, metavar="K",
+                        help="then post K more scans and print every statement each sent to the database "
+                             "(SQLite: the driver's trace; PostgreSQL: libpq's protocol trace, round trips counted)")
     args = parser.parse_args(argv)
     single_use = args.kind != "gate"
     workers = args.n * (args.runs + 2) if single_use else args.n  # a reservation or a pack serves once
@@ -132,6 +190,14 @@ def main(argv: list[str] | None = None) -> int:
         all_tokens = codes.tokens()
         part = (lambda r: all_tokens[r * args.n:(r + 1) * args.n]) if single_use else (lambda _r: codes.tokens())
         run("warm", part(0)[: min(200, args.n)])
+        if args.blocks:
+            print("READY", flush=True)
+            for block, line in enumerate(iter(sys.stdin.readline, "")):
+                if not line.strip():
+                    break
+                tokens = part(block + 1)[: int(line)] if single_use else codes.tokens()[: int(line)]
+                print(f"CPU {run(f'block{block}', tokens)[0]!r}", flush=True)
+            return 0
         figures = [run(f"run{r}", part(r + 1) if single_use else part(r)) for r in range(args.runs)]
         if args.cprofile:
             import cProfile
@@ -145,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
             with Profiler(interval=0.0005) as profiler:
                 run("profiled", codes.tokens()[: args.n] if not single_use else part(args.runs + 1))
             print(profiler.output_text(unicode=True, color=False, show_all=False))
+        if args.statements:
+            print_statements(app, args.backend, lambda: run("traced", (part(args.runs + 1) if single_use
+                                                                      else codes.tokens())[: args.statements]))
     cpu = [c * 1000 for c, _w in figures]
     wall = [w * 1000 for _c, w in figures]
     subject = "floor reference" if args.floor else args.kind

@@ -295,3 +295,35 @@ def test_a_worker_token_on_the_scan_route_is_forbidden_as_before(client, db, vau
     response = post_scan(client, headers, token, **CHECKS)
     assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
     assert count_scans(db) == 0
+
+
+def test_a_bearer_scan_on_sqlite_is_one_write_transaction_and_a_refused_token_releases_the_lock(
+        app, client, db, gate):
+    """The bearer look-up opens the scan's one transaction with BEGIN IMMEDIATE (no read
+    transaction first, no second BEGIN for the write); a refused token ends it, so the next scan
+    still gets the write lock at once. What each request sent to the database, as SQLite saw it."""
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite's transaction statements")
+    headers, _worker, token, _ = gate
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        sent.append(statement.split()[0].upper() + (" " + statement.split()[1].upper() if statement.startswith("BEGIN")
+                                                    else ""))
+
+    engine = db.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        accepted = post_scan(client, headers, token, **CHECKS)
+        begins_of_scan = [s for s in sent if s.startswith("BEGIN")]
+        sent.clear()
+        refused = post_scan(client, {"Authorization": "Bearer wzt_not-a-token"}, token, **CHECKS)
+        begins_of_refusal = [s for s in sent if s.startswith("BEGIN")]
+        again = post_scan(client, headers, token, **CHECKS)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert accepted.get_json()["result"] == "accepted"
+    assert begins_of_scan == ["BEGIN IMMEDIATE"]
+    assert refused.status_code == 401 and begins_of_refusal == ["BEGIN IMMEDIATE"]
+    assert again.status_code == 200 and again.get_json()["result"] == "accepted"
+    assert count_scans(db) == 2

@@ -145,3 +145,23 @@ def test_a_refusal_by_the_servers_clock_is_not_final_and_a_replay_is_judged_agai
     token_now = current_pass(worker, keyring, programme, now).token
     again = post_scan(client, headers, token_now, scan_id=sid, scanned_at=now.isoformat(), **CHECKS).get_json()
     assert (again["result"], again["final"], again["replayed"]) == ("accepted", True, False)
+
+
+def test_the_recorded_scan_is_the_stored_row_and_the_answer_its_facts(db, programme, keyring, site):
+    """record_scan writes the row with one INSERT and answers from its facts; ``.scan`` (built on
+    first use) is then the session's own persistent row, equal to what the database holds."""
+    gate, gatekeeper, worker = site
+    token = current_pass(worker, keyring, programme, ISSUED).token
+    recorded = record_scan(db, staff=gatekeeper, checkpoint=gate, keyring=keyring, programme=programme,
+                           now=RECEIVED, data=ScanInput(token=token, scan_id=scan_id(), scanned_at=ISSUED + timedelta(minutes=1),
+                                                        mask=True, temperature=Decimal("36.6")))
+    facts = recorded.facts
+    assert (facts.result, facts.reason, recorded.replayed, recorded.final) == ("accepted", "entry_allowed", False, True)
+    stored = recorded.scan
+    assert sa.inspect(stored).persistent and db.get(Scan, stored.id) is stored and not db.dirty and not db.new
+    assert stored.checkpoint is gate
+    row = db.execute(sa.select(Scan.__table__).where(Scan.__table__.c.id == stored.id)).one()._mapping
+    assert (row["scan_id"], row["reason"], row["worker_id"], row["staff_user_id"], row["temperature"]) == (
+        facts.scan_id, facts.reason, worker.id, gatekeeper.id, Decimal("36.6"))
+    assert (stored.scan_id, stored.reason, stored.worker_id, stored.subject, stored.scanned_at) == (
+        facts.scan_id, facts.reason, worker.id, facts.subject, facts.scanned_at)

@@ -174,10 +174,10 @@ class Keyring:
             return fresh._verify(token, at)
 
     def _verify(self, token: str, at: datetime) -> tokens.Claims:
-        claims, _signed, _signature = tokens.parse(token)
+        claims, signed, signature = tokens.parse(token)
         if claims.key_id in self.revoked_key_ids:
             raise tokens.TokenError("revoked_key")
-        claims = tokens.verify(token, self.verify_keys, at)
+        claims = tokens.verify_parsed(claims, signed, signature, self.verify_keys, at)
         lifetime = self.lifetimes[claims.kind]
         if claims.expires_at - claims.issued_at > lifetime:
             raise tokens.TokenError("invalid_token")  # longer-lived than its kind may be

@@ -122,7 +122,13 @@ def parse(token: str) -> tuple[Claims, bytes, bytes]:
 
 def verify(token: str, public_keys: dict[int, Ed25519PublicKey], at: datetime) -> Claims:
     """Check signature and expiry as of ``at`` (the moment the code was scanned)."""
-    claims, signed, signature = parse(token)
+    return verify_parsed(*parse(token), public_keys, at)
+
+
+def verify_parsed(claims: Claims, signed: bytes, signature: bytes, public_keys: dict[int, Ed25519PublicKey],
+                  at: datetime) -> Claims:
+    """:func:`verify` of what :func:`parse` returned, for a caller that has parsed the token
+    already (the keyring, which looks at the key id first): a token is decoded once."""
     public_key = public_keys.get(claims.key_id)
     if public_key is None:
         raise TokenError("unknown_key")

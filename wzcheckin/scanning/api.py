@@ -26,8 +26,10 @@ from wzcheckin.core.roles import SCANNING_ROLES
 from wzcheckin.db import is_unique_violation, unit_of_work
 from wzcheckin.extensions import db
 from wzcheckin.scanning.messages import INPUT_MESSAGES, reason_message
+from wzcheckin.scanning.models import Scan
 from wzcheckin.scanning.services import (
     SCAN_ID_PATTERN,
+    ScanFacts,
     ScanIdConflict,
     ScanInput,
     find_scan,
@@ -111,7 +113,7 @@ class ScanAnswer(Shape):
     final: bool | None = None
 
 
-def scan_answer(scan, replayed: bool, final: bool = True) -> dict:
+def scan_answer(scan: ScanFacts | Scan, replayed: bool, final: bool = True) -> dict:
     return {
         "scan_id": scan.scan_id,
         "result": str(scan.result),
@@ -151,4 +153,4 @@ def post_scan(body: ScanRequest):
         if first.staff_user_id != staff.id:
             raise ApiError(409, "scan_id_conflict", _("This scan_id was used by another account.")) from None
         return jsonify(scan_answer(first, replayed=True))
-    return jsonify(scan_answer(recorded.scan, recorded.replayed, recorded.final))
+    return jsonify(scan_answer(recorded.facts, recorded.replayed, recorded.final))

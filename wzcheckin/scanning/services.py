@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
@@ -215,18 +215,26 @@ def claim_scan_id(session: Session, scan_id: str, staff_id: int, scanned_at: dat
 
 _SCANS = Scan.__table__
 _INSERT_SCAN = sa.insert(_SCANS).returning(_SCANS.c.id)
-_SCAN_COLUMNS = tuple(column.key for column in _SCANS.columns if column.key != "id")
 
 
-def store_scan(session: Session, scan: Scan) -> Scan:
-    """Write a new scan with one Core ``INSERT … RETURNING id`` on the session's connection, then
-    hand the row to the session as if it had been loaded (persistent, in the identity map): the
-    ORM's unit-of-work flush for one plain row cost several times the statement itself."""
-    values = {key: getattr(scan, key) for key in _SCAN_COLUMNS}
-    scan.id = session.connection().execute(_INSERT_SCAN, values).scalar_one()
-    make_transient_to_detached(scan)
-    session.add(scan)
-    return scan
+@dataclass(frozen=True, slots=True)
+class ScanFacts:
+    """What the answer to a scan is made of (``scanning.api.scan_answer``): a recorded scan's own
+    values, before (or without) any ORM ``Scan`` for it — building and attaching that object
+    cost the hot path more than the INSERT itself."""
+
+    scan_id: str
+    result: ScanResult
+    reason: str
+    details: dict | None
+    subject: dict | None
+    scanned_at: datetime
+
+
+def store_scan(session: Session, values: dict) -> int:
+    """Write a new scan with one Core ``INSERT … RETURNING id`` on the session's connection (no
+    unit-of-work flush); its id."""
+    return session.connection().execute(_INSERT_SCAN, values).scalar_one()
 
 
 def find_scan(session: Session, scan_id: str) -> Scan | None:
@@ -254,12 +262,34 @@ def validate_scan_id(scan_id: str | None) -> str:
     return scan_id
 
 
-@dataclass
 class RecordedScan:
-    scan: Scan
-    replayed: bool = False
-    extra: dict = field(default_factory=dict)
-    final: bool = True  # False: a refusal by the server's clock, not stored; send it again later
+    """What :func:`record_scan` did: ``facts`` to answer with; ``scan`` the ORM row, built on first
+    use (the API answers from ``facts`` alone and never builds it): a new stored scan becomes
+    persistent in the session as if it had been loaded. ``final`` False: a refusal by the
+    server's clock, not stored (no id); send it again later."""
+
+    __slots__ = ("_scan", "_session", "_values", "facts", "final", "replayed")
+
+    def __init__(self, scan: Scan | None = None, *, replayed: bool = False, final: bool = True,
+                 values: dict | None = None, session: Session | None = None):
+        self.replayed, self.final = replayed, final
+        self._scan, self._values, self._session = scan, values, session
+        if scan is not None:
+            self.facts = ScanFacts(scan.scan_id, scan.result, scan.reason, scan.details, scan.subject,
+                                   scan.scanned_at)
+        else:
+            self.facts = ScanFacts(values["scan_id"], values["result"], values["reason"], values["details"],
+                                   values["subject"], values["scanned_at"])
+
+    @property
+    def scan(self) -> Scan:
+        if self._scan is None:
+            scan = Scan(**self._values)
+            if scan.id is not None:  # stored: the session's, as if loaded (nothing left to flush)
+                make_transient_to_detached(scan)
+                self._session.add(scan)
+            self._scan = scan
+        return self._scan
 
 
 def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: ScanInput,
@@ -309,13 +339,15 @@ def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: 
         subject = refusal.subject or (worker_subject(worker) if worker is not None else None)
 
     late = now - scanned_at > timedelta(minutes=programme.evidence.late_upload_flag_minutes)
-    scan = Scan(
-        scan_id=scan_id, checkpoint_id=checkpoint.id, staff_user_id=staff.id,
-        device=(data.device or None) and data.device[:64], scanned_at=scanned_at, received_at=now,
-        token_kind=token_kind, worker_id=worker.id if worker is not None else None,
-        result=result, reason=reason, is_evidence=bool(result is ScanResult.ACCEPTED and is_evidence),
-        mask=data.mask, temperature=data.temperature, subject=subject, details=details, late_upload=late,
-    )
+    values = {
+        "scan_id": scan_id, "checkpoint_id": checkpoint.id, "staff_user_id": staff.id,
+        "device": (data.device or None) and data.device[:64], "scanned_at": scanned_at, "received_at": now,
+        "token_kind": token_kind, "worker_id": worker.id if worker is not None else None,
+        "result": result, "reason": reason, "is_evidence": bool(result is ScanResult.ACCEPTED and is_evidence),
+        "mask": data.mask, "temperature": data.temperature, "subject": subject, "details": details,
+        "late_upload": late,
+    }
     if reason in NOT_FINAL_REASONS:
-        return RecordedScan(scan, final=False)  # answered, not stored: a replay is judged again
-    return RecordedScan(store_scan(session, scan))
+        return RecordedScan(values=values, final=False)  # answered, not stored: a replay is judged again
+    values["id"] = store_scan(session, values)
+    return RecordedScan(values=values, session=session)
