@@ -5,7 +5,9 @@ runs from the release until the last answer arrives.
 
 Cheap on purpose: the client shares the box's cores with the server it measures. One thread and
 ``epoll`` (``selectors``) in place of a thread per request; the requests are bytes built before
-the release; answers are kept raw and parsed after the clock stops. ``client_cpu_seconds`` is the
+the release; answers are kept raw and parsed after the clock stops. Each socket is read until it
+would block and closed in the wake-up that brings its answer's end: gunicorn's sync worker waits
+for the client to close before it takes the next connection, so a slow close is server time. ``client_cpu_seconds`` is the
 process's CPU time over the burst (from the release to the last answer), so a report can say
 what the client itself cost."""
 
@@ -60,6 +62,21 @@ def _parse(raw: bytes) -> tuple[int, dict]:
         return status, json.loads(body or b"{}")
     except ValueError:
         return status, {"raw": body[:200].decode(errors="replace")}
+
+
+def _read(sock: socket.socket, into: bytearray) -> bool:
+    """Read what has arrived; False at EOF. Reads on until the socket would block, so an answer
+    and the FIN after it are seen in one wake-up."""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        if not chunk:
+            return False
+        into += chunk
 
 
 def burst(base_url: str, method: str, path: str, requests: list[tuple[dict, dict | None]],
@@ -120,15 +137,10 @@ def burst(base_url: str, method: str, path: str, requests: list[tuple[dict, dict
                         done = len(unsent[index])
                     unsent[index] = unsent[index][done:]
                     if not unsent[index]:
-                        selector.modify(sock, selectors.EVENT_READ, index)
+                                selector.modify(sock, selectors.EVENT_READ, index)
                 if mask & selectors.EVENT_READ:
-                    try:
-                        chunk = sock.recv(65536)
-                    except OSError:
-                        chunk = b""
-                    if chunk:
-                        answers[index] += chunk
-                    else:  # EOF: the answer is whole (Connection: close)
+                    chunk = _read(sock, answers[index])
+                    if not chunk:  # EOF: the answer is whole (Connection: close)
                         finished[index] = time.perf_counter()
                         selector.unregister(sock)
                         # Closed at once: gunicorn's worker lingers after its FIN until the

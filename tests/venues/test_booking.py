@@ -120,29 +120,47 @@ def test_the_look_before_booking_reads_the_worker_and_refuses_a_full_slot_in_one
     holder, latecomer = make_booker(db, vault, programme), make_booker(db, vault, programme)
     booking.book(db, programme, holder, full.id, NOW)
 
-    booker, refusal = booking.look_before_booking(db, latecomer.user_id, full.id, NOW)
-    assert booker == booking.Booker(latecomer.id, True, False) and refusal.code == "slot_full"
-    assert booking.look_before_booking(db, holder.user_id, full.id, NOW)[1].code == "already_booked"
-    assert booking.look_before_booking(db, latecomer.user_id, open_slot.id, NOW) == (booker, None)
-    assert booking.look_before_booking(db, latecomer.user_id, 999_999, NOW) == (booker, None)  # book(): slot_unknown
-    assert booking.look_before_booking(db, latecomer.user_id, full.id, at("2021-02-08 10:00"))[1] is None  # started
+    look = booking.look_before_booking(db, latecomer.user_id, full.id, NOW)
+    assert look.booker == booking.Booker(latecomer.id, True, False) and look.refusal.code == "slot_full"
+    assert (look.slot.id, look.slot.taken, look.slot.capacity, look.slot.venue.code) == (full.id, 1, 1, venue.code)
+    assert booking.look_before_booking(db, holder.user_id, full.id, NOW).refusal.code == "already_booked"
+    assert booking.look_before_booking(db, latecomer.user_id, open_slot.id, NOW).refusal is None
+    unknown = booking.look_before_booking(db, latecomer.user_id, 999_999, NOW)  # take_booking(): slot_unknown
+    assert (unknown.booker, unknown.slot, unknown.refusal) == (look.booker, None, None)
+    assert booking.look_before_booking(db, latecomer.user_id, full.id, at("2021-02-08 10:00")).refusal is None  # started
     staff = make_user(db, vault, Role.VENUE_STAFF)
-    assert booking.look_before_booking(db, staff.id, full.id, NOW) == (None, None)  # no worker behind the account
+    assert booking.look_before_booking(db, staff.id, full.id, NOW) == booking.Look(None, None, None)  # no worker
     latecomer.pledged_at = None
     db.flush()
-    booker, refusal = booking.look_before_booking(db, latecomer.user_id, full.id, NOW)
-    assert booker.has_pledged is False and refusal is None  # book() says not_eligible
+    look = booking.look_before_booking(db, latecomer.user_id, full.id, NOW)
+    assert look.booker.has_pledged is False and look.refusal is None  # take_booking() says not_eligible
     with refused("not_eligible"):
-        booking.take_booking(db, programme, booker, full.id, NOW)
+        booking.take_booking(db, programme, look.booker, full.id, NOW, slot=look.slot)
+
+
+def test_a_booking_from_a_look_that_went_stale_takes_no_place_it_does_not_have(db, vault, programme):
+    """The look's slot is read without a lock: the conditional UPDATE decides, and the refusal
+    says what the slot is now."""
+    slot = make_slot(db, make_venue(db), at("2021-02-08 10:00"), capacity=1)
+    first, second = make_booker(db, vault, programme), make_booker(db, vault, programme)
+    stale = booking.look_before_booking(db, second.user_id, slot.id, NOW)
+    assert stale.refusal is None and stale.slot.taken == 0
+    booking.book(db, programme, first, slot.id, NOW)
+    with refused("slot_full"):
+        booking.take_booking(db, programme, stale.booker, slot.id, NOW, slot=stale.slot)
+    booking.close_slot(db, programme, slot.id, "", NOW)
+    with refused("slot_closed"):
+        booking.take_booking(db, programme, stale.booker, slot.id, NOW, slot=stale.slot)
+    assert db.scalar(sa.select(Slot.taken).where(Slot.id == slot.id)) == 0
 
 
 def test_a_booking_answers_from_the_rows_it_was_made_from(db, vault, programme):
     venue = make_venue(db)
     slot = make_slot(db, venue, at("2021-02-08 10:00"), capacity=3)
     worker = make_booker(db, vault, programme)
-    booker, _ = booking.look_before_booking(db, worker.user_id, slot.id, NOW)
+    look = booking.look_before_booking(db, worker.user_id, slot.id, NOW)
 
-    booked = booking.take_booking(db, programme, booker, slot.id, NOW)
+    booked = booking.take_booking(db, programme, look.booker, slot.id, NOW, slot=look.slot)
 
     stored = db.get(Reservation, booked.reservation.id)
     assert stored is booked.reservation  # handed to the session as loaded, no second object

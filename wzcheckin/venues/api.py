@@ -246,15 +246,16 @@ def create_reservation(body: BookRequest):
     slot_id = body.slot_id
     programme = context.programme()
     now = clock.now()
-    booker, full = look_before_booking(db.session, current_user.id, slot_id, now)
+    look = look_before_booking(db.session, current_user.id, slot_id, now)
+    booker = look.booker
     if booker is None:
         abort(404)  # as current_worker(): an account with no worker behind it
     try:
-        if full is not None:
-            raise full
+        if look.refusal is not None:
+            raise look.refusal
         with unit_of_work(db.session):
-            booked = take_booking(db.session, programme, booker, slot_id, now)
-            answer = booked_json(programme, booked)
+            booked = take_booking(db.session, programme, booker, slot_id, now, slot=look.slot)
+        answer = booked_json(programme, booked)  # after the commit: no lock is held while it is signed
     except BookingRefused as exc:
         if exc.code == "already_booked":
             # A retry after a lost 201 (the booking was stored, the answer never arrived): the

@@ -328,44 +328,70 @@ class Booked:
     slot: SlotView
 
 
-# The look before booking, built once: the worker behind the account (id, eligibility) and, when
-# the slot is full, open and not started, its venue's kind and whether the worker already holds
-# a place in it — one round trip, no lock.
-_FULL_KIND = (
-    sa.select(_VENUES.c.kind).select_from(_SLOTS.join(_VENUES, _VENUES.c.id == _SLOTS.c.venue_id))
-    .where(_SLOTS.c.id == sa.bindparam("slot_id"), _SLOTS.c.taken >= _SLOTS.c.capacity, _SLOTS.c.closed_at.is_(None),
-           _SLOTS.c.starts_at > sa.bindparam("now"))
-    .scalar_subquery()
-)
+# The slot and its venue as one row (built once), and the look before booking: the same columns,
+# with the worker behind the account (id, eligibility) and whether they hold a place in the slot
+# already — one round trip, no lock. The worker's row comes whether or not the slot exists.
+_SLOT_COLUMNS = (_SLOTS.c.id, _SLOTS.c.venue_id, _SLOTS.c.starts_at, _SLOTS.c.ends_at, _SLOTS.c.capacity,
+                 _SLOTS.c.taken, _SLOTS.c.closed_at, _VENUES.c.code, _VENUES.c.name, _VENUES.c.kind,
+                 _VENUES.c.district, _VENUES.c.address)
+_SLOT_AND_VENUE = _SLOTS.join(_VENUES, _VENUES.c.id == _SLOTS.c.venue_id)
+_SLOT_VIEW = sa.select(*_SLOT_COLUMNS).select_from(_SLOT_AND_VENUE).where(_SLOTS.c.id == sa.bindparam("slot_id"))
 _LOOK = (
-    sa.select(_WORKERS.c.id, _WORKERS.c.pledged_at, _WORKERS.c.hukou_status, _FULL_KIND.label("full_kind"),
+    sa.select(*_SLOT_COLUMNS, _WORKERS.c.id, _WORKERS.c.pledged_at, _WORKERS.c.hukou_status,
               sa.exists().where(_RESERVATIONS.c.worker_id == _WORKERS.c.id,
                                 _RESERVATIONS.c.slot_id == sa.bindparam("slot_id"),
-                                _RESERVATIONS.c.status.in_(ACTIVE_STATUSES)).label("own"))
+                                _RESERVATIONS.c.status.in_(ACTIVE_STATUSES)))
+    .select_from(_WORKERS.outerjoin(_SLOT_AND_VENUE, _SLOTS.c.id == sa.bindparam("slot_id")))
     .where(_WORKERS.c.user_id == sa.bindparam("user_id"))
 )
+_SLOT_WIDTH = len(_SLOT_COLUMNS)
 
 
-def _full_slot_refusal(row) -> BookingRefused | None:
-    if row.full_kind is None or not VenueKind(row.full_kind).bookable:
+def _slot_from(row) -> SlotView | None:
+    if row is None or row[0] is None:
         return None
-    return BookingRefused("already_booked" if row.own else "slot_full")
+    return SlotView(*row[:7], VenueView(*row[7:_SLOT_WIDTH]))
 
 
-def look_before_booking(session: Session, user_id: int, slot_id: int,
-                        now: datetime) -> tuple[Booker | None, BookingRefused | None]:
-    """Before the unit of work (the API): the account's worker as a :class:`Booker` (None: the
-    account has no worker), and the refusal of a full slot — ``slot_full``, or ``already_booked``
-    for the worker's own place in it — or None. One statement, no lock: the crowd behind the
-    last place is answered without loading the worker or queueing for the slot's lock. Refuses
-    only where :func:`book` would give the same answer (an eligible worker, an open slot that has
-    not started); ``book`` re-checks everything. A place a cancellation frees a moment later goes
-    to the waiting list first anyway."""
-    row = session.connection().execute(_LOOK, {"user_id": user_id, "slot_id": slot_id, "now": now}).first()
+@dataclass(frozen=True, slots=True)
+class Look:
+    """What :func:`look_before_booking` saw: the worker (None: the account has none), the slot as
+    committed (None: no such slot), and the refusal of a full slot, if any."""
+
+    booker: Booker | None
+    slot: SlotView | None
+    refusal: BookingRefused | None
+
+
+def _full_slot_refusal(slot: SlotView | None, own: bool, now: datetime) -> BookingRefused | None:
+    """``slot_full`` (``already_booked`` for the worker's own place) where the locked path would
+    say so too: a bookable venue's open slot, not started, every place taken."""
+    if (slot is None or slot.taken < slot.capacity or slot.closed_at is not None or slot.starts_at <= now
+            or not slot.venue.bookable):
+        return None
+    return BookingRefused("already_booked" if own else "slot_full")
+
+
+def look_before_booking(session: Session, user_id: int, slot_id: int, now: datetime) -> Look:
+    """Before the unit of work (the API), one statement without a lock: the account's worker as
+    a :class:`Booker`, the slot with its venue, and the refusal of a full slot — ``slot_full``, or
+    ``already_booked`` for the worker's own place in it. The crowd behind the last place is
+    answered from it without loading the worker or queueing for the slot's lock. Refuses only
+    where :func:`take_booking` would give the same answer (an eligible worker, an open slot that
+    has not started); a request that goes on hands the slot to :func:`take_booking`, whose
+    conditional UPDATE re-checks it. A place a cancellation frees a moment later goes to the
+    waiting list first anyway."""
+    booker, slot, own = _look(session, user_id, slot_id)
+    refusal = _full_slot_refusal(slot, own, now) if booker is not None and ineligibility(booker) is None else None
+    return Look(booker, slot, refusal)
+
+
+def _look(session: Session, user_id: int, slot_id: int) -> tuple[Booker | None, SlotView | None, bool]:
+    row = session.connection().execute(_LOOK, {"user_id": user_id, "slot_id": slot_id}).first()
     if row is None:
-        return None, None
-    booker = Booker(row.id, row.pledged_at is not None, row.hukou_status == HukouStatus.HOME)
-    return booker, (_full_slot_refusal(row) if ineligibility(booker) is None else None)
+        return None, None, False
+    worker_id, pledged_at, hukou_status, own = row[_SLOT_WIDTH:]
+    return Booker(worker_id, pledged_at is not None, hukou_status == HukouStatus.HOME), _slot_from(row), own
 
 
 def refuse_if_full(session: Session, worker: Worker, slot_id: int, now: datetime) -> None:
@@ -373,26 +399,14 @@ def refuse_if_full(session: Session, worker: Worker, slot_id: int, now: datetime
     refusal of a full slot, if any. The worker's eligibility is read from the object."""
     if ineligibility(worker) is not None:
         return
-    row = session.connection().execute(_LOOK, {"user_id": worker.user_id, "slot_id": slot_id, "now": now}).first()
-    refusal = _full_slot_refusal(row) if row is not None else None
+    _booker, slot, own = _look(session, worker.user_id, slot_id)
+    refusal = _full_slot_refusal(slot, own, now)
     if refusal is not None:
         raise refusal
 
 
-# The slot as committed and its venue, in one row (built once).
-_SLOT_VIEW = (
-    sa.select(_SLOTS.c.id, _SLOTS.c.venue_id, _SLOTS.c.starts_at, _SLOTS.c.ends_at, _SLOTS.c.capacity, _SLOTS.c.taken,
-              _SLOTS.c.closed_at, _VENUES.c.code, _VENUES.c.name, _VENUES.c.kind, _VENUES.c.district,
-              _VENUES.c.address)
-    .select_from(_SLOTS.join(_VENUES, _VENUES.c.id == _SLOTS.c.venue_id)).where(_SLOTS.c.id == sa.bindparam("slot_id"))
-)
-
-
 def _slot_view(session: Session, slot_id: int) -> SlotView | None:
-    row = session.connection().execute(_SLOT_VIEW, {"slot_id": slot_id}).first()
-    if row is None:
-        return None
-    return SlotView(*row[:7], VenueView(*row[7:]))
+    return _slot_from(session.connection().execute(_SLOT_VIEW, {"slot_id": slot_id}).first())
 
 
 def book(session: Session, programme: Programme, worker: Worker | Booker, slot_id: int, now: datetime) -> Reservation:
@@ -401,11 +415,13 @@ def book(session: Session, programme: Programme, worker: Worker | Booker, slot_i
 
 
 def take_booking(session: Session, programme: Programme, worker: Worker | Booker, slot_id: int,
-                 now: datetime) -> Booked:
+                 now: datetime, *, slot: SlotView | None = None) -> Booked:
     """Book a place in a slot for a worker (``POST /api/v1/reservations``, :func:`book`).
 
     The slot's row lock is held for the last step only: the slot and its venue are read as
-    committed (one row), the worker is locked and their rules are read (one query, decided in
+    committed (one row; ``slot``: as :func:`look_before_booking` read it a moment before, without
+    a lock — its times and venue never change, and whether a place is left is the conditional
+    UPDATE's to say), the worker is locked and their rules are read (one query, decided in
     Python), then the conditional UPDATE takes the place (and the slot's lock, on PostgreSQL),
     and the insert and the commit follow. A burst of bookings for one slot queues on that lock for
     an UPDATE and an INSERT each, not for every rule; the crowd behind the last place is refused
@@ -414,7 +430,8 @@ def take_booking(session: Session, programme: Programme, worker: Worker | Booker
     leaves the transaction to be rolled back (no savepoint: it is the transaction's only write)."""
     check_eligible(worker)
     session.flush()  # the Core reads below see what the caller's session holds unflushed (no autoflush)
-    slot = _slot_view(session, slot_id)
+    if slot is None or slot.id != slot_id:
+        slot = _slot_view(session, slot_id)
     if slot is None:
         raise BookingRefused("slot_unknown")
     _refuse_unless_open(session, worker, slot, now)
