@@ -388,8 +388,10 @@ def booking_figures(results: Results, backend: str, dbs: Databases, quick: bool)
             batch = tokens[offset:offset + size]
             offset += size
             logged = access_log.stat().st_size if access_log.exists() else 0
+            server_cpu = _tree_cpu_seconds(server.process.pid)
             outcome = burst(server.base_url, "POST", "/api/v1/reservations",
                             [({"Authorization": f"Bearer {t}"}, {"slot_id": slot["id"]}) for t in batch])
+            server_cpu = _tree_cpu_seconds(server.process.pid) - server_cpu
             time.sleep(0.5)  # gunicorn writes its access log after the answer
             in_app = _app_times(access_log, logged, "/api/v1/reservations")
             engine = sa.create_engine(url)
@@ -402,6 +404,8 @@ def booking_figures(results: Results, backend: str, dbs: Databases, quick: bool)
             note = f"201={outcome.count(201)}, 409={outcome.count(409)}, stored={stored}"
             results.add(f"{label}: time to settle", backend, outcome.wall_seconds, "s", note=note)
             results.add(f"{label}: p95 latency", backend, outcome.percentile(95), "ms")
+            results.add(f"{label}: client CPU", backend, outcome.client_cpu_seconds, "s",
+                        note="the burst client's own CPU time from the release to the last answer (one thread)")
             if in_app:
                 # Where a request's time goes: in the app (gunicorn's own measure, from the parsed
                 # request to the answer), or waiting — in the listen backlog or for a worker.
@@ -411,10 +415,29 @@ def booking_figures(results: Results, backend: str, dbs: Databases, quick: bool)
                             note=f"p95 {ordered[int(len(ordered) * 0.95)]:.1f} ms, {len(in_app)} logged")
                 results.add(f"{label}: app busy (sum of app time / worker slots)", backend, busy, "s",
                             note=f"of {outcome.wall_seconds:.2f} s to settle; the rest is the client and the backlog")
+            results.add(f"{label}: app CPU per request", backend, server_cpu / size * 1000, "ms",
+                        note=f"gunicorn's processes' CPU time over the burst ({server_cpu:.2f} s) / {size}")
             results.add(f"{label}: booked", backend, outcome.count(201), "places", note="must be 100")
             results.add(f"{label}: 5xx or dropped", backend, outcome.server_errors, "requests", note="must be 0")
     finally:
         server.stop()
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children still running (gunicorn's master
+    and workers), from ``/proc``; 0 where it cannot be read."""
+    total, pending = 0.0, [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
 
 
 def _app_times(access_log: Path, offset: int, path: str) -> list[float]:

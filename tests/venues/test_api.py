@@ -77,6 +77,25 @@ def test_book_then_slot_full_then_cancel_only_by_the_owner(client, db, vault, pr
     assert statuses == ["booked", "cancelled"]
 
 
+def test_a_booking_s_answer_is_the_booking_as_read_back(client, db, vault, programme):
+    """The 201 is built from the rows the booking was made from; it must say what reading the
+    booking back says, code included (Ed25519 signs the same claims to the same token)."""
+    venue = make_venue(db, kind=VenueKind.SCENIC_SPOT, code="jiangxinyu", address="江心屿")
+    slot = make_slot(db, venue, tomorrow_at(14), capacity=2)
+    worker = make_booker(db, vault, programme)
+    headers = bearer(db, worker.user)
+    db.commit()
+
+    made = client.post("/api/v1/reservations", json={"slot_id": slot.id}, headers=headers)
+    read = client.get(f"/api/v1/reservations/{made.get_json()['id']}", headers=headers)
+
+    assert made.status_code == 201 and read.status_code == 200
+    assert made.get_json() == read.get_json()
+    assert made.get_json()["venue"] == {"code": "jiangxinyu", "name": venue.name, "kind": "scenic_spot",
+                                        "district": venue.district, "address": "江心屿", "bookable": True,
+                                        "discount_percent": programme.venues.discounts.get("jiangxinyu")}
+
+
 def test_bad_requests_and_roles(client, db, vault, programme):
     venue = make_venue(db)
     slot = make_slot(db, venue, tomorrow_at(11))

@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.builders import make_unique_id_number
+from tests.builders import make_unique_id_number, make_user
 from tests.support.clock import at
 from tests.venues.builders import make_booker, make_slot, make_venue
 from wzcheckin.codes.tokens import TokenKind
+from wzcheckin.core.roles import Role
 from wzcheckin.venues import booking
 from wzcheckin.venues.errors import BookingRefused, VenueError
 from wzcheckin.venues.jobs import mark_no_shows
@@ -109,6 +110,83 @@ def test_the_lock_free_refusal_answers_only_as_the_locked_booking_would(db, vaul
     booking.refuse_if_full(db, latecomer, full.id, NOW)  # not eligible: book() says not_eligible
     db.execute(sa.update(Slot).where(Slot.id == full.id).values(capacity=2))
     booking.refuse_if_full(db, make_booker(db, vault, programme), full.id, NOW)  # a place again: silent
+
+
+def test_the_look_before_booking_reads_the_worker_and_refuses_a_full_slot_in_one_statement(db, vault, programme):
+    """The API's look (``look_before_booking``): the account's worker as a ``Booker`` whatever
+    the slot, and the full slot's refusal only where ``book`` would answer the same."""
+    venue = make_venue(db)
+    full, open_slot = make_slot(db, venue, at("2021-02-08 10:00"), capacity=1), make_slot(db, venue, at("2021-02-08 11:00"))
+    holder, latecomer = make_booker(db, vault, programme), make_booker(db, vault, programme)
+    booking.book(db, programme, holder, full.id, NOW)
+
+    look = booking.look_before_booking(db, latecomer.user_id, full.id, NOW)
+    assert look.booker == booking.Booker(latecomer.id, True, False) and look.refusal.code == "slot_full"
+    assert (look.slot.id, look.slot.taken, look.slot.capacity, look.slot.venue.code) == (full.id, 1, 1, venue.code)
+    assert booking.look_before_booking(db, holder.user_id, full.id, NOW).refusal.code == "already_booked"
+    assert booking.look_before_booking(db, latecomer.user_id, open_slot.id, NOW).refusal is None
+    unknown = booking.look_before_booking(db, latecomer.user_id, 999_999, NOW)  # take_booking(): slot_unknown
+    assert (unknown.booker, unknown.slot, unknown.refusal) == (look.booker, None, None)
+    assert booking.look_before_booking(db, latecomer.user_id, full.id, at("2021-02-08 10:00")).refusal is None  # started
+    staff = make_user(db, vault, Role.VENUE_STAFF)
+    assert booking.look_before_booking(db, staff.id, full.id, NOW) == booking.Look(None, None, None)  # no worker
+    latecomer.pledged_at = None
+    db.flush()
+    look = booking.look_before_booking(db, latecomer.user_id, full.id, NOW)
+    assert look.booker.has_pledged is False and look.refusal is None  # take_booking() says not_eligible
+    with refused("not_eligible"):
+        booking.take_booking(db, programme, look.booker, full.id, NOW, slot=look.slot)
+
+
+def test_a_booking_from_a_look_that_went_stale_takes_no_place_it_does_not_have(db, vault, programme):
+    """The look's slot is read without a lock: the conditional UPDATE decides, and the refusal
+    says what the slot is now."""
+    slot = make_slot(db, make_venue(db), at("2021-02-08 10:00"), capacity=1)
+    first, second = make_booker(db, vault, programme), make_booker(db, vault, programme)
+    stale = booking.look_before_booking(db, second.user_id, slot.id, NOW)
+    assert stale.refusal is None and stale.slot.taken == 0
+    booking.book(db, programme, first, slot.id, NOW)
+    with refused("slot_full"):
+        booking.take_booking(db, programme, stale.booker, slot.id, NOW, slot=stale.slot)
+    booking.close_slot(db, programme, slot.id, "", NOW)
+    with refused("slot_closed"):
+        booking.take_booking(db, programme, stale.booker, slot.id, NOW, slot=stale.slot)
+    assert db.scalar(sa.select(Slot.taken).where(Slot.id == slot.id)) == 0
+
+
+def test_a_booking_answers_from_the_rows_it_was_made_from(db, vault, programme):
+    venue = make_venue(db)
+    slot = make_slot(db, venue, at("2021-02-08 10:00"), capacity=3)
+    worker = make_booker(db, vault, programme)
+    look = booking.look_before_booking(db, worker.user_id, slot.id, NOW)
+
+    booked = booking.take_booking(db, programme, look.booker, slot.id, NOW, slot=look.slot)
+
+    stored = db.get(Reservation, booked.reservation.id)
+    assert stored is booked.reservation  # handed to the session as loaded, no second object
+    db.expire(stored)
+    assert (stored.public_id, stored.worker_id, stored.slot_id, stored.status, stored.source, stored.created_at) == (
+        booked.reservation.public_id, worker.id, slot.id, ReservationStatus.BOOKED, "direct", NOW)
+    assert (booked.slot.id, booked.slot.starts_at, booked.slot.ends_at, booked.slot.venue.code) == (
+        slot.id, slot.starts_at, slot.ends_at, venue.code)
+    assert db.scalar(sa.select(Slot.taken).where(Slot.id == slot.id)) == 1
+
+
+def test_a_direct_booking_that_loses_the_race_for_its_worker_s_place_takes_no_place(db, vault, programme):
+    """The last line behind the worker's lock: the partial UNIQUE index. A direct booking has no
+    savepoint — its refusal leaves the transaction to its unit of work, which rolls the place back."""
+    slot = make_slot(db, make_venue(db), at("2021-02-08 10:00"), capacity=5)
+    worker = make_booker(db, vault, programme)
+    booking.book(db, programme, worker, slot.id, NOW)  # the twin request that won
+    db.commit()
+    view = booking._slot_view(db, slot.id)
+
+    with refused("already_booked"):
+        booking._take_place(db, worker, view, NOW, source="direct", savepoint=False)
+    db.rollback()
+
+    assert db.scalar(sa.select(Slot.taken).where(Slot.id == slot.id)) == 1
+    assert db.scalar(sa.select(sa.func.count(Reservation.id)).where(Reservation.slot_id == slot.id)) == 1
 
 
 def test_one_booking_per_slot_and_per_venue_per_day(db, vault, programme):

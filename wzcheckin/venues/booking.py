@@ -14,10 +14,14 @@ How a slot is never overbooked (the invariant ``taken <= capacity``), on SQLite 
   A CHECK constraint (``taken <= capacity``) backs it up in the schema. A booking takes the
   slot's row lock with that UPDATE, its last step but the insert, so bookings of one slot queue
   on it only for the UPDATE, the INSERT and the commit; the per-worker rules run before it.
-* The same worker twice at once: the worker's row is locked (``SELECT … FOR NO KEY UPDATE``)
-  before the per-worker rules are read, so their bookings run one after the other and the second
-  sees the first; a partial UNIQUE index (one active reservation per worker and slot) is the last
-  line, its violation — caught in a savepoint — answers ``already_booked``, never a 500.
+* The same worker twice at once: on PostgreSQL the worker's row is locked (``SELECT … FOR NO KEY
+  UPDATE``, a statement of its own, so the rules' read that follows has a snapshot taken after
+  the lock was granted) before the per-worker rules are read, so their bookings run one after
+  the other and the second sees the first (SQLite: BEGIN IMMEDIATE already made the transaction
+  the only writer); a partial UNIQUE index (one active reservation per worker and slot) is the
+  last line, its violation answers ``already_booked``, never a 500 — caught in a savepoint where
+  the transaction goes on (waiting-list promotions), or ending a direct booking's transaction,
+  whose only write it was, to be rolled back by its unit of work.
 * Cancelling gives the place back exactly once: the reservation moves ``booked → cancelled`` by
   a conditional UPDATE, and only when that reports one row is ``taken`` decremented.
 * No deadlocks on PostgreSQL: a transaction locks at most one slot and at most one worker it
@@ -26,15 +30,20 @@ How a slot is never overbooked (the invariant ``taken <= capacity``), on SQLite 
   capacity) never wait for a worker's lock: a waiting-list promotion — the one step that may
   touch several workers — skips a locked worker (SKIP LOCKED), who keeps their place in line. SQLite needs none of
   this: one writer at a time.
+
+The crowd behind the last place: :func:`look_before_booking` (the API) answers a full slot from one
+lock-free statement before any write transaction begins, reading the worker behind the account in
+the same statement; only a request that finds a place left goes on to :func:`take_booking`.
 """
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from wzcheckin.accounts.models import Worker
 from wzcheckin.codes.keys import Keyring
@@ -42,7 +51,7 @@ from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core.public_ids import new_public_id
 from wzcheckin.core.refusals import insert_or_refuse
 from wzcheckin.db import is_unique_violation
-from wzcheckin.programme import Programme
+from wzcheckin.programme import HukouStatus, Programme
 from wzcheckin.venues.errors import BookingRefused, VenueError
 from wzcheckin.venues.models import (
     ACTIVE_STATUSES,
@@ -103,19 +112,35 @@ def suspended_until(session: Session, programme: Programme, worker_id: int, now:
     A booking counts as missed from its slot's end plus the late grace, whether or not the
     no-show job has marked it yet, so the rule does not depend on when the job last ran.
     """
+    if programme.venues.suspension_days == 0:
+        return None
+    late = late_grace(programme)
+    ends = session.scalars(
+        sa.select(Slot.ends_at)
+        .join(Reservation, Reservation.slot_id == Slot.id)
+        .where(Reservation.worker_id == worker_id, Reservation.status.in_(_MAY_BE_MISSED),
+               Slot.ends_at >= _suspension_horizon(programme, now), Slot.ends_at <= now - late)
+    ).all()
+    return _suspension_end(programme, ends, now)
+
+
+_MAY_BE_MISSED = (ReservationStatus.NO_SHOW, ReservationStatus.BOOKED)
+
+
+def _suspension_horizon(programme: Programme, now: datetime) -> datetime:
+    """The earliest slot end that can still count towards a suspension in force at ``now``."""
+    rules = programme.venues
+    return now - timedelta(days=rules.no_show_window_days) - timedelta(days=rules.suspension_days) - late_grace(programme)
+
+
+def _suspension_end(programme: Programme, ends: list[datetime], now: datetime) -> datetime | None:
+    """:func:`suspended_until` from the ends of the worker's missed slots (booked or no-show,
+    ended with the late grace by ``now``, not before the horizon)."""
     rules = programme.venues
     if rules.suspension_days == 0:
         return None
     late = late_grace(programme)
     window, suspension = timedelta(days=rules.no_show_window_days), timedelta(days=rules.suspension_days)
-    horizon = now - window - suspension - late
-    ends = session.scalars(
-        sa.select(Slot.ends_at)
-        .join(Reservation, Reservation.slot_id == Slot.id)
-        .where(Reservation.worker_id == worker_id,
-               Reservation.status.in_([ReservationStatus.NO_SHOW, ReservationStatus.BOOKED]),
-               Slot.ends_at >= horizon, Slot.ends_at <= now - late)
-    ).all()
     missed = sorted(end + late for end in ends)
     limit = rules.no_show_limit
     until = None
@@ -125,16 +150,6 @@ def suspended_until(session: Session, programme: Programme, worker_id: int, now:
             if candidate > now and (until is None or candidate > until):
                 until = candidate
     return until
-
-
-def _active_count(session: Session, programme: Programme, worker_id: int, now: datetime) -> int:
-    """Bookings still ahead of the worker: booked and not yet missed."""
-    return session.scalar(
-        sa.select(sa.func.count(Reservation.id))
-        .join(Slot, Slot.id == Reservation.slot_id)
-        .where(Reservation.worker_id == worker_id, Reservation.status == ReservationStatus.BOOKED,
-               Slot.ends_at > now - late_grace(programme))
-    )
 
 
 def _active_reservation(session: Session, worker_id: int, slot_id: int) -> Reservation | None:
@@ -149,16 +164,6 @@ def active_reservation(session: Session, worker_id: int, slot_id: int) -> Reserv
     return _active_reservation(session, worker_id, slot_id)
 
 
-def _overlapping(session: Session, worker_id: int, slot: Slot) -> bool:
-    """Another booking of the worker's (any venue) whose time overlaps this slot's."""
-    return session.scalar(
-        sa.select(sa.func.count(Reservation.id))
-        .join(Slot, Slot.id == Reservation.slot_id)
-        .where(Reservation.worker_id == worker_id, Reservation.status == ReservationStatus.BOOKED,
-               Slot.id != slot.id, Slot.starts_at < slot.ends_at, Slot.ends_at > slot.starts_at)
-    ) > 0
-
-
 def _booked_same_day(session: Session, programme: Programme, worker_id: int, slot: Slot) -> bool:
     day = programme.local_date(slot.starts_at)
     return session.scalar(
@@ -168,6 +173,68 @@ def _booked_same_day(session: Session, programme: Programme, worker_id: int, slo
                Slot.venue_id == slot.venue_id, Slot.id != slot.id,
                Slot.starts_at >= programme.local_day_start(day), Slot.starts_at < programme.local_day_end(day))
     ) > 0
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBooking:
+    """One of the worker's reservations as the per-worker rules read it."""
+
+    slot_id: int
+    status: ReservationStatus
+    venue_id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+# The worker's reservations every per-worker rule reads, in one round trip (built once): those
+# that hold or held a place, of this slot or ending since the earliest instant a rule looks at.
+# The statements of the booking path are on the tables, not the mapped classes, and run on the
+# session's connection: no ORM compile or result machinery for rows that become plain values.
+_SLOTS, _VENUES, _RESERVATIONS, _WORKERS = Slot.__table__, Venue.__table__, Reservation.__table__, Worker.__table__
+_HELD_BOOKINGS = (
+    sa.select(_RESERVATIONS.c.slot_id, _RESERVATIONS.c.status, _SLOTS.c.venue_id, _SLOTS.c.starts_at,
+              _SLOTS.c.ends_at)
+    .select_from(_RESERVATIONS.join(_SLOTS, _SLOTS.c.id == _RESERVATIONS.c.slot_id))
+    .where(_RESERVATIONS.c.worker_id == sa.bindparam("worker_id"),
+           _RESERVATIONS.c.status.in_([*ACTIVE_STATUSES, ReservationStatus.NO_SHOW]),
+           sa.or_(_RESERVATIONS.c.slot_id == sa.bindparam("slot_id"), _SLOTS.c.ends_at >= sa.bindparam("since")))
+)
+
+
+def held_bookings(session: Session, programme: Programme, worker_id: int, slot, now: datetime) -> list[HeldBooking]:
+    """What :func:`worker_rule_refusal` needs of the worker's bookings for ``slot``."""
+    day_start = programme.local_day_start(programme.local_date(slot.starts_at))
+    since = min(_suspension_horizon(programme, now), now - late_grace(programme), day_start, slot.starts_at)
+    rows = session.connection().execute(_HELD_BOOKINGS, {"worker_id": worker_id, "slot_id": slot.id, "since": since})
+    return [HeldBooking(*row) for row in rows]
+
+
+def worker_rule_refusal(programme: Programme, held: list[HeldBooking], slot, now: datetime) -> BookingRefused | None:
+    """The per-worker rules of booking ``slot`` (pure: the worker's bookings come in), in the order
+    they are answered: the worker's own place in it; a suspension for missed bookings; one per
+    venue per day; no two overlapping in time; at most ``max_active_bookings`` ahead."""
+    rules, late = programme.venues, late_grace(programme)
+    if any(h.slot_id == slot.id and h.status in ACTIVE_STATUSES for h in held):
+        return BookingRefused("already_booked")
+    horizon = _suspension_horizon(programme, now)
+    until = _suspension_end(programme, [h.ends_at for h in held if h.status in _MAY_BE_MISSED
+                                        and horizon <= h.ends_at <= now - late], now)
+    if until is not None:
+        return BookingRefused("suspended", until=until)
+    if rules.one_per_venue_per_day:
+        day = programme.local_date(slot.starts_at)
+        start, end = programme.local_day_start(day), programme.local_day_end(day)
+        if any(h.status in ACTIVE_STATUSES and h.venue_id == slot.venue_id and h.slot_id != slot.id
+               and start <= h.starts_at < end for h in held):
+            return BookingRefused("already_booked_that_day")
+    if rules.refuse_overlapping and any(
+            h.status is ReservationStatus.BOOKED and h.slot_id != slot.id
+            and h.starts_at < slot.ends_at and h.ends_at > slot.starts_at for h in held):
+        return BookingRefused("overlapping_booking")
+    ahead = sum(1 for h in held if h.status is ReservationStatus.BOOKED and h.ends_at > now - late)
+    if ahead >= rules.max_active_bookings:
+        return BookingRefused("limit_reached", limit=rules.max_active_bookings)
+    return None
 
 
 # --- locks (see the module docstring for the order) ------------------------------------------------
@@ -185,8 +252,15 @@ def _lock_worker(session: Session, worker: Worker, *, wait: bool = True) -> bool
     inserts that merely reference the worker (scans, ledger entries). With ``wait=False``
     (waiting-list promotions) a worker locked by another transaction is not waited for: the
     answer is False and the promotion moves on, so promotions never wait on a worker lock."""
-    query = sa.select(Worker.id).where(Worker.id == worker.id)
-    return session.execute(query.with_for_update(key_share=True, skip_locked=not wait)).first() is not None
+    if session.get_bind().dialect.name == "sqlite":
+        return True  # the transaction began with BEGIN IMMEDIATE: it is the only writer already
+    statement = _LOCK_WORKER_WAIT if wait else _LOCK_WORKER_SKIP
+    return session.connection().execute(statement, {"worker_id": worker.id}).first() is not None
+
+
+_LOCK_WORKER = sa.select(_WORKERS.c.id).where(_WORKERS.c.id == sa.bindparam("worker_id"))
+_LOCK_WORKER_WAIT = _LOCK_WORKER.with_for_update(key_share=True)
+_LOCK_WORKER_SKIP = _LOCK_WORKER.with_for_update(key_share=True, skip_locked=True)
 
 
 def _refusal_for_status(status: ReservationStatus) -> BookingRefused:
@@ -207,52 +281,168 @@ def _why_no_place(slot: Slot, now: datetime) -> BookingRefused:
 
 # --- booking ----------------------------------------------------------------------------------
 
-# The look at a full slot, built once: the slot (full, open, not started), its venue's kind and
-# whether the worker already holds a place in it, in one round trip and without a lock.
-_FULL_SLOT = (
-    sa.select(Venue.kind, sa.exists().where(Reservation.worker_id == sa.bindparam("worker_id"),
-                                            Reservation.slot_id == Slot.id,
-                                            Reservation.status.in_(ACTIVE_STATUSES)).label("own"))
-    .select_from(Slot).join(Venue, Venue.id == Slot.venue_id)
-    .where(Slot.id == sa.bindparam("slot_id"), Slot.taken >= Slot.capacity, Slot.closed_at.is_(None),
-           Slot.starts_at > sa.bindparam("now"))
+@dataclass(frozen=True, slots=True)
+class Booker:
+    """What booking reads of a worker — their id and eligibility — as one Core row (the API);
+    :func:`book` takes the ORM ``Worker`` as well, which answers the same names."""
+
+    id: int
+    has_pledged: bool
+    hukou_is_home: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VenueView:
+    """A slot's venue as booking reads it (``api.venue_json`` reads the same names of a ``Venue``)."""
+
+    code: str
+    name: str
+    kind: VenueKind
+    district: str
+    address: str
+
+    @property
+    def bookable(self) -> bool:
+        return VenueKind(self.kind).bookable
+
+
+@dataclass(frozen=True, slots=True)
+class SlotView:
+    """A slot as committed, with its venue, from one Core row: what booking and its answer read."""
+
+    id: int
+    venue_id: int
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    taken: int
+    closed_at: datetime | None
+    venue: VenueView
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """A booking just made, with the slot and venue it was made from (no re-read for the answer)."""
+
+    reservation: Reservation
+    slot: SlotView
+
+
+# The slot and its venue as one row (built once), and the look before booking: the same columns,
+# with the worker behind the account (id, eligibility) and whether they hold a place in the slot
+# already — one round trip, no lock. The worker's row comes whether or not the slot exists.
+_SLOT_COLUMNS = (_SLOTS.c.id, _SLOTS.c.venue_id, _SLOTS.c.starts_at, _SLOTS.c.ends_at, _SLOTS.c.capacity,
+                 _SLOTS.c.taken, _SLOTS.c.closed_at, _VENUES.c.code, _VENUES.c.name, _VENUES.c.kind,
+                 _VENUES.c.district, _VENUES.c.address)
+_SLOT_AND_VENUE = _SLOTS.join(_VENUES, _VENUES.c.id == _SLOTS.c.venue_id)
+_SLOT_VIEW = sa.select(*_SLOT_COLUMNS).select_from(_SLOT_AND_VENUE).where(_SLOTS.c.id == sa.bindparam("slot_id"))
+_LOOK = (
+    sa.select(*_SLOT_COLUMNS, _WORKERS.c.id, _WORKERS.c.pledged_at, _WORKERS.c.hukou_status,
+              sa.exists().where(_RESERVATIONS.c.worker_id == _WORKERS.c.id,
+                                _RESERVATIONS.c.slot_id == sa.bindparam("slot_id"),
+                                _RESERVATIONS.c.status.in_(ACTIVE_STATUSES)))
+    .select_from(_WORKERS.outerjoin(_SLOT_AND_VENUE, _SLOTS.c.id == sa.bindparam("slot_id")))
+    .where(_WORKERS.c.user_id == sa.bindparam("user_id"))
 )
+_SLOT_WIDTH = len(_SLOT_COLUMNS)
+
+
+def _slot_from(row) -> SlotView | None:
+    if row is None or row[0] is None:
+        return None
+    return SlotView(*row[:7], VenueView(*row[7:_SLOT_WIDTH]))
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """What :func:`look_before_booking` saw: the worker (None: the account has none), the slot as
+    committed (None: no such slot), and the refusal of a full slot, if any."""
+
+    booker: Booker | None
+    slot: SlotView | None
+    refusal: BookingRefused | None
+
+
+def _full_slot_refusal(slot: SlotView | None, own: bool, now: datetime) -> BookingRefused | None:
+    """``slot_full`` (``already_booked`` for the worker's own place) where the locked path would
+    say so too: a bookable venue's open slot, not started, every place taken."""
+    if (slot is None or slot.taken < slot.capacity or slot.closed_at is not None or slot.starts_at <= now
+            or not slot.venue.bookable):
+        return None
+    return BookingRefused("already_booked" if own else "slot_full")
+
+
+def look_before_booking(session: Session, user_id: int, slot_id: int, now: datetime) -> Look:
+    """Before the unit of work (the API), one statement without a lock: the account's worker as
+    a :class:`Booker`, the slot with its venue, and the refusal of a full slot — ``slot_full``, or
+    ``already_booked`` for the worker's own place in it. The crowd behind the last place is
+    answered from it without loading the worker or queueing for the slot's lock. Refuses only
+    where :func:`take_booking` would give the same answer (an eligible worker, an open slot that
+    has not started); a request that goes on hands the slot to :func:`take_booking`, whose
+    conditional UPDATE re-checks it. A place a cancellation frees a moment later goes to the
+    waiting list first anyway."""
+    booker, slot, own = _look(session, user_id, slot_id)
+    refusal = _full_slot_refusal(slot, own, now) if booker is not None and ineligibility(booker) is None else None
+    return Look(booker, slot, refusal)
+
+
+def _look(session: Session, user_id: int, slot_id: int) -> tuple[Booker | None, SlotView | None, bool]:
+    row = session.connection().execute(_LOOK, {"user_id": user_id, "slot_id": slot_id}).first()
+    if row is None:
+        return None, None, False
+    worker_id, pledged_at, hukou_status, own = row[_SLOT_WIDTH:]
+    return Booker(worker_id, pledged_at is not None, hukou_status == HukouStatus.HOME), _slot_from(row), own
 
 
 def refuse_if_full(session: Session, worker: Worker, slot_id: int, now: datetime) -> None:
-    """Before the unit of work: a lock-free look at the slot, so the crowd behind the last place
-    is answered ``slot_full`` (or ``already_booked``, for their own booking) without queueing for
-    the slot's lock. Only ever refuses, and only where :func:`book` would give the same answer
-    (an eligible worker, an open slot that has not started); ``book`` re-checks everything under
-    the lock. A place a cancellation frees a moment later goes to the waiting list first anyway.
-    One statement (a burst's 900 refusals cost one query each, not three)."""
+    """:func:`look_before_booking` for a worker already loaded (the phone page): raises the
+    refusal of a full slot, if any. The worker's eligibility is read from the object."""
     if ineligibility(worker) is not None:
         return
-    found = session.execute(_FULL_SLOT, {"worker_id": worker.id, "slot_id": slot_id, "now": now}).first()
-    if found is None or not VenueKind(found.kind).bookable:
-        return
-    raise BookingRefused("already_booked" if found.own else "slot_full")
+    _booker, slot, own = _look(session, worker.user_id, slot_id)
+    refusal = _full_slot_refusal(slot, own, now)
+    if refusal is not None:
+        raise refusal
 
 
-def book(session: Session, programme: Programme, worker: Worker, slot_id: int, now: datetime) -> Reservation:
-    """Book a place in a slot for a worker (the phone page and ``POST /api/v1/reservations``).
+def _slot_view(session: Session, slot_id: int) -> SlotView | None:
+    return _slot_from(session.connection().execute(_SLOT_VIEW, {"slot_id": slot_id}).first())
 
-    The slot's row lock is held for the last step only: the worker is locked and their rules are
-    read against the slot as committed, then the conditional UPDATE takes the place (and the
-    slot's lock, on PostgreSQL), and the insert and the commit follow. A burst of bookings for one
-    slot queues on that lock for an UPDATE and an INSERT each, not for every rule; the crowd
-    behind the last place is refused from the committed row without waiting at all."""
+
+def book(session: Session, programme: Programme, worker: Worker | Booker, slot_id: int, now: datetime) -> Reservation:
+    """Book a place in a slot for a worker (the phone page, the demo); see :func:`take_booking`."""
+    return take_booking(session, programme, worker, slot_id, now).reservation
+
+
+def take_booking(session: Session, programme: Programme, worker: Worker | Booker, slot_id: int,
+                 now: datetime, *, slot: SlotView | None = None) -> Booked:
+    """Book a place in a slot for a worker (``POST /api/v1/reservations``, :func:`book`).
+
+    The slot's row lock is held for the last step only: the slot and its venue are read as
+    committed (one row; ``slot``: as :func:`look_before_booking` read it a moment before, without
+    a lock — its times and venue never change, and whether a place is left is the conditional
+    UPDATE's to say), the worker is locked and their rules are read (one query, decided in
+    Python), then the conditional UPDATE takes the place (and the slot's lock, on PostgreSQL),
+    and the insert and the commit follow. A burst of bookings for one slot queues on that lock for
+    an UPDATE and an INSERT each, not for every rule; the crowd behind the last place is refused
+    from the committed row without waiting at all. Must run in its own unit of work: a lost race
+    for the worker's one place in the slot (the UNIQUE index) is answered ``already_booked`` and
+    leaves the transaction to be rolled back (no savepoint: it is the transaction's only write)."""
     check_eligible(worker)
-    slot = session.scalar(sa.select(Slot).where(Slot.id == slot_id).execution_options(populate_existing=True))
+    session.flush()  # the Core reads below see what the caller's session holds unflushed (no autoflush)
+    if slot is None or slot.id != slot_id:
+        slot = _slot_view(session, slot_id)
     if slot is None:
         raise BookingRefused("slot_unknown")
     _refuse_unless_open(session, worker, slot, now)
     _lock_worker(session, worker)
-    _check_worker_rules(session, programme, worker, slot, now)
-    return _take_place(session, worker, slot, now, source="direct")
+    refusal = worker_rule_refusal(programme, held_bookings(session, programme, worker.id, slot, now), slot, now)
+    if refusal is not None:
+        raise refusal
+    return Booked(_take_place(session, worker, slot, now, source="direct", savepoint=False), slot)
 
 
-def _refuse_unless_open(session: Session, worker: Worker, slot: Slot, now: datetime) -> None:
+def _refuse_unless_open(session: Session, worker: Worker | Booker, slot: Slot | SlotView, now: datetime) -> None:
     if not slot.venue.bookable:
         raise BookingRefused("not_bookable")
     if slot.closed_at is not None:
@@ -268,63 +458,72 @@ def _refuse_unless_open(session: Session, worker: Worker, slot: Slot, now: datet
         raise BookingRefused("slot_full")
 
 
-def _check_worker_rules(session: Session, programme: Programme, worker: Worker, slot: Slot, now: datetime) -> None:
-    """The per-worker rules; the caller holds the worker's lock."""
-    if _active_reservation(session, worker.id, slot.id) is not None:
-        raise BookingRefused("already_booked")
-    until = suspended_until(session, programme, worker.id, now)
-    if until is not None:
-        raise BookingRefused("suspended", until=until)
-    rules = programme.venues
-    if rules.one_per_venue_per_day and _booked_same_day(session, programme, worker.id, slot):
-        raise BookingRefused("already_booked_that_day")
-    if rules.refuse_overlapping and _overlapping(session, worker.id, slot):
-        raise BookingRefused("overlapping_booking")
-    if _active_count(session, programme, worker.id, now) >= rules.max_active_bookings:
-        raise BookingRefused("limit_reached", limit=rules.max_active_bookings)
-
-
 def _book_locked(session: Session, programme: Programme, worker: Worker, slot: Slot, now: datetime, *,
                  source: str, wait: bool = True) -> Reservation:
     """Book with the slot already locked (waiting-list promotions): the worker's rules, then the
-    conditional UPDATE."""
+    conditional UPDATE, in a savepoint (the promotion's transaction goes on after a refusal)."""
     check_eligible(worker)
     _refuse_unless_open(session, worker, slot, now)
     if not _lock_worker(session, worker, wait=wait):
         raise _WorkerBusy
-    _check_worker_rules(session, programme, worker, slot, now)
-    return _take_place(session, worker, slot, now, source=source)
+    refusal = worker_rule_refusal(programme, held_bookings(session, programme, worker.id, slot, now), slot, now)
+    if refusal is not None:
+        raise refusal
+    return _take_place(session, worker, slot, now, source=source, savepoint=True)
 
 
-def _take_place(session: Session, worker: Worker, slot: Slot, now: datetime, *, source: str) -> Reservation:
+# Conditional UPDATE … RETURNING: the check and the increment are one statement, and on
+# PostgreSQL it takes the slot's row lock (a racer waits here, then re-checks). Built once.
+_TAKE_PLACE = (
+    sa.update(_SLOTS)
+    .where(_SLOTS.c.id == sa.bindparam("slot_id"), _SLOTS.c.taken < _SLOTS.c.capacity, _SLOTS.c.closed_at.is_(None),
+           _SLOTS.c.starts_at > sa.bindparam("now"))
+    .values(taken=_SLOTS.c.taken + 1)
+    .returning(_SLOTS.c.taken)
+)
+_INSERT_RESERVATION = sa.insert(_RESERVATIONS).returning(_RESERVATIONS.c.id)
+_RESERVATION_COLUMNS = ("public_id", "slot_id", "worker_id", "status", "source", "created_at", "cancelled_at",
+                        "cancelled_by", "redeemed_at", "redeemed_by_user_id", "no_show_at")
+
+
+def _take_place(session: Session, worker: Worker | Booker, slot: Slot | SlotView, now: datetime, *, source: str,
+                savepoint: bool) -> Reservation:
+    """The place (conditional UPDATE) and the reservation (one Core ``INSERT … RETURNING id``,
+    handed to the session as loaded, as ``scanning`` does with a scan: no unit-of-work flush)."""
     reservation = Reservation(public_id=new_public_id(), slot_id=slot.id, worker_id=worker.id,
-                              status=ReservationStatus.BOOKED, source=source, created_at=now)
+                              status=ReservationStatus.BOOKED, source=source, created_at=now, cancelled_at=None,
+                              cancelled_by=None, redeemed_at=None, redeemed_by_user_id=None, no_show_at=None)
+    connection = session.connection()
     try:
-        # The savepoint makes the place and the reservation one step: if the insert loses to the
-        # partial UNIQUE index, the increment is undone with it and the caller's transaction lives on.
-        with session.begin_nested():
-            # Conditional UPDATE … RETURNING: the check and the increment are one statement, and
-            # on PostgreSQL it takes the slot's row lock (a racer waits here, then re-checks).
-            taken = session.execute(
-                sa.update(Slot)
-                .where(Slot.id == slot.id, Slot.taken < Slot.capacity, Slot.closed_at.is_(None), Slot.starts_at > now)
-                .values(taken=Slot.taken + 1)
-                .returning(Slot.taken)
-                .execution_options(synchronize_session=False)
-            ).scalar()
+        # With ``savepoint`` the place and the reservation are one step: if the insert loses to
+        # the partial UNIQUE index, the increment is undone with it and the caller's transaction
+        # lives on. Without (a direct booking, its transaction's only write), the caller's unit of
+        # work rolls the increment back with everything else.
+        with session.begin_nested() if savepoint else nullcontext():
+            taken = connection.execute(_TAKE_PLACE, {"slot_id": slot.id, "now": now}).scalar()
             if taken is None:
                 raise _NoPlace
-            session.add(reservation)
-            session.flush()
+            values = {key: getattr(reservation, key) for key in _RESERVATION_COLUMNS}
+            reservation.id = connection.execute(_INSERT_RESERVATION, values).scalar_one()
     except _NoPlace:
-        session.refresh(slot)
-        raise _why_no_place(slot, now) from None
+        raise _why_no_place(_fresh(session, slot), now) from None
     except sa.exc.IntegrityError as exc:
         if not is_unique_violation(exc):
             raise
         raise BookingRefused("already_booked") from None
-    session.expire(slot, ["taken"])
+    make_transient_to_detached(reservation)
+    session.add(reservation)
+    if isinstance(slot, Slot):
+        session.expire(slot, ["taken"])
     return reservation
+
+
+def _fresh(session: Session, slot: Slot | SlotView) -> Slot | SlotView:
+    """The slot re-read as committed (after the conditional UPDATE matched nothing)."""
+    if isinstance(slot, Slot):
+        session.refresh(slot)
+        return slot
+    return _slot_view(session, slot.id)
 
 
 def find_reservation(session: Session, public_id: str, *options) -> Reservation | None:
@@ -373,9 +572,16 @@ class ReservationCode:
 def reservation_code(keyring: Keyring, programme: Programme, reservation: Reservation) -> ReservationCode:
     """The signed QR code of a booking (kind ``reservation``): it carries only the booking's
     opaque public id and expires when the booking can no longer be redeemed."""
-    expires_at = redeemable_until(programme, reservation.slot)
+    return sign_reservation_code(keyring, programme, reservation.public_id, reservation.slot.ends_at,
+                                 reservation.created_at)
+
+
+def sign_reservation_code(keyring: Keyring, programme: Programme, public_id: str, slot_ends_at: datetime,
+                          booked_at: datetime) -> ReservationCode:
+    """:func:`reservation_code` from the booking's public id, its slot's end and when it was made."""
+    expires_at = slot_ends_at + late_grace(programme)  # redeemable_until
     # Issued when booked: a scan dated before the booking is no evidence of a visit.
-    token = keyring.sign(TokenKind.RESERVATION, reservation.public_id, expires_at, issued_at=reservation.created_at)
+    token = keyring.sign(TokenKind.RESERVATION, public_id, expires_at, issued_at=booked_at)
     return ReservationCode(token, expires_at)
 
 
