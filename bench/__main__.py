@@ -320,7 +320,8 @@ def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) ->
     gate_extra = ',"mask":true,"temperature":36.5'
     app_server = GunicornServer(url, **SERVER, log_path=WORK / f"gunicorn-{backend}.log")
     floor_server = GunicornServer(url, **SERVER, log_path=WORK / f"floor-{backend}.log",
-                                  app_spec="bench.floor_app:app", env={"BENCH_DATABASE_URL": url})
+                                  app_spec="bench.floor_app:app", env={"BENCH_DATABASE_URL": url},
+                                  config=None, extra_args=["--preload"])  # preloaded, as the app is
     for connections in (16, 64):
         floor_server.start()
         wrk(floor_server.base_url, gate.file(gate_file), connections=connections, seconds=warmup, prefix=f"fw{connections}")

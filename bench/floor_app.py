@@ -50,6 +50,7 @@ metadata.create_all(engine)  # bench scratch table, not part of the app's schema
 with engine.connect() as _connection:
     _keys = {row.key_id: Ed25519PublicKey.from_public_bytes(row.public_key)
              for row in _connection.execute(sa.text("SELECT key_id, public_key FROM signing_keys"))}
+engine.dispose()  # no pooled connection may cross gunicorn's fork (the floor is preloaded, as the app is)
 
 HEADER = struct.Struct(">BBI8sII")  # wzcheckin.codes.tokens, version 2
 app = Flask(__name__)

@@ -41,8 +41,9 @@ def run_cli(database_url: str, *args: str, env: dict | None = None, check: bool 
 class GunicornServer:
     def __init__(self, database_url: str, *, workers: int = 2, env: dict | None = None,
                  log_path: Path | None = None, threads: int = 1, app_spec: str = "wsgi:app",
-                 extra_args: list[str] | None = None):
+                 extra_args: list[str] | None = None, config: Path | None = GUNICORN_CONFIG):
         self.app_spec = app_spec
+        self.config = config  # None: gunicorn's defaults (an app other than wzcheckin: bench's floor)
         self.extra_args = list(extra_args or [])
         self.database_url = database_url
         self.workers = workers
@@ -57,8 +58,8 @@ class GunicornServer:
         self._log = None
 
     def start(self) -> GunicornServer:
-        command = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG), self.app_spec,
-                   "--bind", f"127.0.0.1:{self.port}",
+        config = ["--config", str(self.config)] if self.config else []
+        command = [sys.executable, "-m", "gunicorn", *config, self.app_spec, "--bind", f"127.0.0.1:{self.port}",
                    "--workers", str(self.workers), "--threads", str(self.threads),
                    "--timeout", "60", "--graceful-timeout", "5", "--backlog", "2048", *self.extra_args]
         if self._log is not None:  # a restart after kill(): the log goes on in the same file
