@@ -442,13 +442,18 @@ def take_booking(session: Session, programme: Programme, worker: Worker | Booker
     return Booked(_take_place(session, worker, slot, now, source="direct", savepoint=False), slot)
 
 
-def _refuse_unless_open(session: Session, worker: Worker | Booker, slot: Slot | SlotView, now: datetime) -> None:
+def _refuse_unless_taking_bookings(slot: Slot | SlotView, now: datetime) -> None:
+    """The slot's own state, answered in this order by booking and by joining its waiting list."""
     if not slot.venue.bookable:
         raise BookingRefused("not_bookable")
     if slot.closed_at is not None:
         raise BookingRefused("slot_closed")
     if slot.starts_at <= now:
         raise BookingRefused("slot_started")
+
+
+def _refuse_unless_open(session: Session, worker: Worker | Booker, slot: Slot | SlotView, now: datetime) -> None:
+    _refuse_unless_taking_bookings(slot, now)
     if slot.taken >= slot.capacity:
         # Fast refusal for the crowd behind the last place ("full" as committed: a place freed
         # later goes to the waiting list first anyway); only this worker's own booking here is
@@ -602,12 +607,7 @@ def join_waitlist(session: Session, programme: Programme, worker: Worker, slot_i
     slot = _lock_slot(session, slot_id)
     if slot is None:
         raise BookingRefused("slot_unknown")
-    if not slot.venue.bookable:
-        raise BookingRefused("not_bookable")
-    if slot.closed_at is not None:
-        raise BookingRefused("slot_closed")
-    if slot.starts_at <= now:
-        raise BookingRefused("slot_started")
+    _refuse_unless_taking_bookings(slot, now)
     if _active_reservation(session, worker.id, slot.id) is not None:
         raise BookingRefused("already_booked")
     if slot.remaining > 0:
