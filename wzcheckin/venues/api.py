@@ -162,8 +162,7 @@ def slot_json(programme: Programme, slot: Slot) -> dict:
 def booked_json(programme: Programme, booked: Booked) -> dict:
     """:func:`reservation_json` of a booking just made, from the rows it was made from."""
     slot, reservation = booked.slot, booked.reservation
-    code = sign_reservation_code(current_keyring(), programme, reservation.public_id, slot.ends_at,
-                                 reservation.created_at)
+    code = sign_reservation_code(current_keyring(), programme, reservation.public_id, slot, reservation.created_at)
     return {
         "id": reservation.public_id, "slot_id": slot.id, "status": str(reservation.status),
         "starts_at": iso_local(programme, slot.starts_at), "ends_at": iso_local(programme, slot.ends_at),

@@ -85,7 +85,7 @@ def late_grace(programme: Programme) -> timedelta:
     return timedelta(minutes=programme.venues.late_grace_minutes)
 
 
-def redeemable_until(programme: Programme, slot: Slot) -> datetime:
+def redeemable_until(programme: Programme, slot: Slot | SlotView) -> datetime:
     """The code works until the slot's end plus the late grace; after that it is a no-show."""
     return slot.ends_at + late_grace(programme)
 
@@ -164,17 +164,6 @@ def active_reservation(session: Session, worker_id: int, slot_id: int) -> Reserv
     return _active_reservation(session, worker_id, slot_id)
 
 
-def _booked_same_day(session: Session, programme: Programme, worker_id: int, slot: Slot) -> bool:
-    day = programme.local_date(slot.starts_at)
-    return session.scalar(
-        sa.select(sa.func.count(Reservation.id))
-        .join(Slot, Slot.id == Reservation.slot_id)
-        .where(Reservation.worker_id == worker_id, Reservation.status.in_(ACTIVE_STATUSES),
-               Slot.venue_id == slot.venue_id, Slot.id != slot.id,
-               Slot.starts_at >= programme.local_day_start(day), Slot.starts_at < programme.local_day_end(day))
-    ) > 0
-
-
 @dataclass(frozen=True, slots=True)
 class HeldBooking:
     """One of the worker's reservations as the per-worker rules read it."""
@@ -214,19 +203,10 @@ def worker_rule_refusal(programme: Programme, held: list[HeldBooking], slot, now
     they are answered: the worker's own place in it; a suspension for missed bookings; one per
     venue per day; no two overlapping in time; at most ``max_active_bookings`` ahead."""
     rules, late = programme.venues, late_grace(programme)
-    if any(h.slot_id == slot.id and h.status in ACTIVE_STATUSES for h in held):
-        return BookingRefused("already_booked")
-    horizon = _suspension_horizon(programme, now)
-    until = _suspension_end(programme, [h.ends_at for h in held if h.status in _MAY_BE_MISSED
-                                        and horizon <= h.ends_at <= now - late], now)
-    if until is not None:
-        return BookingRefused("suspended", until=until)
-    if rules.one_per_venue_per_day:
-        day = programme.local_date(slot.starts_at)
-        start, end = programme.local_day_start(day), programme.local_day_end(day)
-        if any(h.status in ACTIVE_STATUSES and h.venue_id == slot.venue_id and h.slot_id != slot.id
-               and start <= h.starts_at < end for h in held):
-            return BookingRefused("already_booked_that_day")
+    refusal = (_own_place_refusal(held, slot) or _suspension_refusal(programme, held, now)
+               or _same_day_refusal(programme, held, slot))
+    if refusal is not None:
+        return refusal
     if rules.refuse_overlapping and any(
             h.status is ReservationStatus.BOOKED and h.slot_id != slot.id
             and h.starts_at < slot.ends_at and h.ends_at > slot.starts_at for h in held):
@@ -234,6 +214,30 @@ def worker_rule_refusal(programme: Programme, held: list[HeldBooking], slot, now
     ahead = sum(1 for h in held if h.status is ReservationStatus.BOOKED and h.ends_at > now - late)
     if ahead >= rules.max_active_bookings:
         return BookingRefused("limit_reached", limit=rules.max_active_bookings)
+    return None
+
+
+def _own_place_refusal(held: list[HeldBooking], slot) -> BookingRefused | None:
+    if any(h.slot_id == slot.id and h.status in ACTIVE_STATUSES for h in held):
+        return BookingRefused("already_booked")
+    return None
+
+
+def _suspension_refusal(programme: Programme, held: list[HeldBooking], now: datetime) -> BookingRefused | None:
+    horizon, late = _suspension_horizon(programme, now), late_grace(programme)
+    until = _suspension_end(programme, [h.ends_at for h in held if h.status in _MAY_BE_MISSED
+                                        and horizon <= h.ends_at <= now - late], now)
+    return BookingRefused("suspended", until=until) if until is not None else None
+
+
+def _same_day_refusal(programme: Programme, held: list[HeldBooking], slot) -> BookingRefused | None:
+    if not programme.venues.one_per_venue_per_day:
+        return None
+    day = programme.local_date(slot.starts_at)
+    start, end = programme.local_day_start(day), programme.local_day_end(day)
+    if any(h.status in ACTIVE_STATUSES and h.venue_id == slot.venue_id and h.slot_id != slot.id
+           and start <= h.starts_at < end for h in held):
+        return BookingRefused("already_booked_that_day")
     return None
 
 
@@ -577,14 +581,13 @@ class ReservationCode:
 def reservation_code(keyring: Keyring, programme: Programme, reservation: Reservation) -> ReservationCode:
     """The signed QR code of a booking (kind ``reservation``): it carries only the booking's
     opaque public id and expires when the booking can no longer be redeemed."""
-    return sign_reservation_code(keyring, programme, reservation.public_id, reservation.slot.ends_at,
-                                 reservation.created_at)
+    return sign_reservation_code(keyring, programme, reservation.public_id, reservation.slot, reservation.created_at)
 
 
-def sign_reservation_code(keyring: Keyring, programme: Programme, public_id: str, slot_ends_at: datetime,
+def sign_reservation_code(keyring: Keyring, programme: Programme, public_id: str, slot: Slot | SlotView,
                           booked_at: datetime) -> ReservationCode:
-    """:func:`reservation_code` from the booking's public id, its slot's end and when it was made."""
-    expires_at = slot_ends_at + late_grace(programme)  # redeemable_until
+    """:func:`reservation_code` from the booking's public id, its slot and when it was made."""
+    expires_at = redeemable_until(programme, slot)
     # Issued when booked: a scan dated before the booking is no evidence of a visit.
     token = keyring.sign(TokenKind.RESERVATION, public_id, expires_at, issued_at=booked_at)
     return ReservationCode(token, expires_at)
@@ -608,15 +611,13 @@ def join_waitlist(session: Session, programme: Programme, worker: Worker, slot_i
     if slot is None:
         raise BookingRefused("slot_unknown")
     _refuse_unless_taking_bookings(slot, now)
-    if _active_reservation(session, worker.id, slot.id) is not None:
-        raise BookingRefused("already_booked")
-    if slot.remaining > 0:
-        raise BookingRefused("not_full")
-    until = suspended_until(session, programme, worker.id, now)
-    if until is not None:
-        raise BookingRefused("suspended", until=until)
-    if programme.venues.one_per_venue_per_day and _booked_same_day(session, programme, worker.id, slot):
-        raise BookingRefused("already_booked_that_day")
+    held = held_bookings(session, programme, worker.id, slot, now)
+    refusal = _own_place_refusal(held, slot)
+    if refusal is None and slot.remaining > 0:
+        refusal = BookingRefused("not_full")
+    refusal = refusal or _suspension_refusal(programme, held, now) or _same_day_refusal(programme, held, slot)
+    if refusal is not None:
+        raise refusal
     waiting = session.scalars(
         sa.select(WaitlistEntry.slot_id)
         .join(Slot, Slot.id == WaitlistEntry.slot_id)
