@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from tests.builders import make_user
@@ -161,3 +162,32 @@ def test_the_routes_are_in_the_openapi_document(client, db):
     assert {"get", "post"} <= set(paths["/api/v1/reservations"])
     assert {"201", "409"} <= set(paths["/api/v1/reservations"]["post"]["responses"])
     assert "409" in paths["/api/v1/reservations/{public_id}"]["delete"]["responses"]
+
+
+def test_a_full_slot_is_refused_without_the_sqlite_write_lock(client, db, vault, programme):
+    """The crowd behind the last place reads, never writes: on SQLite its refusals take no write
+    lock (BEGIN IMMEDIATE), so they never queue behind each other or behind the bookings."""
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("SQLite's transaction statements")
+    slot = make_slot(db, make_venue(db), tomorrow_at(10), capacity=1)
+    first, late = make_booker(db, vault, programme), make_booker(db, vault, programme)
+    first_headers, late_headers = bearer(db, first.user), bearer(db, late.user)
+    db.commit()
+    begins: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if statement.startswith("BEGIN"):
+            begins.append(statement)
+
+    engine = db.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        booked = client.post("/api/v1/reservations", json={"slot_id": slot.id}, headers=first_headers)
+        begins_of_booking = list(begins)
+        begins.clear()
+        full = client.post("/api/v1/reservations", json={"slot_id": slot.id}, headers=late_headers)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert booked.status_code == 201 and "BEGIN IMMEDIATE" in begins_of_booking
+    assert full.status_code == 409 and full.get_json()["error"]["code"] == "slot_full"
+    assert begins == ["BEGIN DEFERRED"]
