@@ -15,6 +15,7 @@ Transactions and locking, in one place:
 from __future__ import annotations
 
 import random
+import select
 import sqlite3
 import sys
 import time
@@ -109,6 +110,8 @@ def render_migration_item(type_: str, obj, _autogen_context):
 def configure_engine(engine: Engine, *, lock_timeout: float = SQLITE_BUSY_TIMEOUT_SECONDS) -> None:
     """Connection settings per backend; called once per engine at start-up. ``lock_timeout``:
     how long a SQLite writer waits for the write lock before giving up (database_busy)."""
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "checkout", _refuse_connection_closed_while_idle)
     if engine.dialect.name != "sqlite":
         return
 
@@ -131,20 +134,53 @@ def configure_engine(engine: Engine, *, lock_timeout: float = SQLITE_BUSY_TIMEOU
             connection.exec_driver_sql("BEGIN DEFERRED")
             return
         # Every write in the app begins here, so this is the one place a writer waits for another.
-        # SQLite's own busy handler sleeps 25–100 ms at a time once a wait gets long, which turns two
-        # gunicorn workers contending for the lock into idle time; retrying every millisecond or
-        # two (with jitter) hands the lock over as soon as it is free.
-        deadline = time.monotonic() + lock_timeout
-        pause = 0.0005
-        while True:
+        # SQLite's own busy handler sleeps 1, 2, 5 ms… between tries, long beside a scan's write
+        # (about half a millisecond), which turns two gunicorn workers contending for the lock into
+        # idle time. So while it waits here, the connection's busy timeout is 0 and the wait is
+        # ours: a retry every 0.1–2 ms (with jitter). The retries go to the driver's connection,
+        # so each busy answer costs microseconds, not SQLAlchemy's error handling.
+        raw = connection.connection.dbapi_connection
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
             try:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
                 return
             except sa.exc.OperationalError as exc:
-                if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                if "locked" not in str(exc.orig):
                     raise
-            time.sleep(pause * random.uniform(0.5, 1.5))  # jitter, not security
-            pause = min(pause * 2, 0.002)
+            deadline = time.monotonic() + lock_timeout
+            pause = 0.0001
+            while time.monotonic() < deadline:
+                time.sleep(pause * random.uniform(0.5, 1.5))  # jitter, not security
+                pause = min(pause * 1.5, 0.002)
+                try:
+                    raw.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc):
+                        break  # not a wait: raised below as SQLAlchemy raises it
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={SQLITE_LOCK_POLL_MS}")
+        # Past the deadline (or another failure): once more, so the error is SQLAlchemy's own
+        # (``database is locked`` → 503 database_busy, a full disk → disk_full).
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _refuse_connection_closed_while_idle(dbapi_connection, _record, _proxy) -> None:
+    """A pooled PostgreSQL connection is checked as it leaves the pool, without a round trip
+    (``pool_pre_ping`` sends one on every checkout: one request in seven on the scan path). A
+    connection between transactions owes the server no answer and is owed none, so a socket with
+    something to read means the server spoke first: to say it is shutting down or has ended the
+    session (restart, ``pg_terminate_backend``, an idle timeout) before closing it. Raising
+    InvalidatePoolError is SQLAlchemy's documented way (PoolEvents.checkout) to have the pool drop
+    this connection and every older one and hand out a fresh one instead — what a failed pre-ping
+    does."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise sa.exc.InvalidatePoolError("connection already closed")
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    if poller.poll(0):
+        raise sa.exc.InvalidatePoolError("the server spoke to, or closed, an idle connection")
 
 
 def engine_options(database_url: str) -> dict:
@@ -152,6 +188,7 @@ def engine_options(database_url: str) -> dict:
         return {"connect_args": {"timeout": SQLITE_LOCK_POLL_MS / 1000, "check_same_thread": False}}
     options = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "pool_timeout": POOL_TIMEOUT_SECONDS}
     if database_url.startswith("postgresql"):
+        options["pool_pre_ping"] = False  # configure_engine checks a connection without a round trip
         options["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
     return options
 

@@ -297,33 +297,42 @@ def test_a_worker_token_on_the_scan_route_is_forbidden_as_before(client, db, vau
     assert count_scans(db) == 0
 
 
-def test_a_bearer_scan_on_sqlite_is_one_write_transaction_and_a_refused_token_releases_the_lock(
-        app, client, db, gate):
-    """The bearer look-up opens the scan's one transaction with BEGIN IMMEDIATE (no read
-    transaction first, no second BEGIN for the write); a refused token ends it, so the next scan
-    still gets the write lock at once. What each request sent to the database, as SQLite saw it."""
+def test_a_bearer_scan_on_sqlite_holds_the_write_lock_for_its_writes_only(app, client, db, gate):
+    """Writers take turns on SQLite, so a scan takes the write lock as late as it can: its caller
+    is read in a read transaction, the code is judged outside any, and the write transaction
+    (BEGIN IMMEDIATE) holds the claim, the worker's look-up and the scan's insert, nothing else.
+    A refused token never asks for the write lock. What each request sent, as SQLite saw it."""
     if db.get_bind().dialect.name != "sqlite":
         pytest.skip("SQLite's transaction statements")
     headers, _worker, token, _ = gate
     sent: list[str] = []
 
     def record(_conn, _cursor, statement, *_args):
-        sent.append(statement.split()[0].upper() + (" " + statement.split()[1].upper() if statement.startswith("BEGIN")
-                                                    else ""))
+        words = statement.split()
+        sent.append(" ".join(words[:2]).upper() if words[0].upper() in ("BEGIN", "INSERT") else words[0].upper())
+
+    def record_commit(_conn):
+        sent.append("COMMIT")
 
     engine = db.get_bind()
     sa.event.listen(engine, "before_cursor_execute", record)
+    sa.event.listen(engine, "commit", record_commit)
     try:
         accepted = post_scan(client, headers, token, **CHECKS)
-        begins_of_scan = [s for s in sent if s.startswith("BEGIN")]
+        scan = list(sent)
         sent.clear()
         refused = post_scan(client, {"Authorization": "Bearer wzt_not-a-token"}, token, **CHECKS)
-        begins_of_refusal = [s for s in sent if s.startswith("BEGIN")]
+        refusal = list(sent)
         again = post_scan(client, headers, token, **CHECKS)
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
+        sa.event.remove(engine, "commit", record_commit)
     assert accepted.get_json()["result"] == "accepted"
-    assert begins_of_scan == ["BEGIN IMMEDIATE"]
-    assert refused.status_code == 401 and begins_of_refusal == ["BEGIN IMMEDIATE"]
+    write = scan.index("BEGIN IMMEDIATE")
+    # Before the lock: the caller (and, this first time, the signing keys), read and let go.
+    assert scan[0] == "BEGIN DEFERRED" and scan[write - 1] == "COMMIT"
+    assert set(scan[1:write - 1]) == {"SELECT"}
+    assert scan[write + 1:] == ["INSERT INTO", "SELECT", "INSERT INTO", "COMMIT"]  # claim, worker, scan
+    assert refused.status_code == 401 and "BEGIN IMMEDIATE" not in refusal
     assert again.status_code == 200 and again.get_json()["result"] == "accepted"
     assert count_scans(db) == 2

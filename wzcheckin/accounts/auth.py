@@ -69,13 +69,6 @@ def _load_user_from_bearer(req) -> User | ApiPrincipal | None:
     # row, instead of the ORM user.
     view = current_app.view_functions.get(req.endpoint) if req.endpoint else None
     if getattr(view, "wz_bearer_principal", False):
-        if getattr(view, "wz_writes_at_once", False) and not db.session().in_transaction():
-            # A view that always writes (api_route(..., writes_at_once=True)): the look-up opens
-            # the request's one transaction as a write transaction (SQLite: BEGIN IMMEDIATE, taken
-            # once), which the view's unit_of_work continues instead of ending a read transaction
-            # and queueing for the write lock afresh. A refused token holds the lock for one
-            # indexed read. PostgreSQL ignores the option.
-            db.session.connection(execution_options={SQLITE_WRITE_OPTION: True})
         found = authenticate_api_principal(db.session, header[len("Bearer "):].strip(), clock.now(),
                                            statement=current_app.extensions[PRINCIPAL_STATEMENT])
     else:

@@ -89,7 +89,7 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
               query: type[QueryModel] | None = None, responses: dict[int, type[BaseModel] | None] | None = None,
               tag: str = "", max_body_bytes: int = MAX_JSON_BYTES,
               request_media_type: str = "application/json", response_media_type: str = "application/json",
-              bearer_principal: bool = False, writes_at_once: bool = False) -> Callable:
+              bearer_principal: bool = False) -> Callable:
     """Register an API route. ``roles=None`` makes it public; otherwise the caller must be
     authenticated (bearer token, or session cookie plus CSRF header for writes) in one role.
     A body larger than ``max_body_bytes`` is refused (413) before anything else is done, whether
@@ -103,10 +103,7 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
     model (``None``: no body); under test every answer is held to its model.
     ``bearer_principal``: on a bearer request ``current_user`` is the accounts room's read-only
     ``ApiPrincipal`` (id, role, language, checkpoint's columns), not the ORM user — only for views
-    that read nothing else of their caller (the scan hot path). ``writes_at_once``: the view writes
-    on every request it lets in (a scan's claim), so on SQLite the bearer look-up opens the
-    request's write transaction (BEGIN IMMEDIATE, once); not for a view most of whose requests only
-    read (a burst of bookings, mostly refused), which would queue every reader for the write lock."""
+    that read nothing else of their caller (the scan hot path)."""
     reads_json = body is not None and request_media_type == "application/json"
     if reads_json and not issubclass(body, RequestModel):
         raise TypeError(f"{rule}: a JSON request body is described by a RequestModel")
@@ -142,7 +139,6 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
         wrapped.wz_roles = ("anonymous",) if roles is None else tuple(roles)
         wrapped.wz_max_body_bytes = max_body_bytes
         wrapped.wz_bearer_principal = bearer_principal
-        wrapped.wz_writes_at_once = writes_at_once
         api_bp.add_url_rule(rule, view_func=wrapped, methods=methods)
         for method in methods:
             OPERATIONS.append(Operation(

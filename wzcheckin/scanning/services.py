@@ -292,10 +292,53 @@ class RecordedScan:
         return self._scan
 
 
-def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: ScanInput,
-                keyring: Keyring, programme: Programme, now: datetime) -> RecordedScan:
+@dataclass(frozen=True, slots=True)
+class CodeJudgement:
+    """What the claimed scan time and the code say on their own (steps 2 and 3 above): no
+    database, so the API judges a code before its write transaction — the signature check is the
+    costliest step of a scan, and on SQLite every writer waits while a transaction holds the lock.
+    A refusal (``refused``, ``details``) is applied by :func:`record_scan` after the replay check,
+    as if judged there. (Its code, not the exception: a kept exception keeps its frames alive.)"""
+
+    scan_id: str
+    scanned_at: datetime
+    claims: Claims | None
+    token_kind: str | None
+    refused: str | None = None
+    details: dict | None = None
+
+
+def judge_code(data: ScanInput, keyring: Keyring, programme: Programme, now: datetime) -> CodeJudgement:
     scan_id = validate_scan_id(data.scan_id)
     scanned_at = data.scanned_at or now
+    settings = programme.programme
+    claims = token_kind = None
+    try:
+        if scanned_at < now - timedelta(hours=settings.offline_scan_max_age_hours):
+            raise ScanRefused("scan_too_old", details={"max_age_hours": settings.offline_scan_max_age_hours})
+        if scanned_at > now + timedelta(seconds=settings.scan_clock_skew_seconds):
+            raise ScanRefused("scan_in_future")
+        try:
+            claims = keyring.verify(data.token, scanned_at)
+        except TokenError as exc:
+            # An unknown key id is as good as a forgery to the person at the gate.
+            raise ScanRefused("invalid_token" if exc.reason == "unknown_key" else exc.reason) from None
+        token_kind = claims.kind.label
+        if scanned_at < code_valid_from(claims, programme):
+            raise ScanRefused("scanned_at_outside_code")
+    except ScanRefused as refusal:
+        return CodeJudgement(scan_id, scanned_at, None, token_kind, refusal.code, refusal.details)
+    return CodeJudgement(scan_id, scanned_at, claims, token_kind)
+
+
+def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: ScanInput,
+                keyring: Keyring, programme: Programme, now: datetime,
+                judged: CodeJudgement | None = None) -> RecordedScan:
+    """Record one staff scan (the module's steps 1–5). ``judged``: :func:`judge_code`'s answer
+    for the same ``data`` and ``now``, when the caller judged the code before the transaction."""
+    if judged is None:
+        judged = judge_code(data, keyring, programme, now)
+    scan_id, scanned_at = judged.scan_id, judged.scanned_at
     newest = now + timedelta(seconds=programme.programme.scan_clock_skew_seconds)
     # A scan "in the future" is answered but never stored, so it claims nothing: only look.
     claimed = scanned_at <= newest and claim_scan_id(session, scan_id, staff.id, scanned_at)
@@ -310,22 +353,12 @@ def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: 
 
     worker: Worker | PassHolder | None = None
     subject = details = None
-    token_kind = None
+    token_kind = judged.token_kind
     is_evidence = False
-    oldest = now - timedelta(hours=programme.programme.offline_scan_max_age_hours)
     try:
-        if scanned_at < oldest:
-            raise ScanRefused("scan_too_old", details={"max_age_hours": programme.programme.offline_scan_max_age_hours})
-        if scanned_at > newest:
-            raise ScanRefused("scan_in_future")
-        try:
-            claims = keyring.verify(data.token, scanned_at)
-        except TokenError as exc:
-            # An unknown key id is as good as a forgery to the person at the gate.
-            raise ScanRefused("invalid_token" if exc.reason == "unknown_key" else exc.reason) from None
-        token_kind = claims.kind.label
-        if scanned_at < code_valid_from(claims, programme):
-            raise ScanRefused("scanned_at_outside_code")
+        if judged.refused is not None:
+            raise ScanRefused(judged.refused, details=judged.details)
+        claims = judged.claims
         handler = HANDLERS.get(checkpoint.kind)
         if handler is None:
             raise ScanRefused("checkpoint_unavailable")
