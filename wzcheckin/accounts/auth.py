@@ -105,6 +105,15 @@ class CookieSessionInterface(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
+    def save_session(self, app, session, response) -> None:
+        # An empty session nobody wrote to sets no cookie: Flask would read seven cookie settings
+        # to learn that. What it does for such a session, it does here.
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
 
 def init_login(app, login_manager: LoginManager, *, bearer_extra_columns: tuple = ()) -> None:
     """Hand Flask-Login this room's loaders (create_app). ``bearer_extra_columns``: scalar columns

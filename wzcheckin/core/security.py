@@ -102,8 +102,10 @@ def init_input_checks(app: Flask) -> None:
 
     @app.before_request
     def _refuse_nul_characters():
-        values = [*(request.view_args or {}).values(), *request.args.keys(), *request.args.values()]
+        values = list((request.view_args or {}).values())
+        if request.query_string:  # parsed only when there is one (not on a scan)
+            values += [*request.args.keys(), *request.args.values()]
         if request.mimetype in FORM_MIMETYPES:
             values += [*request.form.keys(), *request.form.values()]
-        if contains_nul(values):
+        if values and contains_nul(values):
             abort(400)
