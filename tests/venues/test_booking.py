@@ -246,6 +246,29 @@ def test_missed_bookings_suspend_booking_for_a_while(db, vault, programme):
     booking.book(db, programme, worker, later_slot.id, expected_until)
 
 
+def test_a_suspended_worker_or_one_booked_there_that_day_cannot_join_a_waiting_list(db, vault, programme):
+    """Joining a waiting list is a standing booking: the same rules refuse it as a booking."""
+    venue = make_venue(db)
+    full = make_slot(db, venue, at("2021-02-13 10:00"), capacity=1)
+    booking.book(db, programme, make_booker(db, vault, programme), full.id, at("2021-02-01 09:00"))
+    # Two missed bookings suspend until the second miss plus seven days (as above).
+    missing = make_booker(db, vault, programme)
+    for day in ("2021-02-01", "2021-02-05"):
+        booking.book(db, programme, missing, make_slot(db, make_venue(db), at(f"{day} 10:00")).id, at("2021-01-30 09:00"))
+    with refused("suspended") as caught:
+        booking.join_waitlist(db, programme, missing, full.id, at("2021-02-12 11:29"))
+    assert caught.value.params["until"] == at("2021-02-05 11:30") + timedelta(days=7)
+    # One place per venue per day: a booking that afternoon at the same venue refuses the morning's list.
+    busy = make_booker(db, vault, programme)
+    booking.book(db, programme, busy, make_slot(db, venue, at("2021-02-13 15:00")).id, at("2021-02-12 09:00"))
+    with refused("already_booked_that_day"):
+        booking.join_waitlist(db, programme, busy, full.id, at("2021-02-12 09:05"))
+    # Neither is on the list; a worker the rules let in is.
+    free = make_booker(db, vault, programme)
+    entry = booking.join_waitlist(db, programme, free, full.id, at("2021-02-12 09:10"))
+    assert {e.worker_id for e in db.scalars(sa.select(WaitlistEntry))} == {free.id} == {entry.worker_id}
+
+
 def test_two_misses_further_apart_than_the_window_do_not_suspend(db, vault, programme):
     worker = make_booker(db, vault, programme)
     early = make_slot(db, make_venue(db), at("2021-01-20 10:00"))
