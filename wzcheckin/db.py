@@ -111,6 +111,7 @@ def configure_engine(engine: Engine, *, lock_timeout: float = SQLITE_BUSY_TIMEOU
     """Connection settings per backend; called once per engine at start-up. ``lock_timeout``:
     how long a SQLite writer waits for the write lock before giving up (database_busy)."""
     if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _mark_fresh)
         event.listen(engine, "checkout", _refuse_connection_closed_while_idle)
     if engine.dialect.name != "sqlite":
         return
@@ -166,15 +167,22 @@ def configure_engine(engine: Engine, *, lock_timeout: float = SQLITE_BUSY_TIMEOU
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _refuse_connection_closed_while_idle(dbapi_connection, _record, _proxy) -> None:
+def _mark_fresh(_dbapi_connection, record) -> None:
+    record.info["fresh"] = True
+
+
+def _refuse_connection_closed_while_idle(dbapi_connection, record, _proxy) -> None:
     """A pooled PostgreSQL connection is checked as it leaves the pool, without a round trip
-    (``pool_pre_ping`` sends one on every checkout: one request in seven on the scan path). A
+    (``pool_pre_ping`` sends one on every checkout: one round trip in seven on the scan path). A
     connection between transactions owes the server no answer and is owed none, so a socket with
     something to read means the server spoke first: to say it is shutting down or has ended the
     session (restart, ``pg_terminate_backend``, an idle timeout) before closing it. Raising
     InvalidatePoolError is SQLAlchemy's documented way (PoolEvents.checkout) to have the pool drop
     this connection and every older one and hand out a fresh one instead — what a failed pre-ping
-    does."""
+    does. A connection just opened is not checked (nor pinged, by pre-ping): the pool's second
+    try is always one, so it never gives up on a live server."""
+    if record.info.pop("fresh", False):
+        return
     if dbapi_connection.closed or dbapi_connection.broken:
         raise sa.exc.InvalidatePoolError("connection already closed")
     poller = select.poll()
