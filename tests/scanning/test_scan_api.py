@@ -332,7 +332,33 @@ def test_a_bearer_scan_on_sqlite_holds_the_write_lock_for_its_writes_only(app, c
     # Before the lock: the caller (and, this first time, the signing keys), read and let go.
     assert scan[0] == "BEGIN DEFERRED" and scan[write - 1] == "COMMIT"
     assert set(scan[1:write - 1]) == {"SELECT"}
-    assert scan[write + 1:] == ["INSERT INTO", "SELECT", "INSERT INTO", "COMMIT"]  # claim, worker, scan
+    assert scan[write + 1:] == ["SELECT", "INSERT INTO", "INSERT INTO", "COMMIT"]  # the worker; claim, scan
     assert refused.status_code == 401 and "BEGIN IMMEDIATE" not in refusal
     assert again.status_code == 200 and again.get_json()["result"] == "accepted"
     assert count_scans(db) == 2
+
+
+def test_a_gate_scan_on_postgresql_claims_its_id_in_the_scans_own_insert(app, client, db, gate):
+    """The gate's handler only reads, so its scan_id is claimed by the statement that writes the
+    scan (one round trip for both); a replay of it writes nothing and answers as the first time."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's one-statement claim")
+    headers, _worker, token, _ = gate
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        sent.append(" ".join(statement.split()[:5]))
+
+    engine = db.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        first = post_scan(client, headers, token, scan_id="one-statement-1", **CHECKS)
+        writes = [s for s in sent if not s.startswith("SELECT")]
+        sent.clear()
+        replay = post_scan(client, headers, token, scan_id="one-statement-1", **CHECKS)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert first.get_json()["result"] == "accepted"
+    assert writes == ["WITH claim AS (INSERT INTO"]
+    assert replay.get_json()["replayed"] is True and replay.get_json()["scan_id"] == "one-statement-1"
+    assert count_scans(db) == 1

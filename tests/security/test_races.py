@@ -191,3 +191,33 @@ def test_one_scan_id_sent_by_ten_staff_at_once_is_recorded_once(gunicorn_server,
         rows = session.scalars(sa.select(Scan).where(Scan.scan_id == scan_id)).all()
         assert len(rows) == 1 and rows[0].staff_user_id == staff[winner].id
     clean_log(server.log_text())
+
+
+def test_one_fever_scan_uploaded_ten_times_at_once_is_one_scan_one_alert_and_one_answer(gunicorn_server, seeded):
+    """An offline queue retried by a phone on a bad network: the same scan, sent ten times at once
+    by its gatekeeper. The gate claims the scan_id with the scan itself, after judging it, so all
+    ten are judged; one writes the scan and its health alert, the other nine answer as it did."""
+    from tests.scanning.builders import bearer, gate_setup
+    from wzcheckin import clock
+    from wzcheckin.codes.passes import current_pass
+    from wzcheckin.enterprises.models import HealthAlert
+
+    session, vault, programme, keyring = seeded.session, seeded.vault, seeded.programme, seeded.keyring
+    _enterprise, _gate, gatekeeper, worker = gate_setup(session, vault, programme)
+    headers = bearer(session, gatekeeper, clock.now())
+    session.commit()
+    server = gunicorn_server(workers=2, threads=4)
+    for _round in range(3):
+        token = current_pass(worker, keyring, programme, clock.now()).token
+        scan_id = uuid.uuid4().hex
+        body = {"token": token, "scan_id": scan_id, "mask": True, "temperature": 38.2}
+        answers = fire(server.base_url, [(headers, body)] * 10, threads=10)
+        assert [status for status, _ in answers] == [200] * 10, answers
+        assert sorted(answer["replayed"] for _, answer in answers) == [False] + [True] * 9
+        assert {(a["result"], a["reason"], a["scanned_at"]) for _, a in answers} == {
+            ("rejected", "fever", answers[0][1]["scanned_at"])}
+        session.rollback()
+        assert session.scalar(sa.select(sa.func.count()).select_from(Scan).where(Scan.scan_id == scan_id)) == 1
+        assert session.scalar(sa.select(sa.func.count()).select_from(HealthAlert)
+                              .where(HealthAlert.scan_id == scan_id)) == 1
+    clean_log(server.log_text())

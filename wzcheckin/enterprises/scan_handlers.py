@@ -5,10 +5,13 @@ on their pass (others register as visitors). The health check comes first, for e
 shows a pass: a fever or symptoms is refused and reported whether or not the person works here
 (P9: 拒绝进入、劝其就诊并报告), and only then is an outsider sent to visitor registration. The
 health alert is raised in the same transaction as the scan record, so the two stand or fall
-together (a replayed ``scan_id`` returns the first answer and raises nothing new).
+together: the handler only reads, and asks for the alert to be written once the scan is (``then``),
+so a replayed ``scan_id`` returns the first answer and raises nothing new.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 from wzcheckin.core.identity import mask_name
 from wzcheckin.enterprises.gates import ALERT_REASONS, ENTRY_ALLOWED, entry_refusal, raise_health_alert
@@ -16,11 +19,13 @@ from wzcheckin.scanning.services import (
     Outcome,
     ScanContext,
     ScanRefused,
+    reads_only,
     resolve_pass_holder_of,
     worker_subject,
 )
 
 
+@reads_only
 def gate_entry(ctx: ScanContext) -> Outcome:
     # Read only (id, name, employer): one Core row, not the ORM worker.
     worker = resolve_pass_holder_of(ctx)
@@ -37,10 +42,11 @@ def gate_entry(ctx: ScanContext) -> Outcome:
         reason, details = refusal
         # The alert belongs to this gate's enterprise (it is where the person stood), whoever
         # employs them; it shows the masked name only.
-        raise_health_alert(ctx.session, checkpoint=checkpoint, reason=reason, person_masked=subject["name"],
-                           staff=ctx.staff, now=ctx.scanned_at, temperature=data.temperature,
-                           symptoms=data.symptoms, worker=worker, scan_id=ctx.scan_id)
-        raise ScanRefused(reason, worker=worker, subject=subject, details={**details, "symptoms": data.symptoms})
+        alert = partial(raise_health_alert, checkpoint=checkpoint, reason=reason, person_masked=subject["name"],
+                        staff=ctx.staff, now=ctx.scanned_at, temperature=data.temperature,
+                        symptoms=data.symptoms, worker=worker, scan_id=ctx.scan_id)
+        raise ScanRefused(reason, worker=worker, subject=subject, details={**details, "symptoms": data.symptoms},
+                          then=alert)
     if not employee:
         raise ScanRefused("not_employee", worker=worker, subject=subject)
     if refusal is not None:

@@ -3,9 +3,12 @@
 ``record_scan`` is the one path every staff scan takes, whatever the checkpoint:
 
 1. a ``scan_id`` seen before returns the first answer and records nothing (idempotent upload):
-   the scan id is claimed first (``scan_claims``, ``INSERT … ON CONFLICT DO NOTHING RETURNING``:
-   the check and the claim in one round trip; a concurrent twin waits on the UNIQUE entry and
-   then finds the first answer);
+   the scan id is claimed (``scan_claims``, ``INSERT … ON CONFLICT DO NOTHING RETURNING``: the
+   check and the claim in one statement; a concurrent twin waits on the UNIQUE entry and then
+   finds the first answer). It is claimed first, before a handler changes anything — or, for a
+   handler that only reads (:func:`reads_only`), with the scan itself at step 5 (on PostgreSQL
+   in the scan's own ``INSERT``: one round trip fewer), so that a replay is judged again but
+   writes nothing;
 2. the claimed scan time must lie within the programme's offline window and not in the future —
    a scan "in the future" is judged by the server's clock, which may be the one that is wrong,
    so that refusal is answered but never stored: a replay of the same ``scan_id`` is judged anew;
@@ -14,7 +17,8 @@
    a phone, to its expiry): one code cannot be stamped into another evidence window;
 4. the checkpoint kind's handler decides what the scan means (gate entry, venue redemption,
    welfare-pack pickup, training attendance) and makes its change in the same transaction;
-5. the scan is recorded, accepted or refused, with the answer given — that row is the evidence.
+5. the scan is recorded, accepted or refused, with the answer given — that row is the evidence —
+   and then whatever a read-only handler asked to have written with it (``then``).
 
 Handlers live in their own rooms and register with :func:`handles`. They raise
 :class:`ScanRefused` to refuse; they never commit.
@@ -74,10 +78,11 @@ class ScanRefused(Refusal):
     status = 200
 
     def __init__(self, reason: str, *, worker: Worker | PassHolder | None = None, subject: dict | None = None,
-                 details: dict | None = None):
+                 details: dict | None = None, then: Callable[[Session], object] | None = None):
         super().__init__(reason, **(details or {}))
         self.worker = worker
         self.subject = subject
+        self.then = then  # see Outcome.then
 
     @property
     def details(self) -> dict | None:
@@ -124,10 +129,20 @@ class Outcome:
     details: dict | None = None
     # Accepted staff scans prove presence unless a handler says otherwise.
     is_evidence: bool = True
+    # What a read-only handler needs written once its scan is stored (a health alert), in the
+    # same transaction; never for a replay.
+    then: Callable[[Session], object] | None = None
 
 
 Handler = Callable[[ScanContext], Outcome]
 HANDLERS: dict[CheckpointKind, Handler] = {}
+
+
+def reads_only(handler: Handler) -> Handler:
+    """Mark a scan handler that writes nothing itself — what it needs written it returns as
+    ``then`` — so its scan is claimed with the scan's own INSERT, after the judgement (step 1)."""
+    handler.reads_only = True
+    return handler
 
 
 def install_scan_handlers(rooms: Sequence[Room]) -> None:
@@ -237,6 +252,34 @@ def store_scan(session: Session, values: dict) -> int:
     return session.connection().execute(_INSERT_SCAN, values).scalar_one()
 
 
+def _claimed_scan_insert() -> sa.Insert:
+    """PostgreSQL: the claim and the scan in one statement — the scan's row is selected from the
+    claim's RETURNING, so it is written only when the claim is: ``WITH claim AS (INSERT INTO
+    scan_claims … ON CONFLICT DO NOTHING RETURNING scan_id) INSERT INTO scans … SELECT … FROM claim``."""
+    claim = _CLAIM["postgresql"].cte("claim")
+    columns = [c for c in _SCANS.c if c.key != "id"]
+    values = sa.select(*(sa.bindparam(c.key, type_=c.type) for c in columns)).select_from(claim)
+    return sa.insert(_SCANS).from_select([c.key for c in columns], values).returning(_SCANS.c.id)
+
+
+_INSERT_CLAIMED_SCAN = _claimed_scan_insert()
+
+
+def store_claimed_scan(session: Session, values: dict) -> int | None:
+    """Claim the scan's ``scan_id`` and write the scan; its id, or None when the id was claimed
+    before (nothing written). PostgreSQL: one statement; SQLite (one writer at a time, no
+    round trips): the claim, then the scan."""
+    connection = session.connection()
+    claim = {"scan_id": values["scan_id"], "staff_user_id": values["staff_user_id"],
+             "scanned_at": values["scanned_at"]}
+    if connection.dialect.name == "postgresql":
+        row = {c.key: values[c.key] for c in _SCANS.c if c.key != "id"}
+        return connection.execute(_INSERT_CLAIMED_SCAN, {**row, **claim}).scalar()
+    if connection.execute(_CLAIM[connection.dialect.name], claim).first() is None:
+        return None
+    return connection.execute(_INSERT_SCAN, values).scalar_one()
+
+
 def find_scan(session: Session, scan_id: str) -> Scan | None:
     # Through its claim: the claim's ``scanned_at`` lets PostgreSQL read one month's partition.
     # A Core query for the key first; the row is loaded only when there is one. Its checkpoint
@@ -340,35 +383,34 @@ def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: 
         judged = judge_code(data, keyring, programme, now)
     scan_id, scanned_at = judged.scan_id, judged.scanned_at
     newest = now + timedelta(seconds=programme.programme.scan_clock_skew_seconds)
-    # A scan "in the future" is answered but never stored, so it claims nothing: only look.
-    claimed = scanned_at <= newest and claim_scan_id(session, scan_id, staff.id, scanned_at)
-    if not claimed:
-        existing = find_scan(session, scan_id)
-        if existing is not None:
-            if existing.staff_user_id != staff.id:
-                raise ScanIdConflict(scan_id)
-            return RecordedScan(existing, replayed=True)
-        if scanned_at <= newest:  # claimed, but its scan is gone (purged after the appeal window)
-            raise ScanIdConflict(scan_id)
+    handler = HANDLERS.get(checkpoint.kind)
+    in_future = scanned_at > newest
+    claim_with_scan = getattr(handler, "reads_only", False) and not in_future
+    if not claim_with_scan:
+        # A scan "in the future" is answered but never stored, so it claims nothing: only look.
+        if in_future or not claim_scan_id(session, scan_id, staff.id, scanned_at):
+            replayed = _replayed(session, scan_id, staff, claimed_before=not in_future)
+            if replayed is not None:
+                return replayed
 
     worker: Worker | PassHolder | None = None
-    subject = details = None
+    subject = details = then = None
     token_kind = judged.token_kind
     is_evidence = False
     try:
         if judged.refused is not None:
             raise ScanRefused(judged.refused, details=judged.details)
         claims = judged.claims
-        handler = HANDLERS.get(checkpoint.kind)
         if handler is None:
             raise ScanRefused("checkpoint_unavailable")
         outcome = handler(ScanContext(session, programme, checkpoint, staff, claims, scanned_at, now, data,
                                        scan_id=scan_id))
         result, reason = ScanResult.ACCEPTED, outcome.reason
         worker, subject, details, is_evidence = outcome.worker, outcome.subject, outcome.details, outcome.is_evidence
+        then = outcome.then
     except ScanRefused as refusal:
         result, reason = ScanResult.REJECTED, refusal.code
-        worker, details = refusal.worker, refusal.details
+        worker, details, then = refusal.worker, refusal.details, refusal.then
         subject = refusal.subject or (worker_subject(worker) if worker is not None else None)
 
     late = now - scanned_at > timedelta(minutes=programme.evidence.late_upload_flag_minutes)
@@ -382,5 +424,26 @@ def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: 
     }
     if reason in NOT_FINAL_REASONS:
         return RecordedScan(values=values, final=False)  # answered, not stored: a replay is judged again
-    values["id"] = store_scan(session, values)
+    if claim_with_scan:
+        values["id"] = store_claimed_scan(session, values)
+        if values["id"] is None:  # claimed before: a replay, judged again and written nowhere
+            return _replayed(session, scan_id, staff, claimed_before=True)
+    else:
+        values["id"] = store_scan(session, values)
+    if then is not None:
+        then(session)
     return RecordedScan(values=values, session=session)
+
+
+def _replayed(session: Session, scan_id: str, staff: User, *, claimed_before: bool) -> RecordedScan | None:
+    """The first answer to ``scan_id``, already claimed (``claimed_before``) or merely looked up
+    (a scan in the future): ScanIdConflict when another account used it, or when it was claimed
+    but its scan is gone (purged after the appeal window); None when there is none to replay."""
+    existing = find_scan(session, scan_id)
+    if existing is not None:
+        if existing.staff_user_id != staff.id:
+            raise ScanIdConflict(scan_id)
+        return RecordedScan(existing, replayed=True)
+    if claimed_before:
+        raise ScanIdConflict(scan_id)
+    return None
