@@ -7,6 +7,10 @@ Transactions and locking, in one place:
   ``UPDATE ... WHERE`` statements (the row lock makes a concurrent updater wait and re-check the
   condition), ``SELECT ... FOR UPDATE`` where a read decides a write, and UNIQUE constraints as the
   last line of defence.
+* One route reads outside a transaction on PostgreSQL: the scan route (``api_route(...,
+  begins_at_first_write=True)``) reads in autocommit and its domain code begins a transaction
+  before writes that must commit together (:func:`transaction_for_writes`); a gate scan's one
+  write — the claim and the scan in one statement — needs none. Three round trips instead of six.
 * SQLite allows one writer at a time. A write unit of work starts with ``BEGIN IMMEDIATE`` so the
   write lock is taken up front and concurrent writers queue on the busy timeout; a plain
   ``BEGIN`` would fail with "database is locked" when a reader later tries to upgrade.
@@ -199,6 +203,31 @@ def engine_options(database_url: str) -> dict:
         options["pool_pre_ping"] = False  # configure_engine checks a connection without a round trip
         options["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
     return options
+
+
+def reads_outside_a_transaction(session: Session) -> None:
+    """PostgreSQL: this session's statements run outside a transaction until the code about to
+    write asks for one (:func:`transaction_for_writes`); a single-statement write commits by
+    itself. Under READ COMMITTED a read sees the same committed rows in a transaction or out of
+    one, and ``BEGIN`` and ``COMMIT`` are two round trips (psycopg sends each on its own) — a
+    third of a gate scan's. Only for a request whose every write goes through code that asks
+    (``api_route(..., begins_at_first_write=True)``: the scan route). SQLite: nothing changes
+    (a transaction there costs no round trip, and its write lock is taken by BEGIN IMMEDIATE)."""
+    if isinstance(session, scoped_session):
+        session = session()  # the request's own Session behind the proxy
+    if session.get_bind().dialect.name == "postgresql" and not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def transaction_for_writes(session: Session) -> None:
+    """Before writes that must commit together: on a connection left outside a transaction by
+    :func:`reads_outside_a_transaction`, begin one now. psycopg commits (or rolls back) an open
+    transaction on ``commit()`` (``rollback()``) whatever its autocommit setting, so the unit of
+    work's commit or rollback ends it as usual. Anywhere else: nothing to do."""
+    connection = session.connection()
+    if (connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+            and connection.connection.dbapi_connection.info.transaction_status == 0):  # psycopg: IDLE
+        connection.exec_driver_sql("BEGIN")
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from wzcheckin.accounts.api_tokens import (
 from wzcheckin.accounts.models import User, UserSession
 from wzcheckin.accounts.sessions import SESSION_TOUCH_INTERVAL, SessionPolicy, load_session
 from wzcheckin.core.api_errors import ApiError
-from wzcheckin.db import SQLITE_WRITE_OPTION
+from wzcheckin.db import SQLITE_WRITE_OPTION, reads_outside_a_transaction
 from wzcheckin.extensions import db
 
 SESSION_SECRET_KEY = "_user_id"  # noqa: S105 - the name of a session key  # Flask-Login's key: it holds the UserSession secret
@@ -68,6 +68,8 @@ def _load_user_from_bearer(req) -> User | ApiPrincipal | None:
     # than an ApiPrincipal holds (api_route(..., bearer_principal=True)) gets that, from one Core
     # row, instead of the ORM user.
     view = current_app.view_functions.get(req.endpoint) if req.endpoint else None
+    if getattr(view, "wz_begins_at_first_write", False):
+        reads_outside_a_transaction(db.session)  # before the request's first statement, this look-up
     if getattr(view, "wz_bearer_principal", False):
         found = authenticate_api_principal(db.session, header[len("Bearer "):].strip(), clock.now(),
                                            statement=current_app.extensions[PRINCIPAL_STATEMENT])

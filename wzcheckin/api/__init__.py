@@ -89,7 +89,7 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
               query: type[QueryModel] | None = None, responses: dict[int, type[BaseModel] | None] | None = None,
               tag: str = "", max_body_bytes: int = MAX_JSON_BYTES,
               request_media_type: str = "application/json", response_media_type: str = "application/json",
-              bearer_principal: bool = False) -> Callable:
+              bearer_principal: bool = False, begins_at_first_write: bool = False) -> Callable:
     """Register an API route. ``roles=None`` makes it public; otherwise the caller must be
     authenticated (bearer token, or session cookie plus CSRF header for writes) in one role.
     A body larger than ``max_body_bytes`` is refused (413) before anything else is done, whether
@@ -103,7 +103,10 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
     model (``None``: no body); under test every answer is held to its model.
     ``bearer_principal``: on a bearer request ``current_user`` is the accounts room's read-only
     ``ApiPrincipal`` (id, role, language, checkpoint's columns), not the ORM user — only for views
-    that read nothing else of their caller (the scan hot path)."""
+    that read nothing else of their caller (the scan hot path). ``begins_at_first_write``: on
+    PostgreSQL the request reads outside a transaction and the view's domain code begins one where
+    it writes (``db.reads_outside_a_transaction``) — only for a view whose every write goes
+    through code that asks (the scan route)."""
     reads_json = body is not None and request_media_type == "application/json"
     if reads_json and not issubclass(body, RequestModel):
         raise TypeError(f"{rule}: a JSON request body is described by a RequestModel")
@@ -139,6 +142,7 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
         wrapped.wz_roles = ("anonymous",) if roles is None else tuple(roles)
         wrapped.wz_max_body_bytes = max_body_bytes
         wrapped.wz_bearer_principal = bearer_principal
+        wrapped.wz_begins_at_first_write = begins_at_first_write
         api_bp.add_url_rule(rule, view_func=wrapped, methods=methods)
         for method in methods:
             OPERATIONS.append(Operation(

@@ -130,7 +130,7 @@ def scan_answer(scan: ScanFacts | Scan, replayed: bool, final: bool = True) -> d
 @api_route("/scans", methods=["POST"], roles=SCANNING_ROLES, tag="scanning",
            summary="Record a staff scan at the caller's checkpoint (idempotent by scan_id)",
            body=ScanRequest, responses={200: ScanAnswer, 409: ErrorBody, 422: ErrorBody},
-           bearer_principal=True)
+           bearer_principal=True, begins_at_first_write=True)
 def post_scan(body: ScanRequest):
     # bearer_principal: a device's caller is read as one Core row (id, role, language, checkpoint).
     # record_scan and every scan handler read only the staff member's id and the checkpoint's

@@ -44,6 +44,7 @@ from wzcheckin.codes.passes import PASS_KINDS, PassHolder, PassRefused, resolve_
 from wzcheckin.codes.tokens import Claims, TokenError, TokenKind
 from wzcheckin.core.identity import mask_name
 from wzcheckin.core.refusals import Refusal
+from wzcheckin.db import transaction_for_writes
 from wzcheckin.programme import Programme
 from wzcheckin.scanning.messages import INPUT_MESSAGES, REASON_MESSAGES, reason_message
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanClaim, ScanResult
@@ -387,6 +388,8 @@ def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: 
     in_future = scanned_at > newest
     claim_with_scan = getattr(handler, "reads_only", False) and not in_future
     if not claim_with_scan:
+        if not in_future:
+            transaction_for_writes(session)  # the claim, the handler's changes and the scan commit together
         # A scan "in the future" is answered but never stored, so it claims nothing: only look.
         if in_future or not claim_scan_id(session, scan_id, staff.id, scanned_at):
             replayed = _replayed(session, scan_id, staff, claimed_before=not in_future)
@@ -425,6 +428,8 @@ def record_scan(session: Session, *, staff: User, checkpoint: Checkpoint, data: 
     if reason in NOT_FINAL_REASONS:
         return RecordedScan(values=values, final=False)  # answered, not stored: a replay is judged again
     if claim_with_scan:
+        if then is not None:
+            transaction_for_writes(session)  # the scan and what the handler asked for, together
         values["id"] = store_claimed_scan(session, values)
         if values["id"] is None:  # claimed before: a replay, judged again and written nowhere
             return _replayed(session, scan_id, staff, claimed_before=True)
