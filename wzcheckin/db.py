@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
@@ -226,7 +227,7 @@ def transaction_for_writes(session: Session) -> None:
     work's commit or rollback ends it as usual. Anywhere else: nothing to do."""
     connection = session.connection()
     if (connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
-            and connection.connection.dbapi_connection.info.transaction_status == 0):  # psycopg: IDLE
+            and connection.connection.dbapi_connection.info.transaction_status == TransactionStatus.IDLE):
         connection.exec_driver_sql("BEGIN")
 
 
