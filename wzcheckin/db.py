@@ -236,8 +236,7 @@ def unit_of_work(session: Session) -> Iterator[Session]:
     """One write transaction: commit once at the end, roll back on any error.
 
     On SQLite a read transaction already open on the session (loading the current user, say) is
-    ended first, so the write transaction can start with the write lock held (BEGIN IMMEDIATE);
-    a transaction that began as a write one (``SQLITE_WRITE_OPTION``) simply continues.
+    ended first, so the write transaction can start with the write lock held (BEGIN IMMEDIATE).
     On PostgreSQL the open transaction simply continues: under READ COMMITTED every statement sees
     the latest committed rows, and the locks and constraints below do the protecting.
     Objects loaded before stay loaded (the session does not expire on commit); domain functions
@@ -249,7 +248,7 @@ def unit_of_work(session: Session) -> Iterator[Session]:
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("changes were made outside a unit of work")
-        if session.get_bind().dialect.name == "sqlite" and not _writing(session):
+        if session.get_bind().dialect.name == "sqlite":
             session.commit()  # ends the read transaction; nothing to write
     if not session.in_transaction():
         session.connection(execution_options={SQLITE_WRITE_OPTION: True})
@@ -259,12 +258,6 @@ def unit_of_work(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
-
-
-def _writing(session: Session) -> bool:
-    """True when the session's open transaction began as a write transaction (SQLite: with BEGIN
-    IMMEDIATE, the write lock held): a bearer write request opens it so before its look-up."""
-    return bool(session.connection().get_execution_options().get(SQLITE_WRITE_OPTION))
 
 
 def is_unique_violation(error: sa.exc.IntegrityError) -> bool:

@@ -270,13 +270,11 @@ def store_claimed_scan(session: Session, values: dict) -> int | None:
     """Claim the scan's ``scan_id`` and write the scan; its id, or None when the id was claimed
     before (nothing written). PostgreSQL: one statement; SQLite (one writer at a time, no
     round trips): the claim, then the scan."""
+    # The claim's parameters (scan_id, staff_user_id, scanned_at) are the scan's own values.
     connection = session.connection()
-    claim = {"scan_id": values["scan_id"], "staff_user_id": values["staff_user_id"],
-             "scanned_at": values["scanned_at"]}
     if connection.dialect.name == "postgresql":
-        row = {c.key: values[c.key] for c in _SCANS.c if c.key != "id"}
-        return connection.execute(_INSERT_CLAIMED_SCAN, {**row, **claim}).scalar()
-    if connection.execute(_CLAIM[connection.dialect.name], claim).first() is None:
+        return connection.execute(_INSERT_CLAIMED_SCAN, values).scalar()
+    if connection.execute(_CLAIM[connection.dialect.name], values).first() is None:
         return None
     return connection.execute(_INSERT_SCAN, values).scalar_one()
 
