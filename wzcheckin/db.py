@@ -23,6 +23,7 @@ import select
 import sqlite3
 import sys
 import time
+from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -258,6 +259,119 @@ def unit_of_work(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+class HotStatement:
+    """A Core statement that every scan sends, run on the driver's own cursor with its SQL
+    compiled once per dialect. SQLAlchemy's execution of even a cached statement (its cache key,
+    an execution context, the result's metadata read from the cursor's description) costs about
+    0.13 ms of CPU per statement on PostgreSQL: more than psycopg's own work and the round trip's
+    together (bench/README.md, "sixth pass"). What that machinery does that matters here is kept:
+    values are converted both ways by the columns' own types (the same bind and result processors
+    SQLAlchemy would apply), and a driver error is raised as SQLAlchemy raises it — the right
+    ``sa.exc.DBAPIError`` subclass, with a lost connection invalidated first, so outages still
+    answer 503 and the pool replaces the connection. Not seen by SQLAlchemy's cursor events
+    (the statement tests read the driver's own trace). Keep it to a handful of statements on
+    the hot path; everything else goes through SQLAlchemy as usual."""
+
+    __slots__ = ("_forms", "statement")
+
+    def __init__(self, statement: sa.Executable):
+        self.statement = statement
+        self._forms: dict[str, _CompiledForm] = {}
+
+    def first(self, connection: sa.Connection, params: dict) -> tuple | None:
+        """The first row, as a named tuple of the statement's columns (or RETURNING's), or None."""
+        rows = self._execute(connection, params)
+        return rows[0] if rows else None
+
+    def scalar(self, connection: sa.Connection, params: dict):
+        """The first column of the first row, or None when there is no row."""
+        rows = self._execute(connection, params)
+        return rows[0][0] if rows else None
+
+    def _execute(self, connection: sa.Connection, params: dict) -> list:
+        dialect = connection.dialect
+        form = self._forms.get(dialect.name)
+        if form is None:
+            form = self._forms[dialect.name] = _CompiledForm(self.statement, dialect)
+        arguments = form.arguments(params)
+        dbapi_connection = connection.connection.dbapi_connection
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(form.sql, arguments)
+            # Read to the end: a SQLite statement stays active (holding its snapshot) until then.
+            rows = cursor.fetchall() if form.returns_rows else []
+            if rows and form.readers is None:
+                form.learn_readers(dialect, cursor.description)
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(error)
+            raise sa.exc.DBAPIError.instance(form.sql, arguments, error, dialect.loaded_dbapi.Error,
+                                             connection_invalidated=lost, dialect=dialect) from error
+        finally:
+            cursor.close()
+        return [form.row(row) for row in rows]
+
+
+class _CompiledForm:
+    """One dialect's SQL for a :class:`HotStatement`, with its parameters' order (a positional
+    driver such as sqlite3) and the columns' type processors."""
+
+    __slots__ = (
+        "_binders",
+        "_columns",
+        "_fixed",
+        "_names",
+        "_positional",
+        "_row_type",
+        "readers",
+        "returns_rows",
+        "sql",
+    )
+
+    def __init__(self, statement: sa.Executable, dialect: sa.Dialect):
+        compiled = statement.compile(dialect=dialect)
+        if compiled.escaped_bind_names:
+            raise ValueError("a hot statement's parameter names must need no escaping")
+        self.sql = compiled.string
+        self._positional = compiled.positional
+        self._names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
+        # A value written into the statement (``column == 5``) is a bound parameter of its own.
+        self._fixed = {name: bind.value for name, bind in compiled.binds.items()
+                       if not bind.required and bind.callable is None}
+        self._binders = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self._binders[name] = processor
+        self._columns = list(statement.exported_columns)
+        self.returns_rows = bool(self._columns)
+        self.readers: list | None = None  # learnt from the first result: see learn_readers
+        self._row_type = namedtuple("Row", [column.key for column in self._columns], rename=True)
+
+    def learn_readers(self, dialect: sa.Dialect, description) -> None:
+        """The columns' result processors, as SQLAlchemy picks them: from the type and the driver's
+        type code of each column (a PostgreSQL numeric comes back as Decimal or float by its OID)."""
+        self.readers = [(index, processor) for index, (column, described) in enumerate(
+                            zip(self._columns, description, strict=True))
+                        if (processor := column.type.dialect_impl(dialect).result_processor(dialect, described[1]))]
+
+    def arguments(self, params: dict) -> dict | tuple:
+        binders, fixed = self._binders, self._fixed
+        values = [params[name] if name in params else fixed[name] for name in self._names]
+        if binders:
+            values = [binders[name](value) if name in binders else value
+                      for name, value in zip(self._names, values, strict=True)]
+        return tuple(values) if self._positional else dict(zip(self._names, values, strict=True))
+
+    def row(self, row: tuple) -> tuple:
+        if self.readers:
+            row = list(row)
+            for index, processor in self.readers:
+                row[index] = processor(row[index])
+        return self._row_type._make(row)
 
 
 def is_unique_violation(error: sa.exc.IntegrityError) -> bool:

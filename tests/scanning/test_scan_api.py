@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.builders import make_user, make_worker
 from tests.scanning.builders import bearer, gate_setup, pass_token, post_scan, scan_id
+from tests.support.statements import statements_sent
 from wzcheckin import clock
 from wzcheckin.accounts.sessions import disable_user
 from wzcheckin.codes import tokens
@@ -305,28 +306,17 @@ def test_a_bearer_scan_on_sqlite_holds_the_write_lock_for_its_writes_only(app, c
     if db.get_bind().dialect.name != "sqlite":
         pytest.skip("SQLite's transaction statements")
     headers, _worker, token, _ = gate
-    sent: list[str] = []
 
-    def record(_conn, _cursor, statement, *_args):
+    def kind(statement: str) -> str:
         words = statement.split()
-        sent.append(" ".join(words[:2]).upper() if words[0].upper() in ("BEGIN", "INSERT") else words[0].upper())
+        return " ".join(words[:2]).upper() if words[0].upper() in ("BEGIN", "INSERT") else words[0].upper()
 
-    def record_commit(_conn):
-        sent.append("COMMIT")
-
-    engine = db.get_bind()
-    sa.event.listen(engine, "before_cursor_execute", record)
-    sa.event.listen(engine, "commit", record_commit)
-    try:
+    with statements_sent(db.get_bind()) as sent:
         accepted = post_scan(client, headers, token, **CHECKS)
-        scan = list(sent)
-        sent.clear()
+        scan = [kind(s) for s in sent.take()]
         refused = post_scan(client, {"Authorization": "Bearer wzt_not-a-token"}, token, **CHECKS)
-        refusal = list(sent)
+        refusal = [kind(s) for s in sent.take()]
         again = post_scan(client, headers, token, **CHECKS)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-        sa.event.remove(engine, "commit", record_commit)
     assert accepted.get_json()["result"] == "accepted"
     write = scan.index("BEGIN IMMEDIATE")
     # Before the lock: the caller (and, this first time, the signing keys), read and let go.
@@ -340,24 +330,15 @@ def test_a_bearer_scan_on_sqlite_holds_the_write_lock_for_its_writes_only(app, c
 
 def test_a_gate_scan_on_postgresql_claims_its_id_in_the_scans_own_insert(app, client, db, gate):
     """The gate's handler only reads, so its scan_id is claimed by the statement that writes the
-    scan (one round trip for both); a replay of it writes nothing and answers as the first time."""
+    scan (one round trip for both); a replay of it writes nothing and answers as the first time.
+    What the requests sent, as libpq saw it."""
     if db.get_bind().dialect.name != "postgresql":
         pytest.skip("PostgreSQL's one-statement claim")
     headers, _worker, token, _ = gate
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        sent.append(" ".join(statement.split()[:5]))
-
-    engine = db.get_bind()
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_sent(db.get_bind()) as sent:
         first = post_scan(client, headers, token, scan_id="one-statement-1", **CHECKS)
-        writes = [s for s in sent if not s.startswith("SELECT")]
-        sent.clear()
+        writes = [" ".join(s.split()[:5]) for s in sent.take() if not s.startswith("SELECT")]
         replay = post_scan(client, headers, token, scan_id="one-statement-1", **CHECKS)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
     assert first.get_json()["result"] == "accepted"
     assert writes == ["WITH claim AS (INSERT INTO"]
     assert replay.get_json()["replayed"] is True and replay.get_json()["scan_id"] == "one-statement-1"

@@ -16,6 +16,7 @@ from wzcheckin.accounts.lookups import (
 )
 from wzcheckin.accounts.models import ApiToken, User
 from wzcheckin.core.roles import Role
+from wzcheckin.db import HotStatement
 from wzcheckin.directory.models import Checkpoint, CheckpointKind
 from wzcheckin.programme import AccountsSection, Programme
 
@@ -126,18 +127,22 @@ _TOKEN_PRINCIPAL = (
 _PRINCIPAL_WIDTH = 4 + len(_CHECKPOINT_COLUMNS) + 1  # the user's, the checkpoint's, the token's id
 
 
-def principal_statement(with_columns: tuple = ()) -> sa.Select:
-    """:func:`token_statement` for :func:`authenticate_api_principal`."""
-    return _TOKEN_PRINCIPAL.add_columns(*with_columns) if with_columns else _TOKEN_PRINCIPAL
+def principal_statement(with_columns: tuple = ()) -> HotStatement:
+    """:func:`token_statement` for :func:`authenticate_api_principal` (every scan sends it: run
+    on the driver's cursor, ``db.HotStatement``)."""
+    return HotStatement(_TOKEN_PRINCIPAL.add_columns(*with_columns) if with_columns else _TOKEN_PRINCIPAL)
+
+
+_PRINCIPAL = principal_statement()
 
 
 def authenticate_api_principal(session: Session, plaintext: str, now: datetime, *,
-                               statement: sa.Select = _TOKEN_PRINCIPAL) -> tuple[ApiPrincipal, int, tuple] | None:
+                               statement: HotStatement = _PRINCIPAL) -> tuple[ApiPrincipal, int, tuple] | None:
     """:func:`authenticate_api_token`, the account as an :class:`ApiPrincipal`: the same
     conditions (unknown, revoked or expired token, disabled account: None), one Core query."""
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 128:
         return None
-    row = session.connection().execute(statement, {"token_hash": _secret_hash(plaintext), "now": now}).first()
+    row = statement.first(session.connection(), {"token_hash": _secret_hash(plaintext), "now": now})
     if row is None:
         return None
     checkpoint = CheckpointRow(*row[4:4 + len(_CHECKPOINT_COLUMNS)]) if row[4] is not None else None

@@ -15,6 +15,7 @@ from wzcheckin.codes.keys import Keyring
 from wzcheckin.codes.models import PaperPass
 from wzcheckin.codes.tokens import Claims, TokenKind
 from wzcheckin.core.public_ids import new_public_id
+from wzcheckin.db import HotStatement
 from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import Programme
 
@@ -143,9 +144,10 @@ def _holder_statement(by_paper: bool) -> sa.Select:
     return sa.select(*columns).select_from(joined).where(workers.c.public_id == sa.bindparam("public_id"))
 
 
-# Built once, on the tables (a Core statement skips the ORM's statement machinery).
-_HOLDER_BY_PASS = _holder_statement(by_paper=False)
-_HOLDER_BY_PAPER = _holder_statement(by_paper=True)
+# Built once, on the tables (a Core statement skips the ORM's statement machinery); every gate
+# scan sends one, so they run on the driver's cursor (db.HotStatement).
+_HOLDER_BY_PASS = HotStatement(_holder_statement(by_paper=False))
+_HOLDER_BY_PAPER = HotStatement(_holder_statement(by_paper=True))
 
 
 def resolve_pass_holder(session: Session, claims: Claims) -> PassHolder:
@@ -153,9 +155,9 @@ def resolve_pass_holder(session: Session, claims: Claims) -> PassHolder:
     that only read the worker (id, name, employer, registration time)."""
     connection = session.connection()
     if claims.kind == TokenKind.PASS:
-        row = connection.execute(_HOLDER_BY_PASS, {"public_id": claims.subject}).first()
+        row = _HOLDER_BY_PASS.first(connection, {"public_id": claims.subject})
     elif claims.kind == TokenKind.PAPER_PASS:
-        row = connection.execute(_HOLDER_BY_PAPER, {"public_id": claims.subject}).first()
+        row = _HOLDER_BY_PAPER.first(connection, {"public_id": claims.subject})
         if row is not None and row.paper_revoked_at is not None:
             raise PassRefused("revoked")
     else:

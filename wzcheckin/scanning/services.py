@@ -44,7 +44,7 @@ from wzcheckin.codes.passes import PASS_KINDS, PassHolder, PassRefused, resolve_
 from wzcheckin.codes.tokens import Claims, TokenError, TokenKind
 from wzcheckin.core.identity import mask_name
 from wzcheckin.core.refusals import Refusal
-from wzcheckin.db import transaction_for_writes
+from wzcheckin.db import HotStatement, transaction_for_writes
 from wzcheckin.programme import Programme
 from wzcheckin.scanning.messages import INPUT_MESSAGES, REASON_MESSAGES, reason_message
 from wzcheckin.scanning.models import Checkpoint, CheckpointKind, Scan, ScanClaim, ScanResult
@@ -213,11 +213,13 @@ _CLAIM_VALUES = {"scan_id": sa.bindparam("scan_id"), "staff_user_id": sa.bindpar
 # Per dialect, built once: ON CONFLICT is spelt alike on both, but each dialect has its own insert().
 # On the table, not the mapped class: a Core statement run on the session's connection skips the
 # ORM's statement machinery (about a third of the statement's cost on the hot path).
-_CLAIM = {
+_CLAIM_STATEMENTS = {
     name: dialect_insert(_CLAIMS).values(_CLAIM_VALUES).on_conflict_do_nothing(index_elements=["scan_id"])
     .returning(_CLAIMS.c.scan_id)
     for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
+# Every scan sends its claim: on the driver's cursor (db.HotStatement).
+_CLAIM = {name: HotStatement(statement) for name, statement in _CLAIM_STATEMENTS.items()}
 
 
 def claim_scan_id(session: Session, scan_id: str, staff_id: int, scanned_at: datetime) -> bool:
@@ -225,12 +227,15 @@ def claim_scan_id(session: Session, scan_id: str, staff_id: int, scanned_at: dat
     claimed before (a replay). The UNIQUE key of ``scan_claims`` decides, in one statement; a
     concurrent claimant waits for the first to commit or roll back."""
     connection = session.connection()
-    return connection.execute(_CLAIM[connection.dialect.name], {
-        "scan_id": scan_id, "staff_user_id": staff_id, "scanned_at": scanned_at}).first() is not None
+    return _CLAIM[connection.dialect.name].first(connection, {
+        "scan_id": scan_id, "staff_user_id": staff_id, "scanned_at": scanned_at}) is not None
 
 
 _SCANS = Scan.__table__
-_INSERT_SCAN = sa.insert(_SCANS).returning(_SCANS.c.id)
+# Every column but the key, each its own parameter: one SQL text for every scan.
+_INSERT_SCAN = HotStatement(sa.insert(_SCANS).values({c.key: sa.bindparam(c.key, type_=c.type)
+                                                      for c in _SCANS.c if c.key != "id"})
+                            .returning(_SCANS.c.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,20 +255,20 @@ class ScanFacts:
 def store_scan(session: Session, values: dict) -> int:
     """Write a new scan with one Core ``INSERT … RETURNING id`` on the session's connection (no
     unit-of-work flush); its id."""
-    return session.connection().execute(_INSERT_SCAN, values).scalar_one()
+    return _INSERT_SCAN.scalar(session.connection(), values)
 
 
 def _claimed_scan_insert() -> sa.Insert:
     """PostgreSQL: the claim and the scan in one statement — the scan's row is selected from the
     claim's RETURNING, so it is written only when the claim is: ``WITH claim AS (INSERT INTO
     scan_claims … ON CONFLICT DO NOTHING RETURNING scan_id) INSERT INTO scans … SELECT … FROM claim``."""
-    claim = _CLAIM["postgresql"].cte("claim")
+    claim = _CLAIM_STATEMENTS["postgresql"].cte("claim")
     columns = [c for c in _SCANS.c if c.key != "id"]
     values = sa.select(*(sa.bindparam(c.key, type_=c.type) for c in columns)).select_from(claim)
     return sa.insert(_SCANS).from_select([c.key for c in columns], values).returning(_SCANS.c.id)
 
 
-_INSERT_CLAIMED_SCAN = _claimed_scan_insert()
+_INSERT_CLAIMED_SCAN = HotStatement(_claimed_scan_insert())
 
 
 def store_claimed_scan(session: Session, values: dict) -> int | None:
@@ -273,10 +278,10 @@ def store_claimed_scan(session: Session, values: dict) -> int | None:
     # The claim's parameters (scan_id, staff_user_id, scanned_at) are the scan's own values.
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        return connection.execute(_INSERT_CLAIMED_SCAN, values).scalar()
-    if connection.execute(_CLAIM[connection.dialect.name], values).first() is None:
+        return _INSERT_CLAIMED_SCAN.scalar(connection, values)
+    if _CLAIM[connection.dialect.name].first(connection, values) is None:
         return None
-    return connection.execute(_INSERT_SCAN, values).scalar_one()
+    return _INSERT_SCAN.scalar(connection, values)
 
 
 def find_scan(session: Session, scan_id: str) -> Scan | None:
