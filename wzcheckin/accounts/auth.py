@@ -67,21 +67,24 @@ def _load_user_from_bearer(req) -> User | ApiPrincipal | None:
     # then costs a bearer request no query of its own). A view that reads no more of its caller
     # than an ApiPrincipal holds (api_route(..., bearer_principal=True)) gets that, from one Core
     # row, instead of the ORM user.
-    view = current_app.view_functions.get(req.endpoint) if req.endpoint else None
+    app = current_app._get_current_object()
+    view = app.view_functions.get(req.endpoint) if req.endpoint else None
+    session = db.session()  # the request's own, behind the scoped proxy
     if getattr(view, "wz_begins_at_first_write", False):
-        reads_outside_a_transaction(db.session)  # before the request's first statement, this look-up
+        reads_outside_a_transaction(session)  # before the request's first statement, this look-up
     if getattr(view, "wz_bearer_principal", False):
-        found = authenticate_api_principal(db.session, header[len("Bearer "):].strip(), clock.now(),
-                                           statement=current_app.extensions[PRINCIPAL_STATEMENT])
+        found = authenticate_api_principal(session, header[len("Bearer "):].strip(), clock.now(),
+                                           statement=app.extensions[PRINCIPAL_STATEMENT])
     else:
-        found = authenticate_api_token(db.session, header[len("Bearer "):].strip(), clock.now(),
-                                       statement=current_app.extensions[BEARER_STATEMENT])
+        found = authenticate_api_token(session, header[len("Bearer "):].strip(), clock.now(),
+                                       statement=app.extensions[BEARER_STATEMENT])
     if found is None:
         return None
     user, token_id, values = found
-    g.auth_method = "bearer"
-    g.api_token_id = token_id
-    g.bearer_extra_values = values
+    request_globals = g._get_current_object()
+    request_globals.auth_method = "bearer"
+    request_globals.api_token_id = token_id
+    request_globals.bearer_extra_values = values
     return user
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
 
-from flask import Blueprint, current_app, g, make_response, request
+from flask import Blueprint, Request, current_app, g, make_response, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -48,14 +48,16 @@ class Operation:
 OPERATIONS: list[Operation] = []
 
 
-def json_body() -> dict:
+def json_body(this_request: Request | None = None) -> dict:
     """The request's JSON object, or a 400/413/415 ApiError."""
-    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+    if this_request is None:
+        this_request = request._get_current_object()
+    if this_request.content_length is not None and this_request.content_length > MAX_JSON_BYTES:
         raise ApiError(413, "too_large")
-    if not request.is_json:
+    if not this_request.is_json:
         raise ApiError(415, "unsupported_media_type")
     try:
-        data = request.get_json(silent=True)
+        data = this_request.get_json(silent=True)
     except RecursionError:  # nested deeper than the JSON parser's recursion limit
         data = None
     if not isinstance(data, dict):
@@ -115,23 +117,28 @@ def api_route(rule: str, *, methods: list[str], roles: tuple[Role, ...] | None, 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
-            if request.content_length is not None and request.content_length > max_body_bytes:
+            # The request's objects, each looked up once (a context-local look-up is not free, and
+            # the scan path would make dozens).
+            this_request, request_globals = request._get_current_object(), g._get_current_object()
+            length = this_request.content_length
+            if length is not None and length > max_body_bytes:
                 raise ApiError(413, "too_large")
             if roles is not None:
-                if not current_user.is_authenticated:
+                caller = current_user._get_current_object()
+                if not caller.is_authenticated:
                     raise ApiError(401, "unauthorised")
-                if g.get("auth_method") == "session" and request.method not in SAFE_METHODS:
+                if request_globals.get("auth_method") == "session" and this_request.method not in SAFE_METHODS:
                     try:
                         csrf.protect()
                     except CSRFError:
                         raise ApiError(403, "csrf_failed", _l("Missing or invalid CSRF token.")) from None
-                if current_user.role not in roles:
+                if caller.role not in roles:
                     raise ApiError(403, "forbidden")
-                g.personal_data = True
+                request_globals.personal_data = True
             if query is not None:
-                kwargs["query"] = parse_body(query, request.args.to_dict())
+                kwargs["query"] = parse_body(query, this_request.args.to_dict())
             if reads_json:
-                kwargs["body"] = (parse_body(body, json_body()) if body_required or request.content_length
+                kwargs["body"] = (parse_body(body, json_body(this_request)) if body_required or length
                                   else None)
             answer = view(*args, **kwargs)
             if current_app.config.get("API_CHECK_RESPONSES", current_app.testing):

@@ -40,13 +40,14 @@ def select_locale() -> Locale:
 def selected_language() -> str:
     if not has_request_context():
         return normalise_locale(current_app.config["BABEL_DEFAULT_LOCALE"]) or "zh_CN"
-    chosen = normalise_locale(request.cookies.get(LANGUAGE_COOKIE))
+    this_request, request_globals = request._get_current_object(), g._get_current_object()
+    chosen = normalise_locale(this_request.cookies.get(LANGUAGE_COOKIE))
     if chosen:
         return chosen
-    if g.get("database_off"):
+    if request_globals.get("database_off"):
         # The error path (core.errors.stop_using_database): never load the user to choose a
         # language — with the database down that load fails again inside the error handler.
-        saved = normalise_locale(g.get("saved_language"))
+        saved = normalise_locale(request_globals.get("saved_language"))
         if saved:
             return saved
     else:
@@ -55,7 +56,7 @@ def selected_language() -> str:
             saved = normalise_locale(getattr(user, "language", None))
             if saved:
                 return saved
-    return language_for_header(request.headers.get("Accept-Language", ""))
+    return language_for_header(this_request.headers.get("Accept-Language", ""))
 
 
 @lru_cache(maxsize=256)

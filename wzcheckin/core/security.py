@@ -59,19 +59,20 @@ def init_security_headers(app: Flask) -> None:
         for name, value in STATIC_HEADERS:
             if name.lower() not in present:
                 headers.add(name, value)
-        if request.is_secure and "strict-transport-security" not in present:
+        this_request, request_globals = request._get_current_object(), g._get_current_object()
+        if this_request.is_secure and "strict-transport-security" not in present:
             headers.add(*HSTS)
         # A static file is the same for every caller and never private: decide that from the
         # path alone, before anything loads the user (a session query for every script and icon).
-        if request.path.startswith(STATIC_PREFIX):
+        if this_request.path.startswith(STATIC_PREFIX):
             return response
         # Any logged-in caller's answer is private. When the request already loaded its user, ask
         # that object whether it is anonymous (no attribute read: after a rolled-back transaction
         # ``is_authenticated`` would re-load the row, one more query for every refused request).
-        user = g.get("_login_user")
+        user = request_globals.get("_login_user")
         if user is None:
             user = current_user
-        personal = not user.is_anonymous or g.get("personal_data")
+        personal = not user.is_anonymous or request_globals.get("personal_data")
         if personal:
             headers["Cache-Control"] = "no-store"
             headers.add("Vary", "Cookie")
