@@ -335,6 +335,9 @@ class _CompiledForm:
         compiled = statement.compile(dialect=dialect)
         if compiled.escaped_bind_names:
             raise ValueError("a hot statement's parameter names must need no escaping")
+        if any(bind.expanding for bind in compiled.binds.values()):
+            # SQLAlchemy writes an expanding IN's parameters at each execution; this SQL is fixed.
+            raise ValueError("a hot statement cannot hold an expanding IN: spell it with or_()")
         self.sql = compiled.string
         self._positional = compiled.positional
         self._names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)

@@ -135,3 +135,11 @@ def test_a_connection_lost_under_a_hot_statement_is_invalidated_and_an_outage(po
     assert database_outage(lost.value) == "database_unavailable"
     with engine.connect() as connection:
         assert BY_CODE.first(connection, {"code": "first"}) is None
+
+
+def test_an_expanding_in_is_refused_when_first_compiled(engine):
+    """SQLAlchemy writes an expanding IN's parameters anew at each execution; a hot statement's
+    SQL is written once, so it says so instead of sending SQLAlchemy's placeholder."""
+    either = HotStatement(sa.select(things.c.id).where(things.c.colour.in_([Colour.RED, Colour.GREEN])))
+    with engine.connect() as connection, pytest.raises(ValueError, match="expanding IN"):
+        either.first(connection, {})

@@ -50,7 +50,7 @@ from wzcheckin.codes.keys import Keyring
 from wzcheckin.codes.tokens import TokenKind
 from wzcheckin.core.public_ids import new_public_id
 from wzcheckin.core.refusals import insert_or_refuse
-from wzcheckin.db import is_unique_violation
+from wzcheckin.db import HotStatement, is_unique_violation
 from wzcheckin.programme import HukouStatus, Programme
 from wzcheckin.venues.errors import BookingRefused, VenueError
 from wzcheckin.venues.models import (
@@ -340,11 +340,13 @@ _SLOT_COLUMNS = (_SLOTS.c.id, _SLOTS.c.venue_id, _SLOTS.c.starts_at, _SLOTS.c.en
                  _VENUES.c.district, _VENUES.c.address)
 _SLOT_AND_VENUE = _SLOTS.join(_VENUES, _VENUES.c.id == _SLOTS.c.venue_id)
 _SLOT_VIEW = sa.select(*_SLOT_COLUMNS).select_from(_SLOT_AND_VENUE).where(_SLOTS.c.id == sa.bindparam("slot_id"))
-_LOOK = (
+# Every booking request sends it (the crowd behind the last place is answered from it alone):
+# run on the driver's cursor (db.HotStatement).
+_LOOK = HotStatement(
     sa.select(*_SLOT_COLUMNS, _WORKERS.c.id, _WORKERS.c.pledged_at, _WORKERS.c.hukou_status,
               sa.exists().where(_RESERVATIONS.c.worker_id == _WORKERS.c.id,
                                 _RESERVATIONS.c.slot_id == sa.bindparam("slot_id"),
-                                _RESERVATIONS.c.status.in_(ACTIVE_STATUSES)))
+                                sa.or_(*(_RESERVATIONS.c.status == status for status in ACTIVE_STATUSES))))
     .select_from(_WORKERS.outerjoin(_SLOT_AND_VENUE, _SLOTS.c.id == sa.bindparam("slot_id")))
     .where(_WORKERS.c.user_id == sa.bindparam("user_id"))
 )
@@ -391,7 +393,7 @@ def look_before_booking(session: Session, user_id: int, slot_id: int, now: datet
 
 
 def _look(session: Session, user_id: int, slot_id: int) -> tuple[Booker | None, SlotView | None, bool]:
-    row = session.connection().execute(_LOOK, {"user_id": user_id, "slot_id": slot_id}).first()
+    row = _LOOK.first(session.connection(), {"user_id": user_id, "slot_id": slot_id})
     if row is None:
         return None, None, False
     worker_id, pledged_at, hukou_status, own = row[_SLOT_WIDTH:]
