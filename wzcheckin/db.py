@@ -11,6 +11,8 @@ Transactions and locking, in one place:
   begins_at_first_write=True)``) reads in autocommit and its domain code begins a transaction
   before writes that must commit together (:func:`transaction_for_writes`); a gate scan's one
   write — the claim and the scan in one statement — needs none. Three round trips instead of six.
+* The statements every scan and booking sends are ``HotStatement`` objects: compiled once, run on
+  the driver's cursor inside the same transaction as everything else.
 * SQLite allows one writer at a time. A write unit of work starts with ``BEGIN IMMEDIATE`` so the
   write lock is taken up front and concurrent writers queue on the busy timeout; a plain
   ``BEGIN`` would fail with "database is locked" when a reader later tries to upgrade.
@@ -262,7 +264,7 @@ def unit_of_work(session: Session) -> Iterator[Session]:
 
 
 class HotStatement:
-    """A Core statement that every scan sends, run on the driver's own cursor with its SQL
+    """A Core statement that every scan (or booking) sends, run on the driver's own cursor with its SQL
     compiled once per dialect. SQLAlchemy's execution of even a cached statement (its cache key,
     an execution context, the result's metadata read from the cursor's description) costs about
     0.13 ms of CPU per statement on PostgreSQL: more than psycopg's own work and the round trip's
@@ -278,7 +280,7 @@ class HotStatement:
 
     def __init__(self, statement: sa.Executable):
         self.statement = statement
-        self._forms: dict[str, _CompiledForm] = {}
+        self._forms: dict[tuple[str, str], _CompiledForm] = {}  # by (dialect, driver)
 
     def first(self, connection: sa.Connection, params: dict) -> tuple | None:
         """The first row, as a named tuple of the statement's columns (or RETURNING's), or None."""
@@ -292,13 +294,14 @@ class HotStatement:
 
     def _execute(self, connection: sa.Connection, params: dict) -> list:
         dialect = connection.dialect
-        form = self._forms.get(dialect.name)
+        form = self._forms.get((dialect.name, dialect.driver))
         if form is None:
-            form = self._forms[dialect.name] = _CompiledForm(self.statement, dialect)
+            form = self._forms[(dialect.name, dialect.driver)] = _CompiledForm(self.statement, dialect)
         arguments = form.arguments(params)
         dbapi_connection = connection.connection.dbapi_connection
-        cursor = dbapi_connection.cursor()
+        cursor = None
         try:
+            cursor = dbapi_connection.cursor()
             cursor.execute(form.sql, arguments)
             # Read to the end: a SQLite statement stays active (holding its snapshot) until then.
             rows = cursor.fetchall() if form.returns_rows else []
@@ -311,7 +314,8 @@ class HotStatement:
             raise sa.exc.DBAPIError.instance(form.sql, arguments, error, dialect.loaded_dbapi.Error,
                                              connection_invalidated=lost, dialect=dialect) from error
         finally:
-            cursor.close()
+            if cursor is not None:
+                cursor.close()
         return [form.row(row) for row in rows]
 
 
