@@ -263,6 +263,9 @@ def unit_of_work(session: Session) -> Iterator[Session]:
         raise
 
 
+_HOT_CURSOR = "wzcheckin.hot_statement_cursor"
+
+
 class HotStatement:
     """A Core statement that every scan (or booking) sends, run on the driver's own cursor with its SQL
     compiled once per dialect. SQLAlchemy's execution of even a cached statement (its cache key,
@@ -298,24 +301,31 @@ class HotStatement:
         if form is None:
             form = self._forms[(dialect.name, dialect.driver)] = _CompiledForm(self.statement, dialect)
         arguments = form.arguments(params)
-        dbapi_connection = connection.connection.dbapi_connection
-        cursor = None
+        if not connection.in_transaction():
+            # As SQLAlchemy's own execute does (autobegin): its commit and rollback then end
+            # what the driver began (and SQLite gets its BEGIN from db.py's listener).
+            connection.begin()
+        pooled = connection.connection
+        dbapi_connection = pooled.dbapi_connection
+        # One cursor per driver connection, kept with it (the pool's ``info`` lives as long as the
+        # driver's connection and is emptied when it is replaced): each statement reads its
+        # result to the end, so the cursor is free again for the next one.
+        cursor = pooled.info.get(_HOT_CURSOR)
         try:
-            cursor = dbapi_connection.cursor()
+            if cursor is None:
+                cursor = pooled.info[_HOT_CURSOR] = dbapi_connection.cursor()
             cursor.execute(form.sql, arguments)
             # Read to the end: a SQLite statement stays active (holding its snapshot) until then.
             rows = cursor.fetchall() if form.returns_rows else []
             if rows and form.readers is None:
                 form.learn_readers(dialect, cursor.description)
         except dialect.loaded_dbapi.Error as error:
+            pooled.info.pop(_HOT_CURSOR, None)
             lost = dialect.is_disconnect(error, dbapi_connection, cursor)
             if lost:
                 connection.invalidate(error)
             raise sa.exc.DBAPIError.instance(form.sql, arguments, error, dialect.loaded_dbapi.Error,
                                              connection_invalidated=lost, dialect=dialect) from error
-        finally:
-            if cursor is not None:
-                cursor.close()
         return [form.row(row) for row in rows]
 
 

@@ -143,3 +143,19 @@ def test_an_expanding_in_is_refused_when_first_compiled(engine):
     either = HotStatement(sa.select(things.c.id).where(things.c.colour.in_([Colour.RED, Colour.GREEN])))
     with engine.connect() as connection, pytest.raises(ValueError, match="expanding IN"):
         either.first(connection, {})
+
+
+def test_the_same_connection_runs_hot_statements_again_after_one_failed(engine):
+    """Each driver connection keeps one cursor for its hot statements; a failure drops it, and the
+    connection, rolled back, serves the next statement as before."""
+    with engine.connect() as connection:
+        INSERT.scalar(connection, a_thing())
+        connection.commit()
+        with pytest.raises(sa.exc.IntegrityError):
+            INSERT.scalar(connection, a_thing())
+        connection.rollback()
+        assert BY_CODE.first(connection, {"code": "first"}).code == "first"
+        assert INSERT.scalar(connection, a_thing("second")) is not None
+        connection.commit()
+    with engine.connect() as connection:
+        assert GREEN_ONES.scalar(connection, {}) == 2
