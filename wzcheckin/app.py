@@ -5,8 +5,8 @@ handlers) → error handlers → command line.
 
 from __future__ import annotations
 
-import functools
 import logging
+import weakref
 from pathlib import Path
 
 from flask import Flask
@@ -78,9 +78,23 @@ def forget_inherited_connections(app: Flask) -> None:
 
 def _check_for_coroutines_once(app: Flask) -> None:
     """Flask asks ``inspect`` on every request whether the view and each hook is a coroutine
-    function, nine times a scan (~2 % of its CPU); a function's answer never changes. Bounded,
-    since some hooks are closures made per request (``after_this_request``)."""
-    app.ensure_sync = functools.lru_cache(maxsize=256)(app.ensure_sync)
+    function, nine times a scan (~2 % of its CPU); a function's answer never changes. Kept by
+    weak reference: some hooks are closures made per request (``after_this_request``), and their
+    answers go with them."""
+    checked: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    ensure_sync = app.ensure_sync
+
+    def ensure_sync_once(func):
+        try:
+            synchronous = checked[func]
+        except KeyError:
+            synchronous = checked[func] = ensure_sync(func) is func  # a flag: never the function itself
+        except TypeError:  # not weakly referable
+            return ensure_sync(func)
+        return func if synchronous else ensure_sync(func)
+
+    ensure_sync_once.checked = checked  # for the test
+    app.ensure_sync = ensure_sync_once
 
 
 def _configure_logging(app: Flask) -> None:
