@@ -301,17 +301,25 @@ def build_scan_world(session, vault, url: str, backend: str, workers: int) -> di
     return {"gate": Codes(public_ids, gate_token, keyring), **single_use}
 
 
+def new_scan_world(dbs: Databases, backend: str, workers: int) -> tuple[str, dict[str, Codes]]:
+    """A fresh database, migrated, holding :func:`build_scan_world` for ``workers`` workers: its
+    URL and the codes of each kind of scan (what every scan benchmark starts from)."""
+    url = dbs.new(backend)
+    run_cli(url, "init")
+    with app_on(url) as (_app, session, vault, _programme):
+        codes = build_scan_world(session, vault, url, backend, workers)
+        session.commit()
+    return url, codes
+
+
 def scan_figures(results: Results, backend: str, dbs: Databases, quick: bool) -> None:
     """Gate scans, replayed uploads, venue redemptions and pickups against the floor reference,
     at 16 and 64 connections."""
     workers = 16_000 if quick else 100_000  # enough distinct passes for every request of a run
     seconds = 3 if quick else 15
     warmup = 1 if quick else 2
-    url = dbs.new(backend)
-    run_cli(url, "init")
     log(f"[{backend}] building {workers} workers…")
-    with app_on(url) as (_app, session, vault, _programme):
-        codes = build_scan_world(session, vault, url, backend, workers)
+    url, codes = new_scan_world(dbs, backend, workers)
     gate = codes["gate"]
     gate_file = WORK / f"gate-{backend}.txt"
     half = workers // 2

@@ -20,8 +20,8 @@ import sys
 import time
 from contextlib import ExitStack
 
-from bench.__main__ import Databases, app_on, build_scan_world, log
-from tests.support.servers import TEST_ENV, run_cli
+from bench.__main__ import Databases, log, new_scan_world
+from tests.support.servers import TEST_ENV
 
 KINDS = {"gate": "gate", "pickup": "welfare-pack pickup", "venue": "venue redemption"}
 
@@ -71,53 +71,22 @@ def print_by_package(profiler) -> None:
 
 
 def print_statements(app, backend: str, post_scans) -> None:
-    """Every statement the app sends while ``post_scans`` runs, and on PostgreSQL the round trips
-    (libpq's trace: each simple ``Query`` and each extended-protocol ``Sync`` waits for the server).
-    The pool is emptied first, so every connection the scans use is a traced one."""
-    import tempfile
-
-    from sqlalchemy import event
-
+    """Every statement the app sends while ``post_scans`` runs, as the driver sent it (the tests'
+    reader, ``tests.support.statements``: sqlite3's trace, libpq's protocol trace), and on
+    PostgreSQL the round trips (each simple ``Query`` and each extended-protocol ``Sync`` waits
+    for the server)."""
+    from tests.support.statements import statements_sent
     from wzcheckin.extensions import db
 
     with app.app_context():
         engine = db.engine
-    engine.dispose()
-    lines: list[str] = []
-    trace = tempfile.NamedTemporaryFile("w+", suffix=".trace")  # noqa: SIM115 - read back below
-
-    def on_connect(dbapi_connection, _record):
-        if backend == "sqlite":
-            dbapi_connection.set_trace_callback(lines.append)
-        else:
-            dbapi_connection.pgconn.trace(trace.fileno())
-            dbapi_connection.pgconn.set_trace_flags(psycopg_trace_flags())
-
-    event.listen(engine, "connect", on_connect)
-    try:
+    with statements_sent(engine) as sent:
         post_scans()
-    finally:
-        event.remove(engine, "connect", on_connect)
-        engine.dispose()
-    if backend == "sqlite":
-        for line in lines:
-            print(f"  {' '.join(line.split())[:160]}")
-        return
-    trace.seek(0)
-    round_trips = 0
-    for line in trace.read().splitlines():
-        fields = line.split("\t")
-        if len(fields) > 2 and fields[0] == "F" and fields[2] in ("Query", "Sync", "Parse"):
-            if fields[2] in ("Query", "Sync"):
-                round_trips += 1
-            print(f"  {fields[2]:6} {' '.join(fields[3:])[:150]}")
-    print(f"  round trips: {round_trips}")
-
-
-def psycopg_trace_flags():
-    from psycopg import pq
-
-    return pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE
+        statements = sent.take()
+    for statement in statements:
+        print(f"  {statement[:160]}")
+    if backend == "postgresql":
+        print(f"  round trips: {sent.round_trips}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,11 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     workers = args.n * (args.runs + 2) if single_use else args.n  # a reservation or a pack serves once
 
     with ExitStack() as stack:
-        url = Databases(stack).new(args.backend)
-        run_cli(url, "init")
-        with app_on(url) as (_app, session, vault, _programme):
-            codes = build_scan_world(session, vault, url, args.backend, workers)[KINDS[args.kind]]
-            session.commit()
+        url, worlds = new_scan_world(Databases(stack), args.backend, workers)
+        codes = worlds[KINDS[args.kind]]
         os.environ.update({**TEST_ENV, "WZCHECKIN_DATABASE_URL": url})
         os.environ.pop("WZCHECKIN_DEV", None)
         if args.limiter:

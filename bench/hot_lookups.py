@@ -19,8 +19,8 @@ import statistics
 import time
 from contextlib import ExitStack
 
-from bench.__main__ import Databases, app_on, build_scan_world, log
-from tests.support.servers import TEST_ENV, run_cli
+from bench.__main__ import Databases, log, new_scan_world
+from tests.support.servers import TEST_ENV
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,11 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with ExitStack() as stack:
-        url = Databases(stack).new(args.backend)
-        run_cli(url, "init")
-        with app_on(url) as (_app, session, vault, _programme):
-            codes = build_scan_world(session, vault, url, args.backend, args.n)["gate"]
-            session.commit()
+        url, worlds = new_scan_world(Databases(stack), args.backend, args.n)
+        codes = worlds["gate"]
         os.environ.update({**TEST_ENV, "WZCHECKIN_DATABASE_URL": url, "WZCHECKIN_RATELIMIT_DISABLED": "1"})
         os.environ.pop("WZCHECKIN_DEV", None)
         try:

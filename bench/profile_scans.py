@@ -14,8 +14,7 @@ import statistics
 import sys
 import time
 
-from bench.__main__ import WORK, Databases, app_on, build_scan_world, log
-from tests.support.servers import run_cli
+from bench.__main__ import WORK, Databases, log, new_scan_world
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,12 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     from contextlib import ExitStack
 
     with ExitStack() as stack:
-        url = Databases(stack).new(args.backend)
-        run_cli(url, "init")
-        with app_on(url) as (_app, session, vault, _programme):
-            codes = build_scan_world(session, vault, url, args.backend, args.n)[{
-                "gate": "gate", "pickup": "welfare-pack pickup", "venue": "venue redemption"}[args.kind]]
-            session.commit()
+        url, worlds = new_scan_world(Databases(stack), args.backend, args.n)
+        codes = worlds[{"gate": "gate", "pickup": "welfare-pack pickup", "venue": "venue redemption"}[args.kind]]
         # Requests outside any app context, as under gunicorn: each gets its own ``g`` (a pushed
         # app context would keep the logged-in user between requests and hide the auth cost).
         from tests.conftest import TEST_CONFIG

@@ -21,8 +21,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.__main__ import WORK, Databases, _tree_cpu_seconds, app_on, build_scan_world, log, wrk
-from tests.support.servers import GunicornServer, run_cli
+from bench.__main__ import WORK, Databases, _tree_cpu_seconds, log, new_scan_world, wrk
+from tests.support.servers import GunicornServer
 
 GATE_EXTRA = ',"mask":true,"temperature":36.5'
 
@@ -63,10 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=16_000, help="distinct passes")
     args = parser.parse_args(argv)
     with ExitStack() as stack:
-        url = Databases(stack).new(args.backend)
-        run_cli(url, "init")
-        with app_on(url) as (_app, session, vault, _programme):
-            gate = build_scan_world(session, vault, url, args.backend, args.workers)["gate"]
+        url, worlds = new_scan_world(Databases(stack), args.backend, args.workers)
+        gate = worlds["gate"]
         passes = WORK / f"split-{args.backend}.txt"
         servers = {
             "app": GunicornServer(url, workers=2, threads=1, log_path=WORK / "split-app.log"),

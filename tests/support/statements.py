@@ -26,6 +26,9 @@ class SentStatements:
         self._trace = tempfile.TemporaryFile("w+") if backend == "postgresql" else None  # noqa: SIM115
         self._read_to = 0
         self._prepared: dict[str, str] = {}
+        # PostgreSQL: the messages that wait for the server (a simple Query, an extended-protocol
+        # Sync), so far.
+        self.round_trips = 0
 
     def on_connect(self, dbapi_connection, _record) -> None:
         if self.backend == "sqlite":
@@ -58,9 +61,11 @@ class SentStatements:
         sent = []
         for line in _trace_records(text):
             fields = line.split("\t")
-            if len(fields) < 4 or fields[0] != "F":
+            if len(fields) < 3 or fields[0] != "F":
                 continue
-            message, rest = fields[2], fields[3]
+            message, rest = fields[2], "\t".join(fields[3:])
+            if message in ("Query", "Sync"):
+                self.round_trips += 1
             if message == "Query":
                 sent.append(_unquote(rest))
             elif message == "Parse":

@@ -232,10 +232,9 @@ def claim_scan_id(session: Session, scan_id: str, staff_id: int, scanned_at: dat
 
 
 _SCANS = Scan.__table__
-# Every column but the key, each its own parameter: one SQL text for every scan.
-_INSERT_SCAN = HotStatement(sa.insert(_SCANS).values({c.key: sa.bindparam(c.key, type_=c.type)
-                                                      for c in _SCANS.c if c.key != "id"})
-                            .returning(_SCANS.c.id))
+# Every column but the key, each its own parameter: one SQL text for every scan (both inserts).
+_SCAN_PARAMETERS = {c.key: sa.bindparam(c.key, type_=c.type) for c in _SCANS.c if c.key != "id"}
+_INSERT_SCAN = HotStatement(sa.insert(_SCANS).values(_SCAN_PARAMETERS).returning(_SCANS.c.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,9 +262,8 @@ def _claimed_scan_insert() -> sa.Insert:
     claim's RETURNING, so it is written only when the claim is: ``WITH claim AS (INSERT INTO
     scan_claims … ON CONFLICT DO NOTHING RETURNING scan_id) INSERT INTO scans … SELECT … FROM claim``."""
     claim = _CLAIM_STATEMENTS["postgresql"].cte("claim")
-    columns = [c for c in _SCANS.c if c.key != "id"]
-    values = sa.select(*(sa.bindparam(c.key, type_=c.type) for c in columns)).select_from(claim)
-    return sa.insert(_SCANS).from_select([c.key for c in columns], values).returning(_SCANS.c.id)
+    values = sa.select(*_SCAN_PARAMETERS.values()).select_from(claim)
+    return sa.insert(_SCANS).from_select(list(_SCAN_PARAMETERS), values).returning(_SCANS.c.id)
 
 
 _INSERT_CLAIMED_SCAN = HotStatement(_claimed_scan_insert())
