@@ -3,6 +3,8 @@ and on a laptop; every chart is an SVG with its title, nothing is wider than the
 Chinese and English), the tables open under the charts, and on a laptop the charts sit side by
 side."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.admin.builders import make_claim, make_point
@@ -11,6 +13,7 @@ from tests.residence.builders import bulk_workers, make_site
 from tests.support.browser import log_in
 from tests.support.clock import at
 from tests.support.config import ARTIFACTS
+from wzcheckin.admin.figures import FIGURES_CSV_HEADER
 from wzcheckin.benefits.models import ClaimStatus
 from wzcheckin.core import context
 from wzcheckin.core.roles import Role
@@ -126,3 +129,11 @@ def test_the_figures_on_a_phone(fresh_database, gunicorn_server, server_app, pho
     assert charts_on(page) == FIGURE_CHARTS and page_width(page) <= 360
     assert page.locator("h1").text_content() == "Figures"
     page.screenshot(path=str(ARTIFACTS / "admin-figures-360-en.png"), full_page=True)
+    # The page's download button: the figures shown, as one long CSV.
+    with page.expect_download() as downloaded:
+        page.locator("#figures-download button[value=csv]").click()
+    lines = Path(downloaded.value.path()).read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == ",".join(FIGURES_CSV_HEADER)
+    assert {line.split(",")[0] for line in lines[1:]} == {"staying_per_day", "retention_by_district",
+                                                          "retention_by_enterprise", "health_alerts",
+                                                          "wage_complaints"}

@@ -13,13 +13,17 @@ instant, against small worlds whose numbers an auditor can count by hand — on 
 import csv
 import io
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
+from openpyxl import load_workbook
 
+from tests.admin.conftest import audit_entries
 from tests.builders import make_enterprise, make_unique_id_number, make_user, make_worker
 from tests.residence.builders import add_scan, bulk_workers, make_site
 from tests.support.clock import at
+from tests.support.web import csrf_token_from
 from wzcheckin.accounts.facts import decide_hukou_review
 from wzcheckin.admin import figures
 from wzcheckin.benefits.rights import ComplaintInput, file_complaint, handle_complaint
@@ -296,6 +300,66 @@ def test_honest_empty_states(db, vault, login_as, set_clock):
     html = login_as(make_user(db, vault, Role.OFFICIAL)).get("/admin/figures").text
     assert "chart-svg" not in html
     assert html.count('class="empty"') == 4
+
+
+def download(client, page_url: str, fmt: str):
+    """Press the page's download button: its form's token and instant, as a browser would post them."""
+    html = client.get(page_url).text
+    instant = re.search(r'<input id="at" name="at" type="hidden" value="([^"]*)"', html).group(1)
+    return client.post("/admin/figures/download",
+                       data={"csrf_token": csrf_token_from(html), "at": instant, "format": fmt}), instant
+
+
+def test_the_page_downloads_the_figures_it_shows_as_the_command_line_writes_them(app, db, vault, everything,
+                                                                                login_as, set_clock):
+    set_clock("2021-02-20 09:00")
+    client = login_as(make_user(db, vault, Role.AUDITOR))
+    response, instant = download(client, "/admin/figures?at=2021-02-15T00:00", "csv")
+    assert response.status_code == 200 and instant == at("2021-02-15 00:00").isoformat()
+    assert response.headers["Content-Disposition"] == 'attachment; filename="wzcheckin-figures-20210215T0000.csv"'
+    text = response.data.decode("utf-8")
+    assert text.startswith("\ufeff")  # Excel opens the Chinese names right
+    in_file = list(csv.reader(io.StringIO(text[1:])))
+    command = app.test_cli_runner().invoke(args=["report", "figures", "--as-of", "2021-02-15T00:00", "--format", "csv"])
+    assert in_file == list(csv.reader(io.StringIO(command.stdout)))
+    assert ["staying_per_day", instant, "2021-02-12", "", "", "", "non_local", "4"] in in_file
+
+    [entry] = audit_entries(db)
+    assert (entry.action, entry.target_id) == ("admin.export", "figures")
+    assert entry.details == {"dataset": "figures", "format": "csv", "rows": len(in_file) - 1, "masked": True,
+                             "as_of": instant, "figures": ["staying", "retention", "health", "complaints"]}
+    log = client.get("/admin/audit?action=admin.export")
+    assert log.status_code == 200 and "figures" in log.text
+
+
+def test_a_downloaded_file_holds_only_the_figures_that_concern_its_reader(db, vault, everything, login_as,
+                                                                         set_clock):
+    set_clock("2021-02-20 09:00")
+    client = login_as(make_user(db, vault, Role.HEALTH_OFFICIAL))
+    response, _instant = download(client, "/admin/figures?at=2021-02-15T00:00", "xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.data), read_only=True).active
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert rows[0] == list(figures.FIGURES_CSV_HEADER)
+    assert {row[0] for row in rows[1:]} == {"health_alerts"}
+    assert ["health_alerts", at("2021-02-15 00:00").isoformat(), "2021-02-12", "鹿城区", None, None, "fever", 1] \
+        in rows
+    assert [entry.details["rows"] for entry in audit_entries(db)] == [len(rows) - 1]
+
+
+def test_a_download_needs_the_form_and_an_instant_already_past(db, vault, everything, login_as, set_clock):
+    set_clock("2021-02-20 09:00")
+    client = login_as(make_user(db, vault, Role.OFFICIAL))
+    assert client.post("/admin/figures/download", data={"format": "csv"}).status_code == 400  # no token
+    token = csrf_token_from(client.get("/admin/figures").text)
+    assert client.post("/admin/figures/download", data={"csrf_token": token, "format": "pdf"}).status_code == 400
+    later = client.post("/admin/figures/download",
+                        data={"csrf_token": token, "format": "csv", "at": "2021-02-25T00:00"})
+    assert later.status_code == 303 and later.headers["Location"].endswith("/admin/figures")
+    assert 'role="status"' in client.get("/admin/figures").text  # the refusal, said on the page
+    assert audit_entries(db) == []
+    gatekeeper = login_as(make_user(db, vault, Role.GATEKEEPER))
+    assert gatekeeper.post("/admin/figures/download", data={"csrf_token": token, "format": "csv"}).status_code == 403
 
 
 # --- the command line --------------------------------------------------------------------------------------

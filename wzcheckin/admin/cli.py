@@ -72,7 +72,7 @@ def export_command(dataset_name: str, fmt: str, output: str | None, full: bool, 
 
     def audit(rows: int) -> None:
         with unit_of_work(db.session):
-            record_export(db.session, dataset=dataset, details=details, rows=rows, at=now, actor_role="cli")
+            record_export(db.session, name=dataset.name, details=details, rows=rows, at=now, actor_role="cli")
 
     progress(f"{dataset.name}: {plan.count} rows, {'UNMASKED' if full else 'masked'}")
     # The file is created first — exclusively, mode 0600, never over an existing file or through

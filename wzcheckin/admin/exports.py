@@ -428,12 +428,13 @@ def export_details(dataset: Dataset, plan: Plan, fmt: str, *, reveal: bool, reas
     return details
 
 
-def record_export(session: Session, *, dataset: Dataset, details: dict, rows: int, at: datetime, actor=None,
+def record_export(session: Session, *, name: str, details: dict, rows: int, at: datetime, actor=None,
                   actor_role: str | None = None, ip: str | None = None) -> None:
-    """The audit entry of one export, in the caller's unit of work (written before the file leaves)."""
+    """The audit entry of one export (``name``: a dataset's, or ``figures``), in the caller's unit of
+    work (written before the file leaves)."""
     record_audit(session, at=at, actor=actor, actor_role=actor_role,
                  action="admin.export" if details["masked"] else "admin.export.unmasked", target_type="dataset",
-                 target_id=dataset.name, details={**details, "rows": rows}, ip=ip)
+                 target_id=name, details={**details, "rows": rows}, ip=ip)
 
 
 def file_name(dataset: Dataset, plan: Plan, fmt: str, *, reveal: bool, today) -> str:

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from wzcheckin import clock
 from wzcheckin.admin import charts, figures
 from wzcheckin.admin.charts import Series, thousands
-from wzcheckin.admin.views import bp
+from wzcheckin.admin.exports import record_export
+from wzcheckin.admin.forms import FORMATS, FiguresDownloadForm
+from wzcheckin.admin.views import bp, send_table
 from wzcheckin.core import context
 from wzcheckin.core.auth import roles_required
 from wzcheckin.core.dates import shown
+from wzcheckin.db import unit_of_work
+from wzcheckin.extensions import db
 from wzcheckin.reporting import reporting_session
 
 TOP_ENTERPRISES_CHART = 12
@@ -183,7 +187,38 @@ def figures_page():
     local = board.as_of.astimezone(programme.tz)
     return render_template("admin/figures.html", board=board, figures=figures,
                            at_value=local.strftime("%Y-%m-%dT%H:%M"), now_shown=board.as_of == now,
-                           top_table=TOP_ENTERPRISES_TABLE)
+                           top_table=TOP_ENTERPRISES_TABLE, download_form=FiguresDownloadForm(at=board.as_of.isoformat()))
+
+
+@bp.post("/admin/figures/download", endpoint="figures_download")
+@roles_required(*figures.FIGURES_ROLES)
+def figures_download():
+    """The figures the page showed, as a file: the long table of ``wzcheckin report figures
+    --format csv`` (one value a line), only the figures that concern the reader, as of the page's
+    instant. Recorded in the audit log like every export (aggregates: nothing to mask)."""
+    form = FiguresDownloadForm()
+    if not form.validate_on_submit() or form.format.data not in FORMATS:
+        abort(400)
+    programme, now = context.programme(), clock.now()
+    try:
+        as_of = figures.parse_as_of(programme, (form.at.data or "").strip()[:40], now)
+    except figures.InstantRefused as refusal:
+        flash(refusal.message, "error")
+        return redirect(url_for("admin.figures"), 303)
+    chosen = figures.figures_for(current_user.role)
+    rows = list(figures.compute(reporting_session(), programme, as_of, chosen).csv_rows())
+    fmt = form.format.data
+    details = {"dataset": "figures", "format": fmt, "rows": len(rows), "masked": True, "as_of": as_of.isoformat(),
+               "figures": list(chosen)}
+
+    def audit(count: int) -> None:
+        with unit_of_work(db.session):
+            record_export(db.session, name="figures", details=details, rows=count, at=now,
+                          actor=current_user._get_current_object(), ip=request.remote_addr)
+
+    stamp = as_of.astimezone(programme.tz).strftime("%Y%m%dT%H%M")
+    return send_table(fmt, title=_("Figures"), header=figures.FIGURES_CSV_HEADER, rows=lambda: rows,
+                      count=len(rows), name=f"wzcheckin-figures-{stamp}.{fmt}", audit=audit)
 
 
 @bp.app_template_global("admin_money")

@@ -17,6 +17,14 @@ class ExportForm(FlaskForm):
     last = HiddenField()
 
 
+class FiguresDownloadForm(FlaskForm):
+    """The figures page's download: the button pressed names the format; the page's instant rides
+    along, so the file holds what the page showed."""
+
+    format = StringField()
+    at = HiddenField()
+
+
 class FullExportForm(FlaskForm):
     reason = TextAreaField(_l("Why do you need the full numbers?"),
                            render_kw={"maxlength": "500", "rows": "3", "required": True})

@@ -213,21 +213,28 @@ def _export(dataset: Dataset, fmt: str, *, reveal: bool, reason: str | None, fir
     def audit(rows: int) -> None:
         # Written (and committed) before a byte of the file leaves, so no export goes unrecorded.
         with unit_of_work(db.session):
-            record_export(db.session, dataset=dataset, details=details, rows=rows, at=now,
+            record_export(db.session, name=dataset.name, details=details, rows=rows, at=now,
                           actor=current_user._get_current_object(), ip=request.remote_addr)
 
+    return send_table(fmt, title=str(dataset.title), header=dataset.header, rows=plan.rows, count=plan.count,
+                      name=name, audit=audit)
+
+
+def send_table(fmt: str, *, title: str, header, rows, count: int, name: str, audit) -> Response:
+    """A table as a CSV (streamed) or XLSX download named ``name``. ``rows``: a function giving the
+    rows; ``audit(rows)`` writes the export's audit entry, and runs before a byte of the file leaves
+    (for an XLSX, once the workbook is written and its rows counted)."""
     if fmt == "xlsx":
-        output, count = write_xlsx(str(dataset.title), dataset.header, plan.rows())
+        output, written = write_xlsx(title, header, rows())
         try:
-            audit(count)
+            audit(written)
         except BaseException:
             output.close()
             raise
         response = Response(file_chunks(output), content_type=XLSX_MIMETYPE)
     else:
-        audit(plan.count)
-        response = Response(stream_with_context(csv_chunks(dataset.header, plan.rows())),
-                            content_type="text/csv; charset=utf-8")
+        audit(count)
+        response = Response(stream_with_context(csv_chunks(header, rows())), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
