@@ -48,6 +48,9 @@ def test_reminders_go_once_a_day_to_workers_missing_the_open_window_in_their_lan
     assert set(messages) == {missing.id, english.id}
     assert "春节假期" in messages[missing.id].body and "0577-88996871" in messages[missing.id].body
     assert "Spring Festival holiday" in messages[english.id].body
+    # The window's days as a text message writes them: month and day in the reader's words.
+    assert "（2月11日至2月17日）" in messages[missing.id].body
+    assert "(Feb 11 to Feb 17)" in messages[english.id].body
     assert messages[missing.id].recipient_masked == missing.user.phone_masked
     assert vault.decrypt(messages[missing.id].recipient_encrypted) == vault.decrypt(missing.user.phone_encrypted)
     assert {home.id, unpledged.id, departed.id, scanned.id}.isdisjoint(messages)

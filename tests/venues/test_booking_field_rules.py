@@ -55,6 +55,15 @@ def test_a_text_reminder_goes_the_day_before_a_booking_once(app, db, vault, prog
     assert (first["queued"], again["queued"]) == (1, 0)
     assert [m.worker_id for m in messages] == [worker.id]
     assert "温州市图书馆" in messages[0].body and "明天" in messages[0].body
+    assert "明天 2月10日 09:00。" in messages[0].body  # month and day in words, Wenzhou time, no year
+
+
+def test_an_english_booking_reminder_writes_the_day_unambiguously(app, programme):
+    from wzcheckin.venues.jobs import reminder_body
+
+    with app.app_context():
+        body = reminder_body(programme, "Wenzhou Library", at("2021-02-10 09:00"), "en")
+    assert "tomorrow, Feb 10, 09:00." in body and "2/10/21" not in body
 
 
 def test_a_booking_retried_after_a_lost_answer_gets_the_booking_it_made(client, db, vault, programme):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, tzinfo
 
+from babel.dates import format_skeleton
 from flask import has_app_context
+from flask_babel import get_locale
 
 from wzcheckin.core import context
 
@@ -40,6 +42,20 @@ def shown(value: date | datetime | None, part: str = "") -> str:
     if isinstance(value, time):
         return f"{value:%H:%M}"
     return str(value)
+
+
+def texted(value: date | datetime) -> str:
+    """How a text message writes a day, or an instant in Wenzhou: month and day in the reader's
+    language, the year left out (the programme is one winter) — ``2月11日``, ``Feb 11`` — and
+    an instant's time on a 24-hour clock as pages write it (``2月11日 09:30``, ``Feb 11, 09:30``).
+    Babel's short date would be ``2/11/21`` in English, which half the world reads as November.
+    For the current locale (``force_locale`` around a message in the worker's language)."""
+    locale = get_locale()
+    if isinstance(value, datetime):
+        local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(_zone())
+        day = format_skeleton("MMMd", local.date(), locale=locale)
+        return locale.datetime_formats["medium"].replace("{1}", day).replace("{0}", f"{local:%H:%M}")
+    return format_skeleton("MMMd", value, locale=locale)
 
 
 def _zone() -> tzinfo:

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User, Worker
+from wzcheckin.core.dates import texted
 from wzcheckin.directory.models import Enterprise
 from wzcheckin.programme import EvidenceWindow, HukouStatus, Programme
 from wzcheckin.residence.evidence import evidence_exists
@@ -83,7 +84,7 @@ def reminder_body(programme: Programme, window: EvidenceWindow, locale: str) -> 
         name = window.name if locale == "zh_CN" else (window.name_en or window.name)
         return _("[Stay in Wenzhou] No staff scan of your pass yet for \"%(window)s\" (%(start)s to %(end)s). "
                  "Show your pass at your factory gate, a venue or a pickup point. Hotline 0577-%(hotline)s",
-                 window=name, start=format_date(window.start, "short"), end=format_date(window.end, "short"),
+                 window=name, start=texted(window.start), end=texted(window.end),
                  hotline=programme.programme.hotline)
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask_babel import force_locale, format_datetime
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from wzcheckin.accounts.models import User, Worker
+from wzcheckin.core.dates import texted
 from wzcheckin.core.job_specs import JobSpec
 from wzcheckin.core.sms import queue_sms
 from wzcheckin.programme import Programme
@@ -49,7 +50,7 @@ def reminder_body(programme: Programme, venue_name: str, starts_at: datetime, lo
     with force_locale(locale):
         return _("[Stay in Wenzhou] Reminder: your booking at %(venue)s is tomorrow, %(when)s. Bring your "
                  "booking code; cancel on your phone if you cannot come. Hotline 0577-%(hotline)s",
-                 venue=venue_name, when=format_datetime(starts_at, "short"), hotline=programme.programme.hotline)
+                 venue=venue_name, when=texted(starts_at), hotline=programme.programme.hotline)
 
 
 def remind_tomorrows_bookings(session: Session, programme: Programme, now: datetime) -> dict:
