@@ -273,6 +273,7 @@ ACCESS: dict[str, Access] = {
     # The figures: every one for the programme office and the auditor, the health alerts for 卫健委,
     # the wage complaints for 人社局 (admin.figures.FIGURE_READERS); nothing for 经信局 and 公安局.
     "GET /admin/figures": Access(OFFICIAL + AUDITOR + HR + HEALTH),
+    "POST /admin/figures/download": Access(OFFICIAL + AUDITOR + HR + HEALTH),  # the page's figures, as a file
     "GET /admin/audit": Access(OFFICIAL + AUDITOR),
     "GET /admin/programme": Access(OFFICIALS),
     "GET /admin/exports": Access(OFFICIAL),
