@@ -20,6 +20,7 @@ Transactions and locking, in one place:
 
 from __future__ import annotations
 
+import logging
 import random
 import select
 import sqlite3
@@ -275,9 +276,10 @@ class HotStatement:
     values are converted both ways by the columns' own types (the same bind and result processors
     SQLAlchemy would apply), and a driver error is raised as SQLAlchemy raises it — the right
     ``sa.exc.DBAPIError`` subclass, with a lost connection invalidated first, so outages still
-    answer 503 and the pool replaces the connection. Not seen by SQLAlchemy's cursor events
-    (the statement tests read the driver's own trace). Keep it to a handful of statements on
-    the hot path; everything else goes through SQLAlchemy as usual."""
+    answer 503 and the pool replaces the connection. Written to SQLAlchemy's statement log when
+    that is on (``echo``), but not seen by its cursor events (an APM's hooks; the statement tests
+    read the driver's own trace). Keep it to a handful of statements on the hot path; everything
+    else goes through SQLAlchemy as usual."""
 
     __slots__ = ("_forms", "statement")
 
@@ -301,6 +303,13 @@ class HotStatement:
         if form is None:
             form = self._forms[(dialect.name, dialect.driver)] = _CompiledForm(self.statement, dialect)
         arguments = form.arguments(params)
+        engine = connection.engine
+        if engine.logger.isEnabledFor(logging.INFO):
+            # SQLAlchemy's statement log (``echo=True``, or the ``sqlalchemy.engine`` logger at
+            # INFO) shows these statements as it shows its own: the SQL, then the parameters.
+            engine.logger.info("%s", form.sql)
+            engine.logger.info("[hot statement] %s", "[SQL parameters hidden due to hide_parameters=True]"
+                               if engine.hide_parameters else repr(arguments))
         if not connection.in_transaction():
             # As SQLAlchemy's own execute does (autobegin): its commit and rollback then end
             # what the driver began (and SQLite gets its BEGIN from db.py's listener).

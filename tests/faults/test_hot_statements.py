@@ -159,3 +159,30 @@ def test_the_same_connection_runs_hot_statements_again_after_one_failed(engine):
         connection.commit()
     with engine.connect() as connection:
         assert GREEN_ONES.scalar(connection, {}) == 2
+
+
+
+def test_the_statement_log_shows_a_hot_statement_as_sqlalchemy_shows_its_own(backend, new_database_url, caplog):
+    """With SQLAlchemy's statement log on (``echo``), a hot statement is in it — its SQL, then its
+    parameters — unless the engine hides parameters; with the log off, nothing is written."""
+    url = new_database_url(backend)
+
+    def logged(**options) -> list[str]:
+        engine = sa.create_engine(url, **options, **engine_options(url))
+        configure_engine(engine)
+        metadata.create_all(engine)
+        caplog.clear()
+        with engine.connect() as connection:
+            BY_CODE.first(connection, {"code": "first"})
+        engine.dispose()
+        return [record.getMessage() for record in caplog.records if record.name.startswith("sqlalchemy.engine")]
+
+    def after_the_select(messages: list[str]) -> str:
+        at = next(i for i, message in enumerate(messages) if message.startswith("SELECT") and "things.code" in message)
+        return messages[at + 1]
+
+    assert not any("things.code" in message for message in logged())
+    shown = after_the_select(logged(echo=True))
+    assert shown.startswith("[hot statement]") and "'first'" in shown
+    hidden = after_the_select(logged(echo=True, hide_parameters=True))
+    assert hidden == "[hot statement] [SQL parameters hidden due to hide_parameters=True]"
