@@ -16,14 +16,11 @@ from flask_login import current_user
 from wzcheckin import clock
 from wzcheckin.admin import charts, figures
 from wzcheckin.admin.charts import Series, thousands
-from wzcheckin.admin.exports import record_export
 from wzcheckin.admin.forms import FORMATS, FiguresDownloadForm
-from wzcheckin.admin.views import bp, send_table
+from wzcheckin.admin.views import bp, send_audited_table
 from wzcheckin.core import context
 from wzcheckin.core.auth import roles_required
 from wzcheckin.core.dates import shown
-from wzcheckin.db import unit_of_work
-from wzcheckin.extensions import db
 from wzcheckin.reporting import reporting_session
 
 TOP_ENTERPRISES_CHART = 12
@@ -208,17 +205,12 @@ def figures_download():
     chosen = figures.figures_for(current_user.role)
     rows = list(figures.compute(reporting_session(), programme, as_of, chosen).csv_rows())
     fmt = form.format.data
-    details = {"dataset": "figures", "format": fmt, "rows": len(rows), "masked": True, "as_of": as_of.isoformat(),
-               "figures": list(chosen)}
-
-    def audit(count: int) -> None:
-        with unit_of_work(db.session):
-            record_export(db.session, name="figures", details=details, rows=count, at=now,
-                          actor=current_user._get_current_object(), ip=request.remote_addr)
-
     stamp = as_of.astimezone(programme.tz).strftime("%Y%m%dT%H%M")
-    return send_table(fmt, title=_("Figures"), header=figures.FIGURES_CSV_HEADER, rows=lambda: rows,
-                      count=len(rows), name=f"wzcheckin-figures-{stamp}.{fmt}", audit=audit)
+    return send_audited_table(
+        fmt, title=_("Figures"), header=figures.FIGURES_CSV_HEADER, rows=lambda: rows, count=len(rows),
+        filename=f"wzcheckin-figures-{stamp}.{fmt}", dataset="figures", at=now,
+        details={"dataset": "figures", "format": fmt, "rows": len(rows), "masked": True,
+                 "as_of": as_of.isoformat(), "figures": list(chosen)})
 
 
 @bp.app_template_global("admin_money")

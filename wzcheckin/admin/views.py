@@ -208,22 +208,23 @@ def _export(dataset: Dataset, fmt: str, *, reveal: bool, reason: str | None, fir
                 name=dataset.name), "error")
         return redirect(url_for("admin.exports"))
     name = file_name(dataset, plan, fmt, reveal=reveal, today=programme.local_date(now))
-    details = export_details(dataset, plan, fmt, reveal=reveal, reason=reason)
+    return send_audited_table(fmt, title=str(dataset.title), header=dataset.header, rows=plan.rows,
+                              count=plan.count, filename=name, dataset=dataset.name, at=now,
+                              details=export_details(dataset, plan, fmt, reveal=reveal, reason=reason))
 
-    def audit(rows: int) -> None:
-        # Written (and committed) before a byte of the file leaves, so no export goes unrecorded.
+
+def send_audited_table(fmt: str, *, title: str, header, rows, count: int, filename: str, dataset: str, at,
+                       details: dict) -> Response:
+    """A table as a CSV (streamed) or XLSX download, its export written to the audit log (the
+    dataset's name, ``details``, the rows sent) and committed before a byte of the file leaves, so
+    no export goes unrecorded: for an XLSX once the workbook is written and its rows counted.
+    ``rows``: a function giving the rows; ``count``: how many (a CSV is streamed as it is read)."""
+
+    def audit(sent: int) -> None:
         with unit_of_work(db.session):
-            record_export(db.session, name=dataset.name, details=details, rows=rows, at=now,
+            record_export(db.session, name=dataset, details=details, rows=sent, at=at,
                           actor=current_user._get_current_object(), ip=request.remote_addr)
 
-    return send_table(fmt, title=str(dataset.title), header=dataset.header, rows=plan.rows, count=plan.count,
-                      name=name, audit=audit)
-
-
-def send_table(fmt: str, *, title: str, header, rows, count: int, name: str, audit) -> Response:
-    """A table as a CSV (streamed) or XLSX download named ``name``. ``rows``: a function giving the
-    rows; ``audit(rows)`` writes the export's audit entry, and runs before a byte of the file leaves
-    (for an XLSX, once the workbook is written and its rows counted)."""
     if fmt == "xlsx":
         output, written = write_xlsx(title, header, rows())
         try:
@@ -235,7 +236,7 @@ def send_table(fmt: str, *, title: str, header, rows, count: int, name: str, aud
     else:
         audit(count)
         response = Response(stream_with_context(csv_chunks(header, rows())), content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
