@@ -152,9 +152,14 @@ def test_the_backoff_is_counted_across_gunicorn_workers_and_ignores_a_forged_add
                                headers={"X-Forwarded-For": forged_address(), "Accept-Language": "en"})
             return answer.status_code, "Too many failed attempts" in answer.text
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        answers = list(pool.map(wrong_password, range(8)))
-    assert [status for status, _waited in answers] == [200] * 8
+    # Which process accepts a connection is the kernel's choice, and one burst can land on one
+    # process alone: send bursts (each counts the same way) until both have served some, up to five.
+    answers: list[tuple[int, bool]] = []
+    while not answers or (len(processes("/login", "POST")) < 2 and len(answers) < 40):
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers += pool.map(wrong_password, range(8))
+    attempts = len(answers)
+    assert [status for status, _waited in answers] == [200] * attempts
     told_to_wait = sum(waited for _status, waited in answers)
     served_by = processes("/login", "POST")
     assert len(served_by) == 2, f"the failures were all served by one process: {served_by}"
@@ -165,7 +170,7 @@ def test_the_backoff_is_counted_across_gunicorn_workers_and_ignores_a_forged_add
     db.session.rollback()
     pair = [count for key, count in counts.items() if key.startswith("pair:")]
     # Every attempt either counted in the one shared count or was told to wait because of it.
-    assert pair and pair[0] >= 2 and pair[0] + told_to_wait == 8, (counts, told_to_wait)
+    assert pair and pair[0] >= 2 and pair[0] + told_to_wait == attempts, (counts, told_to_wait)
     assert len([key for key in counts if key.startswith("address:")]) == 1  # the socket's address only
 
     refused = login_over_http(server.base_url, phone, PASSWORD)
